@@ -1,0 +1,29 @@
+// Decodes one FFmpeg stderr line into level, component and message.
+//
+// Shape (libavutil/log.c): `[parent @ 0xPTR] [component @ 0xPTR] [level] message`, where each
+// part is optional; `[level]` appears with `-loglevel +level`. External libraries add their own
+// forms (`x264 [error]: ...`, `libva error: ...`). Without a level tag the level is inferred
+// from well-known messages when possible (e.g. `Conversion failed!` is an error), else unknown.
+// Pure; the returned views point into `line`.
+#pragma once
+
+#include <string_view>
+
+namespace ffpod {
+
+enum class LogLevel { kUnknown, kPanic, kFatal, kError, kWarning, kInfo, kVerbose, kDebug, kTrace };
+
+// "error", "warning", ... ; "unknown" for kUnknown. Used as a label value and in logs.
+std::string_view LogLevelName(LogLevel level);
+
+struct LogLine {
+  LogLevel level = LogLevel::kUnknown;
+  bool level_tagged = false;   // the level came from a `[level]` tag, not inference
+  std::string_view component;  // innermost context name, e.g. "libx264", "out#0/mp4"; may be empty
+  std::string_view parent;     // outer context name when two are printed, e.g. "vost#0:0/h264_nvenc"
+  std::string_view message;    // the rest, without prefixes
+};
+
+LogLine DecodeLogLine(std::string_view line);
+
+}  // namespace ffpod

@@ -1,0 +1,43 @@
+#include "probes/input_probe.h"
+
+#include <boost/json.hpp>
+#include <cmath>
+#include <cstdlib>
+
+namespace ffpod {
+
+std::vector<std::string> FfprobeDurationArgs(std::string_view input_url) {
+  return {"-v", "error", "-hide_banner", "-show_entries", "format=duration", "-of", "json",
+          "-i", std::string(input_url)};
+}
+
+std::optional<int64_t> ParseFfprobeDuration(std::string_view json) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(json, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto* format = v.as_object().if_contains("format");
+  if (format == nullptr || !format->is_object()) return std::nullopt;
+  const auto* duration = format->as_object().if_contains("duration");
+  if (duration == nullptr || !duration->is_string()) return std::nullopt;
+  std::string text(duration->as_string().c_str());
+  char* end = nullptr;
+  double seconds = std::strtod(text.c_str(), &end);
+  if (end == text.c_str() || *end != '\0' || !std::isfinite(seconds) || seconds <= 0 ||
+      seconds > 1e9) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(std::llround(seconds * 1e6));
+}
+
+bool IsProbeableInput(std::string_view url, std::string_view format) {
+  if (format == "lavfi" || format == "concat" || format == "v4l2" || format == "alsa" ||
+      format == "pulse" || format == "x11grab" || format == "kmsgrab" || format == "fbdev") {
+    return false;
+  }
+  if (url == "-" || url.starts_with("pipe:") || url.starts_with("fd:") || url == "/dev/stdin") {
+    return false;
+  }
+  return !url.empty();
+}
+
+}  // namespace ffpod
