@@ -1,0 +1,105 @@
+// Job and result documents (SPEC section 3).
+//
+// A job is what producers push to `Q:pending` (a plain LPUSH of JSON from any language);
+// ParseJob validates it and names the first thing that is wrong, so the worker can dead-letter
+// it as `bad_job` with that sentence. Unknown fields are kept and ignored. A result is what a
+// finished attempt reports (stream entry, state hash, termination log). Pure.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "parsers/exit_status.h"
+#include "parsers/progress_tracker.h"
+#include "parsers/reasons.h"
+#include "parsers/result.h"
+
+namespace ffpod {
+
+struct JobLimits {
+  size_t max_document_bytes = 1 << 20;  // 1 MiB
+  size_t max_args = 4096;
+  size_t max_arg_bytes = 64 * 1024;
+  size_t max_labels = 64;
+  int max_attempts_cap = 100;
+};
+
+struct JobSpec {
+  std::string id;
+  std::vector<std::string> args;
+  std::vector<std::string> outputs;       // local paths published atomically
+  std::optional<int> max_attempts;        // falls back to --max-attempts
+  std::optional<double> timeout_s;        // falls back to none
+  std::optional<double> stall_timeout_s;  // falls back to --stall-timeout
+  std::string traceparent;                // valid W3C traceparent, or empty
+  std::string tracestate;
+  std::map<std::string, std::string> labels;
+  bool traceparent_ignored = false;       // one was given but was not valid W3C (ignored)
+};
+
+// True when `id` is 1-128 characters of [A-Za-z0-9._:-].
+bool IsValidJobId(std::string_view id);
+// True for a W3C traceparent "00-<32 hex>-<16 hex>-<2 hex>" with non-zero ids.
+bool IsValidTraceparent(std::string_view traceparent);
+
+// Validates a job document. The error names the field and what was expected, e.g.
+// `field "args" must be a non-empty array of strings`.
+Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits = {});
+
+// Best effort: the id of a document that failed validation, when it has a usable one (so its
+// state hash can still say bad_job). Empty otherwise.
+std::string SalvageJobId(std::string_view document);
+
+// A new job document for `ffpod enqueue`.
+std::string MakeJobDocument(const JobSpec& job);
+
+struct OutputFile {
+  std::string path;
+  int64_t bytes = 0;
+  std::string sha256;  // lowercase hex
+};
+
+struct WorkerIdentity {
+  std::string id;
+  std::string pod;
+  std::string node;
+};
+
+// Result statuses of one attempt.
+enum class ResultStatus { kSucceeded, kFailed, kRetrying, kPreempted, kDead };
+std::string_view ResultStatusName(ResultStatus status);
+
+struct ResultDoc {
+  std::string id;  // may be empty for a bad_job without a usable id
+  int attempt = 1;
+  ResultStatus status = ResultStatus::kFailed;
+  Reason reason = Reason::kUnknown;
+  std::string message;
+  std::optional<ExitStatus> exit;  // absent when ffmpeg never ran (bad_job, worker_lost)
+  std::string started_at;          // RFC 3339
+  std::string finished_at;
+  double duration_s = 0;
+  std::optional<ProgressView> progress;
+  std::vector<OutputFile> outputs;
+  std::string ffmpeg_path;
+  std::string ffmpeg_version;
+  WorkerIdentity worker;
+  std::vector<std::string> stderr_tail;  // redacted
+  std::string trace_id;
+  std::optional<double> next_attempt_in_s;  // for retrying: when it will run again
+};
+
+boost::json::object ResultToJson(const ResultDoc& result);
+std::string SerializeResult(const ResultDoc& result);
+
+// The one-line summary `ffpod run` writes to the termination log (<= max_bytes, UTF-8 safe):
+// "reason=disk_full exit=0 message=Error writing trailer of /out.mp4: No space left on device".
+std::string TerminationSummary(const ResultDoc& result, size_t max_bytes = 4096);
+
+}  // namespace ffpod
