@@ -1,0 +1,83 @@
+// A real redis-server for tests: its own temporary directory, a free TCP port (plain or TLS),
+// a unix socket, persistence (appendonly, fsync on every write, so a restart or even a SIGKILL
+// keeps what was acknowledged), optional password and ACL user. Start/Stop/Kill/Restart keep
+// the same port, socket and data. Test-only code; single-threaded; throws std::runtime_error
+// when the server cannot be started or reached (a test setup failure, not a test result).
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "supervisor/redis_reply.h"
+#include "tests/harness/harness.h"
+
+namespace ffpod::testing {
+
+// A throwaway CA and a server certificate it signed, valid for localhost, 127.0.0.1 and ::1
+// (PEM files, absolute paths), made with the openssl command-line tool.
+struct TestCertificates {
+  std::string ca_cert;
+  std::string ca_key;
+  std::string server_cert;
+  std::string server_key;
+};
+TestCertificates MakeTestCertificates(const std::filesystem::path& dir);
+
+struct RedisServerOptions {
+  std::string password;      // requirepass: the default user's password (empty: none)
+  std::string acl_user;      // an extra ACL user with every permission (empty: none)
+  std::string acl_password;  // its password
+  bool tls = false;          // port() speaks TLS only (certificates from MakeTestCertificates)
+  int port = 0;              // 0: a free port
+  bool start = true;         // start in the constructor
+};
+
+class RedisServer {
+ public:
+  explicit RedisServer(RedisServerOptions options = {});
+  ~RedisServer();  // SIGKILL if still running (the data directory goes away anyway)
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  // Starts redis-server and waits until it answers PING with its dataset loaded (30 s limit).
+  void Start();
+  // SIGTERM, then waits for the exit (redis-server flushes the append-only file first).
+  void Stop();
+  // SIGKILL, then waits for the exit: like a crash or an OOM kill.
+  void Kill();
+  void Restart() {
+    Stop();
+    Start();
+  }
+  bool running() const { return pid_ > 0; }
+
+  int port() const { return port_; }
+  const std::string& unix_socket() const { return unix_socket_; }
+  const TestCertificates& certificates() const { return certs_; }  // empty unless tls
+  // `redis://127.0.0.1:P`, or `rediss://localhost:P?ca_file=...` with tls; `userinfo` (like
+  // ":secret" or "user:secret") and `db` are put in when given.
+  std::string Url(const std::string& userinfo = "", int db = 0) const;
+  std::string UnixUrl(const std::string& userinfo = "", int db = 0) const;
+
+  // Runs one command synchronously over the unix socket (hiredis), as the default user, in
+  // database `db`. Throws when the server cannot be reached.
+  RedisReply Command(const std::vector<std::string>& argv, int db = 0) const;
+
+  std::string Log() const;  // the server's log file
+
+ private:
+  RedisServerOptions options_;
+  TempDir dir_;
+  int port_;
+  std::string unix_socket_;
+  TestCertificates certs_;
+  pid_t pid_ = -1;
+
+  void WriteConfig() const;
+  void Signal(int sig);
+};
+
+}  // namespace ffpod::testing
