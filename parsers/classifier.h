@@ -21,6 +21,7 @@
 
 #include "parsers/exit_status.h"
 #include "parsers/ffmpeg_version.h"
+#include "parsers/log_line.h"
 #include "parsers/reasons.h"
 
 namespace ffpod {
@@ -40,6 +41,9 @@ struct ClassifierContext {
   FfmpegVersion version;             // unknown version: rules for every version apply
 };
 
+// Evidence lines and messages are cut to this many bytes (FFmpeg's own log line buffer is 1024).
+inline constexpr size_t kMaxEvidenceBytes = 1024;
+
 struct Classification {
   Reason reason = Reason::kUnknown;
   // One human sentence: the evidence line itself (redacted) when a line decided, otherwise a
@@ -48,6 +52,15 @@ struct Classification {
   // The raw stderr line that decided (redacted), empty when none did.
   std::string evidence;
 };
+
+// The level FFmpeg logs `message` at (the text after any `[ctx @ ptr]` and `[level]` prefixes),
+// when it is a message the classifier knows: a cause, a wrapper such as `Conversion failed!`
+// (info) or a marker such as `Exiting normally, received signal N.` (info). A line that only
+// carries an error string (`<url>: No such file or directory`) is an error. Nullopt when the
+// message is not known or has no level (`Received > 3 system signals, hard exiting` is written
+// outside the logger). Levels are those FFmpeg 5.1 prints; DecodeLogLine uses this for lines
+// without a `[level]` tag.
+std::optional<LogLevel> KnownMessageLevel(std::string_view message);
 
 class FailureClassifier {
  public:
@@ -70,11 +83,17 @@ class FailureClassifier {
     int priority;  // higher wins over an earlier line of lower priority
     std::string line;
   };
+  void Offer(std::optional<Candidate>* slot, Reason reason, int priority, std::string_view line);
+
   ClassifierContext context_;
-  std::optional<Candidate> best_;        // strongest cause line so far (first of its priority)
-  std::optional<Candidate> on_exit_0_;   // cause line that counts even when ffmpeg exited 0
+  std::optional<Candidate> best_;       // strongest cause line so far (first of its priority)
+  std::optional<Candidate> on_exit_0_;  // cause line that counts even when ffmpeg exited 0
   std::optional<int> acknowledged_signal_;
-  bool quit_acknowledged_ = false;       // `[q] command received. Exiting.`
+  std::string signal_line_;         // the `Exiting normally, received signal N.` line
+  bool quit_acknowledged_ = false;  // `[q] command received. Exiting.`
+  std::string quit_line_;
+  bool hard_exit_ = false;  // `Received > 3 system signals, hard exiting`
+  std::string hard_exit_line_;
   std::string last_error_line_;
 };
 

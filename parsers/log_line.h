@@ -20,8 +20,8 @@ struct LogLine {
   LogLevel level = LogLevel::kUnknown;
   bool level_tagged = false;   // the level came from a `[level]` tag, not inference
   std::string_view component;  // innermost context name, e.g. "libx264", "out#0/mp4"; may be empty
-  std::string_view parent;     // outer context name when two are printed, e.g. "vost#0:0/h264_nvenc"
-  std::string_view message;    // the rest, without prefixes
+  std::string_view parent;   // outer context name when two are printed, e.g. "vost#0:0/h264_nvenc"
+  std::string_view message;  // the rest, without prefixes
 };
 
 LogLine DecodeLogLine(std::string_view line);
