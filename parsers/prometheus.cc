@@ -38,38 +38,28 @@ void AppendUnsigned(uint64_t value, std::string* out) {
   out->append(buf, static_cast<size_t>(r.ptr - buf));
 }
 
-// HELP text: backslash and newline are escaped; quotes are not (format 0.0.4).
-void AppendHelp(std::string_view text, std::string* out) {
-  for (char c : text) {
-    switch (c) {
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      default:
-        out->push_back(c);
+// Appends `text` with each character in `specials` escaped (`\\`, `\"`, newline as `\n`).
+// Runs without a special character, the common case, are appended in one piece.
+void AppendEscaped(std::string_view text, std::string_view specials, std::string* out) {
+  while (!text.empty()) {
+    size_t i = text.find_first_of(specials);
+    if (i == std::string_view::npos) {
+      out->append(text);
+      return;
     }
+    out->append(text.substr(0, i));
+    out->push_back('\\');
+    out->push_back(text[i] == '\n' ? 'n' : text[i]);
+    text.remove_prefix(i + 1);
   }
 }
 
+// HELP text: backslash and newline are escaped; quotes are not (format 0.0.4).
+void AppendHelp(std::string_view text, std::string* out) { AppendEscaped(text, "\\\n", out); }
+
+// Label values: backslash, double quote and newline are escaped.
 void AppendLabelValue(std::string_view text, std::string* out) {
-  for (char c : text) {
-    switch (c) {
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      default:
-        out->push_back(c);
-    }
-  }
+  AppendEscaped(text, "\\\"\n", out);
 }
 
 // `{a="x",b="y"}`, with `le` appended for histogram buckets; nothing when there is no label.
