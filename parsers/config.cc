@@ -274,7 +274,9 @@ const std::vector<Flag>& Flags() {
        "604800", Seconds(&Config::result_ttl_s, 60, 365 * 86400)},
       {"--results-maxlen", kWorker, "N", "approximate length Q:results is trimmed to", "100000",
        Integer(&Config::results_maxlen, 100, 100000000)},
-      {"--id", kEnqueue, "ID", "job id", "generated",
+      {"--id", kEnqueue | kRun, "ID",
+       "job id (run: in logs, the result and spans)", "enqueue: generated; run: $POD_NAME, else "
+       "the hostname",
        [](Config& c, std::string_view v) -> std::optional<std::string> {
          if (!IsValidJobId(v)) return "1-128 characters from [A-Za-z0-9._:-]";
          c.job_id = std::string(v);

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 
+#include "parsers/json_text.h"
 #include "parsers/log_format.h"
 
 namespace ffpod {
@@ -202,7 +203,7 @@ std::string MakeJobDocument(const JobSpec& job) {
     for (const auto& [k, v] : job.labels) labels[k] = v;
     obj["labels"] = std::move(labels);
   }
-  return json::serialize(obj);
+  return JsonText(obj);
 }
 
 std::string_view ResultStatusName(ResultStatus status) {
@@ -297,7 +298,23 @@ json::object ResultToJson(const ResultDoc& r) {
 }
 
 std::string SerializeResult(const ResultDoc& result) {
-  return json::serialize(ResultToJson(result));
+  return JsonText(ResultToJson(result));
+}
+
+int RunExitCode(bool classified, const ExitStatus& exit, Reason reason) {
+  const ReasonInfo& info = GetReasonInfo(reason);
+  if (classified) return info.classified_exit >= 0 ? info.classified_exit : 1;
+  int code = exit.ShellCode();
+  if (code == 0 && reason != Reason::kOk) {
+    switch (reason) {
+      case Reason::kPreempted: return 143;
+      case Reason::kStalled:
+      case Reason::kTimeout:
+      case Reason::kCancelled: return 1;
+      default: break;  // ffmpeg's own 0, e.g. a disk-full trailer error on 5.1
+    }
+  }
+  return code;
 }
 
 std::string TerminationSummary(const ResultDoc& r, size_t max_bytes) {

@@ -98,6 +98,13 @@ struct ResultDoc {
 boost::json::object ResultToJson(const ResultDoc& result);
 std::string SerializeResult(const ResultDoc& result);
 
+// The exit status of `ffpod run`. `classified`: the reason's code (SPEC section 4).
+// `ffmpeg`: ffmpeg's own status, 128+N when it died of signal N, 127/126 when it could not be
+// executed; but when ffpod itself stopped ffmpeg and ffmpeg then exited 0 (after `q`), a
+// success would be a lie: a drain reports 143 (as if the SIGTERM had reached ffmpeg), a stall,
+// timeout or cancel reports 1.
+int RunExitCode(bool classified, const ExitStatus& exit, Reason reason);
+
 // The one-line summary `ffpod run` writes to the termination log (<= max_bytes, UTF-8 safe):
 // "reason=disk_full exit=0 message=Error writing trailer of /out.mp4: No space left on device".
 std::string TerminationSummary(const ResultDoc& result, size_t max_bytes = 4096);

@@ -1,5 +1,7 @@
 #include "parsers/log_format.h"
 
+#include "parsers/json_text.h"
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cstdio>
@@ -87,12 +89,12 @@ void AppendTextValue(std::string& out, const boost::json::value& v) {
     std::string_view s = v.as_string();
     bool quote = s.empty() || s.find_first_of(" =\"\t") != std::string_view::npos;
     if (quote) {
-      out += boost::json::serialize(v);
+      out += JsonText(v);
     } else {
       out += s;
     }
   } else {
-    out += boost::json::serialize(v);
+    out += JsonText(v);
   }
 }
 
@@ -133,7 +135,7 @@ std::string FormatLogRecord(LogFormat format, std::chrono::system_clock::time_po
       record[kv.key()] = kv.value();
     }
   }
-  std::string out = boost::json::serialize(record);
+  std::string out = JsonText(record);
   out += '\n';
   return out;
 }

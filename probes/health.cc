@@ -1,5 +1,7 @@
 #include "probes/health.h"
 
+#include "parsers/json_text.h"
+
 #include <boost/json.hpp>
 #include <cmath>
 
@@ -33,7 +35,7 @@ std::string ReadinessChecks::Body() const {
   }
   body["failing"] = std::move(failing);
   body["checks"] = std::move(detail);
-  return boost::json::serialize(body);
+  return JsonText(body);
 }
 
 std::string_view ServiceStateName(ServiceState s) {
@@ -108,7 +110,7 @@ std::string StatusBoard::StatusJson() const {
     jobs.push_back(std::move(j));
   }
   body["jobs"] = std::move(jobs);
-  return boost::json::serialize(body);
+  return JsonText(body);
 }
 
 }  // namespace ffpod

@@ -62,7 +62,7 @@ TEST(FormatLogRecord, TextForPeople) {
   fields["percent"] = 12.5;
   EXPECT_EQ(FormatLogRecord(LogFormat::kText, kTs, Severity::kInfo, "progress", fields),
             "2026-11-23T19:49:47.123Z INFO progress job_id=clip-42 path=\"a b.mp4\" "
-            "percent=1.25E1\n");
+            "percent=12.5\n");
 }
 
 }  // namespace

@@ -1,0 +1,338 @@
+#include "supervisor/run_mode.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "parsers/log_format.h"
+#include "parsers/redact.h"
+#include "probes/cgroup.h"
+
+namespace ffpod {
+
+namespace asio = boost::asio;
+using std::chrono::steady_clock;
+
+namespace {
+
+// Writes `line` to an existing file; never creates one (Kubernetes mounts the termination log).
+// Returns an error sentence, or empty on success or when the file does not exist.
+std::string WriteExistingFile(const std::string& path, const std::string& line) {
+  if (path.empty()) return {};
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT) return {};
+    return "cannot open " + path + ": " + std::strerror(errno);
+  }
+  std::string err;
+  size_t off = 0;
+  while (off < line.size()) {
+    ssize_t n = ::write(fd, line.data() + off, line.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = "cannot write " + path + ": " + std::strerror(errno);
+      break;
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return err;
+}
+
+SlotProgress ToSlotProgress(const ProgressView& v) {
+  SlotProgress p;
+  p.ratio = v.ratio;
+  p.eta_seconds = v.eta_s;
+  p.speed_ratio = v.speed;
+  p.fps = v.fps;
+  p.out_time_seconds = v.out_time_s;
+  p.bitrate_bits_per_second = v.bitrate_bps;
+  p.frames = v.frames;
+  p.total_size_bytes = v.total_size_bytes;
+  p.dropped_frames = v.drop_frames;
+  p.duplicated_frames = v.dup_frames;
+  return p;
+}
+
+}  // namespace
+
+RunMode::RunMode(const Config& config, Logger& logger)
+    : config_(config),
+      logger_(logger),
+      service_(config, logger, "run"),
+      drain_timer_(service_.io()),
+      exit_deadline_timer_(service_.io()),
+      linger_timer_(service_.io()) {
+  identity_ = DetectIdentity(config.worker_id);
+  job_id_ = config.job_id.empty() ? identity_.id : config.job_id;
+}
+
+int64_t RunMode::SteadyNowUs() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int RunMode::Run() {
+  auto port = service_.StartHttp();
+  if (!port) {
+    logger_.Error(port.error().message);
+    return 1;
+  }
+  service_.board().SetCheck("draining", std::nullopt);
+  service_.HandleSignals([this](int count, int signo) { OnSignal(count, signo); },
+                         [this] { DumpState(); });
+  const std::string& program = config_.ffmpeg_argv.front();
+  service_.ProbeFfmpeg(program, [this](Result<FfmpegVersion> version) {
+    if (!version) {
+      logger_.Warn("ffmpeg -version failed", {{"error", version.error().message}});
+    } else {
+      logger_.Debug("ffmpeg version", {{"version", version->text}});
+    }
+    if (drain_) {
+      // A signal came before ffmpeg started: do not start it at all.
+      ResultDoc r;
+      r.id = job_id_;
+      r.status = ResultStatus::kPreempted;
+      r.reason = Reason::kPreempted;
+      r.message = "stopped by the drain before ffmpeg started";
+      r.started_at = r.finished_at = FormatTimestamp(std::chrono::system_clock::now());
+      r.worker = identity_;
+      Finish(r, RunExitCode(config_.exit_codes == ExitCodePolicy::kClassified,
+                            ExitStatus::Exited(0), Reason::kPreempted));
+      return;
+    }
+    StartJob();
+  });
+  service_.io().run();
+  return exit_code_;
+}
+
+void RunMode::StartJob() {
+  FfmpegJobOptions options;
+  options.ffmpeg = config_.ffmpeg_argv.front();
+  options.ffprobe = config_.ffprobe;
+  options.args.assign(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end());
+  options.version = service_.ffmpeg_version();
+  options.pass_stdout = true;
+  options.rewrite.overwrite = false;  // neither -y nor -n given: -n, never the prompt
+  options.stall_timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(std::llround(config_.stall_timeout_s * 1000)));
+  options.stop_timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(std::llround(config_.stop_timeout_s * 1000)));
+  options.log_fields["job_id"] = job_id_;
+  options.read_oom_kills = [] { return ReadOomKillCount(); };
+
+  FfmpegJob::Callbacks cb;
+  cb.on_progress = [this](const ProgressBlock&) {
+    ProgressView v = job_->View();
+    service_.metrics().SetSlotProgress(0, job_id_, ToSlotProgress(v));
+    RunningJobStatus status;
+    status.slot = 0;
+    status.id = job_id_;
+    status.attempt = 1;
+    status.progress = v;
+    status.running_s =
+        std::chrono::duration<double>(steady_clock::now() - job_->started_steady()).count();
+    service_.board().SetJob(status);
+  };
+  cb.on_stderr_line = [this](const LogLine& line) {
+    service_.metrics().CountStderrLine(LogLevelName(line.level));
+  };
+  cb.on_progress_parse_errors = [this](uint64_t n) {
+    service_.metrics().CountProgressParseErrors(n);
+  };
+  cb.on_event = [this](std::string_view name, const boost::json::object&) {
+    if (name == "stall") service_.metrics().CountStall();
+  };
+  cb.on_finished = [this](const JobOutcome& outcome) { OnFinished(outcome); };
+  job_ = std::make_unique<FfmpegJob>(service_.io(), service_.reaper(), logger_, options, cb);
+  service_.board().SetState(ServiceState::kRunning);
+  service_.metrics().SetJobsInFlight(1);
+  service_.metrics().SetReady(service_.board().Readiness().Ready());
+  RunningJobStatus status;
+  status.slot = 0;
+  status.id = job_id_;
+  status.attempt = 1;
+  service_.board().SetJob(status);
+  job_->Start();
+}
+
+void RunMode::OnSignal(int count, int signo) {
+  (void)signo;
+  if (done_) {
+    // Lingering after the result: a signal means leave now.
+    if (lingering_) {
+      linger_timer_.cancel();
+    }
+    return;
+  }
+  if (!drain_) {
+    DrainClock clock;
+    clock.t0_us = SteadyNowUs();
+    clock.grace_s = config_.grace_period_s;
+    clock.margin_s = config_.drain_margin_s;
+    drain_ = clock;
+    service_.board().SetState(ServiceState::kDraining);
+    service_.board().SetCheck("draining", "a termination signal was received");
+    service_.metrics().SetDraining(true);
+    service_.metrics().SetReady(false);
+    // Whatever happens, ffpod is gone before the kubelet's SIGKILL.
+    exit_deadline_timer_.expires_after(std::chrono::microseconds(
+        clock.ExitByUs() - clock.t0_us - 500'000));
+    exit_deadline_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || done_) return;
+      logger_.Error("grace period almost over; killing ffmpeg and exiting");
+      if (job_) job_->Kill();
+    });
+  }
+  (void)count;
+  DrainCheck();
+}
+
+void RunMode::DrainCheck() {
+  if (!drain_ || !job_ || !job_->running() || done_) return;
+  int64_t now = SteadyNowUs();
+  ProgressView v = job_->View();
+  JobDrainState state;
+  state.finishing = v.ended;
+  state.stopping = job_->stopping();
+  if (auto remaining = job_->tracker().RemainingMediaSeconds()) {
+    auto speed = job_->tracker().SmoothedSpeed();
+    if (speed && *speed > 0) state.eta_s = *remaining / *speed;
+  }
+  DrainDecision d = DecideDrain(*drain_, service_.signals_received(), now, state);
+  auto kill_at = steady_clock::time_point(std::chrono::microseconds(d.kill_at_us));
+  boost::json::object f{{"job_id", job_id_}, {"decision", d.why}};
+  if (state.eta_s) f["eta_s"] = std::round(*state.eta_s * 10) / 10;
+  switch (d.action) {
+    case DrainAction::kLetFinish:
+      logger_.Info("drain: letting the job finish", f);
+      drain_timer_.expires_after(std::chrono::seconds(1));
+      drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) DrainCheck();
+      });
+      break;
+    case DrainAction::kStopNow:
+      logger_.Info("drain: stopping the job", f);
+      job_->Stop(StopCause::kDrain, kill_at);
+      break;
+    case DrainAction::kKillNow:
+      logger_.Warn("drain: killing the job", f);
+      job_->Stop(StopCause::kDrain, steady_clock::now());
+      job_->Kill();
+      break;
+    case DrainAction::kKeep:
+      if (state.stopping) {
+        job_->Stop(StopCause::kDrain, kill_at);  // only brings the SIGKILL deadline forward
+      } else {
+        // Already finishing: reported normally, but gone by the deadline regardless.
+        drain_timer_.expires_at(kill_at);
+        drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+          if (!ec && job_ && job_->running()) job_->Stop(StopCause::kDrain, steady_clock::now());
+        });
+      }
+      break;
+  }
+}
+
+void RunMode::OnFinished(const JobOutcome& outcome) {
+  drain_timer_.cancel();
+  ResultDoc r;
+  r.id = job_id_;
+  r.attempt = 1;
+  r.reason = outcome.classification.reason;
+  r.message = outcome.classification.message;
+  r.exit = outcome.exit;
+  r.started_at = FormatTimestamp(outcome.started_at);
+  r.finished_at = FormatTimestamp(outcome.finished_at);
+  r.duration_s = outcome.duration_s;
+  r.progress = outcome.progress;
+  r.ffmpeg_path = outcome.ffmpeg_path;
+  r.ffmpeg_version = service_.ffmpeg_version().text;
+  r.worker = identity_;
+  r.stderr_tail = outcome.stderr_tail;
+  if (r.reason == Reason::kOk) {
+    r.status = ResultStatus::kSucceeded;
+  } else if (r.reason == Reason::kPreempted) {
+    r.status = ResultStatus::kPreempted;
+  } else {
+    r.status = ResultStatus::kFailed;
+  }
+  int code;
+  if (!outcome.spawned) {
+    code = outcome.exit.code;  // 127 not found / 126 not executable, whatever the policy
+  } else {
+    code = RunExitCode(config_.exit_codes == ExitCodePolicy::kClassified, outcome.exit, r.reason);
+  }
+  // The final progress stays on the slot while ffpod lingers: run mode has one job, and its
+  // last state is what the final scrape should see; jobs_in_flight says it is over.
+  service_.metrics().SetJobsInFlight(0);
+  service_.metrics().RecordJobFinished(ResultStatusName(r.status), ReasonName(r.reason),
+                                       outcome.duration_s);
+  Finish(r, code);
+}
+
+void RunMode::Finish(const ResultDoc& result, int exit_code) {
+  done_ = true;
+  result_ = result;
+  exit_code_ = exit_code;
+  service_.board().SetState(ServiceState::kStopped);
+  service_.board().SetCheck("running", "the job has ended");
+  service_.metrics().SetReady(false);
+
+  boost::json::object f{{"job_id", result.id},
+                        {"status", ResultStatusName(result.status)},
+                        {"reason", ReasonName(result.reason)},
+                        {"exit_code", exit_code}};
+  f["result"] = ResultToJson(result);
+  Severity sev = result.status == ResultStatus::kSucceeded ? Severity::kInfo
+                 : result.status == ResultStatus::kPreempted ? Severity::kWarning
+                                                              : Severity::kError;
+  logger_.Log(sev, "job finished: " + std::string(ReasonName(result.reason)) +
+                       (result.message.empty() ? "" : " (" + result.message + ")"),
+              f);
+  if (std::string err = WriteExistingFile(config_.termination_log, TerminationSummary(result));
+      !err.empty()) {
+    logger_.Warn("termination log not written", {{"error", err}});
+  }
+  ReportToRedis(result, [this] {
+    double linger = config_.linger_s;
+    if (linger > 0 && service_.signals_received() == 0) {
+      lingering_ = true;
+      linger_timer_.expires_after(
+          std::chrono::milliseconds(static_cast<int64_t>(std::llround(linger * 1000))));
+      linger_timer_.async_wait([this](const boost::system::error_code&) {
+        service_.Shutdown();
+        service_.io().stop();
+      });
+      return;
+    }
+    service_.Shutdown();
+    service_.io().stop();
+  });
+}
+
+void RunMode::ReportToRedis(const ResultDoc& result, std::function<void()> then) {
+  (void)result;
+  then();
+}
+
+void RunMode::DumpState() {
+  boost::json::object f;
+  f["state"] = ServiceStateName(service_.board().state());
+  f["status"] = boost::json::parse(service_.board().StatusJson());
+  f["draining"] = drain_.has_value();
+  f["signals"] = service_.signals_received();
+  if (job_) {
+    f["pid"] = job_->pid();
+    f["stopping"] = job_->stopping();
+  }
+  logger_.Info("state dump (SIGUSR1)", f);
+}
+
+}  // namespace ffpod

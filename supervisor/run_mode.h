@@ -1,0 +1,59 @@
+// `ffpod run`: supervise one ffmpeg as a pod's entrypoint or a Kubernetes Job (SPEC section 1).
+//
+// Starts the HTTP listener, learns the ffmpeg version, runs the job (FfmpegJob), drains on
+// SIGTERM/SIGINT/SIGHUP within the grace period (SPEC section 9), and on exit writes the
+// result: a log record, the termination log (when the file exists), optionally the Redis
+// results stream, then exits with the policy's code.
+//
+// Threading: one io_context thread (the Service's).
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+
+#include "parsers/config.h"
+#include "parsers/drain.h"
+#include "parsers/job.h"
+#include "supervisor/ffmpeg_job.h"
+#include "supervisor/logger.h"
+#include "supervisor/service.h"
+
+namespace ffpod {
+
+class RunMode {
+ public:
+  RunMode(const Config& config, Logger& logger);
+  RunMode(const RunMode&) = delete;
+  RunMode& operator=(const RunMode&) = delete;
+
+  // Runs to completion; returns the process exit status.
+  int Run();
+
+ private:
+  void StartJob();
+  void OnSignal(int count, int signo);
+  void DrainCheck();
+  void OnFinished(const JobOutcome& outcome);
+  void Finish(const ResultDoc& result, int exit_code);
+  void ReportToRedis(const ResultDoc& result, std::function<void()> then);
+  void DumpState();
+  int64_t SteadyNowUs() const;
+
+  const Config& config_;
+  Logger& logger_;
+  Service service_;
+  std::string job_id_;
+  WorkerIdentity identity_;
+  std::unique_ptr<FfmpegJob> job_;
+  std::optional<DrainClock> drain_;
+  boost::asio::steady_timer drain_timer_;
+  boost::asio::steady_timer exit_deadline_timer_;
+  boost::asio::steady_timer linger_timer_;
+  std::optional<ResultDoc> result_;
+  int exit_code_ = 1;
+  bool done_ = false;
+  bool lingering_ = false;
+};
+
+}  // namespace ffpod

@@ -1,0 +1,146 @@
+#include "supervisor/service.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "ffpod_version.h"
+
+namespace ffpod {
+
+namespace asio = boost::asio;
+
+namespace {
+
+bool ReapsOrphans(const Config& config) {
+  if (config.subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  return ::getpid() == 1 || config.subreaper;
+}
+
+}  // namespace
+
+WorkerIdentity DetectIdentity(const std::string& configured_id) {
+  WorkerIdentity id;
+  const char* pod = std::getenv("POD_NAME");
+  const char* node = std::getenv("NODE_NAME");
+  if (pod != nullptr) id.pod = pod;
+  if (node != nullptr) id.node = node;
+  id.id = configured_id;
+  if (id.id.empty() && IsValidJobId(id.pod)) id.id = id.pod;
+  if (id.id.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0 && IsValidJobId(host)) id.id = host;
+  }
+  if (id.id.empty()) id.id = "ffpod-" + std::to_string(::getpid());
+  return id;
+}
+
+Service::Service(const Config& config, Logger& logger, std::string mode)
+    : config_(config),
+      logger_(logger),
+      reaper_(io_, ReapsOrphans(config)),
+      metrics_(FfpodMetricsOptions{config.metrics_job_label}),
+      board_(std::move(mode)),
+      beat_timer_(io_),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP) {
+  signals_.add(SIGUSR1);
+  loop_watch_.Beat(std::chrono::steady_clock::now());
+  Beat();
+}
+
+Service::~Service() { Shutdown(); }
+
+void Service::Beat() {
+  loop_watch_.Beat(std::chrono::steady_clock::now());
+  beat_timer_.expires_after(LoopWatch::kBeatPeriod);
+  beat_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) Beat();
+  });
+}
+
+Result<int> Service::StartHttp() {
+  if (config_.listen.empty()) return 0;
+  HttpServerOptions options;
+  options.listen = config_.listen;
+  HttpProviders providers;
+  providers.metrics = [this] { return metrics_.Render(); };
+  providers.healthy = [this] { return loop_watch_.Healthy(std::chrono::steady_clock::now()); };
+  providers.readiness = [this] {
+    ReadinessChecks checks = board_.Readiness();
+    return Readiness{checks.Ready(), checks.Body()};
+  };
+  providers.status = [this] { return board_.StatusJson(); };
+  http_ = std::make_unique<HttpServer>(options, providers);
+  auto port = http_->Start();
+  if (!port) return port;
+  logger_.Info("listening", {{"address", http_->address()}, {"port", *port}});
+  return port;
+}
+
+void Service::StopHttp() {
+  if (http_) http_->Stop();
+}
+
+void Service::HandleSignals(std::function<void(int, int)> drain, std::function<void()> dump) {
+  on_drain_ = std::move(drain);
+  on_dump_ = std::move(dump);
+  WaitSignal();
+}
+
+void Service::WaitSignal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo == SIGUSR1) {
+      if (on_dump_) on_dump_();
+    } else {
+      ++signal_count_;
+      logger_.Info("signal received", {{"signal", SignalName(signo)}, {"count", signal_count_}});
+      if (on_drain_) on_drain_(signal_count_, signo);
+    }
+    WaitSignal();
+  });
+}
+
+void Service::StopSignals() {
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+}
+
+void Service::ProbeFfmpeg(const std::string& ffmpeg,
+                          std::function<void(Result<FfmpegVersion>)> done) {
+  RunCommand(io_, reaper_, ffmpeg, {"-hide_banner", "-version"}, std::chrono::seconds(15),
+             [this, ffmpeg, done = std::move(done)](CommandOutput out) {
+               if (!out.exit.Succeeded()) {
+                 std::string why;
+                 if (out.exit.kind == ExitStatus::Kind::kNotStarted) {
+                   why = out.err.empty() ? "cannot execute " + ffmpeg : out.err;
+                 } else if (out.timed_out) {
+                   why = ffmpeg + " -version did not answer within 15 s";
+                 } else {
+                   why = ffmpeg + " -version exited with status " +
+                         std::to_string(out.exit.ShellCode());
+                 }
+                 board_.SetCheck("ffmpeg", why);
+                 done(Error{why});
+                 return;
+               }
+               std::string first = out.out.substr(0, out.out.find('\n'));
+               ffmpeg_version_ = ParseFfmpegVersion(first);
+               metrics_.SetBuildInfo(ffmpeg_version_.text.empty() ? "unknown"
+                                                                  : ffmpeg_version_.text);
+               board_.SetCheck("ffmpeg", std::nullopt);
+               done(ffmpeg_version_);
+             });
+}
+
+void Service::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  StopSignals();
+  beat_timer_.cancel();
+  StopHttp();
+}
+
+}  // namespace ffpod

@@ -1,0 +1,91 @@
+// What `run` and `worker` share: the io_context, the child reaper (PID 1 duties), signal
+// handling, the metrics, the /status board, the HTTP listener and its loop-health heartbeat,
+// and the `ffmpeg -version` probe.
+//
+// Signals arrive as loop events (asio::signal_set): SIGTERM, SIGINT and SIGHUP start (and,
+// repeated, hurry) the drain; SIGUSR1 asks for a state dump. None is forwarded to ffmpeg
+// (FFmpeg dies on SIGHUP without writing its trailer).
+//
+// Threading: one io_context thread; the HTTP listener's threads only read the metrics, the
+// board and the loop watch, which are thread-safe.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "parsers/config.h"
+#include "parsers/ffmpeg_version.h"
+#include "parsers/job.h"
+#include "parsers/result.h"
+#include "probes/health.h"
+#include "probes/process.h"
+#include "supervisor/ffpod_metrics.h"
+#include "supervisor/http_server.h"
+#include "supervisor/logger.h"
+
+namespace ffpod {
+
+// Who this process is: `id` is `configured_id`, else $POD_NAME, else the hostname; `pod` is
+// $POD_NAME and `node` $NODE_NAME (the Downward API), when set.
+WorkerIdentity DetectIdentity(const std::string& configured_id);
+
+class Service {
+ public:
+  Service(const Config& config, Logger& logger, std::string mode);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  boost::asio::io_context& io() { return io_; }
+  ChildReaper& reaper() { return reaper_; }
+  FfpodMetrics& metrics() { return metrics_; }
+  StatusBoard& board() { return board_; }
+  Logger& logger() { return logger_; }
+  const Config& config() const { return config_; }
+
+  // Binds --listen and starts serving; logs the bound address. Returns the port (0 when
+  // disabled) or one sentence naming the address and the cause.
+  Result<int> StartHttp();
+  void StopHttp();
+
+  // `drain(count, signo)` on every SIGTERM/SIGINT/SIGHUP (count = how many so far);
+  // `dump()` on SIGUSR1.
+  void HandleSignals(std::function<void(int count, int signo)> drain, std::function<void()> dump);
+  void StopSignals();
+  int signals_received() const { return signal_count_; }
+
+  // Runs `ffmpeg -version` and records the version (build info metric, readiness check
+  // "ffmpeg"). `done` gets the version, or the sentence saying why ffmpeg cannot run.
+  void ProbeFfmpeg(const std::string& ffmpeg, std::function<void(Result<FfmpegVersion>)> done);
+  const FfmpegVersion& ffmpeg_version() const { return ffmpeg_version_; }
+
+  // Stops every timer and the listener so that io().run() can return.
+  void Shutdown();
+
+ private:
+  void Beat();
+  void WaitSignal();
+
+  const Config& config_;
+  Logger& logger_;
+  boost::asio::io_context io_;
+  ChildReaper reaper_;
+  FfpodMetrics metrics_;
+  StatusBoard board_;
+  LoopWatch loop_watch_;
+  std::unique_ptr<HttpServer> http_;
+  boost::asio::steady_timer beat_timer_;
+  boost::asio::signal_set signals_;
+  std::function<void(int, int)> on_drain_;
+  std::function<void()> on_dump_;
+  int signal_count_ = 0;
+  FfmpegVersion ffmpeg_version_;
+  bool shut_down_ = false;
+};
+
+}  // namespace ffpod
