@@ -33,8 +33,8 @@
 namespace ffpod {
 
 struct FfpodMetricsOptions {
-  // Adds a `job_id` label to the per-slot gauges. Suggested flag: `--metrics-job-id-label`
-  // (env FFPOD_METRICS_JOB_ID_LABEL), off by default for the cardinality reason above.
+  // Adds a `job_id` label to the per-slot gauges: Config::metrics_job_label, the flag
+  // `--metrics-job-label` (env FFPOD_METRICS_JOB_LABEL). Off by default (cardinality, above).
   bool job_id_label = false;
 };
 
