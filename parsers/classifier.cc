@@ -56,6 +56,7 @@ struct Rule {
   LogLevel level = LogLevel::kUnknown;  // the level FFmpeg prints the message at; see errstr
   bool errstr = false;                  // an av_err2str() text: carried by error lines
   std::string_view component;           // required substring of the line's component
+  bool caps_line = false;  // the line counts at most at this rule's priority, whatever it carries
 };
 
 constexpr Rule Cause(std::string_view p, Reason r, LogLevel l) {
@@ -91,6 +92,13 @@ constexpr Rule With(Rule r, int priority, bool exit0 = false,
   r.priority = priority;
   r.exit0 = exit0;
   r.hint = hint;
+  return r;
+}
+// Non-fatal per-packet lines: whatever error text they carry, they decide only when nothing else
+// does.
+constexpr Rule CapsLine(Rule r, int priority) {
+  r.priority = priority;
+  r.caps_line = true;
   return r;
 }
 constexpr Rule ForComponent(Rule r, std::string_view component) {
@@ -235,10 +243,11 @@ const Rule kRules[] = {
     Cause(R"(moov atom not found)", R::kInputInvalid, L::kError),
     Cause(R"(could not find codec parameters)", R::kInputInvalid, L::kFatal),
     Cause(R"(EBML header parsing failed)", R::kInputInvalid, L::kError),
-    Cause(R"(Decode error rate \S+ exceeds maximum)", R::kInputInvalid, L::kError),
+    Cause(R"(Decode error rate \S+ exceeds maximum)", R::kInputInvalid, L::kFatal),
     // Per-packet decode errors are not fatal: they decide only when nothing else does.
-    With(Cause(R"(^Error while decoding stream #)", R::kInputInvalid, L::kError), kWeakPriority),
-    With(Cause(R"(^Decoding error: )", R::kInputInvalid, L::kError), kWeakPriority),
+    CapsLine(Cause(R"(^Error while decoding stream #)", R::kInputInvalid, L::kError),
+             kWeakPriority),
+    CapsLine(Cause(R"(^Decoding error: )", R::kInputInvalid, L::kError), kWeakPriority),
     // 6.1+ mid-stream read error (exit 0 without -xerror): the payload says which reason.
     With(Cause(R"(^Error during demuxing: )", R::kNetwork, L::kError), kWeakPriority, true,
          D::kInput),
@@ -266,15 +275,13 @@ const Rule kRules[] = {
     With(Cause(R"(^Output file is empty, nothing was encoded)", R::kOutputFailed, L::kWarning),
          kWeakPriority, false, D::kOutput),
 
-    // --- which side a line is about
-    Hint(R"(^Error opening input\b)", D::kInput, L::kError),
-    Hint(R"(^Error opening output\b)", D::kOutput, L::kError),
-    Hint(R"(^Failed to open progress URL)", D::kOutput, L::kError),
-
     // --- wrappers: they repeat the cause that came before them
     Wrapper(R"(^Conversion failed!)", L::kInfo),
-    Wrapper(R"(^Error opening input files?[ :])", L::kError, R::kUnknown, D::kInput),
-    Wrapper(R"(^Error opening output files?[ :])", L::kError, R::kUnknown, D::kOutput),
+    Wrapper(R"(^Error opening input files: )", L::kFatal, R::kUnknown, D::kInput),
+    Wrapper(R"(^Error opening output files: )", L::kFatal, R::kUnknown, D::kOutput),
+    Wrapper(R"(^Error opening input file )", L::kError, R::kUnknown, D::kInput),
+    Wrapper(R"(^Error opening output file )", L::kError, R::kUnknown, D::kOutput),
+    Wrapper(R"(^Error selecting an encoder)", L::kError),
     Wrapper(R"(^Error splitting the argument list)", L::kFatal, R::kBadArguments),
     Wrapper(R"(^Error parsing global options)", L::kFatal, R::kBadArguments),
     Wrapper(R"(^Error parsing options for (?:input|output) file)", L::kError, R::kBadArguments),
@@ -297,6 +304,11 @@ const Rule kRules[] = {
     Wrapper(R"(^Error configuring (?:the )?filter ?graph)", L::kError),
     Wrapper(R"(^Error muxing a packet)", L::kError, R::kUnknown, D::kOutput),
     Wrapper(R"(^Error : )", L::kError),
+
+    // --- which side a line is about (after the wrappers: their levels come first)
+    Hint(R"(^Error opening input: )", D::kInput, L::kError),
+    Hint(R"(^Error opening output )", D::kOutput, L::kFatal),
+    Hint(R"(^Failed to open progress URL)", D::kOutput, L::kError),
 };
 
 constexpr size_t kRuleCount = sizeof(kRules) / sizeof(kRules[0]);
@@ -575,7 +587,6 @@ void FailureClassifier::Observe(std::string_view line) {
       longest = url.size();
     }
   }
-  const bool names_input = direction == Direction::kInput;
   if (direction == Direction::kUnknown) {
     if (ComponentIsInput(d.component) || ComponentIsInput(d.parent)) {
       direction = Direction::kInput;
@@ -583,15 +594,16 @@ void FailureClassifier::Observe(std::string_view line) {
       direction = Direction::kOutput;
     }
   }
-  bool wrapper = false;
   Reason wrapper_reason = Reason::kUnknown;
+  int cap = kDiskFullPriority;
   for (int i : matches) {
     const Rule& rule = kRules[i];
     if (rule.kind == Kind::kIgnore || rule.kind == Kind::kMarker) return;
     if (rule.kind == Kind::kWrapper) {
-      wrapper = true;
       if (wrapper_reason == Reason::kUnknown) wrapper_reason = rule.reason;
+      cap = std::min(cap, kWrapperPriority);
     }
+    if (rule.caps_line) cap = std::min(cap, rule.priority);
     if (direction == Direction::kUnknown && rule.hint != Direction::kUnknown) {
       direction = rule.hint;
     }
@@ -630,7 +642,7 @@ void FailureClassifier::Observe(std::string_view line) {
       default:
         continue;  // wrappers and hints give no reason of their own here
     }
-    if (wrapper && p != kDiskFullPriority) p = std::min(p, kWrapperPriority);
+    if (p != kDiskFullPriority) p = std::min(p, cap);
     if (p > priority) {
       reason = r;
       priority = p;
@@ -652,8 +664,8 @@ void FailureClassifier::Observe(std::string_view line) {
           std::find(context_.inputs.begin(), context_.inputs.end(), head) != context_.inputs.end();
       bool is_output = std::find(context_.outputs.begin(), context_.outputs.end(), head) !=
                        context_.outputs.end();
-      exit0 = is_input || (!is_output && head.find(' ') == std::string_view::npos &&
-                           HasScheme(head) && (names_input || context_.inputs.empty()));
+      exit0 = is_input || (context_.inputs.empty() && !is_output &&
+                           head.find(' ') == std::string_view::npos && HasScheme(head));
     }
   }
   Offer(&best_, *reason, priority, line);
