@@ -512,19 +512,22 @@ void RedisClient::Impl::Eval(const RedisScript& script, std::vector<std::string>
     return;
   }
   ++stats_.commands_sent;
-  // The arguments stay here until the reply, in case the fallback needs them. The callback
-  // runs from OnRead or a failure path of this Impl, so `this` is alive.
-  auto fallback = [this, source = script.source(), argv, callback = std::move(callback)](
+  // The arguments stay here until the reply, in case the fallback needs them (one copy: the
+  // formatted command is the other). The callback runs from OnRead or a failure path of this
+  // Impl, so `this` is alive; it runs at most once, so it may move the arguments out.
+  auto saved = std::make_shared<std::vector<std::string>>(std::move(argv));
+  auto fallback = [this, source = script.source(), saved, callback = std::move(callback)](
                       std::error_code ec, RedisReply reply) mutable {
     if (ec || !reply.IsErrorCode("NOSCRIPT")) {
       callback(ec, std::move(reply));
       return;
     }
-    argv[0] = "EVAL";
-    argv[1] = std::move(source);
-    Command(std::move(argv), std::move(callback), milliseconds(0));
+    std::vector<std::string> eval = std::move(*saved);
+    eval[0] = "EVAL";
+    eval[1] = std::move(source);
+    Command(std::move(eval), std::move(callback), milliseconds(0));
   };
-  Enqueue(argv, Pending{std::move(fallback), milliseconds(0), true});
+  Enqueue(*saved, Pending{std::move(fallback), milliseconds(0), true});
 }
 
 void RedisClient::Impl::Enqueue(const std::vector<std::string>& argv, Pending pending) {
@@ -639,13 +642,14 @@ void RedisClient::Impl::ArmWatchdog(const ConnPtr& conn) {
 void RedisClient::Impl::CheckReplies(const ConnPtr& conn) {
   if (pending_.size() > unsent_) {
     const Pending& head = pending_.front();
-    if (head.blocks_for != kBlockForever) {
-      Clock::time_point since = std::max(head_since_, last_progress_);
-      Clock::duration allowed = options_.reply_timeout + head.blocks_for;
-      if (Clock::now() - since > allowed) {
+    // A blocks_for too large to add is as good as forever.
+    if (head.blocks_for <= milliseconds::max() - options_.reply_timeout) {
+      milliseconds allowed = options_.reply_timeout + head.blocks_for;
+      auto waited = std::chrono::duration_cast<milliseconds>(Clock::now() -
+                                                             std::max(head_since_, last_progress_));
+      if (waited > allowed) {
         Drop(conn, "no reply from " + url_.Address() + " within " +
-                       std::to_string(std::chrono::duration_cast<milliseconds>(allowed).count()) +
-                       " ms");
+                       std::to_string(allowed.count()) + " ms");
         return;
       }
     }
