@@ -64,37 +64,43 @@ std::string WithUserInfo(const std::string& userinfo) {
 TestCertificates MakeTestCertificates(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
   std::filesystem::path abs = std::filesystem::absolute(dir);
-  TestCertificates c{(abs / "ca.crt").string(), (abs / "ca.key").string(),
-                     (abs / "server.crt").string(), (abs / "server.key").string()};
-  WriteFile(
-      abs / "ca.cnf",
-      "[req]\ndistinguished_name = dn\nx509_extensions = v3_ca\nprompt = no\n"
-      "[dn]\nCN = ffpod test CA\n"
-      "[v3_ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
-      "subjectKeyIdentifier = hash\n");
-  WriteFile(abs / "server.cnf",
+  auto file = [&abs](const char* name) { return (abs / name).string(); };
+  TestCertificates c{file("ca.crt"),     file("ca.key"),     file("server.crt"),
+                     file("server.key"), file("client.crt"), file("client.key")};
+  WriteFile(abs / "ca.cnf",
+            "[req]\ndistinguished_name = dn\nx509_extensions = v3_ca\nprompt = no\n"
+            "[dn]\nCN = ffpod test CA\n"
+            "[v3_ca]\nbasicConstraints = critical,CA:TRUE\n"
+            "keyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\n");
+  WriteFile(abs / "leaf.cnf",
             "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = localhost\n"
             "[v3_server]\nbasicConstraints = CA:FALSE\n"
             "keyUsage = critical,digitalSignature,keyEncipherment\n"
             "extendedKeyUsage = serverAuth\n"
             "subjectAltName = DNS:localhost,IP:127.0.0.1,IP:::1\n"
-            "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n");
+            "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
+            "[v3_client]\nbasicConstraints = CA:FALSE\n"
+            "keyUsage = critical,digitalSignature\nextendedKeyUsage = clientAuth\n");
   const std::vector<std::string> ec_key = {"-newkey", "ec", "-pkeyopt",
                                            "ec_paramgen_curve:prime256v1", "-nodes"};
-  std::vector<std::string> ca = {"req",   "-x509",  "-config", (abs / "ca.cnf").string(),
-                                 "-days", "2",      "-keyout", c.ca_key,
-                                 "-out",  c.ca_cert};
+  std::vector<std::string> ca = {"req", "-x509",   "-config", file("ca.cnf"), "-days",
+                                 "2",   "-keyout", c.ca_key,  "-out",         c.ca_cert};
   ca.insert(ca.end(), ec_key.begin(), ec_key.end());
   Openssl(ca);
-  std::vector<std::string> csr = {
-      "req",     "-new",       "-config", (abs / "server.cnf").string(),
-      "-keyout", c.server_key, "-out",    (abs / "server.csr").string()};
-  csr.insert(csr.end(), ec_key.begin(), ec_key.end());
-  Openssl(csr);
-  Openssl({"x509", "-req", "-in", (abs / "server.csr").string(), "-CA", c.ca_cert, "-CAkey",
-           c.ca_key, "-CAcreateserial", "-CAserial", (abs / "ca.srl").string(), "-days", "2",
-           "-out", c.server_cert, "-extfile", (abs / "server.cnf").string(), "-extensions",
-           "v3_server"});
+  // A key, a request and a certificate signed by the CA with the extensions of `section`.
+  auto leaf = [&](const std::string& cert, const std::string& key, const char* subject,
+                  const char* section) {
+    std::string csr_path = cert + ".csr";
+    std::vector<std::string> csr = {"req",   "-new",    "-config", file("leaf.cnf"), "-subj",
+                                    subject, "-keyout", key,       "-out",           csr_path};
+    csr.insert(csr.end(), ec_key.begin(), ec_key.end());
+    Openssl(csr);
+    Openssl({"x509", "-req", "-in", csr_path, "-CA", c.ca_cert, "-CAkey", c.ca_key,
+             "-CAcreateserial", "-CAserial", file("ca.srl"), "-days", "2", "-out", cert, "-extfile",
+             file("leaf.cnf"), "-extensions", section});
+  };
+  leaf(c.server_cert, c.server_key, "/CN=localhost", "v3_server");
+  leaf(c.client_cert, c.client_key, "/CN=ffpod-test-client", "v3_client");
   return c;
 }
 
@@ -128,7 +134,7 @@ void RedisServer::WriteConfig() const {
     conf += "tls-cert-file " + certs_.server_cert + "\n";
     conf += "tls-key-file " + certs_.server_key + "\n";
     conf += "tls-ca-cert-file " + certs_.ca_cert + "\n";
-    conf += "tls-auth-clients no\n";
+    conf += options_.tls_client_auth ? "tls-auth-clients yes\n" : "tls-auth-clients no\n";
   } else {
     conf += "port " + std::to_string(port_) + "\n";
   }

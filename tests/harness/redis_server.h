@@ -16,23 +16,27 @@
 
 namespace ffpod::testing {
 
-// A throwaway CA and a server certificate it signed, valid for localhost, 127.0.0.1 and ::1
-// (PEM files, absolute paths), made with the openssl command-line tool.
+// A throwaway CA, a server certificate it signed (valid for localhost, 127.0.0.1 and ::1) and a
+// client certificate it signed (PEM files, absolute paths), made with the openssl command-line
+// tool.
 struct TestCertificates {
   std::string ca_cert;
   std::string ca_key;
   std::string server_cert;
   std::string server_key;
+  std::string client_cert;
+  std::string client_key;
 };
 TestCertificates MakeTestCertificates(const std::filesystem::path& dir);
 
 struct RedisServerOptions {
-  std::string password;      // requirepass: the default user's password (empty: none)
-  std::string acl_user;      // an extra ACL user with every permission (empty: none)
-  std::string acl_password;  // its password
-  bool tls = false;          // port() speaks TLS only (certificates from MakeTestCertificates)
-  int port = 0;              // 0: a free port
-  bool start = true;         // start in the constructor
+  std::string password;          // requirepass: the default user's password (empty: none)
+  std::string acl_user;          // an extra ACL user with every permission (empty: none)
+  std::string acl_password;      // its password
+  bool tls = false;              // port() speaks TLS only (certificates from MakeTestCertificates)
+  bool tls_client_auth = false;  // with tls: clients must present a certificate from the CA
+  int port = 0;                  // 0: a free port
+  bool start = true;             // start in the constructor
 };
 
 class RedisServer {

@@ -378,6 +378,53 @@ TEST(RedisClient, TlsRejectsTheWrongCaOrName) {
   EXPECT_EQ(Call(io, insecure, {"PING"}).reply, RedisReply::Status("PONG"));
 }
 
+TEST(RedisClient, TlsClientCertificate) {
+  RedisServerOptions options = ServerWith("", true);
+  options.tls_client_auth = true;
+  RedisServer server(options);
+  const auto& certs = server.certificates();
+  boost::asio::io_context io;
+  Client with_cert(
+      io, server.Url() + "&cert_file=" + certs.client_cert + "&key_file=" + certs.client_key);
+  Client without_cert(io, server.Url(), Backoff(milliseconds(50)));
+  ASSERT_TRUE(WaitUp(io, with_cert));
+  EXPECT_EQ(Call(io, with_cert, {"PING"}).reply, RedisReply::Status("PONG"));
+  ASSERT_TRUE(RunUntil(io, [&] { return !without_cert.events.empty(); }));
+  EXPECT_FALSE(without_cert.events[0].first);
+  EXPECT_THAT(without_cert.events[0].second, HasSubstr("certificate required"));
+  EXPECT_FALSE(without_cert.client->up());
+  RunFor(io, milliseconds(300));
+  EXPECT_EQ(without_cert.client->stats().connects, 0u);
+}
+
+TEST(RedisClient, UnreadableTlsFilesAreReported) {
+  RedisServer server(ServerWith("", true));
+  boost::asio::io_context io;
+  std::string base = "rediss://localhost:" + std::to_string(server.port());
+  Client missing_ca(io, base + "?ca_file=/nonexistent/ca.pem");
+  Client missing_cert(io, base + "?ca_file=" + server.certificates().ca_cert +
+                              "&cert_file=/nonexistent/c.pem&key_file=/nonexistent/k.pem");
+  ASSERT_TRUE(
+      RunUntil(io, [&] { return !missing_ca.events.empty() && !missing_cert.events.empty(); }));
+  EXPECT_THAT(missing_ca.events[0].second, HasSubstr("TLS ca_file /nonexistent/ca.pem: "));
+  EXPECT_THAT(missing_cert.events[0].second, HasSubstr("TLS cert_file /nonexistent/c.pem: "));
+}
+
+TEST(RedisClient, Ipv6Loopback) {
+  boost::system::error_code ec;
+  boost::asio::io_context probe;
+  boost::asio::ip::tcp::acceptor v6(probe);
+  v6.open(boost::asio::ip::tcp::v6(), ec);
+  if (!ec) v6.bind({boost::asio::ip::make_address("::1"), 0}, ec);
+  if (ec) GTEST_SKIP() << "no IPv6 loopback here: " << ec.message();
+  v6.close();
+  RedisServer server;  // binds 127.0.0.1 and ::1
+  boost::asio::io_context io;
+  Client c(io, "redis://[::1]:" + std::to_string(server.port()));
+  ASSERT_TRUE(WaitUp(io, c));
+  EXPECT_THAT(Call(io, c, {"CLIENT", "INFO"}).reply.str, HasSubstr("addr=[::1]:"));
+}
+
 TEST(RedisClient, EvalUsesEvalshaAndFallsBackOnNoscript) {
   RedisServer server;
   boost::asio::io_context io;
