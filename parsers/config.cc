@@ -98,12 +98,17 @@ std::vector<std::string> SplitList(std::string_view s) {
   return out;
 }
 
+std::string Number(double d) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(d);
+}
+
 Setter Seconds(double Config::*field, double min, double max) {
   return [=](Config& c, std::string_view v) -> std::optional<std::string> {
     auto d = ToDouble(v);
     if (!d || *d < min || *d > max) {
-      return "a number of seconds from " + std::to_string(static_cast<long long>(min)) + " to " +
-             std::to_string(static_cast<long long>(max));
+      return "a number of seconds from " + Number(min) + " to " + Number(max);
     }
     c.*field = *d;
     return std::nullopt;
@@ -210,6 +215,9 @@ const std::vector<Flag>& Flags() {
       {"--stop-timeout", kRun | kWorker, "SECONDS",
        "after a graceful stop for a stall or a timeout, SIGKILL ffmpeg's process group after this",
        "30", Seconds(&Config::stop_timeout_s, 1, 3600)},
+      {"--progress-log-interval", kRun | kWorker, "SECONDS",
+       "a progress log record this often while ffmpeg encodes", "10",
+       Seconds(&Config::progress_log_interval_s, 0.1, 86400)},
       {"--redis", kWorker | kEnqueue | kStatus | kPause, "URL",
        "redis://[user:password@]host:port[/db], rediss://... (TLS) or unix:///path", "",
        Text(&Config::redis_url, false)},

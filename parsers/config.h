@@ -36,6 +36,7 @@ struct Config {
   double drain_margin_s = 5;    // reserved at the end of the grace period to stop and report
   double stall_timeout_s = 120; // no progress for this long: stop ffmpeg, reason stalled
   double stop_timeout_s = 30;   // after a graceful stop (stall/timeout), SIGKILL after this
+  double progress_log_interval_s = 10;  // a "progress" log record this often while encoding
   std::string redis_url;        // redis://, rediss://, unix://
   std::string queue = "ffpod";  // key prefix Q of SPEC section 2
   std::string termination_log = "/dev/termination-log";  // written only if it exists

@@ -73,7 +73,9 @@ std::optional<int64_t> ExpectedOutputDurationUs(const FfmpegCommand& cmd,
 struct RewriteOptions {
   int progress_fd = 3;          // add `-nostats -progress pipe:N` unless the user gave -progress
   bool add_level_tags = true;   // add `-loglevel +level` unless the user gave -loglevel/-v
-  bool hide_banner = true;      // add `-hide_banner` (ffpod reads the version with -version)
+  // add `-hide_banner`. Off by default: ffpod reads the version from the banner's first line
+  // and forwards the rest at debug level.
+  bool hide_banner = false;
   // When neither -y nor -n is given: true adds `-y`, false adds `-n`. Either way ffmpeg never
   // stops at its "Overwrite? [y/N]" prompt.
   bool overwrite = false;

@@ -179,20 +179,21 @@ void FfmpegJob::Start() {
   ArmProgressLog();  // the job timeout shares the watchdog's once-a-second check
 }
 
+const FfmpegVersion& FfmpegJob::version() const {
+  return facts_.version() ? *facts_.version() : options_.version;
+}
+
 void FfmpegJob::StartProbes(const FfmpegCommand& cmd) {
   probed_.assign(cmd.inputs.size(), std::nullopt);
-  if (options_.ffprobe.empty()) {
-    tracker_.SetExpectedDuration(ExpectedOutputDurationUs(cmd, probed_));
-    return;
-  }
   for (size_t i = 0; i < cmd.inputs.size(); ++i) {
     const FfmpegInput& in = cmd.inputs[i];
-    if (!IsProbeableInput(in.url, in.format)) continue;
+    // Local files only: a network input is not fetched twice (signed URLs, egress); ffmpeg's own
+    // `Duration:` line covers it.
+    bool local = in.url.find("://") == std::string::npos || in.url.starts_with("file:");
+    if (options_.ffprobe.empty() || !local || !IsProbeableInput(in.url, in.format)) continue;
     ++probes_pending_;
     auto args = FfprobeDurationArgs(in.url);
-    if (!in.format.empty()) {
-      args.insert(args.end() - 2, {"-f", in.format});
-    }
+    if (!in.format.empty()) args.insert(args.end() - 2, {"-f", in.format});
     RunCommand(io_, reaper_, options_.ffprobe, args, options_.probe_timeout,
                [this, i, alive = alive_](CommandOutput out) {
                  if (!*alive) return;
@@ -202,14 +203,26 @@ void FfmpegJob::StartProbes(const FfmpegCommand& cmd) {
                    f["input"] = RedactUrl(command_.inputs[i].url);
                    f["reason"] = out.timed_out ? std::string("ffprobe timed out")
                                                : RedactText(out.err.substr(0, 300));
-                   logger_.Debug("input duration unknown", f);
+                   logger_.Debug("ffprobe could not tell the input's duration", f);
                  }
-                 if (--probes_pending_ == 0) {
-                   tracker_.SetExpectedDuration(ExpectedOutputDurationUs(command_, probed_));
-                 }
+                 --probes_pending_;
+                 UpdateExpectedDuration();
                });
   }
-  if (probes_pending_ == 0) tracker_.SetExpectedDuration(ExpectedOutputDurationUs(cmd, probed_));
+  UpdateExpectedDuration();
+}
+
+void FfmpegJob::UpdateExpectedDuration() {
+  std::vector<std::optional<int64_t>> durations(command_.inputs.size());
+  for (size_t i = 0; i < durations.size(); ++i) {
+    // ffprobe's figure is exact; ffmpeg's banner rounds to 1/100 s.
+    if (probed_[i]) {
+      durations[i] = probed_[i];
+    } else if (auto printed = facts_.InputDuration(static_cast<int>(i))) {
+      durations[i] = *printed;
+    }
+  }
+  tracker_.SetExpectedDuration(ExpectedOutputDurationUs(command_, durations));
 }
 
 void FfmpegJob::ReadStderr() {
@@ -263,9 +276,26 @@ void FfmpegJob::OnStderrLine(const SplitLine& line) {
   if (auto stats = ParseStatsLine(raw)) {
     // The stats line is progress, not a log line. It is the progress source only when the user
     // took -progress for themselves.
-    if (!progress_channel_) OnProgressBlock(ToProgressBlock(*stats));
+    if (!progress_channel_) {
+      ProgressBlock block = ToProgressBlock(*stats);
+      // The final report ends with '\n' (periodic ones with '\r'); an audio-only or 6.1/7.0
+      // stream-copy job has no `L` to mark it.
+      if (line.end == LineEnd::kNewline) block.end = true;
+      OnProgressBlock(block);
+    }
     return;
   }
+  size_t inputs_before = facts_.inputs_seen();
+  if (facts_.Observe(raw)) {
+    // The version banner: known from its first line, forwarded for debugging only.
+    if (logger_.Enabled(Severity::kDebug)) {
+      boost::json::object f = Fields();
+      f["source"] = "ffmpeg";
+      logger_.Debug(DecodeLogLine(raw).message, f);
+    }
+    return;
+  }
+  if (facts_.inputs_seen() != inputs_before) UpdateExpectedDuration();
   classifier_.Observe(raw);
   LogLine decoded = DecodeLogLine(raw);
   if (callbacks_.on_stderr_line) callbacks_.on_stderr_line(decoded);

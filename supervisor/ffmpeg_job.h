@@ -34,6 +34,7 @@
 #include "parsers/log_line.h"
 #include "parsers/progress.h"
 #include "parsers/progress_tracker.h"
+#include "parsers/stderr_facts.h"
 #include "probes/process.h"
 #include "supervisor/logger.h"
 
@@ -106,13 +107,16 @@ class FfmpegJob {
   pid_t pid() const { return pid_; }
   const ProgressTracker& tracker() const { return tracker_; }
   ProgressView View() const { return tracker_.View(); }
-  // The expected output duration has been computed (from ffprobe), or will never be.
+  // Every ffprobe run has ended.
   bool probes_done() const { return probes_pending_ == 0; }
+  // The version ffmpeg printed in its banner, else the one given in the options.
+  const FfmpegVersion& version() const;
   std::chrono::steady_clock::time_point started_steady() const { return started_steady_; }
 
  private:
   int64_t NowUs() const;
   void StartProbes(const FfmpegCommand& cmd);
+  void UpdateExpectedDuration();
   void ReadStderr();
   void ReadProgress();
   void OnStderrBytes(std::string_view bytes);
@@ -159,7 +163,8 @@ class FfmpegJob {
   bool stderr_open_ = false;
   bool progress_open_ = false;
   int probes_pending_ = 0;
-  std::vector<std::optional<int64_t>> probed_;
+  std::vector<std::optional<int64_t>> probed_;  // ffprobe's durations, per input
+  StderrFacts facts_;
   StopCause stop_cause_ = StopCause::kNone;
   std::optional<std::chrono::steady_clock::time_point> kill_at_;
   bool killed_by_us_ = false;

@@ -86,28 +86,16 @@ int RunMode::Run() {
   service_.board().SetCheck("draining", std::nullopt);
   service_.HandleSignals([this](int count, int signo) { OnSignal(count, signo); },
                          [this] { DumpState(); });
-  const std::string& program = config_.ffmpeg_argv.front();
-  service_.ProbeFfmpeg(program, [this](Result<FfmpegVersion> version) {
-    if (!version) {
-      logger_.Warn("ffmpeg -version failed", {{"error", version.error().message}});
-    } else {
-      logger_.Debug("ffmpeg version", {{"version", version->text}});
-    }
-    if (drain_) {
-      // A signal came before ffmpeg started: do not start it at all.
-      ResultDoc r;
-      r.id = job_id_;
-      r.status = ResultStatus::kPreempted;
-      r.reason = Reason::kPreempted;
-      r.message = "stopped by the drain before ffmpeg started";
-      r.started_at = r.finished_at = FormatTimestamp(std::chrono::system_clock::now());
-      r.worker = identity_;
-      Finish(r, RunExitCode(config_.exit_codes == ExitCodePolicy::kClassified,
-                            ExitStatus::Exited(0), Reason::kPreempted));
-      return;
-    }
-    StartJob();
-  });
+  StartJob();
+  // The version comes from ffmpeg's banner for free; only when the user's options may hide it
+  // does a separate `ffmpeg -version` run (it costs as much CPU as starting ffmpeg).
+  FfmpegCommand cmd = AnalyzeFfmpegArgs(
+      std::vector<std::string>(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end()));
+  if (cmd.has_hide_banner || cmd.has_loglevel) {
+    service_.ProbeFfmpeg(config_.ffmpeg_argv.front(), [this](Result<FfmpegVersion> version) {
+      if (!version) logger_.Debug("ffmpeg -version failed", {{"error", version.error().message}});
+    });
+  }
   service_.io().run();
   return exit_code_;
 }
@@ -124,11 +112,17 @@ void RunMode::StartJob() {
       static_cast<int64_t>(std::llround(config_.stall_timeout_s * 1000)));
   options.stop_timeout = std::chrono::milliseconds(
       static_cast<int64_t>(std::llround(config_.stop_timeout_s * 1000)));
+  options.progress_log_period = std::chrono::milliseconds(
+      static_cast<int64_t>(std::llround(config_.progress_log_interval_s * 1000)));
   options.log_fields["job_id"] = job_id_;
   options.read_oom_kills = [] { return ReadOomKillCount(); };
 
   FfmpegJob::Callbacks cb;
   cb.on_progress = [this](const ProgressBlock&) {
+    if (!build_info_set_ && job_->version().known) {
+      build_info_set_ = true;
+      service_.metrics().SetBuildInfo(job_->version().text);
+    }
     ProgressView v = job_->View();
     service_.metrics().SetSlotProgress(0, job_id_, ToSlotProgress(v));
     RunningJobStatus status;
@@ -253,7 +247,8 @@ void RunMode::OnFinished(const JobOutcome& outcome) {
   r.duration_s = outcome.duration_s;
   r.progress = outcome.progress;
   r.ffmpeg_path = outcome.ffmpeg_path;
-  r.ffmpeg_version = service_.ffmpeg_version().text;
+  r.ffmpeg_version =
+      job_->version().known ? job_->version().text : service_.ffmpeg_version().text;
   r.worker = identity_;
   r.stderr_tail = outcome.stderr_tail;
   if (r.reason == Reason::kOk) {

@@ -54,6 +54,7 @@ class RunMode {
   int exit_code_ = 1;
   bool done_ = false;
   bool lingering_ = false;
+  bool build_info_set_ = false;
 };
 
 }  // namespace ffpod

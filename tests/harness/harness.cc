@@ -10,7 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <boost/json.hpp>
 #include <cstdlib>
+#include <thread>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -142,6 +148,184 @@ CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::mill
   }
   result.status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
   return result;
+}
+
+BackgroundProcess::BackgroundProcess(const ProcessOptions& options) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(
+      &fa, 0, options.stdin_path.empty() ? "/dev/null" : options.stdin_path.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(
+      &fa, 1, options.stdout_path.empty() ? "/dev/null" : options.stdout_path.c_str(),
+      O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(
+      &fa, 2, options.stderr_path.empty() ? "/dev/null" : options.stderr_path.c_str(),
+      O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigset_t dfl;
+  sigfillset(&dfl);
+  posix_spawnattr_setsigdefault(&attr, &dfl);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e != nullptr; ++e) env_store.emplace_back(*e);
+  for (const auto& e : options.extra_env) env_store.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = options.argv;
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  int rc = posix_spawnp(&pid_, cargv[0], &fa, &attr, cargv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) throw std::runtime_error("spawn " + options.argv[0] + ": " + strerror(rc));
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (pid_ > 0 && !status_) {
+    ::kill(pid_, SIGKILL);
+    Wait(std::chrono::seconds(10));
+  }
+}
+
+void BackgroundProcess::Signal(int sig) {
+  if (pid_ > 0 && !status_) ::kill(pid_, sig);
+}
+
+std::optional<int> BackgroundProcess::Wait(std::chrono::milliseconds timeout) {
+  if (status_) return status_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int st = 0;
+    pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      status_ = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+      return status_;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+bool BackgroundProcess::Running() { return !Wait(std::chrono::milliseconds(0)).has_value(); }
+
+namespace {
+
+// Fields of /proc/<pid>/stat after the command name: state, ppid, ...
+bool ReadStat(pid_t pid, char* state, pid_t* ppid) {
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 4 >= stat.size()) return false;
+  *state = stat[close + 2];
+  *ppid = static_cast<pid_t>(std::atoi(stat.c_str() + close + 4));
+  return true;
+}
+
+}  // namespace
+
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+    if (pid <= 0) continue;
+    char state;
+    pid_t ppid;
+    if (ReadStat(pid, &state, &ppid) && ppid == parent) out.push_back(pid);
+  }
+  ::closedir(d);
+  return out;
+}
+
+std::string ProcessName(pid_t pid) {
+  std::string name = ReadFile("/proc/" + std::to_string(pid) + "/comm");
+  while (!name.empty() && name.back() == '\n') name.pop_back();
+  return name;
+}
+
+bool ProcessGoneOrZombie(pid_t pid) {
+  char state;
+  pid_t ppid;
+  if (!ReadStat(pid, &state, &ppid)) return true;
+  return state == 'Z' || state == 'X';
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+HttpResponse HttpGet(int port, const std::string& path) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(std::chrono::seconds(5));
+  client.set_read_timeout(std::chrono::seconds(10));
+  HttpResponse out;
+  auto res = client.Get(path.c_str());
+  if (!res) return out;
+  out.status = res->status;
+  out.body = res->body;
+  out.content_type = res->get_header_value("Content-Type");
+  return out;
+}
+
+std::vector<boost::json::object> JsonLines(const std::string& text) {
+  std::vector<boost::json::object> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    std::string line = text.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+    pos = eol == std::string::npos ? text.size() : eol + 1;
+    if (line.empty()) continue;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    EXPECT_FALSE(ec) << "not JSON: " << line;
+    if (!ec && v.is_object()) {
+      out.push_back(v.as_object());
+    } else {
+      ADD_FAILURE() << "not a JSON object: " << line;
+    }
+  }
+  return out;
+}
+
+std::optional<boost::json::object> FindRecord(const std::vector<boost::json::object>& records,
+                                              const std::string& prefix) {
+  for (const auto& r : records) {
+    const auto* msg = r.if_contains("msg");
+    if (msg && msg->is_string() && std::string_view(msg->as_string()).starts_with(prefix)) {
+      return r;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<int> LoggedPort(const std::string& path) {
+  std::string text = ReadFile(path);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) break;  // a line still being written
+    std::string line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(line, ec);
+    if (ec || !v.is_object()) continue;
+    const auto& o = v.as_object();
+    if (o.contains("msg") && o.at("msg") == "listening" && o.contains("port")) {
+      return static_cast<int>(o.at("port").to_number<int64_t>());
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace ffpod::testing

@@ -2,8 +2,13 @@
 // running commands and reading files. Test-only code; never linked into ffpod.
 #pragma once
 
+#include <sys/types.h>
+
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,5 +46,61 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          std::chrono::milliseconds timeout = std::chrono::seconds(60),
                          const std::vector<std::string>& extra_env = {});
+
+// A process running while the test does something else. stdout/stderr go to files (empty path:
+// /dev/null); stdin comes from `stdin_path` (empty: /dev/null). The destructor SIGKILLs and
+// reaps it (and its process group when it has its own) if it is still running.
+struct ProcessOptions {
+  std::vector<std::string> argv;
+  std::vector<std::string> extra_env;  // "K=V"
+  std::string stdin_path;
+  std::string stdout_path;
+  std::string stderr_path;
+};
+
+class BackgroundProcess {
+ public:
+  explicit BackgroundProcess(const ProcessOptions& options);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void Signal(int sig);
+  // Shell-style status (code, or 128+signal) once it exited; nullopt at the timeout.
+  std::optional<int> Wait(std::chrono::milliseconds timeout);
+  bool Running();
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// Direct children of `pid` (from /proc).
+std::vector<pid_t> ChildrenOf(pid_t pid);
+// The command name of `pid` (/proc/<pid>/comm), or empty.
+std::string ProcessName(pid_t pid);
+// True when `pid` is a zombie or gone.
+bool ProcessGoneOrZombie(pid_t pid);
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+// GET http://127.0.0.1:<port><path>; status 0 when the connection failed.
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+};
+HttpResponse HttpGet(int port, const std::string& path);
+
+// Parses every line of `text` as a JSON object; a line that is not one fails the test.
+std::vector<boost::json::object> JsonLines(const std::string& text);
+// The first record whose "msg" starts with `prefix`, if any.
+std::optional<boost::json::object> FindRecord(const std::vector<boost::json::object>& records,
+                                              const std::string& prefix);
+
+// The listen port ffpod logged ("listening" record with "port") in the file at `path`.
+std::optional<int> LoggedPort(const std::string& path);
 
 }  // namespace ffpod::testing

@@ -136,13 +136,15 @@ TEST(RewriteFfmpegArgs, AddsProgressLevelsAndOverwriteChoice) {
   RewriteOptions opts;
   auto r = RewriteFfmpegArgs(args, cmd, opts);
   EXPECT_TRUE(r.progress_channel);
-  EXPECT_EQ(r.args, (Args{"-hide_banner", "-loglevel", "+level", "-n", "-nostats", "-progress",
-                          "pipe:3", "-f", "lavfi", "-i", "testsrc2", "-t", "1", "out.mp4"}));
+  EXPECT_EQ(r.args, (Args{"-loglevel", "+level", "-n", "-nostats", "-progress", "pipe:3", "-f",
+                          "lavfi", "-i", "testsrc2", "-t", "1", "out.mp4"}));
   opts.overwrite = true;
   opts.output_renames["out.mp4"] = "/w/.out.mp4.ffpod-tmp";
   r = RewriteFfmpegArgs(args, cmd, opts);
   EXPECT_EQ(r.args.back(), "/w/.out.mp4.ffpod-tmp");
-  EXPECT_EQ(r.args[3], "-y");
+  EXPECT_EQ(r.args[2], "-y");
+  opts.hide_banner = true;
+  EXPECT_EQ(RewriteFfmpegArgs(args, cmd, opts).args.front(), "-hide_banner");
 }
 
 TEST(RewriteFfmpegArgs, RespectsTheUsersChoices) {
