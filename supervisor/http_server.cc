@@ -127,7 +127,7 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
       res.body() = std::string(http::obsolete_reason(status)) + "\n";
       res.keep_alive(false);
       res.prepare_payload();
-      Write(http::message_generator(std::move(res)), false);
+      Write(http::message_generator(std::move(res)), false, /*linger=*/true);
       return;
     }
     ++requests_;
@@ -190,16 +190,43 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
     return http::message_generator(std::move(res));
   }
 
-  void Write(http::message_generator message, bool keep_alive) {
+  // `linger`: the client may still be sending (a rejected request); see Linger().
+  void Write(http::message_generator message, bool keep_alive, bool linger = false) {
     stream_.expires_after(options().write_timeout);
-    beast::async_write(stream_, std::move(message),
-                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-                         if (ec || !keep_alive) {
-                           self->Close();
-                         } else {
-                           self->Read();
-                         }
-                       });
+    beast::async_write(
+        stream_, std::move(message),
+        [self = shared_from_this(), keep_alive, linger](beast::error_code ec, size_t) {
+          if (!ec && linger) {
+            self->Linger();
+          } else if (ec || !keep_alive) {
+            self->Close();
+          } else {
+            self->Read();
+          }
+        });
+  }
+
+  // After an error response to a client that may still be sending: closing a socket with unread
+  // input sends a reset, which can destroy the response before the client reads it. So send
+  // FIN, then read and discard input (bounded in time and bytes) until the client closes.
+  void Linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kLingerTime);
+    buffer_.clear();
+    LingerRead();
+  }
+
+  void LingerRead() {
+    stream_.async_read_some(buffer_.prepare(16 * 1024),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->lingered_bytes_ += n;
+                              if (ec || self->lingered_bytes_ > kLingerMaxBytes) {
+                                self->stream_.close();
+                                return;
+                              }
+                              self->LingerRead();
+                            });
   }
 
   void Close() {
@@ -208,11 +235,15 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
+  static constexpr std::chrono::milliseconds kLingerTime{2000};
+  static constexpr size_t kLingerMaxBytes = 1 << 20;
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Shared> shared_;
   unsigned requests_ = 0;
+  size_t lingered_bytes_ = 0;
 };
 
 void HttpServer::State::Accept() {

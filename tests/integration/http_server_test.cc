@@ -517,7 +517,7 @@ TEST_F(HttpServerTest, MisbehavingClientsDoNotStallOthers) {
     ASSERT_TRUE(r) << "request " << i << " not served within 1 s";
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(r->body, metrics_.Render());
-    EXPECT_LT(took.count(), 250) << "request " << i;
+    EXPECT_LT(took.count(), 500) << "request " << i;
     slow.Send("i");  // keeps trickling
   }
 
