@@ -556,8 +556,9 @@ void FailureClassifier::Observe(std::string_view line) {
     return;
   }
 
-  // Only warnings and worse are evidence; dumps (indented) and stats lines never are.
-  if (d.level_tagged && IsInfoOrBelow(d.level)) return;
+  // Only warnings and worse are evidence (tagged, or known without a tag); dumps (indented) and
+  // stats lines never are.
+  if (IsInfoOrBelow(d.level)) return;
   if (m.empty() || m[0] == ' ' || m[0] == '\t') return;
   if (m.starts_with("frame=") || m.starts_with("size=") || m.starts_with("Lsize=")) return;
 

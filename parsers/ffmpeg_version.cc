@@ -25,9 +25,16 @@ std::optional<int> ReadNumber(std::string_view s, size_t* pos) {
 // The version token: the word after "version " (`ffmpeg version X`, `ffprobe version X`), or
 // the first word when the line is the bare token.
 std::string_view VersionToken(std::string_view line) {
-  constexpr std::string_view kVersion = "version ";
+  constexpr std::string_view kVersion = "version";
   size_t start = 0;
-  if (size_t at = line.find(kVersion); at != std::string_view::npos) start = at + kVersion.size();
+  for (size_t at = line.find(kVersion); at != std::string_view::npos;
+       at = line.find(kVersion, at + 1)) {
+    size_t end = at + kVersion.size();
+    if ((at == 0 || line[at - 1] == ' ') && (end == line.size() || line[end] == ' ')) {
+      start = end;
+      break;
+    }
+  }
   while (start < line.size() && (line[start] == ' ' || line[start] == '\t')) ++start;
   size_t end = start;
   while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end]))) ++end;

@@ -152,18 +152,19 @@ bool IsStatsLine(std::string_view m) {
 // every version: the stats line, the input/output dumps (indented), stream mapping, the
 // summary and the stop markers. `    Last message repeated N times` and `Received > 3 system
 // signals, hard exiting` are written with fprintf/write outside the logger: they have no level.
+// The shapes come first: a dump line quotes file names and metadata, which may contain any text.
 std::optional<LogLevel> InferLevel(std::string_view message, bool had_context) {
   if (message.starts_with("    Last message repeated ")) return std::nullopt;
-  if (std::optional<LogLevel> known = KnownMessageLevel(message)) return known;
-  if (had_context) return std::nullopt;
-  if (IsStatsLine(message)) return LogLevel::kInfo;
-  if (message.starts_with("  ")) return LogLevel::kInfo;  // dumps: Duration, Stream #, Metadata
-  static constexpr std::array<std::string_view, 6> kInfoPrefixes = {
-      "Input #", "Output #", "Stream mapping:", "Press [q] to stop", "video:", "ffmpeg version "};
-  for (std::string_view p : kInfoPrefixes) {
-    if (message.starts_with(p)) return LogLevel::kInfo;
+  if (!had_context) {
+    if (IsStatsLine(message)) return LogLevel::kInfo;
+    if (message.starts_with("  ")) return LogLevel::kInfo;  // dumps: Duration, Stream #, Metadata
+    static constexpr std::array<std::string_view, 6> kInfoPrefixes = {
+        "Input #", "Output #", "Stream mapping:", "Press [q] to stop", "video:", "ffmpeg version "};
+    for (std::string_view p : kInfoPrefixes) {
+      if (message.starts_with(p)) return LogLevel::kInfo;
+    }
   }
-  return std::nullopt;
+  return KnownMessageLevel(message);
 }
 
 }  // namespace
