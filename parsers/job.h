@@ -52,6 +52,10 @@ bool IsValidTraceparent(std::string_view traceparent);
 // `field "args" must be a non-empty array of strings`.
 Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits = {});
 
+// Each of `job.outputs` must be an output position of its ffmpeg arguments (so that it can be
+// written under a temporary name). Returns the sentence naming the first that is not.
+std::optional<std::string> CheckJobOutputs(const JobSpec& job);
+
 // Best effort: the id of a document that failed validation, when it has a usable one (so its
 // state hash can still say bad_job). Empty otherwise.
 std::string SalvageJobId(std::string_view document);

@@ -1,6 +1,8 @@
 #include "supervisor/commands.h"
 
+#include "supervisor/queue_commands.h"
 #include "supervisor/run_mode.h"
+#include "supervisor/worker_mode.h"
 
 namespace ffpod {
 
@@ -10,11 +12,19 @@ int RunCommandLine(const Config& config, Logger& logger) {
       RunMode run(config, logger);
       return run.Run();
     }
-    default:
-      logger.Error("ffpod " + std::string(CommandName(config.command)) +
-                   " is not available in this build");
+    case Command::kWorker: {
+      WorkerMode worker(config, logger);
+      return worker.Run();
+    }
+    case Command::kEnqueue: return RunEnqueueCommand(config, logger);
+    case Command::kStatus: return RunStatusCommand(config, logger);
+    case Command::kPause: return RunPauseCommand(config, logger, true);
+    case Command::kResume: return RunPauseCommand(config, logger, false);
+    case Command::kProbe:
+      logger.Error("ffpod probe is not available in this build");
       return 2;
   }
+  return 2;
 }
 
 }  // namespace ffpod

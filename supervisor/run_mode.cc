@@ -64,17 +64,10 @@ RunMode::RunMode(const Config& config, Logger& logger)
     : config_(config),
       logger_(logger),
       service_(config, logger, "run"),
-      drain_timer_(service_.io()),
       exit_deadline_timer_(service_.io()),
       linger_timer_(service_.io()) {
   identity_ = DetectIdentity(config.worker_id);
   job_id_ = config.job_id.empty() ? identity_.id : config.job_id;
-}
-
-int64_t RunMode::SteadyNowUs() const {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             steady_clock::now().time_since_epoch())
-      .count();
 }
 
 int RunMode::Run() {
@@ -167,7 +160,7 @@ void RunMode::OnSignal(int count, int signo) {
   }
   if (!drain_) {
     DrainClock clock;
-    clock.t0_us = SteadyNowUs();
+    clock.t0_us = JobDrainer::NowUs();
     clock.grace_s = config_.grace_period_s;
     clock.margin_s = config_.drain_margin_s;
     drain_ = clock;
@@ -190,52 +183,15 @@ void RunMode::OnSignal(int count, int signo) {
 
 void RunMode::DrainCheck() {
   if (!drain_ || !job_ || !job_->running() || done_) return;
-  int64_t now = SteadyNowUs();
-  ProgressView v = job_->View();
-  JobDrainState state;
-  state.finishing = v.ended;
-  state.stopping = job_->stopping();
-  if (auto remaining = job_->tracker().RemainingMediaSeconds()) {
-    auto speed = job_->tracker().SmoothedSpeed();
-    if (speed && *speed > 0) state.eta_s = *remaining / *speed;
+  if (!drainer_) {
+    drainer_ = std::make_unique<JobDrainer>(service_.io(), logger_, *job_,
+                                            boost::json::object{{"job_id", job_id_}});
   }
-  DrainDecision d = DecideDrain(*drain_, service_.signals_received(), now, state);
-  auto kill_at = steady_clock::time_point(std::chrono::microseconds(d.kill_at_us));
-  boost::json::object f{{"job_id", job_id_}, {"decision", d.why}};
-  if (state.eta_s) f["eta_s"] = std::round(*state.eta_s * 10) / 10;
-  switch (d.action) {
-    case DrainAction::kLetFinish:
-      logger_.Info("drain: letting the job finish", f);
-      drain_timer_.expires_after(std::chrono::seconds(1));
-      drain_timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (!ec) DrainCheck();
-      });
-      break;
-    case DrainAction::kStopNow:
-      logger_.Info("drain: stopping the job", f);
-      job_->Stop(StopCause::kDrain, kill_at);
-      break;
-    case DrainAction::kKillNow:
-      logger_.Warn("drain: killing the job", f);
-      job_->Stop(StopCause::kDrain, steady_clock::now());
-      job_->Kill();
-      break;
-    case DrainAction::kKeep:
-      if (state.stopping) {
-        job_->Stop(StopCause::kDrain, kill_at);  // only brings the SIGKILL deadline forward
-      } else {
-        // Already finishing: reported normally, but gone by the deadline regardless.
-        drain_timer_.expires_at(kill_at);
-        drain_timer_.async_wait([this](const boost::system::error_code& ec) {
-          if (!ec && job_ && job_->running()) job_->Stop(StopCause::kDrain, steady_clock::now());
-        });
-      }
-      break;
-  }
+  drainer_->Check(*drain_, service_.signals_received());
 }
 
 void RunMode::OnFinished(const JobOutcome& outcome) {
-  drain_timer_.cancel();
+  if (drainer_) drainer_->Cancel();
   ResultDoc r;
   r.id = job_id_;
   r.attempt = 1;

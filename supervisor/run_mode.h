@@ -16,6 +16,7 @@
 #include "parsers/drain.h"
 #include "parsers/job.h"
 #include "supervisor/ffmpeg_job.h"
+#include "supervisor/job_drainer.h"
 #include "supervisor/logger.h"
 #include "supervisor/service.h"
 
@@ -38,7 +39,6 @@ class RunMode {
   void Finish(const ResultDoc& result, int exit_code);
   void ReportToRedis(const ResultDoc& result, std::function<void()> then);
   void DumpState();
-  int64_t SteadyNowUs() const;
 
   const Config& config_;
   Logger& logger_;
@@ -47,7 +47,7 @@ class RunMode {
   WorkerIdentity identity_;
   std::unique_ptr<FfmpegJob> job_;
   std::optional<DrainClock> drain_;
-  boost::asio::steady_timer drain_timer_;
+  std::unique_ptr<JobDrainer> drainer_;
   boost::asio::steady_timer exit_deadline_timer_;
   boost::asio::steady_timer linger_timer_;
   std::optional<ResultDoc> result_;

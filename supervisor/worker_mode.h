@@ -1,0 +1,97 @@
+// `ffpod worker`: take jobs from the Redis queue until drained (SPEC sections 1-4, 9).
+//
+// Claims with BLMOVE on a client of its own, runs up to --slots jobs in parallel (each an
+// FfmpegJob), publishes outputs atomically (temporary names, rename on success, size and
+// sha256), and records every attempt with one atomic script (result stream, state hash,
+// events, and the job's next place: done, delayed for a retry, dead, or back at the head of
+// pending after a drain). Heartbeats with a TTL; recovers the jobs of workers whose heartbeat
+// expired; promotes due retries. When Redis goes away nothing crashes: readiness turns 503,
+// running jobs keep running, and their results are delivered once Redis is back.
+//
+// Threading: one io_context thread (the Service's); sha256 of outputs runs on a small pool.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "parsers/config.h"
+#include "parsers/drain.h"
+#include "parsers/job.h"
+#include "parsers/redis_url.h"
+#include "supervisor/job_queue.h"
+#include "supervisor/logger.h"
+#include "supervisor/redis_client.h"
+#include "supervisor/service.h"
+
+namespace ffpod {
+
+class WorkerSlot;
+
+class WorkerMode {
+ public:
+  WorkerMode(const Config& config, Logger& logger);
+  ~WorkerMode();
+  WorkerMode(const WorkerMode&) = delete;
+  WorkerMode& operator=(const WorkerMode&) = delete;
+
+  // Runs until drained; returns the process exit status.
+  int Run();
+
+  // For slots.
+  Service& service() { return service_; }
+  JobQueue& queue() { return *queue_; }
+  const Config& config() const { return config_; }
+  Logger& logger() { return logger_; }
+  const WorkerIdentity& identity() const { return identity_; }
+  boost::asio::thread_pool& hash_pool() { return hash_pool_; }
+  bool draining() const { return drain_.has_value(); }
+  const std::optional<DrainClock>& drain_clock() const { return drain_; }
+  double Jitter();
+  void OnSlotIdle();
+  void CountRedisError();
+  bool redis_up() const { return redis_ && redis_->up(); }
+  void UpdateInFlight();
+
+ private:
+  void OnRedisState(bool up, const std::string& reason);
+  void OnFirstConnect();
+  void MaybeClaim();
+  void ScheduleClaim(std::chrono::milliseconds delay);
+  void Heartbeat();
+  void RecoverScan();
+  void Promote();
+  void PollQueueLength();
+  void OnSignal(int count);
+  void MaybeExit();
+  void DumpState();
+
+  const Config& config_;
+  Logger& logger_;
+  Service service_;
+  WorkerIdentity identity_;
+  std::optional<RedisUrl> url_;
+  std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<RedisClient> claim_redis_;
+  std::unique_ptr<JobQueue> queue_;
+  std::vector<std::unique_ptr<WorkerSlot>> slots_;
+  boost::asio::thread_pool hash_pool_{2};
+  boost::asio::steady_timer claim_timer_;
+  boost::asio::steady_timer heartbeat_timer_;
+  boost::asio::steady_timer recover_timer_;
+  boost::asio::steady_timer promote_timer_;
+  boost::asio::steady_timer length_timer_;
+  boost::asio::steady_timer exit_timer_;
+  std::optional<DrainClock> drain_;
+  bool claiming_ = false;
+  bool connected_once_ = false;
+  bool paused_ = false;
+  bool exiting_ = false;
+  int exit_code_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace ffpod
