@@ -669,6 +669,9 @@ void FailureClassifier::Observe(std::string_view line) {
                            head.find(' ') == std::string_view::npos && HasScheme(head));
     }
   }
+  // FFmpeg exits 0 only after output, disk and input-read failures.
+  exit0 = exit0 && (*reason == Reason::kDiskFull || *reason == Reason::kOutputFailed ||
+                    *reason == Reason::kNetwork || *reason == Reason::kInputInvalid);
   Offer(&best_, *reason, priority, line);
   if (exit0) Offer(&on_exit_0_, *reason, priority, line);
 }
