@@ -65,12 +65,21 @@ RunMode::RunMode(const Config& config, Logger& logger)
       logger_(logger),
       service_(config, logger, "run"),
       exit_deadline_timer_(service_.io()),
-      linger_timer_(service_.io()) {
+      linger_timer_(service_.io()),
+      report_timer_(service_.io()) {
   identity_ = DetectIdentity(config.worker_id);
   job_id_ = config.job_id.empty() ? identity_.id : config.job_id;
 }
 
 int RunMode::Run() {
+  if (!config_.report_redis.empty()) {
+    auto url = ParseRedisUrl(config_.report_redis);
+    if (!url.ok()) {
+      logger_.Error("--report-redis: " + url.error().message);
+      return 2;
+    }
+    report_url_ = *url;
+  }
   auto port = service_.StartHttp();
   if (!port) {
     logger_.Error(port.error().message);
@@ -269,8 +278,55 @@ void RunMode::Finish(const ResultDoc& result, int exit_code) {
 }
 
 void RunMode::ReportToRedis(const ResultDoc& result, std::function<void()> then) {
-  (void)result;
-  then();
+  if (!report_url_) {
+    then();
+    return;
+  }
+  // Bounded: a dead Redis delays the exit by at most 10 s, and never past the drain deadline.
+  auto budget = std::chrono::milliseconds(10000);
+  if (drain_) {
+    int64_t left_us = drain_->ExitByUs() - JobDrainer::NowUs() - 1'000'000;
+    budget = std::min(budget, std::chrono::milliseconds(std::max<int64_t>(0, left_us / 1000)));
+  }
+  auto shared_then = std::make_shared<std::function<void()>>(std::move(then));
+  auto once = [shared_then] {
+    if (*shared_then) {
+      auto f = std::move(*shared_then);
+      *shared_then = nullptr;
+      f();
+    }
+  };
+  report_client_ = std::make_unique<RedisClient>(service_.io(), *report_url_);
+  report_timer_.expires_after(budget);
+  report_timer_.async_wait([this, once](const boost::system::error_code& ec) {
+    if (ec) return;
+    logger_.Warn("result not pushed to Redis in time",
+                 {{"redis", report_url_->Redacted()}, {"error", report_client_->last_error()}});
+    report_client_->Close();
+    once();
+  });
+  std::string json = SerializeResult(result);
+  std::string status(ResultStatusName(result.status));
+  report_client_->Start([this, json, status, id = result.id, once](bool up, const std::string&) {
+    if (!up || reported_) return;
+    reported_ = true;
+    QueueKeys keys(config_.queue);
+    report_client_->Command(
+        {"XADD", keys.Results(), "MAXLEN", "~", "100000", "*", "id", id, "status", status,
+         "result", json},
+        [this, once](std::error_code ec, RedisReply reply) {
+          if (ec || reply.IsError()) {
+            logger_.Warn("result not pushed to Redis",
+                         {{"error", ec ? ec.message() : reply.str}});
+          } else {
+            logger_.Info("result pushed to Redis", {{"stream", QueueKeys(config_.queue).Results()},
+                                                    {"entry", reply.str}});
+          }
+          report_timer_.cancel();
+          report_client_->Close();
+          once();
+        });
+  });
 }
 
 void RunMode::DumpState() {

@@ -17,6 +17,9 @@
 #include "parsers/job.h"
 #include "supervisor/ffmpeg_job.h"
 #include "supervisor/job_drainer.h"
+#include "supervisor/job_queue.h"
+#include "supervisor/redis_client.h"
+#include "parsers/redis_url.h"
 #include "supervisor/logger.h"
 #include "supervisor/service.h"
 
@@ -55,6 +58,10 @@ class RunMode {
   bool done_ = false;
   bool lingering_ = false;
   bool build_info_set_ = false;
+  std::optional<RedisUrl> report_url_;          // --report-redis
+  std::unique_ptr<RedisClient> report_client_;
+  boost::asio::steady_timer report_timer_;
+  bool reported_ = false;
 };
 
 }  // namespace ffpod

@@ -8,9 +8,11 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "tests/harness/harness.h"
+#include "tests/harness/redis_server.h"
 
 namespace ffpod {
 namespace {
@@ -410,6 +412,32 @@ TEST(Run, MetricsAndStatusWhileEncoding) {
   auto code = ffpod.Wait(10s);
   ASSERT_TRUE(code.has_value());
   EXPECT_EQ(*code, 0);
+}
+
+TEST(Run, ReportRedisPushesTheResultToTheStream) {
+  testing::RedisServer redis;
+  TempDir dir;
+  RunOutcome o = RunFfpod({"--report-redis", redis.Url(), "--queue", "media", "--id", "job-7"},
+                          {"ffmpeg", "-i", dir / "missing.mp4", dir / "o.mp4"});
+  EXPECT_EQ(Reason(o), "input_missing");
+  auto entries = redis.Command({"XRANGE", "media:results", "-", "+"});
+  ASSERT_EQ(entries.elements.size(), 1u);
+  const auto& fields = entries.elements[0].elements[1].elements;
+  std::map<std::string, std::string> f;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) f[fields[i].str] = fields[i + 1].str;
+  EXPECT_EQ(f["id"], "job-7");
+  EXPECT_EQ(f["status"], "failed");
+  EXPECT_EQ(boost::json::parse(f["result"]).at("reason").as_string(), "input_missing");
+  // Redis down: ffpod still exits, after a bounded wait, with the job's own status.
+  auto start = std::chrono::steady_clock::now();
+  RunOutcome down = RunFfpod(
+      {"--report-redis", "redis://127.0.0.1:" + std::to_string(testing::FreePort())},
+      {"ffmpeg", "-i", dir / "missing.mp4", dir / "o.mp4"});
+  EXPECT_EQ(down.status, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+  auto bad = testing::RunCommand({FFPOD_BINARY, "run", "--report-redis", "http://x", "--",
+                                  "ffmpeg", "-version"});
+  EXPECT_EQ(bad.status, 2);
 }
 
 }  // namespace
