@@ -10,7 +10,9 @@
 // and 8.x (see shared ffmpeg-facts sections 4-5).
 //
 // Usage: Observe() every stderr line as it arrives (bounded memory: only the evidence found so
-// far is kept), then Classify() once after the process ended. Not thread-safe.
+// far is kept, each line cut to kMaxEvidenceBytes), then Classify() (const; may be called more
+// than once). A FailureClassifier is not thread-safe; KnownMessageLevel is. The rules, their
+// priorities and the decisions on borderline cases are documented in docs/failure-reasons.md.
 #pragma once
 
 #include <cstdint>

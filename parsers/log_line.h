@@ -3,8 +3,9 @@
 // Shape (libavutil/log.c): `[parent @ 0xPTR] [component @ 0xPTR] [level] message`, where each
 // part is optional; `[level]` appears with `-loglevel +level`. External libraries add their own
 // forms (`x264 [error]: ...`, `libva error: ...`). Without a level tag the level is inferred
-// from well-known messages when possible (e.g. `Conversion failed!` is an error), else unknown.
-// Pure; the returned views point into `line`.
+// from well-known messages when possible (e.g. `Conversion failed!` is info, the classifier's
+// cause lines carry the level FFmpeg prints them at), else unknown. 8.0's `-loglevel +time` /
+// `+datetime` prefixes are skipped. Pure and thread-safe; the returned views point into `line`.
 #pragma once
 
 #include <string_view>
