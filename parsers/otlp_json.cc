@@ -1,5 +1,6 @@
 #include "parsers/otlp_json.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
 #include <cmath>
@@ -134,7 +135,70 @@ std::optional<int64_t> Int64Field(const json::value& v) {
   return std::nullopt;
 }
 
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+std::optional<int64_t> Digits(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t n = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+// IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" -> Unix seconds.
+std::optional<int64_t> ParseImfFixdate(std::string_view v) {
+  static constexpr std::string_view kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (v.size() != 29 || v.substr(3, 2) != ", " || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' ||
+      v[19] != ':' || v[22] != ':' || v.substr(25) != " GMT") {
+    return std::nullopt;
+  }
+  if (std::find(std::begin(kDays), std::end(kDays), v.substr(0, 3)) == std::end(kDays)) {
+    return std::nullopt;
+  }
+  auto month = std::find(std::begin(kMonths), std::end(kMonths), v.substr(8, 3));
+  if (month == std::end(kMonths)) return std::nullopt;
+  auto day = Digits(v.substr(5, 2)), year = Digits(v.substr(12, 4)), hour = Digits(v.substr(17, 2)),
+       minute = Digits(v.substr(20, 2)), second = Digits(v.substr(23, 2));
+  if (!day || !year || !hour || !minute || !second || *day < 1 || *day > 31 || *hour > 23 ||
+      *minute > 59 || *second > 60) {
+    return std::nullopt;
+  }
+  unsigned m = static_cast<unsigned>(month - std::begin(kMonths)) + 1;
+  return DaysFromCivil(*year, m, static_cast<unsigned>(*day)) * 86400 + *hour * 3600 +
+         *minute * 60 + *second;
+}
+
 }  // namespace
+
+bool IsRetryableOtlpStatus(int http_status) {
+  return http_status == 429 || http_status == 502 || http_status == 503 || http_status == 504;
+}
+
+std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
+                                                         int64_t now_unix_seconds) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (auto seconds = Digits(value)) {
+    constexpr int64_t kMaxSeconds = 365LL * 24 * 3600;  // beyond any deadline ffpod has
+    return std::chrono::seconds(std::min(*seconds, kMaxSeconds));
+  }
+  if (auto when = ParseImfFixdate(value)) {
+    return std::chrono::seconds(std::max<int64_t>(0, *when - now_unix_seconds));
+  }
+  return std::nullopt;
+}
 
 uint32_t OtlpSpanFlags(const SpanData& span) {
   uint32_t flags = span.context.trace_flags | kSpanFlagsHasIsRemote;

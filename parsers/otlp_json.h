@@ -27,6 +27,7 @@
 // Pure; thread-compatible.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -135,5 +136,15 @@ struct ExportTraceResponse {
 // number or a decimal string). A body that is not such JSON (e.g. a proxy's HTML page) yields
 // nullopt: the caller treats it as accepted.
 std::optional<ExportTraceResponse> ParseExportTraceResponse(std::string_view body);
+
+// OTLP/HTTP's retryable answers: 429, 502, 503 and 504. Every other non-2xx status drops the
+// batch.
+bool IsRetryableOtlpStatus(int http_status);
+
+// The wait a `Retry-After` header asks for, given the current Unix time: delta-seconds
+// ("120") or an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"; a date in the past is zero).
+// nullopt when the value is neither.
+std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
+                                                         int64_t now_unix_seconds);
 
 }  // namespace ffpod
