@@ -125,12 +125,31 @@ bool MightHoldSecret(std::string_view text) {
   return text.find_first_of("@?&;#:") != std::string_view::npos;
 }
 
+bool ContainsIgnoringCase(std::string_view text, std::string_view lower_needle) {
+  if (lower_needle.size() > text.size()) return false;
+  for (size_t i = 0; i + lower_needle.size() <= text.size(); ++i) {
+    size_t j = 0;
+    while (j < lower_needle.size() && Lower(text[i + j]) == lower_needle[j]) ++j;
+    if (j == lower_needle.size()) return true;
+  }
+  return false;
+}
+
+// Only lines that name one of the headers HeaderRe() knows are worth the regex.
+bool MightHoldHeader(std::string_view text) {
+  if (text.find(':') == std::string_view::npos) return false;
+  for (std::string_view stem : {"authorization", "cookie", "api-key", "-token"}) {
+    if (ContainsIgnoringCase(text, stem)) return true;
+  }
+  return false;
+}
+
 std::string RedactUserInfoAndHeaders(std::string_view text) {
   std::string s(text);
-  if (s.find('@') != std::string::npos) {
+  if (s.find('@') != std::string::npos && s.find("://") != std::string::npos) {
     RE2::GlobalReplace(&s, UserInfoRe(), std::string("\\1") + std::string(kRedacted) + "@");
   }
-  if (s.find(':') != std::string::npos) {
+  if (MightHoldHeader(s)) {
     RE2::GlobalReplace(&s, HeaderRe(), std::string("\\1: ") + std::string(kRedacted));
   }
   return s;
@@ -173,6 +192,7 @@ std::string RedactUrl(std::string_view url) { return RedactText(url); }
 std::string RedactText(std::string_view text) {
   if (!MightHoldSecret(text)) return std::string(text);
   std::string first = RedactUserInfoAndHeaders(text);
+  if (first.find_first_of("?&;#") == std::string::npos) return first;
   std::string out;
   out.reserve(first.size() + 16);
   RedactParams(first, &out);
