@@ -19,11 +19,14 @@
 //
 // Connection lifecycle: Start() connects (resolve, connect, TLS handshake, AUTH, CLIENT
 // SETNAME, SELECT, PING) within `connect_timeout`. On success the client is up. When the
-// connection drops (EOF, reset, protocol error, or no reply within `reply_timeout`), the
-// state callback reports down, then every command in flight fails with kConnectionLost, and
-// the client reconnects by itself after an exponential backoff with jitter (RedisReconnectDelay),
-// forever, until Close() or destruction. Failed attempts repeat the backoff; only transitions
-// are reported (down once, up once), the latest failure is in last_error().
+// connection drops (EOF, reset, protocol error, or no reply within `reply_timeout`), the state
+// callback reports down, then every command already written fails with kConnectionLost (any not
+// yet written with kNotConnected), and the client reconnects by itself after an exponential
+// backoff with jitter (RedisReconnectDelay), forever, until Close() or destruction. A failed
+// attempt (refused, timed out, TLS verification, WRONGPASS, NOAUTH, LOADING) is retried the same
+// way. Only transitions are reported: down once (also when the very first attempt fails), up
+// once; the latest failure is in last_error(). Host names are resolved by Asio's resolver (its
+// own helper thread runs getaddrinfo; the handlers run on the loop).
 //
 // Blocking commands (BLMOVE, BLPOP, XREAD BLOCK): replies come in order, so a blocking command
 // delays every command issued after it on the same client until it returns. Run them on a
