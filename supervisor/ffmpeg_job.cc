@@ -176,7 +176,7 @@ void FfmpegJob::Start() {
   if (progress_channel_) ReadProgress();
   StartProbes(command_);
   ArmWatchdog();
-  ArmProgressLog();  // the job timeout shares the watchdog's once-a-second check
+  ArmProgressLog();  // the job timeout shares the watchdog's 250 ms check
 }
 
 const FfmpegVersion& FfmpegJob::version() const {
@@ -358,7 +358,7 @@ void FfmpegJob::OnProgressBlock(const ProgressBlock& block) {
 }
 
 void FfmpegJob::ArmWatchdog() {
-  watchdog_.expires_after(std::chrono::seconds(1));
+  watchdog_.expires_after(std::chrono::milliseconds(250));
   watchdog_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive || reaped_) return;
     auto now = steady_clock::now();

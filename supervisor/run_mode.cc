@@ -250,6 +250,7 @@ void RunMode::Finish(const ResultDoc& result, int exit_code) {
                         {"reason", ReasonName(result.reason)},
                         {"exit_code", exit_code}};
   f["result"] = ResultToJson(result);
+  f["orphans_reaped"] = service_.reaper().orphans_reaped();
   Severity sev = result.status == ResultStatus::kSucceeded ? Severity::kInfo
                  : result.status == ResultStatus::kPreempted ? Severity::kWarning
                                                               : Severity::kError;
