@@ -407,7 +407,15 @@ void RedisClient::Impl::StartSession(const ConnPtr& conn) {
       steps.push_back({"AUTH", url_.user, url_.password});
     }
   }
-  if (!options_.client_name.empty()) steps.push_back({"CLIENT", "SETNAME", options_.client_name});
+  if (!options_.client_name.empty()) {
+    // Redis refuses names with spaces, newlines or non-ASCII bytes; such a name must not keep
+    // the client from connecting.
+    std::string name = options_.client_name;
+    for (char& ch : name) {
+      if (ch < '!' || ch > '~') ch = '_';
+    }
+    steps.push_back({"CLIENT", "SETNAME", name});
+  }
   if (url_.db != 0) steps.push_back({"SELECT", std::to_string(url_.db)});
   steps.push_back({"PING"});
   for (size_t i = 0; i < steps.size(); ++i) {

@@ -81,7 +81,8 @@ struct RedisClientOptions {
   // [0.5, 1].
   std::chrono::milliseconds reconnect_initial{200};
   std::chrono::milliseconds reconnect_max{10000};
-  // CLIENT SETNAME after connecting (shown by CLIENT LIST); empty: none. No spaces.
+  // CLIENT SETNAME after connecting (shown by CLIENT LIST); empty: none. Bytes Redis refuses
+  // in a name (spaces, control characters, non-ASCII) are sent as '_'.
   std::string client_name;
 };
 

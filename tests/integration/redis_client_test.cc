@@ -212,7 +212,7 @@ TEST(RedisClient, RunsCommandsAndReportsUp) {
   RedisServer server;
   boost::asio::io_context io;
   RedisClientOptions named;
-  named.client_name = "ffpod-test";
+  named.client_name = "ffpod test\n\xC3\xA9";  // sent as ffpod_test___
   Client c(io, server.Url(), named);
   ASSERT_TRUE(WaitUp(io, c));
   EXPECT_EQ(c.events, (std::vector<std::pair<bool, std::string>>{{true, ""}}));
@@ -228,7 +228,7 @@ TEST(RedisClient, RunsCommandsAndReportsUp) {
   EXPECT_FALSE(err.ec);
   EXPECT_TRUE(err.reply.IsError());
   EXPECT_THAT(err.reply.str, HasSubstr("not an integer"));
-  EXPECT_EQ(Call(io, c, {"CLIENT", "GETNAME"}).reply, RedisReply::String("ffpod-test"));
+  EXPECT_EQ(Call(io, c, {"CLIENT", "GETNAME"}).reply, RedisReply::String("ffpod_test___"));
   EXPECT_EQ(server.Command({"GET", "k"}), RedisReply::String("v"));
   EXPECT_EQ(c.client->stats().connects, 1u);
   EXPECT_EQ(c.client->in_flight(), 0u);
