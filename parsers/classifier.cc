@@ -169,6 +169,8 @@ const Rule kRules[] = {
         "nvenc"),
     ForComponent(Cause(R"(^(?:Width|Height) \d+ exceeds \d+)", R::kEncoderUnavailable, L::kWarning),
                  "nvenc"),
+    // Whatever a hardware device context reports (Direct3D, DRM node permissions, drivers).
+    ForComponent(Cause(R"(.)", R::kEncoderUnavailable, L::kUnknown), "AVHWDeviceContext"),
     Cause(R"(No VA display found)", R::kEncoderUnavailable, L::kError),
     Cause(R"(Failed to initialise VAAPI connection)", R::kEncoderUnavailable, L::kError),
     Cause(R"(No usable encoding (?:profile|entrypoint) found)", R::kEncoderUnavailable, L::kError),
@@ -570,6 +572,10 @@ void FailureClassifier::Observe(std::string_view line) {
 
   thread_local std::vector<int> matches;
   Rules().Match(m, &matches);
+  std::erase_if(matches, [&](int i) {
+    std::string_view needed = kRules[i].component;
+    return !needed.empty() && d.component.find(needed) == std::string_view::npos;
+  });
   if (matches.empty()) return;
 
   // Which side the line is about: a URL it names, its context (`[in#0/...]`, `[vost#0:0]`),
@@ -616,9 +622,6 @@ void FailureClassifier::Observe(std::string_view line) {
   bool exit0 = false;
   for (int i : matches) {
     const Rule& rule = kRules[i];
-    if (!rule.component.empty() && d.component.find(rule.component) == std::string_view::npos) {
-      continue;
-    }
     exit0 = exit0 || rule.exit0;
     Reason r = rule.reason;
     int p = rule.priority;

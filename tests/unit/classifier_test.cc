@@ -522,6 +522,26 @@ TEST(Classify, GpuBusyBeatsTheNoCapableDevicesThatFollows) {
       Reason::kEncoderUnavailable);
 }
 
+TEST(Classify, HardwareDeviceContextLines) {
+  // A device that cannot be opened is no missing input, whatever errno it carries.
+  Classification c = ClassifyAll(
+      {"[AVHWDeviceContext @ 0x55] Failed to open /dev/dri/renderD128: Permission denied",
+       "Device creation failed: -13."},
+      kExit1, Context({"in.mp4"}, {"out.mp4"}));
+  EXPECT_EQ(c.reason, Reason::kEncoderUnavailable);
+  EXPECT_EQ(c.evidence,
+            "[AVHWDeviceContext @ 0x55] Failed to open /dev/dri/renderD128: Permission denied");
+  // A stronger rule on the same line still wins.
+  EXPECT_EQ(ClassifyAll({"[AVHWDeviceContext @ 0x55] cu->cuCtxCreate(...) failed -> "
+                         "CUDA_ERROR_OUT_OF_MEMORY: out of memory"},
+                        kExit1)
+                .reason,
+            Reason::kGpuBusy);
+  // The same text from another component is about an input.
+  EXPECT_EQ(ClassifyAll({"[file @ 0x55] /data/in.mp4: Permission denied"}, kExit1).reason,
+            Reason::kInputMissing);
+}
+
 TEST(Classify, DiskFullAnywhereWins) {
   Classification c =
       ClassifyAll({"[tcp @ 0x1] Connection to tcp://a:1 failed: Connection refused",
