@@ -295,7 +295,10 @@ asio::awaitable<void> OtlpExporter::State::ExportBatch(std::vector<SpanData> bat
       why = why.empty() ? "no time left to send" : why + "; no time left to retry";
       break;
     }
-    Attempt a = co_await SendOnce(body, std::min(deadline, Clock::now() + options.request_timeout));
+    // (GCC 12 coroutines: no temporaries or conditional operators around co_await.)
+    const Clock::time_point request_deadline =
+        std::min(deadline, Clock::now() + options.request_timeout);
+    Attempt a = co_await SendOnce(body, request_deadline);
     if (a.status != 0) ++requests;
     if (a.delivered) {
       uint64_t rejected = std::min<uint64_t>(static_cast<uint64_t>(a.rejected), spans);
@@ -342,8 +345,12 @@ asio::awaitable<Attempt> OtlpExporter::State::SendOnce(const std::string& body,
       }
     }
     Connection& c = *conn_;
-    Attempt a = c.tls ? co_await Exchange(*c.tls, c.buffer, body, deadline)
-                      : co_await Exchange(*c.plain, c.buffer, body, deadline);
+    Attempt a;
+    if (c.tls) {
+      a = co_await Exchange(*c.tls, c.buffer, body, deadline);
+    } else {
+      a = co_await Exchange(*c.plain, c.buffer, body, deadline);
+    }
     if (a.close || a.status == 0) conn_.reset();
     // A kept-alive connection the receiver closed while idle fails before any answer: one more
     // go on a fresh connection is not a retry.
@@ -586,6 +593,7 @@ bool OtlpExporter::Shutdown(Clock::time_point deadline) {
   if (shut_down_) return shutdown_result_;
   shut_down_ = true;
   State& s = *state_;
+  const uint64_t dropped_before = s.dropped;
   {
     std::lock_guard<std::mutex> lock(s.mu);
     s.shutdown = true;
@@ -622,7 +630,7 @@ bool OtlpExporter::Shutdown(Clock::time_point deadline) {
   } else {
     thread_.detach();  // it holds the state; the process is about to exit
   }
-  shutdown_result_ = left == 0 && finished;
+  shutdown_result_ = finished && s.dropped == dropped_before;
   return shutdown_result_;
 }
 

@@ -93,9 +93,8 @@ class OtlpExporter {
 
   // Sends everything queued, stopping at `deadline`; what is not delivered by then is dropped
   // and counted. Blocks the caller until done or the deadline (plus at most 200 ms to stop the
-  // thread). Returns true when the queue was flushed in time (each batch sent, or given up by
-  // the rules above), false when spans were abandoned at the deadline. Call it from one thread;
-  // later calls return the first call's answer at once.
+  // thread). Returns true when every span still queued or in flight was delivered in time.
+  // Call it from one thread; later calls return the first call's answer at once.
   bool Shutdown(std::chrono::steady_clock::time_point deadline);
 
   Stats stats() const;
