@@ -193,6 +193,8 @@ void OtlpExporter::State::CountDropped(uint64_t spans) {
 }
 
 asio::awaitable<void> OtlpExporter::State::Run() {
+  // When the spans waiting now are sent even if no full batch forms.
+  std::optional<Clock::time_point> batch_due;
   for (;;) {
     bool stopping;
     size_t queued;
@@ -202,15 +204,22 @@ asio::awaitable<void> OtlpExporter::State::Run() {
       queued = queue.size();
     }
     if (!stopping && queued < options.max_export_batch_size) {
-      // Nothing queued: sleep until Export wakes us. Some: wait the schedule delay (cut short
-      // when a full batch is waiting or on Shutdown).
+      // Nothing queued: sleep until Export wakes us. Some: wait out the schedule delay (cut
+      // short by a full batch or Shutdown). Every wake-up looks at the queue again.
       if (queued == 0) {
+        batch_due.reset();
         wake.expires_at(Clock::time_point::max());
-      } else {
-        wake.expires_after(options.schedule_delay);
+        co_await wake.async_wait(kUseAwaitable);
+        continue;
       }
-      co_await wake.async_wait(kUseAwaitable);
+      if (!batch_due) batch_due = Clock::now() + options.schedule_delay;
+      if (Clock::now() < *batch_due) {
+        wake.expires_at(*batch_due);
+        co_await wake.async_wait(kUseAwaitable);
+        continue;
+      }
     }
+    batch_due.reset();
     std::vector<SpanData> batch;
     {
       std::lock_guard<std::mutex> lock(mu);
