@@ -370,11 +370,6 @@ std::string Cut(std::string s) {
 
 std::string Evidence(std::string_view line) { return Cut(RedactText(line)); }
 
-std::string TrimRight(std::string s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 bool IsUrlStart(char c) {
   return c == ' ' || c == '\'' || c == '"' || c == '(' || c == '<' || c == '=';
 }
@@ -501,6 +496,17 @@ Classification Sentence(Reason reason, std::string message, std::string evidence
 }
 
 }  // namespace
+
+std::string HumanEvidence(std::string_view line) {
+  LogLine d = DecodeLogLine(line);
+  std::string_view message = d.message;
+  while (!message.empty() &&
+         (message.back() == ' ' || message.back() == '\t' || message.back() == '\r')) {
+    message.remove_suffix(1);
+  }
+  if (d.component.empty()) return std::string(message);
+  return std::string(d.component) + ": " + std::string(message);
+}
 
 std::optional<LogLevel> KnownMessageLevel(std::string_view message) {
   thread_local std::vector<int> matches;
@@ -728,7 +734,7 @@ Classification FailureClassifier::Classify(const ExitStatus& exit, StopCause sto
   }
   if (exit.code == 0) {
     if (on_exit_0_) {
-      return Sentence(on_exit_0_->reason, TrimRight(on_exit_0_->line), on_exit_0_->line);
+      return Sentence(on_exit_0_->reason, HumanEvidence(on_exit_0_->line), on_exit_0_->line);
     }
     if (quit_acknowledged_) {
       return Sentence(Reason::kOk, "ffmpeg stopped after a q command on its stdin (exit status 0)",
@@ -736,7 +742,7 @@ Classification FailureClassifier::Classify(const ExitStatus& exit, StopCause sto
     }
     return Sentence(Reason::kOk, "ffmpeg exited with status 0");
   }
-  if (best_) return Sentence(best_->reason, TrimRight(best_->line), best_->line);
+  if (best_) return Sentence(best_->reason, HumanEvidence(best_->line), best_->line);
   std::string meaning = StatusMeaning(exit.code, context_.version);
   return Sentence(Reason::kUnknown, "ffmpeg exited with status " + std::to_string(exit.code) +
                                         " without an error line ffpod recognises" +

@@ -64,6 +64,13 @@ struct Classification {
 // without a `[level]` tag.
 std::optional<LogLevel> KnownMessageLevel(std::string_view message);
 
+// The human form of an evidence line for `message`: the level tag and the context's pointer
+// dropped, the innermost context kept as a prefix:
+//   "[tcp @ 0x55d1c] [error] Connection to tcp://h:1 failed: Connection refused"
+//     -> "tcp: Connection to tcp://h:1 failed: Connection refused"
+// Trailing spaces are removed; a line without context is its message.
+std::string HumanEvidence(std::string_view line);
+
 class FailureClassifier {
  public:
   explicit FailureClassifier(ClassifierContext context);

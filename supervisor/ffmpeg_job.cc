@@ -450,6 +450,7 @@ void FfmpegJob::Kill() {
 
 void FfmpegJob::OnReaped(int wait_status) {
   reaped_ = true;
+  reaped_steady_ = steady_clock::now();
   exit_ = DecodeWaitStatus(wait_status);
   kill_timer_.cancel();
   watchdog_.cancel();
@@ -496,6 +497,8 @@ void FfmpegJob::Finish() {
   outcome.finished_at = system_clock::now();
   outcome.duration_s =
       std::chrono::duration<double>(steady_clock::now() - started_steady_).count();
+  outcome.spawned_steady = started_steady_;
+  outcome.exited_steady = reaped_ ? reaped_steady_ : steady_clock::now();
   outcome.stderr_tail.assign(tail_.begin(), tail_.end());
   outcome.ffmpeg_path = resolved_ffmpeg_;
   if (progress_parser_.errors() > 0) {

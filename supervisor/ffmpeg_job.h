@@ -66,6 +66,8 @@ struct JobOutcome {
   std::chrono::system_clock::time_point started_at;
   std::chrono::system_clock::time_point finished_at;
   double duration_s = 0;
+  std::chrono::steady_clock::time_point spawned_steady;  // just before fork
+  std::chrono::steady_clock::time_point exited_steady;   // when ffmpeg was reaped
   std::vector<std::string> stderr_tail;  // redacted
   bool spawned = false;                  // false: exec failed (exit is 127/126)
   std::string ffmpeg_path;               // resolved executable
@@ -172,6 +174,7 @@ class FfmpegJob {
   ExitStatus exit_;
   std::chrono::system_clock::time_point started_at_;
   std::chrono::steady_clock::time_point started_steady_;
+  std::chrono::steady_clock::time_point reaped_steady_;
   std::string resolved_ffmpeg_;
   std::deque<std::string> tail_;
   int milestone_ = 0;  // last progress milestone reported (25/50/75)

@@ -251,6 +251,7 @@ void RunMode::Finish(const ResultDoc& result, int exit_code) {
                         {"exit_code", exit_code}};
   f["result"] = ResultToJson(result);
   f["orphans_reaped"] = service_.reaper().orphans_reaped();
+  f["ffpod"] = OwnResourceUsage();
   Severity sev = result.status == ResultStatus::kSucceeded ? Severity::kInfo
                  : result.status == ResultStatus::kPreempted ? Severity::kWarning
                                                               : Severity::kError;

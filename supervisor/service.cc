@@ -2,8 +2,10 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 
 #include "ffpod_version.h"
@@ -20,6 +22,14 @@ bool ReapsOrphans(const Config& config) {
 }
 
 }  // namespace
+
+boost::json::object OwnResourceUsage() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+               ru.ru_stime.tv_usec / 1e6;
+  return {{"cpu_s", std::round(cpu * 1000) / 1000}, {"max_rss_kib", ru.ru_maxrss}};
+}
 
 WorkerIdentity DetectIdentity(const std::string& configured_id) {
   WorkerIdentity id;

@@ -30,6 +30,10 @@
 
 namespace ffpod {
 
+// ffpod's own resource use so far (not its children's): CPU seconds and peak RSS, for the
+// final log record and the overhead benchmark.
+boost::json::object OwnResourceUsage();
+
 // Who this process is: `id` is `configured_id`, else $POD_NAME, else the hostname; `pod` is
 // $POD_NAME and `node` $NODE_NAME (the Downward API), when set.
 WorkerIdentity DetectIdentity(const std::string& configured_id);

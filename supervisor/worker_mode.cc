@@ -50,6 +50,7 @@ class WorkerSlot {
     attempt_ = 0;
     result_.reset();
     temporaries_.clear();
+    spawned_at_ = exited_at_ = steady_clock::time_point{};
     auto parsed = ParseJob(document_);
     if (parsed.ok()) {
       spec_ = std::move(parsed).value();
@@ -266,6 +267,8 @@ class WorkerSlot {
     r.ffmpeg_version = job_->version().text;
     r.stderr_tail = outcome.stderr_tail;
     result_ = r;
+    spawned_at_ = outcome.spawned_steady;
+    exited_at_ = outcome.exited_steady;
     if (r.reason != Reason::kOk) {
       RemoveTemporaries(temporaries_);
       Decide();
@@ -349,7 +352,19 @@ class WorkerSlot {
         }
         next(err);
       });
-    }, [this] { Done(); });
+    }, [this] {
+      if (exited_at_ != steady_clock::time_point{}) {
+        // The worker's own share of a job: claim to spawn, and ffmpeg's exit to the recorded
+        // result (docs/benchmarks.md).
+        auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+        boost::json::object f = Fields();
+        f["claim_to_spawn_ms"] = std::round(ms(spawned_at_ - claimed_at_) * 1000) / 1000;
+        f["exit_to_recorded_ms"] =
+            std::round(ms(steady_clock::now() - exited_at_) * 1000) / 1000;
+        w_.logger().Debug("result recorded", f);
+      }
+      Done();
+    });
   }
 
   // Runs `step` until it reports success, with backoff; `then` afterwards. While Redis is down
@@ -396,6 +411,8 @@ class WorkerSlot {
   JobSpec spec_;
   int attempt_ = 0;
   steady_clock::time_point claimed_at_;
+  steady_clock::time_point spawned_at_;
+  steady_clock::time_point exited_at_;
   steady_clock::time_point last_published_;
   std::map<std::string, std::string> temporaries_;
   std::optional<ResultDoc> result_;

@@ -31,11 +31,6 @@ using testing::WaitFor;
 const std::vector<std::string> kFast = {"--heartbeat", "1", "--retry-base", "0.2",
                                         "--retry-max", "1"};
 
-std::vector<std::string> With(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 bool AllInState(const RedisServer& redis, const std::vector<std::string>& ids,
                 const std::string& state) {
   for (const auto& id : ids) {

@@ -130,13 +130,12 @@ TEST_P(FixtureTest, ClassifiesAsRecorded) {
   EXPECT_EQ(ReasonName(c.reason), f.reason);
   if (f.evidence) {
     EXPECT_EQ(c.evidence, RedactText(*f.evidence));
-    // A line decided: for a cause the message is that line; for a stop marker it is a sentence.
+    // A line decided: for a cause the message is that line in human form (no level tag, no
+    // pointer); for a stop marker it is a sentence.
     if (c.reason != Reason::kKilled && c.reason != Reason::kOk) {
-      std::string trimmed = c.evidence;
-      while (!trimmed.empty() && (trimmed.back() == ' ' || trimmed.back() == '\r')) {
-        trimmed.pop_back();
-      }
-      EXPECT_EQ(c.message, trimmed);
+      EXPECT_EQ(c.message, HumanEvidence(c.evidence));
+      EXPECT_EQ(c.message.find("[error]"), std::string::npos) << c.message;
+      EXPECT_EQ(c.message.find(" @ 0x"), std::string::npos) << c.message;
     }
   } else {
     EXPECT_EQ(c.evidence, "");
@@ -148,6 +147,18 @@ TEST_P(FixtureTest, ClassifiesAsRecorded) {
     EXPECT_EQ(c.message.find(secret), std::string::npos) << c.message;
     EXPECT_EQ(c.evidence.find(secret), std::string::npos) << c.evidence;
   }
+}
+
+TEST(HumanEvidence, DropsTagsAndPointersKeepsTheComponent) {
+  EXPECT_EQ(HumanEvidence("[tcp @ 0x55d1c2a0] [error] Connection to tcp://127.0.0.1:1 failed: "
+                          "Connection refused"),
+            "tcp: Connection to tcp://127.0.0.1:1 failed: Connection refused");
+  EXPECT_EQ(HumanEvidence("[error] in.mp4: No such file or directory   "),
+            "in.mp4: No such file or directory");
+  EXPECT_EQ(HumanEvidence("[vost#0:0/h264_nvenc @ 0x1] [enc:h264_nvenc @ 0x2] Error while opening "
+                          "encoder"),
+            "enc:h264_nvenc: Error while opening encoder");
+  EXPECT_EQ(HumanEvidence("Conversion failed!"), "Conversion failed!");
 }
 
 TEST_P(FixtureTest, SameResultWholeLineByLineAndByteByByte) {
@@ -604,8 +615,7 @@ TEST(Classify, MessageIsTheRedactedEvidenceCutToSize) {
             "[error] https://REDACTED@cdn.example/in.m3u8?token=REDACTED: Server returned 404 Not "
             "Found   ");
   EXPECT_EQ(c.message,
-            "[error] https://REDACTED@cdn.example/in.m3u8?token=REDACTED: Server returned 404 Not "
-            "Found");
+            "https://REDACTED@cdn.example/in.m3u8?token=REDACTED: Server returned 404 Not Found");
   // A long line is cut below the limit, never inside a UTF-8 sequence.
   std::string long_line = "moov atom not found ";
   while (long_line.size() < 5000) long_line += "\xc3\xa9";
