@@ -1,0 +1,394 @@
+{{/*
+Names, labels and the pieces the worker Deployment and the Job share.
+*/}}
+
+{{- define "ffpod.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "ffpod.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "ffpod.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels shared by every object of the release. */}}
+{{- define "ffpod.labels" -}}
+helm.sh/chart: {{ include "ffpod.chart" . }}
+{{ include "ffpod.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* The labels every pod of the release carries (workers and Jobs). */}}
+{{- define "ffpod.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ffpod.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* ffpod/ffmpeg-cpu, ffpod/ffmpeg-nvidia or ffpod/ffmpeg-intel, after gpu.vendor. */}}
+{{- define "ffpod.flavor" -}}
+{{- if eq .Values.gpu.vendor "none" }}cpu{{ else }}{{ .Values.gpu.vendor }}{{ end }}
+{{- end }}
+
+{{/* An image reference from {registry, repository, tag, digest} and a default repository. */}}
+{{- define "ffpod.imageRef" -}}
+{{- $img := index . 0 }}
+{{- $defaultRepo := index . 1 }}
+{{- $defaultTag := index . 2 }}
+{{- $repo := default $defaultRepo $img.repository }}
+{{- if $img.registry }}{{ $repo = printf "%s/%s" $img.registry $repo }}{{ end }}
+{{- if $img.digest }}
+{{- printf "%s@%s" $repo $img.digest }}
+{{- else }}
+{{- printf "%s:%s" $repo (default $defaultTag $img.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* The image that carries ffpod (and, outside injection mode, runs the work). */}}
+{{- define "ffpod.image" -}}
+{{- include "ffpod.imageRef" (list .Values.image (printf "ffpod/ffmpeg-%s" (include "ffpod.flavor" .)) .Chart.AppVersion) }}
+{{- end }}
+
+{{/* Injection mode: the user's FFmpeg image. */}}
+{{- define "ffpod.ffmpegImage" -}}
+{{- $img := .Values.injection.ffmpegImage }}
+{{- $repo := required "injection.ffmpegImage.repository is required when injection.enabled is true" $img.repository }}
+{{- if and (not $img.tag) (not $img.digest) }}
+{{- fail "injection.ffmpegImage needs a tag or a digest" }}
+{{- end }}
+{{- include "ffpod.imageRef" (list $img $repo "") }}
+{{- end }}
+
+{{/* The path of the ffpod executable in the container that runs the work. */}}
+{{- define "ffpod.binary" -}}
+{{- if .Values.injection.enabled }}/ffpod/ffpod{{ else }}/usr/local/bin/ffpod{{ end }}
+{{- end }}
+
+{{- define "ffpod.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "ffpod.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the Redis URL (and KEDA's address/password). */}}
+{{- define "ffpod.redisSecretName" -}}
+{{- if .Values.redis.existingSecret }}
+{{- .Values.redis.existingSecret }}
+{{- else if .Values.redis.url }}
+{{- printf "%s-redis" (include "ffpod.fullname" .) }}
+{{- else }}
+{{- fail "redis.existingSecret or redis.url is required: workers, KEDA and job.reportToRedis read the queue's Redis" }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret key of each KEDA parameter ("" when absent). */}}
+{{- define "ffpod.redisKey" -}}
+{{- $root := index . 0 }}
+{{- $what := index . 1 }}
+{{- if $root.Values.redis.existingSecret }}
+{{- if eq $what "address" }}{{ $root.Values.redis.addressKey }}
+{{- else if eq $what "username" }}{{ $root.Values.redis.usernameKey }}
+{{- else if eq $what "password" }}{{ $root.Values.redis.passwordKey }}
+{{- else }}{{ $root.Values.redis.urlKey }}{{ end }}
+{{- else }}
+{{- $u := urlParse $root.Values.redis.url }}
+{{- if eq $what "url" }}url
+{{- else if eq $what "address" }}{{ if $u.host }}address{{ end }}
+{{- else if eq $what "username" }}{{ if regexMatch "^[^:]+:" $u.userinfo }}username{{ end }}
+{{- else if eq $what "password" }}{{ if contains ":" $u.userinfo }}password{{ end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The encoders readiness requires, comma-separated ("" for none). */}}
+{{- define "ffpod.requireEncoders" -}}
+{{- $enc := .Values.worker.requireEncoders }}
+{{- if and (not $enc) (eq .Values.gpu.vendor "nvidia") }}{{ $enc = .Values.gpu.nvidia.requireEncoders }}{{ end }}
+{{- if and (not $enc) (eq .Values.gpu.vendor "intel") }}{{ $enc = .Values.gpu.intel.requireEncoders }}{{ end }}
+{{- join "," $enc }}
+{{- end }}
+
+{{/* resources, with the GPU added to the limits. Argument: (list root resources). */}}
+{{- define "ffpod.resources" -}}
+{{- $root := index . 0 }}
+{{- $res := deepCopy (index . 1 | default dict) }}
+{{- $gpu := $root.Values.gpu }}
+{{- if ne $gpu.vendor "none" }}
+{{- $limits := deepCopy ($res.limits | default dict) }}
+{{- $name := ternary $gpu.nvidia.resourceName $gpu.intel.resourceName (eq $gpu.vendor "nvidia") }}
+{{- $_ := set $limits $name (int $gpu.count) }}
+{{- $_ := set $res "limits" $limits }}
+{{- end }}
+{{- toYaml $res }}
+{{- end }}
+
+{{/*
+Environment shared by the worker and the Job: the Downward API (worker id, span resource,
+result document), the listener, logging, OpenTelemetry, the GPU runtime and injection paths.
+*/}}
+{{- define "ffpod.commonEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: NODE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: spec.nodeName
+- name: POD_UID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.uid
+- name: FFPOD_LISTEN
+  value: {{ printf "%s:%d" (include "ffpod.listenHost" .) (int .Values.http.port) | quote }}
+- name: FFPOD_LOG_FORMAT
+  value: {{ .Values.logging.format | quote }}
+- name: FFPOD_LOG_LEVEL
+  value: {{ .Values.logging.level | quote }}
+{{- if .Values.injection.enabled }}
+- name: FFPOD_FFMPEG
+  value: {{ .Values.injection.ffmpegPath | quote }}
+- name: FFPOD_FFPROBE
+  value: {{ .Values.injection.ffprobePath | quote }}
+{{- if .Values.injection.caBundle }}
+- name: SSL_CERT_FILE
+  value: {{ .Values.injection.caBundle | quote }}
+{{- end }}
+{{- end }}
+{{- if eq .Values.gpu.vendor "nvidia" }}
+- name: NVIDIA_DRIVER_CAPABILITIES
+  value: {{ .Values.gpu.nvidia.driverCapabilities | quote }}
+{{- end }}
+{{- if eq .Values.gpu.vendor "intel" }}
+- name: LIBVA_DRIVER_NAME
+  value: {{ .Values.gpu.intel.vaDriver | quote }}
+{{- end }}
+{{- if .Values.otel.enabled }}
+- name: OTEL_SERVICE_NAME
+  value: {{ .Values.otel.serviceName | quote }}
+{{- if .Values.otel.tracesEndpoint }}
+- name: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+  value: {{ .Values.otel.tracesEndpoint | quote }}
+{{- else }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ required "otel.endpoint or otel.tracesEndpoint is required when otel.enabled is true" .Values.otel.endpoint | quote }}
+{{- end }}
+- name: OTEL_EXPORTER_OTLP_PROTOCOL
+  value: http/json
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ include "ffpod.resourceAttributes" . | quote }}
+{{- if .Values.otel.headersSecret.name }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.otel.headersSecret.name }}
+      key: {{ .Values.otel.headersSecret.key }}
+{{- end }}
+{{- else }}
+- name: OTEL_TRACES_EXPORTER
+  value: none
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "ffpod.listenHost" -}}
+{{- if contains ":" .Values.http.address }}[{{ .Values.http.address | trimPrefix "[" | trimSuffix "]" }}]{{ else }}{{ .Values.http.address }}{{ end }}
+{{- end }}
+
+{{- define "ffpod.resourceAttributes" -}}
+{{- $attrs := list (printf "service.namespace=%s" .Release.Namespace) (printf "service.instance.id=%s" .Release.Name) }}
+{{- if .Values.otel.resourceAttributes }}{{ $attrs = append $attrs .Values.otel.resourceAttributes }}{{ end }}
+{{- join "," $attrs }}
+{{- end }}
+
+{{/* The FFPOD_REDIS variable from the Secret. */}}
+{{- define "ffpod.redisEnv" -}}
+- name: {{ index . 1 }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "ffpod.redisSecretName" (index . 0) }}
+      key: {{ include "ffpod.redisKey" (list (index . 0) "url") }}
+{{- end }}
+
+{{/* Pod-level settings shared by the worker and the Job. */}}
+{{- define "ffpod.podSpecCommon" -}}
+serviceAccountName: {{ include "ffpod.serviceAccountName" . }}
+automountServiceAccountToken: {{ .Values.serviceAccount.automountServiceAccountToken }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- $psc := deepCopy .Values.podSecurityContext }}
+{{- if eq .Values.gpu.vendor "intel" }}
+{{- $groups := default list $psc.supplementalGroups }}
+{{- $_ := set $psc "supplementalGroups" (append $groups (int .Values.gpu.intel.renderGroupId) | uniq) }}
+{{- end }}
+securityContext:
+  {{- toYaml $psc | nindent 2 }}
+{{- if eq .Values.gpu.vendor "nvidia" }}
+{{- with .Values.gpu.nvidia.runtimeClassName }}
+runtimeClassName: {{ . }}
+{{- end }}
+{{- end }}
+{{- $nodeSelector := dict }}
+{{- $tolerations := list }}
+{{- if eq .Values.gpu.vendor "nvidia" }}
+{{- $nodeSelector = deepCopy .Values.gpu.nvidia.nodeSelector }}
+{{- $tolerations = .Values.gpu.nvidia.tolerations }}
+{{- else if eq .Values.gpu.vendor "intel" }}
+{{- $nodeSelector = deepCopy .Values.gpu.intel.nodeSelector }}
+{{- $tolerations = .Values.gpu.intel.tolerations }}
+{{- end }}
+{{- $nodeSelector = merge (deepCopy .Values.nodeSelector) $nodeSelector }}
+{{- $tolerations = concat $tolerations .Values.tolerations }}
+{{- with $nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- if .Values.injection.enabled }}
+initContainers:
+  - name: install-ffpod
+    image: {{ include "ffpod.image" . }}
+    imagePullPolicy: {{ .Values.image.pullPolicy }}
+    command:
+      - cp
+      - {{ .Values.injection.sourcePath }}
+      - /ffpod/ffpod
+    securityContext:
+      {{- toYaml .Values.securityContext | nindent 6 }}
+    resources:
+      requests:
+        cpu: 10m
+        memory: 16Mi
+      limits:
+        memory: 64Mi
+    volumeMounts:
+      - name: ffpod-bin
+        mountPath: /ffpod
+{{- end }}
+{{- end }}
+
+{{/* The main container's image and command. */}}
+{{- define "ffpod.containerImage" -}}
+{{- if .Values.injection.enabled }}
+image: {{ include "ffpod.ffmpegImage" . }}
+imagePullPolicy: {{ .Values.injection.ffmpegImage.pullPolicy }}
+{{- else }}
+image: {{ include "ffpod.image" . }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+{{- end }}
+command:
+  - {{ include "ffpod.binary" . }}
+{{- end }}
+
+{{/* Volumes: the scratch directory, /tmp, the injected binary, extra volumes. Arg: (list root workDir). */}}
+{{- define "ffpod.volumes" -}}
+{{- $root := index . 0 }}
+{{- $wd := index . 1 }}
+- name: work
+  emptyDir:
+    {{- with $wd.medium }}
+    medium: {{ . }}
+    {{- end }}
+    sizeLimit: {{ $wd.sizeLimit }}
+- name: tmp
+  emptyDir:
+    sizeLimit: 1Gi
+{{- if $root.Values.injection.enabled }}
+- name: ffpod-bin
+  emptyDir:
+    sizeLimit: 64Mi
+{{- end }}
+{{- with $root.Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "ffpod.volumeMounts" -}}
+{{- $root := index . 0 }}
+{{- $wd := index . 1 }}
+- name: work
+  mountPath: {{ $wd.path }}
+- name: tmp
+  mountPath: /tmp
+{{- if $root.Values.injection.enabled }}
+- name: ffpod-bin
+  mountPath: /ffpod
+  readOnly: true
+{{- end }}
+{{- with $root.Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The selector of this release's series in PromQL. */}}
+{{- define "ffpod.promSelector" -}}
+{{- if .Values.prometheusRule.selector }}
+{{- .Values.prometheusRule.selector }}
+{{- else }}
+{{- printf "namespace=%q,pod=~%q" .Release.Namespace (printf "%s-.+" (include "ffpod.fullname" .)) }}
+{{- end }}
+{{- end }}
+
+{{/* One egress rule to the peers of a networkPolicy entry. Arg: (list peer ports). */}}
+{{- define "ffpod.egressRule" -}}
+{{- $peer := index . 0 }}
+{{- $ports := index . 1 }}
+- to:
+    {{- if or $peer.namespaceSelector $peer.podSelector }}
+    - {{- with $peer.namespaceSelector }}
+      namespaceSelector:
+        matchLabels:
+          {{- toYaml . | nindent 10 }}
+      {{- end }}
+      {{- with $peer.podSelector }}
+      podSelector:
+        matchLabels:
+          {{- toYaml . | nindent 10 }}
+      {{- end }}
+    {{- end }}
+    {{- range $peer.cidrs }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+  ports:
+    {{- range $ports }}
+    - port: {{ int .port }}
+      protocol: {{ .protocol }}
+    {{- end }}
+{{- end }}

@@ -1,0 +1,586 @@
+#!/usr/bin/env node
+// Checks that the chart (and the dashboard and docs that go with it) speaks ffpod's language:
+// every name it uses exists in the C++ sources, read from the sources themselves, so a rename
+// in the code breaks this check until the chart follows.
+//
+//   flags and FFPOD_* variables   parsers/config.cc (flag table; FFPOD_<FLAG_IN_UPPER_SNAKE>)
+//   metric names and labels       supervisor/ffpod_metrics.cc (registry_.Add* calls)
+//   HTTP paths                    supervisor/http_server.cc (path -> provider)
+//   exit codes, reasons           parsers/reasons.cc (the SPEC section 4 table)
+//   Redis key of the pending list supervisor/job_queue.h (QueueKeys::Pending)
+//   OTEL_* variables              parsers/otel_config.cc
+//   Downward API variables        supervisor/*.cc
+//
+// It also checks what ties the objects together: the grace period passed to ffpod equals the
+// pod's, probes and scrapes reach the listener's port and the right paths, the KEDA list is the
+// worker's queue, the podFailurePolicy matches the reason table, GPU pools require encoders,
+// every container is restricted. With --ffpod BINARY, each ffpod container's arguments and
+// FFPOD_* values are run through the real flag parser (`ffpod <command> ... --help` reads the
+// environment first and exits 2 on a bad value).
+//
+// Usage: node contract.js --source-root DIR [--ffpod BIN] [--dashboard F.json] [--doc F.md]...
+//                         MANIFESTS.yaml...
+//        node contract.js --self-test --source-root DIR MANIFESTS.yaml...
+//   (the self-test renames things in a copy of the sources and expects each to be caught)
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execFileSync, spawnSync } = require('child_process');
+const { loadManifests, describe, podSpec, isFfpodContainer, envMap } = require('./lib');
+
+// ---------------------------------------------------------------- what the sources say
+
+function read(root, rel) {
+  return fs.readFileSync(path.join(root, rel), 'utf8');
+}
+
+function flagEnvVar(flag) {
+  return 'FFPOD_' + flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase();
+}
+
+function parseFlags(root) {
+  const text = read(root, 'parsers/config.cc');
+  const bits = { kRun: ['run'], kWorker: ['worker'], kEnqueue: ['enqueue'], kStatus: ['status'],
+    kPause: ['pause', 'resume'], kProbe: ['probe'],
+    kQueueCmds: ['worker', 'enqueue', 'status', 'pause', 'resume'],
+    kAll: ['run', 'worker', 'enqueue', 'status', 'pause', 'resume', 'probe'] };
+  const flags = new Map();  // env var -> {flag, commands:Set, isSwitch}
+  const re = /\{"(--[a-z0-9-]+)",\s*([A-Za-z |]+?),\s*"([^"]*)"/g;
+  let m;
+  while ((m = re.exec(text)) !== null) {
+    const commands = new Set();
+    for (const b of m[2].split('|').map((s) => s.trim())) {
+      if (!bits[b]) throw new Error(`config.cc: unknown command bit ${b} for ${m[1]}`);
+      bits[b].forEach((c) => commands.add(c));
+    }
+    flags.set(flagEnvVar(m[1]), { flag: m[1], commands, isSwitch: m[3] === '' });
+  }
+  if (flags.size < 20) throw new Error(`config.cc: found only ${flags.size} flags; the table format changed`);
+  return flags;
+}
+
+function parseMetrics(root) {
+  const text = read(root, 'supervisor/ffpod_metrics.cc');
+  const metrics = new Map();  // name -> {type, labels:Set}
+  const parts = text.split(/registry_\.Add(Counter|Gauge|Histogram)\(/);
+  for (let i = 1; i + 1 < parts.length; i += 2) {
+    const type = parts[i].toLowerCase();
+    const chunk = parts[i + 1];
+    const name = (chunk.match(/"(ffpod_[a-z0-9_]+)"/) || [])[1];
+    if (!name) continue;
+    const labels = new Set();
+    if (/SlotLabels\(/.test(chunk)) {
+      const slot = text.match(/SlotLabels[\s\S]*?\{[\s\S]*?return \{([^}]*)\};[\s\S]*?return \{([^}]*)\};/);
+      if (!slot) throw new Error('ffpod_metrics.cc: SlotLabels changed shape');
+      for (const l of (slot[1] + ',' + slot[2]).match(/"([a-z_]+)"/g) || []) labels.add(l.slice(1, -1));
+    } else {
+      const end = chunk.search(/\)\)[,\s]/);
+      const call = end >= 0 ? chunk.slice(0, end) : chunk;
+      const list = call.match(/\{\s*("[a-z_]+"(\s*,\s*"[a-z_]+")*)\s*\}/);
+      if (list) for (const l of list[1].match(/"([a-z_]+)"/g)) labels.add(l.slice(1, -1));
+    }
+    metrics.set(name, { type, labels });
+  }
+  if (metrics.size < 20) throw new Error(`ffpod_metrics.cc: found only ${metrics.size} metrics`);
+  return metrics;
+}
+
+function parseHttpPaths(root) {
+  const text = read(root, 'supervisor/http_server.cc');
+  const byProvider = new Map();  // provider -> path
+  const re = /path == "(\/[a-z]*)" && p\.([a-z_]+)/g;
+  let m;
+  while ((m = re.exec(text)) !== null) byProvider.set(m[2], m[1]);
+  return byProvider;
+}
+
+function parseReasons(root) {
+  const text = read(root, 'parsers/reasons.cc');
+  const reasons = new Map();  // name -> {retryable, countsAsAttempt, code}
+  const re = /\{Reason::k\w+,\s*"([a-z_]+)",\s*(true|false),\s*(true|false),\s*(-?\d+)\}/g;
+  let m;
+  while ((m = re.exec(text)) !== null) {
+    reasons.set(m[1], { retryable: m[2] === 'true', countsAsAttempt: m[3] === 'true', code: +m[4] });
+  }
+  if (reasons.size < 10) throw new Error(`reasons.cc: found only ${reasons.size} reasons`);
+  return reasons;
+}
+
+function parsePendingSuffix(root) {
+  const m = read(root, 'supervisor/job_queue.h').match(/Pending\(\) const \{ return q \+ "([^"]+)"; \}/);
+  if (!m) throw new Error('job_queue.h: QueueKeys::Pending() changed shape');
+  return m[1];
+}
+
+function knowsOtelVar(root, name) {
+  const text = read(root, 'parsers/otel_config.cc');
+  if (text.includes(`"${name}"`)) return true;
+  const m = name.match(/^OTEL_EXPORTER_OTLP_(?:TRACES_)?([A-Z_]+)$/);
+  return m !== null && text.includes(`GetSignal(env, "${m[1]}"`) &&
+    text.includes('"OTEL_EXPORTER_OTLP_" + suffix');
+}
+
+function knowsDownwardVar(root, name) {
+  const dir = path.join(root, 'supervisor');
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.cc'))
+    .some((f) => fs.readFileSync(path.join(dir, f), 'utf8').includes(`"${name}"`));
+}
+
+// ---------------------------------------------------------------- PromQL names
+
+// Labels every scraped series has (prometheus-operator's target labels and the chart's own
+// relabelings).
+const TARGET_LABELS = new Set(['namespace', 'pod', 'container', 'job', 'instance', 'endpoint',
+  'service', 'node', 'component']);
+
+function checkPromQL(expr, where, metrics, problems, extraLabels = []) {
+  const used = [];
+  const re = /\b(ffpod_[a-z0-9_]+)\b(\s*\{([^}]*)\})?/g;
+  let m;
+  while ((m = re.exec(expr)) !== null) {
+    let name = m[1];
+    let info = metrics.get(name);
+    let extra = [];
+    if (!info) {
+      const h = name.match(/^(.*)_(bucket|sum|count)$/);
+      if (h && metrics.get(h[1]) && metrics.get(h[1]).type === 'histogram') {
+        info = metrics.get(h[1]);
+        if (h[2] === 'bucket') extra = ['le'];
+      }
+    }
+    if (!info) {
+      problems.push(`${where}: metric ${name} does not exist in supervisor/ffpod_metrics.cc`);
+      continue;
+    }
+    const labels = new Set([...info.labels, ...extra]);
+    used.push(labels);
+    for (const lm of (m[3] || '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)/g)) {
+      if (!labels.has(lm[1]) && !TARGET_LABELS.has(lm[1])) {
+        problems.push(`${where}: ${name} has no label ${lm[1]} (labels: ${[...labels].join(', ') || 'none'})`);
+      }
+    }
+  }
+  const all = new Set([...TARGET_LABELS, ...extraLabels]);
+  for (const s of used) for (const l of s) all.add(l);
+  for (const g of expr.matchAll(/\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
+    for (const l of g[2].split(',').map((x) => x.trim()).filter(Boolean)) {
+      if (!all.has(l)) problems.push(`${where}: "${g[1]} (${g[2]})" names ${l}, which no series in the expression has`);
+    }
+  }
+  return all;
+}
+
+// ---------------------------------------------------------------- manifest checks
+
+const EXPECTED_FIELD_REFS = { POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace',
+  NODE_NAME: 'spec.nodeName' };
+
+function checkRestricted(o, spec, c, problems) {
+  const where = `${describe(o)} container ${c.name}`;
+  const psc = spec.securityContext || {};
+  const sc = c.securityContext || {};
+  const pick = (k) => (sc[k] !== undefined ? sc[k] : psc[k]);
+  if (pick('runAsNonRoot') !== true) problems.push(`${where}: runAsNonRoot is not true`);
+  if (sc.readOnlyRootFilesystem !== true) problems.push(`${where}: readOnlyRootFilesystem is not true`);
+  if (sc.allowPrivilegeEscalation !== false) problems.push(`${where}: allowPrivilegeEscalation is not false`);
+  if (!(sc.capabilities && (sc.capabilities.drop || []).includes('ALL'))) {
+    problems.push(`${where}: capabilities do not drop ALL`);
+  }
+  if (sc.capabilities && sc.capabilities.add && sc.capabilities.add.length) {
+    problems.push(`${where}: adds capabilities`);
+  }
+  const seccomp = (sc.seccompProfile || psc.seccompProfile || {}).type;
+  if (seccomp !== 'RuntimeDefault') problems.push(`${where}: seccompProfile is not RuntimeDefault`);
+}
+
+function checkFfpodContainer(o, spec, c, src, problems, runs) {
+  const where = `${describe(o)} container ${c.name}`;
+  const args = c.args || [];
+  const command = args[0];
+  const env = envMap(c);
+  if (!['worker', 'run'].includes(command)) {
+    problems.push(`${where}: runs "ffpod ${command}", expected worker or run`);
+    return;
+  }
+
+  // Every FFPOD_* variable is a flag of this command.
+  for (const [name] of env) {
+    if (!name.startsWith('FFPOD_')) continue;
+    const flag = src.flags.get(name);
+    if (!flag) problems.push(`${where}: ${name} is not the variable of any flag in parsers/config.cc`);
+    else if (!flag.commands.has(command)) {
+      problems.push(`${where}: ${name} (${flag.flag}) is not a flag of ffpod ${command}`);
+    }
+  }
+  for (const a of args.slice(1)) {
+    if (a === '--') break;
+    if (!a.startsWith('--')) continue;
+    const name = flagEnvVar(a.split('=')[0]);
+    const flag = src.flags.get(name);
+    if (!flag || !flag.commands.has(command)) problems.push(`${where}: argument ${a} is not a flag of ffpod ${command}`);
+  }
+  for (const [name, e] of env) {
+    if (name.startsWith('OTEL_') && !knowsOtelVar(src.root, name)) {
+      problems.push(`${where}: ${name} is not read by parsers/otel_config.cc`);
+    }
+  }
+
+  // The Downward API variables ffpod reads.
+  for (const [name, fieldPath] of Object.entries(EXPECTED_FIELD_REFS)) {
+    const e = env.get(name);
+    if (!e || !e.valueFrom || !e.valueFrom.fieldRef || e.valueFrom.fieldRef.fieldPath !== fieldPath) {
+      problems.push(`${where}: ${name} must come from the Downward API field ${fieldPath}`);
+    }
+    if (!knowsDownwardVar(src.root, name)) problems.push(`${where}: ${name} is not read anywhere in supervisor/`);
+  }
+
+  // The grace period ffpod drains within is the pod's.
+  const grace = env.get('FFPOD_GRACE_PERIOD');
+  if (!grace || String(spec.terminationGracePeriodSeconds) !== grace.value) {
+    problems.push(`${where}: FFPOD_GRACE_PERIOD (${grace && grace.value}) differs from terminationGracePeriodSeconds (${spec.terminationGracePeriodSeconds})`);
+  }
+  const margin = env.get('FFPOD_DRAIN_MARGIN');
+  if (margin && grace && !(Number(margin.value) < Number(grace.value))) {
+    problems.push(`${where}: FFPOD_DRAIN_MARGIN ${margin.value} is not below the grace period ${grace.value}`);
+  }
+
+  // The listener, the probes and the port they use.
+  const listen = env.get('FFPOD_LISTEN');
+  const port = listen && listen.value ? Number(listen.value.slice(listen.value.lastIndexOf(':') + 1)) : NaN;
+  const ports = new Map((c.ports || []).map((p) => [p.name, p.containerPort]));
+  const probeWant = { startupProbe: 'healthy', livenessProbe: 'healthy', readinessProbe: 'readiness' };
+  for (const [probe, provider] of Object.entries(probeWant)) {
+    const p = c[probe];
+    if (!p) {
+      if (command === 'worker' || probe === 'livenessProbe') problems.push(`${where}: no ${probe}`);
+      continue;
+    }
+    const want = src.paths.get(provider);
+    if (!p.httpGet || p.httpGet.path !== want) {
+      problems.push(`${where}: ${probe} path ${p.httpGet && p.httpGet.path} is not the ${provider} path ${want} of supervisor/http_server.cc`);
+    }
+    const target = typeof p.httpGet.port === 'string' ? ports.get(p.httpGet.port) : p.httpGet.port;
+    if (target !== port) problems.push(`${where}: ${probe} port ${p.httpGet.port} is not the FFPOD_LISTEN port ${port}`);
+  }
+  if (ports.get('http') !== port) problems.push(`${where}: containerPort "http" (${ports.get('http')}) is not the FFPOD_LISTEN port ${port}`);
+
+  // The scratch directory is a size-limited emptyDir.
+  const mount = (c.volumeMounts || []).find((m) => m.mountPath === c.workingDir);
+  const vol = mount && (spec.volumes || []).find((v) => v.name === mount.name);
+  if (!vol || !vol.emptyDir || !vol.emptyDir.sizeLimit) {
+    problems.push(`${where}: workingDir ${c.workingDir} is not a size-limited emptyDir`);
+  }
+
+  // GPU pools require their encoders, with the runtime they need.
+  const limits = (c.resources && c.resources.limits) || {};
+  const nvidia = Object.keys(limits).some((k) => k.startsWith('nvidia.com/'));
+  const intel = Object.keys(limits).some((k) => k.startsWith('gpu.intel.com/'));
+  if (command === 'worker' && (nvidia || intel) && !(env.get('FFPOD_REQUIRE_ENCODERS') || {}).value) {
+    problems.push(`${where}: a GPU worker without FFPOD_REQUIRE_ENCODERS is ready without a working encoder`);
+  }
+  if (nvidia) {
+    const caps = (env.get('NVIDIA_DRIVER_CAPABILITIES') || {}).value || '';
+    if (!/(^|,)(video|all)(,|$)/.test(caps)) problems.push(`${where}: NVIDIA_DRIVER_CAPABILITIES lacks video (NVENC/NVDEC)`);
+    if (!spec.runtimeClassName) problems.push(`${where}: NVIDIA pod without runtimeClassName`);
+  }
+  if (intel && !((spec.securityContext || {}).supplementalGroups || []).length) {
+    problems.push(`${where}: Intel pod without the render group as a supplemental group`);
+  }
+
+  // The real parser gets the same flags and values (secrets and Downward API stubbed).
+  const runEnv = { PATH: process.env.PATH };
+  for (const [name, e] of env) {
+    if (!name.startsWith('FFPOD_')) continue;
+    if (e.value !== undefined) runEnv[name] = e.value;
+    else if (e.valueFrom && e.valueFrom.secretKeyRef) runEnv[name] = 'redis://:secret@127.0.0.1:6379/0';
+    else if (e.valueFrom && e.valueFrom.fieldRef) runEnv[name] = 'ffpod-7c9d8-x2x9z';
+  }
+  const argv = args.slice();
+  const dashdash = argv.indexOf('--');
+  if (dashdash >= 0) argv.splice(dashdash, 0, '--help');
+  else argv.push('--help');
+  runs.push({ where, argv, env: runEnv });
+}
+
+function checkJobPolicy(o, src, problems) {
+  const where = describe(o);
+  const spec = o.doc.spec;
+  const pod = spec.template.spec;
+  const ffpod = pod.containers.find(isFfpodContainer);
+  const args = (ffpod && ffpod.args) || [];
+  const classified = args.some((a, i) => (a === '--exit-codes' && args[i + 1] === 'classified') ||
+    a === '--exit-codes=classified');
+  const rules = (spec.podFailurePolicy || {}).rules;
+  if (!rules) return;
+  if (!classified) problems.push(`${where}: a podFailurePolicy on exit codes needs ffpod run --exit-codes classified`);
+  if (pod.restartPolicy !== 'Never') problems.push(`${where}: podFailurePolicy needs restartPolicy Never`);
+  const codes = (action) => rules.filter((r) => r.action === action && r.onExitCodes)
+    .flatMap((r) => {
+      if (r.onExitCodes.containerName !== ffpod.name) problems.push(`${where}: rule for container ${r.onExitCodes.containerName}, ffpod runs in ${ffpod.name}`);
+      if (r.onExitCodes.operator !== 'In') problems.push(`${where}: exit-code rules should use operator In`);
+      return r.onExitCodes.values;
+    }).sort((a, b) => a - b);
+  const nonRetryable = [...src.reasons.values()].filter((r) => !r.retryable && r.code > 0).map((r) => r.code);
+  const wantFail = [2, ...nonRetryable].sort((a, b) => a - b);  // 2: ffpod's own usage error
+  const gotFail = codes('FailJob');
+  if (JSON.stringify(gotFail) !== JSON.stringify(wantFail)) {
+    problems.push(`${where}: FailJob exit codes ${JSON.stringify(gotFail)} differ from the non-retryable reasons of parsers/reasons.cc ${JSON.stringify(wantFail)} (plus 2)`);
+  }
+  const notAttempts = [...src.reasons.values()].filter((r) => !r.countsAsAttempt && r.code > 0).map((r) => r.code).sort((a, b) => a - b);
+  const gotIgnore = codes('Ignore');
+  if (JSON.stringify(gotIgnore) !== JSON.stringify(notAttempts)) {
+    problems.push(`${where}: Ignore exit codes ${JSON.stringify(gotIgnore)} differ from the reasons that are not attempts ${JSON.stringify(notAttempts)}`);
+  }
+  const known = new Set([2, ...[...src.reasons.values()].map((r) => r.code)]);
+  for (const c of [...gotFail, ...gotIgnore]) {
+    if (!known.has(c)) problems.push(`${where}: exit code ${c} is no reason's code`);
+  }
+  if (!rules.some((r) => r.action === 'Ignore' && (r.onPodConditions || []).some((c) => c.type === 'DisruptionTarget'))) {
+    problems.push(`${where}: disruptions (DisruptionTarget) are not ignored`);
+  }
+}
+
+function checkManifests(files, src) {
+  const problems = [];
+  const runs = [];
+  const objects = files.flatMap(loadManifests);
+  const queues = new Set();
+  for (const o of objects) {
+    const spec = podSpec(o.doc);
+    if (spec) {
+      for (const c of [...(spec.initContainers || []), ...spec.containers]) checkRestricted(o, spec, c, problems);
+      for (const c of spec.containers.filter(isFfpodContainer)) {
+        checkFfpodContainer(o, spec, c, src, problems, runs);
+        const q = envMap(c).get('FFPOD_QUEUE');
+        if (q && c.args[0] === 'worker') queues.add(q.value);
+      }
+      if (spec.containers.filter(isFfpodContainer).length !== 1) {
+        problems.push(`${describe(o)}: expected exactly one ffpod container`);
+      }
+    }
+    if (o.doc.kind === 'Job') checkJobPolicy(o, src, problems);
+  }
+  for (const o of objects) {
+    const d = o.doc;
+    if (d.kind === 'ScaledObject') {
+      for (const t of d.spec.triggers) {
+        if (t.type === 'redis') {
+          const want = [...queues].map((q) => q + src.pendingSuffix);
+          if (!want.includes(t.metadata.listName)) {
+            problems.push(`${describe(o)}: redis trigger reads ${t.metadata.listName}, the workers' pending list is ${want.join(' or ') || '(no worker)'}`);
+          }
+        } else if (t.type === 'prometheus') {
+          checkPromQL(t.metadata.query, `${describe(o)} trigger query`, src.metrics, problems);
+        }
+      }
+    }
+    if (d.kind === 'PodMonitor') {
+      for (const ep of d.spec.podMetricsEndpoints) {
+        if (ep.path !== src.paths.get('metrics')) {
+          problems.push(`${describe(o)}: scrapes ${ep.path}, metrics are served on ${src.paths.get('metrics')}`);
+        }
+        const selected = objects.filter((w) => podSpec(w.doc) &&
+          Object.entries(d.spec.selector.matchLabels).every(([k, v]) => (w.doc.spec.template.metadata.labels || {})[k] === v));
+        if (selected.length === 0) problems.push(`${describe(o)}: selects no pod of the release`);
+        for (const w of selected) {
+          const c = podSpec(w.doc).containers.find(isFfpodContainer);
+          if (!(c.ports || []).some((p) => p.name === ep.port)) problems.push(`${describe(o)}: ${describe(w)} has no port ${ep.port}`);
+        }
+      }
+    }
+    if (d.kind === 'PrometheusRule') {
+      for (const g of d.spec.groups) {
+        for (const r of g.rules) {
+          const where = `${describe(o)} ${r.alert || r.record}`;
+          const labels = checkPromQL(r.expr, where, src.metrics, problems);
+          const text = JSON.stringify(r.annotations || {});
+          for (const m of text.matchAll(/\$labels\.([A-Za-z_]+)/g)) {
+            if (!labels.has(m[1])) problems.push(`${where}: annotation uses $labels.${m[1]}, which the expression does not have`);
+          }
+        }
+      }
+    }
+  }
+  return { problems, runs, count: objects.length };
+}
+
+function runParser(ffpod, runs, problems) {
+  for (const r of runs) {
+    const res = spawnSync(ffpod, r.argv, { env: r.env, encoding: 'utf8', timeout: 20000 });
+    if (res.status !== 0) {
+      problems.push(`${r.where}: ffpod ${r.argv.join(' ')} with its FFPOD_* environment exits ${res.status}: ${(res.stderr || '').trim()}`);
+    }
+  }
+}
+
+function checkDashboard(file, src, problems) {
+  const dash = JSON.parse(fs.readFileSync(file, 'utf8'));
+  let exprs = 0;
+  const walk = (v, where) => {
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${where}[${i}]`));
+    if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if ((k === 'expr' || k === 'query') && typeof x === 'string' && x.includes('ffpod_')) {
+          exprs++;
+          checkPromQL(x, `${file} ${where}.${k}`, src.metrics, problems, ['__name__']);
+        } else if (k === 'query' && x && typeof x === 'object' && typeof x.query === 'string' && x.query.includes('ffpod_')) {
+          exprs++;
+          checkPromQL(x.query, `${file} ${where}.query`, src.metrics, problems);
+        } else {
+          walk(x, `${where}.${k}`);
+        }
+      }
+    }
+  };
+  walk(dash, '');
+  if (exprs < 10) problems.push(`${file}: only ${exprs} queries on ffpod metrics`);
+  const used = new Set(JSON.stringify(dash).match(/ffpod_[a-z0-9_]+/g));
+  for (const [name] of src.metrics) {
+    const seen = [...used].some((u) => u === name || u.startsWith(name + '_'));
+    if (!seen) problems.push(`${file}: metric ${name} is on no panel`);
+  }
+}
+
+function checkDoc(file, src, problems) {
+  const text = fs.readFileSync(file, 'utf8');
+  for (const m of new Set(text.match(/\bffpod_[a-z0-9_]+/g) || [])) {
+    const base = m.replace(/_(bucket|sum|count)$/, '');
+    if (!src.metrics.has(m) && !(src.metrics.has(base) && src.metrics.get(base).type === 'histogram')) {
+      problems.push(`${file}: mentions metric ${m}, which does not exist`);
+    }
+  }
+  for (const m of new Set(text.match(/\bFFPOD_[A-Z0-9_]+/g) || [])) {
+    if (!src.flags.has(m)) problems.push(`${file}: mentions ${m}, which is no flag's variable`);
+  }
+  for (const m of new Set(text.match(/\B--[a-z][a-z0-9-]+/g) || [])) {
+    // Only ffpod's flags are spelled out in the docs' ffpod command lines.
+    if (/^--(set|namespace|values|create-namespace|version|from-literal|from-file|for|dry-run|type|overwrite|selector|all|timeout|wait|ignore-daemonsets|delete-emptydir-data|image|restart|rm|output|docker|context|tag|file|target|build-arg|platform|label|template|help|show-only|patch|replicas|to-revision|watch|tail|previous|prefer-offline|no-audit|no-fund|cap-add|privileged|network|name|user|filter|since|field-selector|kubeconfig|max|min|cpu-percent|exit-code|force|grace-period|now|sort-by|show-labels)$/.test(m)) continue;
+    const env = flagEnvVar(m);
+    if (!src.flags.has(env)) problems.push(`${file}: mentions ${m}, which is not an ffpod flag (add it to the allowed tool flags if it is kubectl's or helm's)`);
+  }
+}
+
+function loadSources(root) {
+  return { root, flags: parseFlags(root), metrics: parseMetrics(root), paths: parseHttpPaths(root),
+    reasons: parseReasons(root), pendingSuffix: parsePendingSuffix(root) };
+}
+
+function check(opts) {
+  const src = loadSources(opts.sourceRoot);
+  for (const p of ['healthy', 'readiness', 'metrics']) {
+    if (!src.paths.get(p)) throw new Error(`http_server.cc: no path served by provider ${p}`);
+  }
+  const { problems, runs, count } = checkManifests(opts.files, src);
+  if (opts.ffpod) runParser(opts.ffpod, runs, problems);
+  for (const d of opts.dashboards) checkDashboard(d, src, problems);
+  for (const d of opts.docs) checkDoc(d, src, problems);
+  return { problems, count, runs: opts.ffpod ? runs.length : 0 };
+}
+
+// ---------------------------------------------------------------- self-test
+
+// Each mutation renames one thing in a copy of the sources; the check must then fail and name it.
+const MUTATIONS = [
+  ['supervisor/http_server.cc', '"/readyz"', '"/ready"', 'readinessProbe path /readyz'],
+  ['supervisor/http_server.cc', '"/healthz"', '"/livez"', 'livenessProbe path /healthz'],
+  ['supervisor/http_server.cc', '"/metrics"', '"/prometheus"', 'scrapes /metrics'],
+  ['supervisor/ffpod_metrics.cc', '"ffpod_stalls_total"', '"ffpod_stall_total"', 'metric ffpod_stalls_total does not exist'],
+  ['supervisor/ffpod_metrics.cc', '"ffpod_jobs_in_flight"', '"ffpod_jobs_running"', 'metric ffpod_jobs_in_flight does not exist'],
+  ['supervisor/ffpod_metrics.cc', '{"result", "reason"}', '{"result", "cause"}', 'names reason, which no series in the expression has'],
+  ['parsers/config.cc', '"--grace-period"', '"--grace-seconds"', 'FFPOD_GRACE_PERIOD is not the variable of any flag'],
+  ['parsers/config.cc', '"--require-encoders"', '"--require-encoder"', 'FFPOD_REQUIRE_ENCODERS is not the variable of any flag'],
+  ['parsers/config.cc', '{"--slots", kWorker,', '{"--slots", kRun,', 'FFPOD_SLOTS (--slots) is not a flag of ffpod worker'],
+  ['parsers/reasons.cc', '"input_invalid", false, true, 11}', '"input_invalid", false, true, 13}', 'FailJob exit codes'],
+  ['parsers/reasons.cc', '"preempted", true, false, 143}', '"preempted", true, false, 142}', 'Ignore exit codes'],
+  ['supervisor/job_queue.h', 'return q + ":pending";', 'return q + ":waiting";', 'the workers\' pending list is'],
+  ['parsers/otel_config.cc', '"OTEL_SERVICE_NAME"', '"OTEL_SERVICE"', 'OTEL_SERVICE_NAME is not read'],
+  ['supervisor/*.cc', '"NODE_NAME"', '"K8S_NODE_NAME"', 'NODE_NAME is not read anywhere'],
+];
+
+function copySources(root, dest) {
+  for (const rel of ['parsers', 'supervisor']) {
+    fs.mkdirSync(path.join(dest, rel), { recursive: true });
+    for (const f of fs.readdirSync(path.join(root, rel))) {
+      if (/\.(cc|h)$/.test(f)) fs.copyFileSync(path.join(root, rel, f), path.join(dest, rel, f));
+    }
+  }
+}
+
+function selfTest(opts) {
+  const failures = [];
+  const base = check({ ...opts, ffpod: null, dashboards: [], docs: [] });
+  if (base.problems.length) failures.push(`unmutated sources: ${base.problems.join('; ')}`);
+  for (const [file, from, to, expect] of MUTATIONS) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ffpod-contract-'));
+    try {
+      copySources(opts.sourceRoot, tmp);
+      // "dir/*.cc" renames in every file of the folder.
+      const targets = file.includes('*')
+        ? fs.readdirSync(path.join(tmp, path.dirname(file))).filter((f) => f.endsWith(path.extname(file)))
+          .map((f) => path.join(tmp, path.dirname(file), f))
+        : [path.join(tmp, file)];
+      let found = 0;
+      for (const p of targets) {
+        const text = fs.readFileSync(p, 'utf8');
+        if (!text.includes(from)) continue;
+        found++;
+        fs.writeFileSync(p, text.split(from).join(to));
+      }
+      if (found === 0) {
+        failures.push(`${file} no longer contains ${from}: update the self-test`);
+        continue;
+      }
+      let problems;
+      try {
+        problems = check({ ...opts, sourceRoot: tmp, ffpod: null, dashboards: [], docs: [] }).problems;
+      } catch (e) {
+        problems = [String(e.message)];
+      }
+      const hit = problems.some((x) => x.includes(expect));
+      console.log(`${hit ? 'caught' : 'MISSED'}: ${file} ${from} -> ${to}`);
+      if (!hit) failures.push(`renaming ${from} to ${to} in ${file} went unnoticed (problems: ${problems.join('; ') || 'none'})`);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  return failures;
+}
+
+// ---------------------------------------------------------------- main
+
+function parseArgs(argv) {
+  const opts = { sourceRoot: null, ffpod: null, dashboards: [], docs: [], files: [], selfTest: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--source-root') opts.sourceRoot = argv[++i];
+    else if (a === '--ffpod') opts.ffpod = argv[++i];
+    else if (a === '--dashboard') opts.dashboards.push(argv[++i]);
+    else if (a === '--doc') opts.docs.push(argv[++i]);
+    else if (a === '--self-test') opts.selfTest = true;
+    else opts.files.push(a);
+  }
+  if (!opts.sourceRoot || opts.files.length === 0) {
+    console.error('usage: node contract.js --source-root DIR [--ffpod BIN] [--dashboard F] [--doc F] MANIFESTS...');
+    process.exit(2);
+  }
+  return opts;
+}
+
+function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.selfTest) {
+    const failures = selfTest(opts);
+    for (const f of failures) console.log(f);
+    console.log(`contract self-test: ${MUTATIONS.length} renames, ${failures.length} failures`);
+    return failures.length ? 1 : 0;
+  }
+  const { problems, count, runs } = check(opts);
+  for (const p of problems) console.log(p);
+  console.log(`contract: ${count} objects, ${runs} ffpod parser runs, ${opts.dashboards.length} dashboards, ${opts.docs.length} docs, ${problems.length} problems`);
+  return problems.length ? 1 : 0;
+}
+
+if (require.main === module) process.exit(main());
+module.exports = { checkPromQL, loadSources };

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# The chart's checks, one step per argument (CTest runs each as its own test; see CMakeLists.txt):
+#
+#   build     build the renderer (Go, Helm's template libraries from Debian) and install the
+#             pinned schema validators (npm ci) when node_modules is missing
+#   render    render every value set in values/ (yamllint on the output); the manifests go to
+#             BUILD/rendered/<set>.yaml
+#   validate  every rendered object against the Kubernetes, KEDA and prometheus-operator
+#             schemas, unknown fields included
+#   broken    each manifest in broken/ must be rejected by the validator, for its stated reason
+#   schema    each value set in invalid/ must be rejected at render time (values.schema.json or
+#             the templates' own checks), with its stated message
+#   contract  names used by the chart, the dashboard and docs/kubernetes.md exist in the sources;
+#             the worker and Job flags and values pass ffpod's own parser (FFPOD_BINARY)
+#   selftest  renames in a copy of the sources must each break the contract check
+#   rules     promtool check rules, and promtool test rules on alerts_test.yaml
+#   all       everything above, in order
+#
+# Usage: charts/tests/run.sh STEP... [-B BUILD_DIR]   (default BUILD_DIR: build-ship/chart)
+# Environment: FFPOD_BINARY (an ffpod to run the contract's parser check with; default
+# build/ffpod when present). Exit status: 0 passed, 1 failed, 77 a tool is missing (skipped).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+chart="$root/charts/ffpod"
+build="$root/build-ship/chart"
+steps=()
+while (($#)); do
+  case "$1" in
+    -B) build=$2; shift 2 ;;
+    *) steps+=("$1"); shift ;;
+  esac
+done
+((${#steps[@]})) || steps=(all)
+mkdir -p "$build"
+build=$(cd "$build" && pwd)
+render_bin="$build/chart-render"
+out="$build/rendered"
+namespace=media
+release=ffpod
+
+skip() {
+  echo "SKIPPED: $*" >&2
+  exit 77
+}
+fail() {
+  echo "FAILED: $*" >&2
+  exit 1
+}
+need() {
+  command -v "$1" >/dev/null || skip "$1 is not installed ($2)"
+}
+
+step_build() {
+  need go "apt-get install golang-go, or scripts/setup"
+  need node "apt-get install nodejs npm, or scripts/setup"
+  need npm "apt-get install npm, or scripts/setup"
+  local gocode=/usr/share/gocode/src
+  for pkg in github.com/Masterminds/sprig sigs.k8s.io/yaml github.com/xeipuuv/gojsonschema; do
+    [[ -d "$gocode/$pkg" ]] || skip "Go package $pkg is missing (apt-get install golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev golang-github-xeipuuv-gojsonschema-dev)"
+  done
+  # GOPATH mode: the sprig/v3 import resolves through the package's go.mod only for code inside
+  # a GOPATH, so the program is linked into one.
+  local gopath="$build/gopath"
+  mkdir -p "$gopath/src"
+  ln -sfn "$here/render" "$gopath/src/ffpod-chart-render"
+  (cd "$gopath/src/ffpod-chart-render" &&
+    GO111MODULE=off GOPATH="$gopath:/usr/share/gocode" GOPROXY=off GOFLAGS= \
+      GOCACHE="$build/gocache" go build -o "$render_bin" .)
+  if [[ ! -d "$here/node_modules/@kubernetes-models/keda" ]]; then
+    npm ci --prefix "$here" --prefer-offline --no-audit --no-fund >/dev/null
+  fi
+  echo "build: $render_bin, node_modules ready"
+}
+
+render_set() {  # render_set VALUES OUT
+  "$render_bin" -chart "$chart" -f "$1" -name "$release" -namespace "$namespace" -o "$2" \
+    -notes "${2%.yaml}.notes.txt"
+}
+
+step_render() {
+  [[ -x "$render_bin" ]] || fail "run the build step first"
+  rm -rf "$out" && mkdir -p "$out"
+  local sets=0
+  for v in "$here"/values/*.yaml; do
+    local name
+    name=$(basename "$v" .yaml)
+    render_set "$v" "$out/$name.yaml" || fail "value set $name does not render"
+    sets=$((sets + 1))
+    echo "render: $name: $(grep -c '^kind:' "$out/$name.yaml" || true) objects"
+  done
+  ((sets >= 7)) || fail "only $sets value sets"
+  [[ ! -s "$out/everything-off.yaml" ]] || fail "everything-off renders objects"
+  if command -v yamllint >/dev/null; then
+    yamllint -s -d '{extends: default, rules: {line-length: disable, document-start: disable,
+      indentation: {indent-sequences: whatever}, comments: {min-spaces-from-content: 1}}}' \
+      "$out"/*.yaml "$chart/Chart.yaml" "$chart/values.yaml" "$here"/values/*.yaml
+  fi
+}
+
+rendered() {
+  compgen -G "$out/*.yaml" >/dev/null || fail "run the render step first"
+  ls "$out"/*.yaml
+}
+
+step_validate() {
+  # shellcheck disable=SC2046
+  node "$here/validate.js" $(rendered)
+}
+
+# The text after "# expect: " on the first line of a file.
+expectation() {
+  sed -n '1s/^# expect: //p' "$1"
+}
+
+step_broken() {
+  local n=0
+  for f in "$here"/broken/*.yaml; do
+    local want got
+    want=$(expectation "$f")
+    [[ -n "$want" ]] || fail "$f has no '# expect:' line"
+    if got=$(node "$here/validate.js" "$f" 2>&1); then
+      fail "$(basename "$f") passed the validator; expected: $want"
+    fi
+    grep -qF -- "$want" <<<"$got" || fail "$(basename "$f"): expected \"$want\", got: $got"
+    n=$((n + 1))
+  done
+  for f in "$here"/broken-contract/*.yaml; do
+    local want got
+    want=$(expectation "$f")
+    [[ -n "$want" ]] || fail "$f has no '# expect:' line"
+    if grep -q '^# needs: ffpod' "$f" && [[ -z "$ffpod" ]]; then
+      fail "$(basename "$f") needs an ffpod binary: set FFPOD_BINARY"
+    fi
+    if got=$(node "$here/contract.js" --source-root "$root" ${ffpod:+--ffpod "$ffpod"} "$f" 2>&1); then
+      fail "$(basename "$f") passed the contract check; expected: $want"
+    fi
+    grep -qF -- "$want" <<<"$got" || fail "$(basename "$f"): expected \"$want\", got: $got"
+    n=$((n + 1))
+  done
+  echo "broken: $n broken manifests rejected for the stated reason"
+}
+
+step_schema() {
+  [[ -x "$render_bin" ]] || fail "run the build step first"
+  local n=0
+  for f in "$here"/invalid/*.yaml; do
+    local want got
+    want=$(expectation "$f")
+    [[ -n "$want" ]] || fail "$f has no '# expect:' line"
+    if got=$("$render_bin" -chart "$chart" -f "$f" -name "$release" -namespace "$namespace" -o /dev/null 2>&1); then
+      fail "$(basename "$f") rendered; expected it to be rejected with: $want"
+    fi
+    grep -qF -- "$want" <<<"$got" || fail "$(basename "$f"): expected \"$want\", got: $got"
+    n=$((n + 1))
+  done
+  echo "schema: $n wrong value sets rejected with the stated message"
+}
+
+step_contract() {
+  local args=(--source-root "$root" --dashboard "$root/docs/grafana/ffpod.json"
+    --doc "$root/docs/kubernetes.md")
+  [[ -n "$ffpod" ]] && args+=(--ffpod "$ffpod")
+  # shellcheck disable=SC2046
+  node "$here/contract.js" "${args[@]}" $(rendered)
+}
+
+step_selftest() {
+  # shellcheck disable=SC2046
+  node "$here/contract.js" --self-test --source-root "$root" $(rendered)
+}
+
+step_rules() {
+  need promtool "apt-get install prometheus"
+  local dir="$build/rules"
+  rm -rf "$dir" && mkdir -p "$dir"
+  # The PrometheusRule of the cpu value set, as a plain rule file.
+  node -e '
+    const { loadManifests } = require(process.argv[1]);
+    const yaml = require(process.argv[2]);
+    const rule = loadManifests(process.argv[3]).find((o) => o.doc.kind === "PrometheusRule");
+    if (!rule) { console.error("no PrometheusRule in " + process.argv[3]); process.exit(1); }
+    require("fs").writeFileSync(process.argv[4], yaml.dump({ groups: rule.doc.spec.groups }));
+  ' "$here/lib.js" "$here/node_modules/js-yaml" "$out/cpu.yaml" "$dir/rules.yaml"
+  promtool check rules "$dir/rules.yaml"
+  cp "$here/alerts_test.yaml" "$dir/"
+  (cd "$dir" && promtool test rules alerts_test.yaml)
+}
+
+ffpod=${FFPOD_BINARY:-}
+if [[ -z "$ffpod" && -x "$root/build/ffpod" ]]; then ffpod="$root/build/ffpod"; fi
+
+for s in "${steps[@]}"; do
+  case "$s" in
+    all) for t in build render validate broken schema contract selftest rules; do "step_$t"; done ;;
+    build | render | validate | broken | schema | contract | selftest | rules) "step_$s" ;;
+    *) fail "unknown step $s" ;;
+  esac
+done
