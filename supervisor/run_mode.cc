@@ -19,30 +19,6 @@ using std::chrono::steady_clock;
 
 namespace {
 
-// Writes `line` to an existing file; never creates one (Kubernetes mounts the termination log).
-// Returns an error sentence, or empty on success or when the file does not exist.
-std::string WriteExistingFile(const std::string& path, const std::string& line) {
-  if (path.empty()) return {};
-  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    if (errno == ENOENT) return {};
-    return "cannot open " + path + ": " + std::strerror(errno);
-  }
-  std::string err;
-  size_t off = 0;
-  while (off < line.size()) {
-    ssize_t n = ::write(fd, line.data() + off, line.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err = "cannot write " + path + ": " + std::strerror(errno);
-      break;
-    }
-    off += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  return err;
-}
-
 SlotProgress ToSlotProgress(const ProgressView& v) {
   SlotProgress p;
   p.ratio = v.ratio;

@@ -1,11 +1,14 @@
 #include "supervisor/service.h"
 
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 
 #include "ffpod_version.h"
@@ -22,6 +25,28 @@ bool ReapsOrphans(const Config& config) {
 }
 
 }  // namespace
+
+std::string WriteExistingFile(const std::string& path, const std::string& line) {
+  if (path.empty()) return {};
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT) return {};
+    return "cannot open " + path + ": " + std::strerror(errno);
+  }
+  std::string err;
+  size_t off = 0;
+  while (off < line.size()) {
+    ssize_t n = ::write(fd, line.data() + off, line.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = "cannot write " + path + ": " + std::strerror(errno);
+      break;
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return err;
+}
 
 boost::json::object OwnResourceUsage() {
   struct rusage ru {};

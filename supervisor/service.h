@@ -34,6 +34,10 @@ namespace ffpod {
 // final log record and the overhead benchmark.
 boost::json::object OwnResourceUsage();
 
+// Writes `line` to `path` only if the file already exists (Kubernetes mounts the termination
+// log); never creates a file. Returns an error sentence, or "" on success or when it is absent.
+std::string WriteExistingFile(const std::string& path, const std::string& line);
+
 // Who this process is: `id` is `configured_id`, else $POD_NAME, else the hostname; `pod` is
 // $POD_NAME and `node` $NODE_NAME (the Downward API), when set.
 WorkerIdentity DetectIdentity(const std::string& configured_id);

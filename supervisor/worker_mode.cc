@@ -342,6 +342,7 @@ class WorkerSlot {
                     f);
     w_.service().metrics().RecordJobFinished(ResultStatusName(r.status), ReasonName(r.reason),
                                              r.duration_s);
+    w_.CountFinished(r.status == ResultStatus::kPreempted);
     w_.service().metrics().ClearSlot(index_);
     w_.service().board().ClearJob(index_);
     Retry([this, req](std::function<void(const std::string&)> next) {
@@ -726,7 +727,15 @@ void WorkerMode::MaybeExit() {
   }
   exiting_ = true;
   auto finish = [this] {
-    logger_.Info("drained; exiting");
+    logger_.Info("drained; exiting", {{"jobs_finished", jobs_finished_},
+                                      {"jobs_preempted", jobs_preempted_},
+                                      {"ffpod", OwnResourceUsage()}});
+    std::string summary = "drained: worker " + identity_.id + " finished " +
+                          std::to_string(jobs_finished_) + " job attempts (" +
+                          std::to_string(jobs_preempted_) + " preempted and requeued)\n";
+    if (std::string err = WriteExistingFile(config_.termination_log, summary); !err.empty()) {
+      logger_.Warn("termination log not written", {{"error", err}});
+    }
     exit_timer_.cancel();
     heartbeat_timer_.cancel();
     recover_timer_.cancel();

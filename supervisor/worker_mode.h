@@ -54,6 +54,10 @@ class WorkerMode {
   void OnSlotIdle();
   void CountRedisError();
   bool redis_up() const { return redis_ && redis_->up(); }
+  void CountFinished(bool preempted) {
+    ++jobs_finished_;
+    if (preempted) ++jobs_preempted_;
+  }
   void UpdateInFlight();
 
  private:
@@ -91,6 +95,8 @@ class WorkerMode {
   bool paused_ = false;
   bool exiting_ = false;
   int exit_code_ = 0;
+  int64_t jobs_finished_ = 0;
+  int64_t jobs_preempted_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

@@ -67,8 +67,11 @@ TEST(Drain, GraceTooShortRequeuesTheJobAndExitsBeforeTheKill) {
   TempDir dir;
   std::string out = dir / "long.mp4";
   Produce(redis, JobDocument("long", EncodeArgs(out, 60, true), {out}));
+  std::string tlog = dir / "termination-log";
+  testing::WriteFile(tlog, "");
   FfpodWorker w(redis.Url(), "w-1", dir,
-                {"--heartbeat", "1", "--grace-period", "6", "--drain-margin", "2"});
+                {"--heartbeat", "1", "--grace-period", "6", "--drain-margin", "2",
+                 "--termination-log", tlog});
   int port = w.Port();
   ASSERT_TRUE(WaitFor([&] { return JobField(redis, "long", "state") == "running"; }, 30s));
   std::this_thread::sleep_for(2s);
@@ -95,6 +98,8 @@ TEST(Drain, GraceTooShortRequeuesTheJobAndExitsBeforeTheKill) {
   EXPECT_FALSE(std::filesystem::exists(out));
   // The heartbeat is gone: nobody will treat the exit as a lost worker.
   EXPECT_EQ(redis.Command({"EXISTS", "ffpod:worker:w-1"}).integer, 0);
+  EXPECT_EQ(testing::ReadFile(tlog),
+            "drained: worker w-1 finished 1 job attempts (1 preempted and requeued)\n");
 }
 
 TEST(Drain, GraceLongEnoughLetsTheJobFinish) {
