@@ -18,100 +18,206 @@ constexpr int64_t kMaxSafeJsonInteger = (int64_t{1} << 53) - 1;
 constexpr uint32_t kSpanFlagsHasIsRemote = 0x100;
 constexpr uint32_t kSpanFlagsIsRemote = 0x200;
 
-json::value Text(std::string_view s) { return json::value(SanitizeUtf8(s)); }
+// The encoder writes the JSON text directly (no document tree): one pass, one growing string.
 
-json::value Nanos(uint64_t n) { return json::value(std::to_string(n)); }
+// Appends `s` as a JSON string: valid UTF-8 (invalid bytes become U+FFFD), with the escapes
+// Boost.JSON's serializer uses (\" \\ \b \f \n \r \t, other control characters \u00XX).
+void AppendString(std::string& out, std::string_view s) {
+  bool ascii = std::all_of(
+      s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != '\0'; });
+  std::string sanitized;
+  if (!ascii) {
+    sanitized = SanitizeUtf8(s);
+    s = sanitized;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0x0f];
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
 
-json::object ScalarToJson(const AttributeScalar& v) {
-  json::object out;
+// `"key":` for keys that need no escaping.
+void AppendKey(std::string& out, std::string_view key) {
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+void AppendNanos(std::string& out, uint64_t n) {
+  out += '"';
+  out += std::to_string(n);
+  out += '"';
+}
+
+void AppendScalar(std::string& out, const AttributeScalar& v) {
+  out += '{';
   if (const auto* s = std::get_if<std::string>(&v)) {
-    out["stringValue"] = Text(*s);
+    AppendKey(out, "stringValue");
+    AppendString(out, *s);
   } else if (const auto* b = std::get_if<bool>(&v)) {
-    out["boolValue"] = *b;
+    AppendKey(out, "boolValue");
+    out += *b ? "true" : "false";
   } else if (const auto* i = std::get_if<int64_t>(&v)) {
+    AppendKey(out, "intValue");
     if (*i >= -kMaxSafeJsonInteger && *i <= kMaxSafeJsonInteger) {
-      out["intValue"] = *i;
+      out += std::to_string(*i);
     } else {
-      out["intValue"] = std::to_string(*i);
+      out += '"';
+      out += std::to_string(*i);
+      out += '"';
     }
   } else {
+    AppendKey(out, "doubleValue");
     double d = std::get<double>(v);
     if (std::isnan(d)) {
-      out["doubleValue"] = "NaN";
+      out += "\"NaN\"";
     } else if (std::isinf(d)) {
-      out["doubleValue"] = d > 0 ? "Infinity" : "-Infinity";
+      out += d > 0 ? "\"Infinity\"" : "\"-Infinity\"";
     } else {
-      out["doubleValue"] = d;
+      AppendJsonText(out, json::value(d));
     }
   }
-  return out;
+  out += '}';
 }
 
-json::object ValueToJson(const AttributeValue& v) {
+void AppendValue(std::string& out, const AttributeValue& v) {
   if (const auto* array = std::get_if<AttributeArray>(&v)) {
-    json::array values;
-    values.reserve(array->size());
-    for (const auto& e : *array) values.emplace_back(ScalarToJson(e));
-    json::object inner;
-    inner["values"] = std::move(values);
-    json::object out;
-    out["arrayValue"] = std::move(inner);
-    return out;
+    out += "{\"arrayValue\":{\"values\":[";
+    for (size_t i = 0; i < array->size(); ++i) {
+      if (i > 0) out += ',';
+      AppendScalar(out, (*array)[i]);
+    }
+    out += "]}}";
+  } else if (const auto* s = std::get_if<std::string>(&v)) {
+    AppendScalar(out, *s);
+  } else if (const auto* b = std::get_if<bool>(&v)) {
+    AppendScalar(out, *b);
+  } else if (const auto* i = std::get_if<int64_t>(&v)) {
+    AppendScalar(out, *i);
+  } else {
+    AppendScalar(out, std::get<double>(v));
   }
-  if (const auto* s = std::get_if<std::string>(&v)) return ScalarToJson(*s);
-  if (const auto* b = std::get_if<bool>(&v)) return ScalarToJson(*b);
-  if (const auto* i = std::get_if<int64_t>(&v)) return ScalarToJson(*i);
-  return ScalarToJson(std::get<double>(v));
 }
 
-json::array AttributesToJson(const std::vector<KeyValue>& attributes) {
-  json::array out;
-  out.reserve(attributes.size());
-  for (const auto& kv : attributes) {
-    json::object item;
-    item["key"] = Text(kv.key);
-    item["value"] = ValueToJson(kv.value);
-    out.emplace_back(std::move(item));
+void AppendAttributes(std::string& out, const std::vector<KeyValue>& attributes) {
+  AppendKey(out, "attributes");
+  out += '[';
+  for (size_t i = 0; i < attributes.size(); ++i) {
+    if (i > 0) out += ',';
+    out += "{\"key\":";
+    AppendString(out, attributes[i].key);
+    out += ",\"value\":";
+    AppendValue(out, attributes[i].value);
+    out += '}';
   }
-  return out;
+  out += ']';
 }
 
-json::object EventToJson(const SpanEvent& event) {
-  json::object out;
-  out["attributes"] = AttributesToJson(event.attributes);
-  out["name"] = Text(event.name);
-  out["timeUnixNano"] = Nanos(event.time_unix_nano);
-  out["droppedAttributesCount"] = event.dropped_attributes_count;
-  return out;
+void AppendEvent(std::string& out, const SpanEvent& event) {
+  out += '{';
+  AppendAttributes(out, event.attributes);
+  out += ',';
+  AppendKey(out, "name");
+  AppendString(out, event.name);
+  out += ',';
+  AppendKey(out, "timeUnixNano");
+  AppendNanos(out, event.time_unix_nano);
+  out += ',';
+  AppendKey(out, "droppedAttributesCount");
+  out += std::to_string(event.dropped_attributes_count);
+  out += '}';
 }
 
-json::object SpanToJson(const SpanData& span) {
-  json::object out;
-  out["traceId"] = ToHex(span.context.trace_id);
-  out["spanId"] = ToHex(span.context.span_id);
-  if (span.parent_span_id) out["parentSpanId"] = ToHex(*span.parent_span_id);
-  if (!span.context.trace_state.empty()) out["traceState"] = Text(span.context.trace_state);
-  out["name"] = Text(span.name);
-  out["kind"] = static_cast<int>(span.kind);
-  out["startTimeUnixNano"] = Nanos(span.start_time_unix_nano);
-  out["endTimeUnixNano"] = Nanos(span.end_time_unix_nano);
-  out["attributes"] = AttributesToJson(span.attributes);
-  out["droppedAttributesCount"] = span.dropped_attributes_count;
-  json::array events;
-  events.reserve(span.events.size());
-  for (const auto& e : span.events) events.emplace_back(EventToJson(e));
-  out["events"] = std::move(events);
-  out["droppedEventsCount"] = span.dropped_events_count;
-  json::object status;
-  status["code"] = static_cast<int>(span.status_code);
+void AppendSpan(std::string& out, const SpanData& span) {
+  out += '{';
+  AppendKey(out, "traceId");
+  out += '"' + ToHex(span.context.trace_id) + '"';
+  out += ',';
+  AppendKey(out, "spanId");
+  out += '"' + ToHex(span.context.span_id) + '"';
+  if (span.parent_span_id) {
+    out += ',';
+    AppendKey(out, "parentSpanId");
+    out += '"' + ToHex(*span.parent_span_id) + '"';
+  }
+  if (!span.context.trace_state.empty()) {
+    out += ',';
+    AppendKey(out, "traceState");
+    AppendString(out, span.context.trace_state);
+  }
+  out += ',';
+  AppendKey(out, "name");
+  AppendString(out, span.name);
+  out += ',';
+  AppendKey(out, "kind");
+  out += std::to_string(static_cast<int>(span.kind));
+  out += ',';
+  AppendKey(out, "startTimeUnixNano");
+  AppendNanos(out, span.start_time_unix_nano);
+  out += ',';
+  AppendKey(out, "endTimeUnixNano");
+  AppendNanos(out, span.end_time_unix_nano);
+  out += ',';
+  AppendAttributes(out, span.attributes);
+  out += ',';
+  AppendKey(out, "droppedAttributesCount");
+  out += std::to_string(span.dropped_attributes_count);
+  out += ',';
+  AppendKey(out, "events");
+  out += '[';
+  for (size_t i = 0; i < span.events.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendEvent(out, span.events[i]);
+  }
+  out += "],";
+  AppendKey(out, "droppedEventsCount");
+  out += std::to_string(span.dropped_events_count);
+  out += ',';
+  AppendKey(out, "status");
+  out += "{\"code\":";
+  out += std::to_string(static_cast<int>(span.status_code));
   if (span.status_code == SpanStatusCode::kError && !span.status_message.empty()) {
-    status["message"] = Text(span.status_message);
+    out += ",\"message\":";
+    AppendString(out, span.status_message);
   }
-  out["status"] = std::move(status);
-  out["links"] = json::array();
-  out["droppedLinksCount"] = 0;
-  out["flags"] = OtlpSpanFlags(span);
-  return out;
+  out += "},\"links\":[],\"droppedLinksCount\":0,";
+  AppendKey(out, "flags");
+  out += std::to_string(OtlpSpanFlags(span));
+  out += '}';
 }
 
 // A non-negative count given as a JSON integer or a decimal string (int64 in the mapping).
@@ -208,37 +314,24 @@ uint32_t OtlpSpanFlags(const SpanData& span) {
 
 std::string EncodeOtlpJson(const std::vector<KeyValue>& resource_attributes,
                            const InstrumentationScope& scope, const std::vector<SpanData>& spans) {
-  json::object request;
-  json::array resource_spans_array;
-  if (spans.empty()) {
-    request["resourceSpans"] = std::move(resource_spans_array);
-    return JsonText(request);
+  std::string out;
+  if (spans.empty()) return "{\"resourceSpans\":[]}";
+  out.reserve(512 + spans.size() * 1024);
+  out += "{\"resourceSpans\":[{\"resource\":{";
+  AppendAttributes(out, resource_attributes);
+  out += ",\"droppedAttributesCount\":0},\"scopeSpans\":[{\"scope\":{\"name\":";
+  AppendString(out, scope.name);
+  if (!scope.version.empty()) {
+    out += ",\"version\":";
+    AppendString(out, scope.version);
   }
-  json::object resource;
-  resource["attributes"] = AttributesToJson(resource_attributes);
-  resource["droppedAttributesCount"] = 0;
-
-  json::object scope_json;
-  scope_json["name"] = Text(scope.name);
-  if (!scope.version.empty()) scope_json["version"] = Text(scope.version);
-
-  json::array span_array;
-  span_array.reserve(spans.size());
-  for (const auto& s : spans) span_array.emplace_back(SpanToJson(s));
-
-  json::object scope_spans;
-  scope_spans["scope"] = std::move(scope_json);
-  scope_spans["spans"] = std::move(span_array);
-
-  json::object resource_spans;
-  resource_spans["resource"] = std::move(resource);
-  json::array scope_spans_array;
-  scope_spans_array.emplace_back(std::move(scope_spans));
-  resource_spans["scopeSpans"] = std::move(scope_spans_array);
-
-  resource_spans_array.emplace_back(std::move(resource_spans));
-  request["resourceSpans"] = std::move(resource_spans_array);
-  return JsonText(request);
+  out += "},\"spans\":[";
+  for (size_t i = 0; i < spans.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendSpan(out, spans[i]);
+  }
+  out += "]}]}]}";
+  return out;
 }
 
 std::optional<ExportTraceResponse> ParseExportTraceResponse(std::string_view body) {

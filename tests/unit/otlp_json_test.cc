@@ -146,6 +146,17 @@ TEST(OtlpJson, TextBoolAndArrays) {
   EXPECT_EQ(EncodedValueText({"k", AttributeArray{}}), R"({"arrayValue":{"values":[]}})");
 }
 
+TEST(OtlpJson, StringEscapes) {
+  const std::string text = "q\" b\\ \b\f\n\r\t \x01\x1f \x7f / caf\xc3\xa9";
+  EXPECT_EQ(EncodedValueText({"k", text}),
+            "{\"stringValue\":\"q\\\" b\\\\ \\b\\f\\n\\r\\t \\u0001\\u001f \x7f / caf\xc3\xa9\"}");
+  EXPECT_EQ(EncodedValue({"k", text}).at("stringValue").as_string(), text);
+  // NUL is not kept (as in ffpod's logs): it becomes U+FFFD.
+  EXPECT_EQ(EncodedValue({"k", std::string("a\0b", 3)}).at("stringValue").as_string(),
+            "a\xef\xbf\xbd"
+            "b");
+}
+
 TEST(OtlpJson, InvalidUtf8BecomesReplacementCharacter) {
   json::object v = EncodedValue({"k", std::string("caf\xe9 \xff")});
   EXPECT_EQ(v.at("stringValue").as_string(), "caf\xef\xbf\xbd \xef\xbf\xbd");
