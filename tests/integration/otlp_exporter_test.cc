@@ -917,7 +917,9 @@ TEST(OtlpExporter, FullQueueDropsAndExportNeverBlocks) {
     (*exporter)->Export(TestSpan(i));
     slowest = std::max(slowest, Clock::now() - before);
   }
-  EXPECT_LT(slowest, milliseconds(50));
+  // The request in flight waits 30 s; Export never waits for it (the bound only absorbs a
+  // loaded machine's scheduling delays).
+  EXPECT_LT(slowest, milliseconds(250));
   EXPECT_EQ(drops.n, 1000u - 4u);  // the queue holds 4
   auto before = Clock::now();
   EXPECT_FALSE((*exporter)->Shutdown(Clock::now() + milliseconds(300)));
@@ -935,7 +937,7 @@ TEST(OtlpExporter, EndpointDownShutdownMeetsTheDeadlineAndCountsDrops) {
   ASSERT_TRUE(exporter.ok());
   auto before = Clock::now();
   for (uint64_t i = 0; i < 5; ++i) (*exporter)->Export(TestSpan(i));
-  EXPECT_LT(Clock::now() - before, milliseconds(20));
+  EXPECT_LT(Clock::now() - before, milliseconds(250));
   std::this_thread::sleep_for(milliseconds(200));  // a job runs meanwhile; exports keep failing
   before = Clock::now();
   EXPECT_FALSE((*exporter)->Shutdown(Clock::now() + milliseconds(500)));
