@@ -1,5 +1,6 @@
 #include "supervisor/commands.h"
 
+#include "supervisor/probe_command.h"
 #include "supervisor/queue_commands.h"
 #include "supervisor/run_mode.h"
 #include "supervisor/worker_mode.h"
@@ -20,9 +21,7 @@ int RunCommandLine(const Config& config, Logger& logger) {
     case Command::kStatus: return RunStatusCommand(config, logger);
     case Command::kPause: return RunPauseCommand(config, logger, true);
     case Command::kResume: return RunPauseCommand(config, logger, false);
-    case Command::kProbe:
-      logger.Error("ffpod probe is not available in this build");
-      return 2;
+    case Command::kProbe: return RunProbeCommand(config, logger);
   }
   return 2;
 }

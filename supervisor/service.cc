@@ -89,6 +89,7 @@ Service::~Service() { Shutdown(); }
 
 void Service::Beat() {
   loop_watch_.Beat(std::chrono::steady_clock::now());
+  metrics_.SetReady(board_.Readiness().Ready());  // ffpod_ready mirrors /readyz
   beat_timer_.expires_after(LoopWatch::kBeatPeriod);
   beat_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) Beat();

@@ -468,6 +468,7 @@ int WorkerMode::Run() {
   board.SetCheck("draining", std::nullopt);
   board.SetCheck("paused", std::nullopt);
   board.SetCheck("redis", "connecting to " + url_->Redacted());
+  board.SetCheck("ffmpeg", "checking that " + config_.ffmpeg + " runs");
   service_.metrics().SetRedisUp(false);
   service_.HandleSignals([this](int count, int) { OnSignal(count); }, [this] { DumpState(); });
   service_.ProbeFfmpeg(config_.ffmpeg, [this](Result<FfmpegVersion> v) {
@@ -477,6 +478,16 @@ int WorkerMode::Run() {
       logger_.Info("ffmpeg found", {{"version", v->text}, {"ffmpeg", config_.ffmpeg}});
     }
   });
+
+  if (!config_.require_encoders.empty()) {
+    encoder_watch_ = std::make_unique<EncoderWatch>(
+        service_.io(), service_.reaper(), service_.metrics(), board, logger_, config_.ffmpeg,
+        config_.require_encoders, Ms(config_.probe_interval_s), Ms(config_.probe_timeout_s));
+    encoder_watch_->OnUpdate([this](bool) {
+      service_.metrics().SetReady(service_.board().Readiness().Ready());
+    });
+    encoder_watch_->Start();
+  }
 
   RedisClientOptions options;
   options.client_name = "ffpod-" + identity_.id;
@@ -642,6 +653,16 @@ void WorkerMode::MaybeClaim() {
     }
   }
   if (free_slot == nullptr) return;
+  // No claims while ffmpeg cannot run or a required encoder is not usable: the job would only
+  // fail here. Another pod (or this one, once the probe passes) takes it.
+  ReadinessChecks checks = service_.board().Readiness();
+  for (const char* check : {"ffmpeg", EncoderWatch::kCheckName}) {
+    auto it = checks.checks.find(check);
+    if (it != checks.checks.end() && it->second) {
+      ScheduleClaim(seconds(1));
+      return;
+    }
+  }
   claiming_ = true;
   queue_->IsPaused([this](const std::string& err, bool paused) {
     if (!err.empty() || paused) {
@@ -727,6 +748,7 @@ void WorkerMode::MaybeExit() {
   }
   exiting_ = true;
   auto finish = [this] {
+    if (encoder_watch_) encoder_watch_->Stop();
     logger_.Info("drained; exiting", {{"jobs_finished", jobs_finished_},
                                       {"jobs_preempted", jobs_preempted_},
                                       {"ffpod", OwnResourceUsage()}});

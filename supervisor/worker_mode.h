@@ -22,6 +22,7 @@
 #include "parsers/drain.h"
 #include "parsers/job.h"
 #include "parsers/redis_url.h"
+#include "supervisor/encoder_watch.h"
 #include "supervisor/job_queue.h"
 #include "supervisor/logger.h"
 #include "supervisor/redis_client.h"
@@ -81,6 +82,7 @@ class WorkerMode {
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<RedisClient> claim_redis_;
   std::unique_ptr<JobQueue> queue_;
+  std::unique_ptr<EncoderWatch> encoder_watch_;  // --require-encoders
   std::vector<std::unique_ptr<WorkerSlot>> slots_;
   boost::asio::thread_pool hash_pool_{2};
   boost::asio::steady_timer claim_timer_;

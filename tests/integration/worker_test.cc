@@ -278,6 +278,33 @@ TEST(Worker, TlsAndAuthConnectionsWork) {
       << w2.Log().substr(0, 3000);
 }
 
+TEST(Worker, UnusableRequiredEncoderMeansNotReadyAndNoClaims) {
+  RedisServer redis;
+  TempDir dir;
+  std::string out = dir / "n.mp4";
+  Produce(redis, JobDocument("needs-gpu", EncodeArgs(out, 1), {out}));
+  FfpodWorker gpu(redis.Url(), "w-gpu", dir,
+                  {"--heartbeat", "1", "--require-encoders", "libx264,h264_nvenc"});
+  int port = gpu.Port();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = testing::HttpGet(port, "/readyz");
+        return r.status == 503 && r.body.find("libcuda") != std::string::npos;
+      },
+      60s))
+      << testing::HttpGet(port, "/readyz").body;
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(testing::ListLength(redis, "ffpod:pending"), 1);  // left for a capable pod
+  auto metrics = testing::HttpGet(port, "/metrics").body;
+  EXPECT_NE(metrics.find("ffpod_encoder_usable{encoder=\"h264_nvenc\"} 0"), std::string::npos);
+  EXPECT_NE(metrics.find("ffpod_encoder_usable{encoder=\"libx264\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("ffpod_ready 0"), std::string::npos);
+  FfpodWorker cpu(redis.Url(), "w-cpu", dir, {"--heartbeat", "1", "--require-encoders", "libx264"});
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "needs-gpu", "state") == "succeeded"; }, 60s));
+  EXPECT_EQ(Results(redis).at(0).result.at("worker").at("id").as_string(), "w-cpu");
+  EXPECT_EQ(testing::HttpGet(cpu.Port(), "/readyz").status, 200);
+}
+
 TEST(Worker, EnqueueAndStatusCommands) {
   RedisServer redis;
   TempDir dir;
