@@ -454,11 +454,16 @@ function checkDoc(file, src, problems) {
   for (const m of new Set(text.match(/\bFFPOD_[A-Z0-9_]+/g) || [])) {
     if (!src.flags.has(m)) problems.push(`${file}: mentions ${m}, which is no flag's variable`);
   }
-  for (const m of new Set(text.match(/\B--[a-z][a-z0-9-]+/g) || [])) {
-    // Only ffpod's flags are spelled out in the docs' ffpod command lines.
-    if (/^--(set|namespace|values|create-namespace|version|from-literal|from-file|for|dry-run|type|overwrite|selector|all|timeout|wait|ignore-daemonsets|delete-emptydir-data|image|restart|rm|output|docker|context|tag|file|target|build-arg|platform|label|template|help|show-only|patch|replicas|to-revision|watch|tail|previous|prefer-offline|no-audit|no-fund|cap-add|privileged|network|name|user|filter|since|field-selector|kubeconfig|max|min|cpu-percent|exit-code|force|grace-period|now|sort-by|show-labels)$/.test(m)) continue;
-    const env = flagEnvVar(m);
-    if (!src.flags.has(env)) problems.push(`${file}: mentions ${m}, which is not an ffpod flag (add it to the allowed tool flags if it is kubectl's or helm's)`);
+  // Flags on ffpod command lines (up to the `--` that starts ffmpeg's arguments).
+  for (const line of text.split('\n')) {
+    for (const m of line.matchAll(/\bffpod (run|worker|enqueue|status|pause|resume|probe)\b((?:(?! -- )[^`|])*)/g)) {
+      for (const f of m[2].matchAll(/(?:^|\s)(--[a-z][a-z0-9-]*)/g)) {
+        const flag = src.flags.get(flagEnvVar(f[1]));
+        if (!flag || !flag.commands.has(m[1])) {
+          problems.push(`${file}: "ffpod ${m[1]}" is given ${f[1]}, which is not one of its flags`);
+        }
+      }
+    }
   }
 }
 

@@ -66,7 +66,7 @@ step_build() {
   mkdir -p "$gopath/src"
   ln -sfn "$here/render" "$gopath/src/ffpod-chart-render"
   (cd "$gopath/src/ffpod-chart-render" &&
-    GO111MODULE=off GOPATH="$gopath:/usr/share/gocode" GOPROXY=off GOFLAGS= \
+    GO111MODULE=off GOPATH="$gopath:/usr/share/gocode" GOPROXY=off GOFLAGS="" \
       GOCACHE="$build/gocache" go build -o "$render_bin" .)
   if [[ ! -d "$here/node_modules/@kubernetes-models/keda" ]]; then
     npm ci --prefix "$here" --prefer-offline --no-audit --no-fund >/dev/null
@@ -186,6 +186,26 @@ step_rules() {
   promtool check rules "$dir/rules.yaml"
   cp "$here/alerts_test.yaml" "$dir/"
   (cd "$dir" && promtool test rules alerts_test.yaml)
+  # Every query of the Grafana dashboard parses: each becomes a recording rule, with Grafana's
+  # variables replaced by what they expand to.
+  node -e '
+    const fs = require("fs");
+    const yaml = require(process.argv[1]);
+    const dash = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+    const rules = [];
+    const walk = (v) => {
+      if (Array.isArray(v)) return v.forEach(walk);
+      if (v && typeof v === "object") {
+        if (typeof v.expr === "string") rules.push(v.expr);
+        Object.values(v).forEach(walk);
+      }
+    };
+    walk(dash.panels);
+    const expand = (e) => e.replace(/\$__rate_interval/g, "5m").replace(/\$(namespace|pod)/g, ".*");
+    fs.writeFileSync(process.argv[3], yaml.dump({ groups: [{ name: "dashboard",
+      rules: rules.map((e, i) => ({ record: "dashboard:query" + i, expr: expand(e) })) }] }));
+  ' "$here/node_modules/js-yaml" "$root/docs/grafana/ffpod.json" "$dir/dashboard.yaml"
+  promtool check rules "$dir/dashboard.yaml"
 }
 
 ffpod=${FFPOD_BINARY:-}
