@@ -3,6 +3,7 @@
 #
 #   build     build the renderer (Go, Helm's template libraries from Debian) and install the
 #             pinned schema validators (npm ci) when node_modules is missing
+#   renderer  the renderer's own behaviour on a small chart (render/testdata/README.md)
 #   render    render every value set in values/ (yamllint on the output); the manifests go to
 #             BUILD/rendered/<set>.yaml
 #   validate  every rendered object against the Kubernetes, KEDA and prometheus-operator
@@ -52,7 +53,8 @@ need() {
   command -v "$1" >/dev/null || skip "$1 is not installed ($2)"
 }
 
-step_build() {
+# Skips (77) when a tool the checks need is not installed, so that every step reports the same.
+tools_present() {
   need go "apt-get install golang-go, or scripts/setup"
   need node "apt-get install nodejs npm, or scripts/setup"
   need npm "apt-get install npm, or scripts/setup"
@@ -60,6 +62,16 @@ step_build() {
   for pkg in github.com/Masterminds/sprig sigs.k8s.io/yaml github.com/xeipuuv/gojsonschema; do
     [[ -d "$gocode/$pkg" ]] || skip "Go package $pkg is missing (apt-get install golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev golang-github-xeipuuv-gojsonschema-dev)"
   done
+}
+
+built() {
+  tools_present
+  [[ -x "$render_bin" && -d "$here/node_modules/@kubernetes-models/keda" ]] ||
+    fail "run the build step first"
+}
+
+step_build() {
+  tools_present
   # GOPATH mode: the sprig/v3 import resolves through the package's go.mod only for code inside
   # a GOPATH, so the program is linked into one.
   local gopath="$build/gopath"
@@ -74,13 +86,30 @@ step_build() {
   echo "build: $render_bin, node_modules ready"
 }
 
+step_renderer() {
+  built
+  local t="$here/render/testdata" got
+  got=$("$render_bin" -chart "$t/chart" -f "$t/override.yaml" -name rel -namespace ns) ||
+    fail "the test chart does not render"
+  diff -u "$t/expected.yaml" - <<<"$got" || fail "the renderer's output differs from render/testdata/expected.yaml"
+  if got=$("$render_bin" -chart "$t/chart" -f "$t/required-empty.yaml" -o /dev/null 2>&1); then
+    fail "required accepted an empty value"
+  fi
+  grep -qF 'error calling required: present is required' <<<"$got" || fail "required: $got"
+  if got=$("$render_bin" -chart "$t/chart" -f "$t/port-string.yaml" -o /dev/null 2>&1); then
+    fail "values.schema.json accepted a string port"
+  fi
+  grep -qF -- '- port: Invalid type. Expected: integer, given: string' <<<"$got" || fail "schema: $got"
+  echo "renderer: output as expected; required and the schema reject what they must"
+}
+
 render_set() {  # render_set VALUES OUT
   "$render_bin" -chart "$chart" -f "$1" -name "$release" -namespace "$namespace" -o "$2" \
     -notes "${2%.yaml}.notes.txt"
 }
 
 step_render() {
-  [[ -x "$render_bin" ]] || fail "run the build step first"
+  built
   rm -rf "$out" && mkdir -p "$out"
   local sets=0
   for v in "$here"/values/*.yaml; do
@@ -104,7 +133,13 @@ rendered() {
   ls "$out"/*.yaml
 }
 
+step_validate_prelude() {
+  built
+  rendered >/dev/null
+}
+
 step_validate() {
+  step_validate_prelude
   # shellcheck disable=SC2046
   node "$here/validate.js" $(rendered)
 }
@@ -115,6 +150,7 @@ expectation() {
 }
 
 step_broken() {
+  step_validate_prelude
   local n=0
   for f in "$here"/broken/*.yaml; do
     local want got
@@ -143,7 +179,7 @@ step_broken() {
 }
 
 step_schema() {
-  [[ -x "$render_bin" ]] || fail "run the build step first"
+  built
   local n=0
   for f in "$here"/invalid/*.yaml; do
     local want got
@@ -159,6 +195,7 @@ step_schema() {
 }
 
 step_contract() {
+  step_validate_prelude
   local args=(--source-root "$root" --dashboard "$root/docs/grafana/ffpod.json"
     --doc "$root/docs/kubernetes.md")
   [[ -n "$ffpod" ]] && args+=(--ffpod "$ffpod")
@@ -167,11 +204,13 @@ step_contract() {
 }
 
 step_selftest() {
+  step_validate_prelude
   # shellcheck disable=SC2046
   node "$here/contract.js" --self-test --source-root "$root" $(rendered)
 }
 
 step_rules() {
+  step_validate_prelude
   need promtool "apt-get install prometheus"
   local dir="$build/rules"
   rm -rf "$dir" && mkdir -p "$dir"
@@ -188,6 +227,7 @@ step_rules() {
   (cd "$dir" && promtool test rules alerts_test.yaml)
   # Every query of the Grafana dashboard parses: each becomes a recording rule, with Grafana's
   # variables replaced by what they expand to.
+  # shellcheck disable=SC2016
   node -e '
     const fs = require("fs");
     const yaml = require(process.argv[1]);
@@ -213,8 +253,8 @@ if [[ -z "$ffpod" && -x "$root/build/ffpod" ]]; then ffpod="$root/build/ffpod"; 
 
 for s in "${steps[@]}"; do
   case "$s" in
-    all) for t in build render validate broken schema contract selftest rules; do "step_$t"; done ;;
-    build | render | validate | broken | schema | contract | selftest | rules) "step_$s" ;;
+    all) for t in build renderer render validate broken schema contract selftest rules; do "step_$t"; done ;;
+    build | renderer | render | validate | broken | schema | contract | selftest | rules) "step_$s" ;;
     *) fail "unknown step $s" ;;
   esac
 done

@@ -1,0 +1,3 @@
+{{- define "probe.name" -}}
+{{ .Chart.Name }}-{{ .Release.Name }}
+{{- end }}
