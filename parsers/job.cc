@@ -158,6 +158,9 @@ Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits) {
     if (!v->is_string()) return FieldError("tracestate", "must be a string");
     if (v->as_string().size() <= 512) job.tracestate = std::string(v->as_string());
   }
+  if (const json::value* v = obj.if_contains("enqueued_at"); v && v->is_string()) {
+    job.enqueued_at = ParseTimestamp(v->as_string());
+  }
   if (const json::value* v = obj.if_contains("labels"); v && !v->is_null()) {
     if (!v->is_object()) return FieldError("labels", "must be an object of strings");
     if (v->as_object().size() > limits.max_labels) {
@@ -213,6 +216,7 @@ std::string MakeJobDocument(const JobSpec& job) {
   if (job.stall_timeout_s) obj["stall_timeout_s"] = *job.stall_timeout_s;
   if (!job.traceparent.empty()) obj["traceparent"] = job.traceparent;
   if (!job.tracestate.empty()) obj["tracestate"] = job.tracestate;
+  if (job.enqueued_at) obj["enqueued_at"] = FormatTimestamp(*job.enqueued_at);
   if (!job.labels.empty()) {
     json::object labels;
     for (const auto& [k, v] : job.labels) labels[k] = v;

@@ -6,6 +6,7 @@
 // finished attempt reports (stream entry, state hash, termination log). Pure.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -40,6 +41,9 @@ struct JobSpec {
   std::string traceparent;                // valid W3C traceparent, or empty
   std::string tracestate;
   std::map<std::string, std::string> labels;
+  // When the job was submitted (RFC 3339, set by `ffpod enqueue`): the start of the trace's
+  // queue-wait span. Optional; an unparsable value is ignored.
+  std::optional<std::chrono::system_clock::time_point> enqueued_at;
   bool traceparent_ignored = false;       // one was given but was not valid W3C (ignored)
 };
 

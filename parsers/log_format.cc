@@ -82,6 +82,51 @@ std::string FormatTimestamp(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_view t) {
+  // YYYY-MM-DDTHH:MM:SS[.f+](Z|+00:00)
+  auto digits = [&](size_t pos, size_t n, int* out) {
+    if (pos + n > t.size()) return false;
+    int v = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      v = v * 10 + (t[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int y, mo, d, h, mi, s;
+  if (t.size() < 20 || !digits(0, 4, &y) || t[4] != '-' || !digits(5, 2, &mo) || t[7] != '-' ||
+      !digits(8, 2, &d) || (t[10] != 'T' && t[10] != 't') || !digits(11, 2, &h) || t[13] != ':' ||
+      !digits(14, 2, &mi) || t[16] != ':' || !digits(17, 2, &s)) {
+    return std::nullopt;
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  size_t pos = 19;
+  int64_t micros = 0;
+  if (pos < t.size() && t[pos] == '.') {
+    ++pos;
+    int64_t scale = 100000;
+    size_t start = pos;
+    while (pos < t.size() && t[pos] >= '0' && t[pos] <= '9') {
+      if (scale > 0) micros += (t[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return std::nullopt;
+  }
+  std::string_view zone = t.substr(pos);
+  if (zone != "Z" && zone != "z" && zone != "+00:00") return std::nullopt;
+  using namespace std::chrono;
+  auto day = sys_days(year_month_day(year(y), month(static_cast<unsigned>(mo)),
+                                     std::chrono::day(static_cast<unsigned>(d))));
+  if (!year_month_day(year(y), month(static_cast<unsigned>(mo)),
+                      std::chrono::day(static_cast<unsigned>(d))).ok()) {
+    return std::nullopt;
+  }
+  return system_clock::time_point(day.time_since_epoch() + hours(h) + minutes(mi) + seconds(s) +
+                                  microseconds(micros));
+}
+
 namespace {
 
 void AppendTextValue(std::string& out, const boost::json::value& v) {

@@ -6,6 +6,7 @@
 
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,10 @@ std::string SanitizeUtf8(std::string_view bytes);
 
 // RFC 3339 UTC with milliseconds: "2026-11-22T19:49:47.123Z".
 std::string FormatTimestamp(std::chrono::system_clock::time_point t);
+
+// Parses RFC 3339 UTC ("2026-11-22T19:49:47.123Z", fraction optional, "Z" or "+00:00");
+// nullopt for anything else.
+std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_view text);
 
 // One record, terminated by '\n'. Fields keep their insertion order after ts, level and msg.
 std::string FormatLogRecord(LogFormat format, std::chrono::system_clock::time_point ts,

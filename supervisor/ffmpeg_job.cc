@@ -194,9 +194,14 @@ void FfmpegJob::StartProbes(const FfmpegCommand& cmd) {
     ++probes_pending_;
     auto args = FfprobeDurationArgs(in.url);
     if (!in.format.empty()) args.insert(args.end() - 2, {"-f", in.format});
+    auto started = system_clock::now();
     RunCommand(io_, reaper_, options_.ffprobe, args, options_.probe_timeout,
-               [this, i, alive = alive_](CommandOutput out) {
+               [this, i, args, started, alive = alive_](CommandOutput out) {
                  if (!*alive) return;
+                 if (callbacks_.on_probe) {
+                   callbacks_.on_probe(ProbeRun{options_.ffprobe, RedactArgs(args), started,
+                                                system_clock::now(), out.exit, out.timed_out});
+                 }
                  if (out.exit.Succeeded()) probed_[i] = ParseFfprobeDuration(out.out);
                  if (!probed_[i]) {
                    boost::json::object f = Fields();

@@ -73,6 +73,16 @@ struct JobOutcome {
   std::string ffmpeg_path;               // resolved executable
 };
 
+// One ffprobe run of the duration probes.
+struct ProbeRun {
+  std::string executable;
+  std::vector<std::string> args;
+  std::chrono::system_clock::time_point started_at;
+  std::chrono::system_clock::time_point finished_at;
+  ExitStatus exit;
+  bool timed_out = false;
+};
+
 class FfmpegJob {
  public:
   struct Callbacks {
@@ -84,6 +94,8 @@ class FfmpegJob {
     std::function<void(const LogLine&)> on_stderr_line;
     // Notable moments for traces: "stall", "stop", "timeout", "progress 25%", "error line".
     std::function<void(std::string_view name, const boost::json::object& attributes)> on_event;
+    // Each ffprobe run that ended (for its trace span).
+    std::function<void(const ProbeRun&)> on_probe;
     // Exactly once, after the process was reaped and its pipes were drained.
     std::function<void(const JobOutcome&)> on_finished;
   };

@@ -98,6 +98,8 @@ int RunEnqueueCommand(const Config& config, Logger& logger) {
   spec.stall_timeout_s = config.job_stall_timeout_s;
   spec.traceparent = config.traceparent;
   spec.labels = config.labels;
+  spec.enqueued_at = std::chrono::time_point_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now());
   std::string document = MakeJobDocument(spec);
   auto parsed = ParseJob(document);
   if (!parsed.ok()) {

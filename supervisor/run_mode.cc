@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "parsers/log_format.h"
@@ -56,6 +57,10 @@ int RunMode::Run() {
     }
     report_url_ = *url;
   }
+  if (auto tracing = service_.StartTracing(); !tracing.ok()) {
+    logger_.Error(tracing.error().message);
+    return 2;
+  }
   auto port = service_.StartHttp();
   if (!port) {
     logger_.Error(port.error().message);
@@ -75,6 +80,14 @@ int RunMode::Run() {
     });
   }
   service_.io().run();
+  // Spans go out within the drain budget (or 5 s), never past the kubelet's SIGKILL.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  if (drain_) {
+    auto exit_by = std::chrono::steady_clock::time_point(
+        std::chrono::microseconds(drain_->ExitByUs() - 250'000));
+    deadline = std::min(deadline, exit_by);
+  }
+  service_.StopTracing(deadline);
   return exit_code_;
 }
 
@@ -92,6 +105,14 @@ void RunMode::StartJob() {
       static_cast<int64_t>(std::llround(config_.stop_timeout_s * 1000)));
   options.progress_log_period = std::chrono::milliseconds(
       static_cast<int64_t>(std::llround(config_.progress_log_interval_s * 1000)));
+  JobSpanInfo span_info;
+  span_info.job_id = job_id_;
+  span_info.attempt = 1;
+  // A Job's parent trace comes from the environment (TRACEPARENT / TRACESTATE).
+  if (const char* tp = std::getenv("TRACEPARENT")) span_info.traceparent = tp;
+  if (const char* ts = std::getenv("TRACESTATE")) span_info.tracestate = ts;
+  trace_ = std::make_unique<JobTrace>(service_.tracer(), span_info);
+  options.log_fields = trace_->LogFields();
   options.log_fields["job_id"] = job_id_;
   options.read_oom_kills = [] { return ReadOomKillCount(); };
 
@@ -118,9 +139,11 @@ void RunMode::StartJob() {
   cb.on_progress_parse_errors = [this](uint64_t n) {
     service_.metrics().CountProgressParseErrors(n);
   };
-  cb.on_event = [this](std::string_view name, const boost::json::object&) {
+  cb.on_event = [this](std::string_view name, const boost::json::object& attributes) {
     if (name == "stall") service_.metrics().CountStall();
+    trace_->Event(name, attributes);
   };
+  cb.on_probe = [this](const ProbeRun& run) { trace_->Probe(run); };
   cb.on_finished = [this](const JobOutcome& outcome) { OnFinished(outcome); };
   job_ = std::make_unique<FfmpegJob>(service_.io(), service_.reaper(), logger_, options, cb);
   service_.board().SetState(ServiceState::kRunning);
@@ -132,6 +155,7 @@ void RunMode::StartJob() {
   status.attempt = 1;
   service_.board().SetJob(status);
   job_->Start();
+  if (job_->pid() > 0) trace_->FfmpegStarted(options.ffmpeg, options.args, job_->pid());
 }
 
 void RunMode::OnSignal(int count, int signo) {
@@ -169,8 +193,11 @@ void RunMode::OnSignal(int count, int signo) {
 void RunMode::DrainCheck() {
   if (!drain_ || !job_ || !job_->running() || done_) return;
   if (!drainer_) {
-    drainer_ = std::make_unique<JobDrainer>(service_.io(), logger_, *job_,
-                                            boost::json::object{{"job_id", job_id_}});
+    boost::json::object fields = trace_->LogFields();
+    fields["job_id"] = job_id_;
+    drainer_ = std::make_unique<JobDrainer>(
+        service_.io(), logger_, *job_, fields,
+        [this](std::string_view name, const boost::json::object& a) { trace_->Event(name, a); });
   }
   drainer_->Check(*drain_, service_.signals_received());
 }
@@ -192,6 +219,8 @@ void RunMode::OnFinished(const JobOutcome& outcome) {
       job_->version().known ? job_->version().text : service_.ffmpeg_version().text;
   r.worker = identity_;
   r.stderr_tail = outcome.stderr_tail;
+  r.trace_id = trace_->trace_id();
+  trace_->FfmpegEnded(outcome);
   if (r.reason == Reason::kOk) {
     r.status = ResultStatus::kSucceeded;
   } else if (r.reason == Reason::kPreempted) {
@@ -221,10 +250,12 @@ void RunMode::Finish(const ResultDoc& result, int exit_code) {
   service_.board().SetCheck("running", "the job has ended");
   service_.metrics().SetReady(false);
 
-  boost::json::object f{{"job_id", result.id},
-                        {"status", ResultStatusName(result.status)},
+  boost::json::object f = trace_ ? trace_->LogFields() : boost::json::object{};
+  f["job_id"] = result.id;
+  boost::json::object more{{"status", ResultStatusName(result.status)},
                         {"reason", ReasonName(result.reason)},
-                        {"exit_code", exit_code}};
+                           {"exit_code", exit_code}};
+  for (auto& kv : more) f[kv.key()] = kv.value();
   f["result"] = ResultToJson(result);
   f["orphans_reaped"] = service_.reaper().orphans_reaped();
   f["ffpod"] = OwnResourceUsage();
@@ -234,11 +265,16 @@ void RunMode::Finish(const ResultDoc& result, int exit_code) {
   logger_.Log(sev, "job finished: " + std::string(ReasonName(result.reason)) +
                        (result.message.empty() ? "" : " (" + result.message + ")"),
               f);
+  if (trace_) trace_->PublishStarted();
   if (std::string err = WriteExistingFile(config_.termination_log, TerminationSummary(result));
       !err.empty()) {
     logger_.Warn("termination log not written", {{"error", err}});
   }
-  ReportToRedis(result, [this] {
+  ReportToRedis(result, [this, result] {
+    if (trace_) {
+      trace_->PublishEnded();
+      trace_->Finish(result);
+    }
     double linger = config_.linger_s;
     if (linger > 0 && service_.signals_received() == 0) {
       lingering_ = true;

@@ -17,6 +17,7 @@
 #include "parsers/job.h"
 #include "supervisor/ffmpeg_job.h"
 #include "supervisor/job_drainer.h"
+#include "supervisor/job_trace.h"
 #include "supervisor/job_queue.h"
 #include "supervisor/redis_client.h"
 #include "parsers/redis_url.h"
@@ -48,6 +49,7 @@ class RunMode {
   Service service_;
   std::string job_id_;
   WorkerIdentity identity_;
+  std::unique_ptr<JobTrace> trace_;  // declared before job_: outlives it
   std::unique_ptr<FfmpegJob> job_;
   std::optional<DrainClock> drain_;
   std::unique_ptr<JobDrainer> drainer_;

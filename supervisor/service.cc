@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include "ffpod_version.h"
+#include "parsers/redact.h"
 
 namespace ffpod {
 
@@ -117,6 +118,28 @@ Result<int> Service::StartHttp() {
 
 void Service::StopHttp() {
   if (http_) http_->Stop();
+}
+
+Result<bool> Service::StartTracing() {
+  TracerOptions options;
+  options.env = ProcessEnvironment();
+  options.service_version = kVersion;
+  options.logger = &logger_;
+  options.on_dropped = [this](uint64_t n) { metrics_.CountOtlpSpansDropped(n); };
+  auto tracer = Tracer::Create(std::move(options));
+  if (!tracer.ok()) return tracer.error();
+  tracer_ = std::move(tracer).value();
+  if (tracer_->exporting()) {
+    logger_.Info("exporting traces", {{"endpoint", RedactUrl(tracer_->config().endpoint.url)}});
+  }
+  return true;
+}
+
+void Service::StopTracing(std::chrono::steady_clock::time_point deadline) {
+  if (!tracer_) return;
+  if (!tracer_->Shutdown(deadline)) {
+    logger_.Warn("not every span could be exported before the exit deadline");
+  }
 }
 
 void Service::HandleSignals(std::function<void(int, int)> drain, std::function<void()> dump) {

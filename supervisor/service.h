@@ -27,6 +27,7 @@
 #include "supervisor/ffpod_metrics.h"
 #include "supervisor/http_server.h"
 #include "supervisor/logger.h"
+#include "supervisor/tracer.h"
 
 namespace ffpod {
 
@@ -72,6 +73,13 @@ class Service {
   void ProbeFfmpeg(const std::string& ffmpeg, std::function<void(Result<FfmpegVersion>)> done);
   const FfmpegVersion& ffmpeg_version() const { return ffmpeg_version_; }
 
+  // Reads the OTEL_* environment and starts the exporter (tracing is off without an endpoint).
+  // Returns the sentence that says why the configuration cannot work (the CLI exits 2).
+  Result<bool> StartTracing();
+  Tracer& tracer() { return *tracer_; }
+  // Flushes the spans still queued, until `deadline` at the latest.
+  void StopTracing(std::chrono::steady_clock::time_point deadline);
+
   // Stops every timer and the listener so that io().run() can return.
   void Shutdown();
 
@@ -87,6 +95,7 @@ class Service {
   StatusBoard board_;
   LoopWatch loop_watch_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<Tracer> tracer_;
   boost::asio::steady_timer beat_timer_;
   boost::asio::signal_set signals_;
   std::function<void(int, int)> on_drain_;

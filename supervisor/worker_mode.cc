@@ -11,6 +11,7 @@
 #include "probes/cgroup.h"
 #include "supervisor/ffmpeg_job.h"
 #include "supervisor/job_drainer.h"
+#include "supervisor/job_trace.h"
 #include "supervisor/outputs.h"
 
 namespace ffpod {
@@ -47,6 +48,7 @@ class WorkerSlot {
     busy_ = true;
     document_ = std::move(document);
     claimed_at_ = steady_clock::now();
+    claimed_wall_ = std::chrono::system_clock::now();
     attempt_ = 0;
     result_.reset();
     temporaries_.clear();
@@ -69,7 +71,11 @@ class WorkerSlot {
 
   void OnDrain(const DrainClock& clock, int signals) {
     if (!job_ || !job_->running()) return;
-    if (!drainer_) drainer_ = std::make_unique<JobDrainer>(w_.service().io(), w_.logger(), *job_, Fields());
+    if (!drainer_) {
+      drainer_ = std::make_unique<JobDrainer>(
+          w_.service().io(), w_.logger(), *job_, Fields(),
+          [this](std::string_view name, const boost::json::object& a) { trace_->Event(name, a); });
+    }
     drainer_->Check(clock, signals);
   }
 
@@ -92,7 +98,8 @@ class WorkerSlot {
 
  private:
   boost::json::object Fields() const {
-    boost::json::object f{{"slot", index_}};
+    boost::json::object f = trace_ ? trace_->LogFields() : boost::json::object{};
+    f["slot"] = index_;
     if (!spec_.id.empty()) f["job_id"] = spec_.id;
     if (attempt_ > 0) f["attempt"] = attempt_;
     return f;
@@ -136,6 +143,15 @@ class WorkerSlot {
         Done();
         return;
       }
+      JobSpanInfo info;
+      info.job_id = spec_.id;
+      info.attempt = attempt_;
+      info.traceparent = spec_.traceparent;
+      info.tracestate = spec_.tracestate;
+      info.queue = w_.config().queue;
+      info.worker_id = w_.identity().id;
+      trace_ = std::make_unique<JobTrace>(w_.service().tracer(), info, spec_.enqueued_at,
+                                          claimed_wall_);
       if (w_.draining()) {
         // Claimed just as the drain began: never started, handed back at once.
         result_ = PreemptedBeforeStart();
@@ -198,9 +214,11 @@ class WorkerSlot {
     cb.on_progress_parse_errors = [this](uint64_t n) {
       w_.service().metrics().CountProgressParseErrors(n);
     };
-    cb.on_event = [this](std::string_view name, const boost::json::object&) {
+    cb.on_event = [this](std::string_view name, const boost::json::object& attributes) {
       if (name == "stall") w_.service().metrics().CountStall();
+      trace_->Event(name, attributes);
     };
+    cb.on_probe = [this](const ProbeRun& run) { trace_->Probe(run); };
     cb.on_finished = [this](const JobOutcome& outcome) {
       // Leave the FfmpegJob's own call stack before acting on the outcome.
       asio::post(w_.service().io(), [this, outcome] { OnFinished(outcome); });
@@ -214,6 +232,7 @@ class WorkerSlot {
     w_.service().board().SetJob(status);
     w_.UpdateInFlight();
     job_->Start();
+    if (job_->pid() > 0) trace_->FfmpegStarted(o.ffmpeg, o.args, job_->pid());
     if (w_.draining()) OnDrain(*w_.drain_clock(), w_.service().signals_received());
   }
 
@@ -266,6 +285,9 @@ class WorkerSlot {
     r.ffmpeg_path = outcome.ffmpeg_path;
     r.ffmpeg_version = job_->version().text;
     r.stderr_tail = outcome.stderr_tail;
+    r.trace_id = trace_->trace_id();
+    trace_->FfmpegEnded(outcome);
+    trace_->PublishStarted();
     result_ = r;
     spawned_at_ = outcome.spawned_steady;
     exited_at_ = outcome.exited_steady;
@@ -318,6 +340,7 @@ class WorkerSlot {
   }
 
   void Record() {
+    if (trace_) result_->trace_id = trace_->trace_id();
     const ResultDoc& r = *result_;
     FinishRequest req;
     req.document = document_;
@@ -364,6 +387,10 @@ class WorkerSlot {
             std::round(ms(steady_clock::now() - exited_at_) * 1000) / 1000;
         w_.logger().Debug("result recorded", f);
       }
+      if (trace_) {
+        trace_->PublishEnded();
+        trace_->Finish(*result_);
+      }
       Done();
     });
   }
@@ -397,6 +424,7 @@ class WorkerSlot {
       auto job = std::shared_ptr<FfmpegJob>(std::move(job_));
       asio::post(w_.service().io(), [job] {});
     }
+    trace_.reset();
     busy_ = false;
     spec_ = JobSpec{};
     attempt_ = 0;
@@ -412,11 +440,13 @@ class WorkerSlot {
   JobSpec spec_;
   int attempt_ = 0;
   steady_clock::time_point claimed_at_;
+  std::chrono::system_clock::time_point claimed_wall_;
   steady_clock::time_point spawned_at_;
   steady_clock::time_point exited_at_;
   steady_clock::time_point last_published_;
   std::map<std::string, std::string> temporaries_;
   std::optional<ResultDoc> result_;
+  std::unique_ptr<JobTrace> trace_;  // declared before job_: outlives it
   std::unique_ptr<FfmpegJob> job_;
   std::unique_ptr<JobDrainer> drainer_;
   asio::steady_timer retry_timer_;
@@ -458,6 +488,10 @@ int WorkerMode::Run() {
     return 2;
   }
   url_ = *url;
+  if (auto tracing = service_.StartTracing(); !tracing.ok()) {
+    logger_.Error(tracing.error().message);
+    return 2;
+  }
   auto port = service_.StartHttp();
   if (!port) {
     logger_.Error(port.error().message);
@@ -511,6 +545,12 @@ int WorkerMode::Run() {
     if (up) MaybeClaim();
   });
   service_.io().run();
+  auto deadline = steady_clock::now() + seconds(5);
+  if (drain_) {
+    deadline = std::min(deadline, steady_clock::time_point(std::chrono::microseconds(
+                                      drain_->ExitByUs() - 250'000)));
+  }
+  service_.StopTracing(deadline);
   return exit_code_;
 }
 

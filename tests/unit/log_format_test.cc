@@ -31,6 +31,17 @@ TEST(FormatTimestamp, Rfc3339WithMilliseconds) {
   EXPECT_EQ(FormatTimestamp(system_clock::time_point{}), "1970-01-01T00:00:00.000Z");
 }
 
+TEST(ParseTimestamp, Rfc3339RoundTrip) {
+  EXPECT_EQ(ParseTimestamp(FormatTimestamp(kTs)), kTs);
+  EXPECT_EQ(ParseTimestamp("2026-11-23T19:49:47Z"), kTs - milliseconds(123));
+  EXPECT_EQ(ParseTimestamp("2026-11-23T19:49:47.123456+00:00"),
+            kTs + std::chrono::microseconds(456));
+  for (const char* bad : {"", "2026-11-23", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
+                          "2026-11-23T19:49:47+02:00", "2026-11-23T19:49:47.Z", "garbage"}) {
+    EXPECT_FALSE(ParseTimestamp(bad).has_value()) << bad;
+  }
+}
+
 TEST(FormatLogRecord, JsonLineWithFieldsInOrder) {
   boost::json::object fields;
   fields["job_id"] = "clip-42";
