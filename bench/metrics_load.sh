@@ -24,7 +24,7 @@
 # ffmpeg's CPU time does not depend on that.
 #
 # Usage: bench/metrics_load.sh [path/to/ffpod]
-# Environment: ROUNDS (3), VIDEO_S (seconds of video, 8), PRESET (veryfast), X264_THREADS (1),
+# Environment: ROUNDS (3), VIDEO_S (seconds of video, 12), PRESET (veryfast), X264_THREADS (1),
 #   WRK_THREADS (1), WRK_CONNECTIONS (4, sat), PACED_CONNECTIONS (12), PACED_DELAY_MS (5),
 #   ENCODE_CPUS (0), LOAD_CPUS (1), TARGET_RPS (2000), TARGET_P99_MS (5).
 # Needs: ffmpeg, wrk, taskset, jq, curl, /usr/bin/time (Debian: ffmpeg wrk util-linux jq curl
@@ -33,7 +33,7 @@ set -euo pipefail
 
 FFPOD=${1:-${FFPOD:-build/ffpod}}
 ROUNDS=${ROUNDS:-3}
-VIDEO_S=${VIDEO_S:-8}
+VIDEO_S=${VIDEO_S:-12}
 PRESET=${PRESET:-veryfast}
 X264_THREADS=${X264_THREADS:-1}
 WRK_THREADS=${WRK_THREADS:-1}
