@@ -18,6 +18,7 @@ std::string_view CommandName(Command c) {
     case Command::kPause: return "pause";
     case Command::kResume: return "resume";
     case Command::kProbe: return "probe";
+    case Command::kCancel: return "cancel";
   }
   return "run";
 }
@@ -42,7 +43,8 @@ unsigned Bit(Command c) {
     case Command::kRun: return kRun;
     case Command::kWorker: return kWorker;
     case Command::kEnqueue: return kEnqueue;
-    case Command::kStatus: return kStatus;
+    case Command::kStatus:
+    case Command::kCancel: return kStatus;
     case Command::kPause:
     case Command::kResume: return kPause;
     case Command::kProbe: return kProbe;
@@ -359,6 +361,7 @@ std::optional<Command> ParseCommand(std::string_view s) {
   if (s == "pause") return Command::kPause;
   if (s == "resume") return Command::kResume;
   if (s == "probe") return Command::kProbe;
+  if (s == "cancel") return Command::kCancel;
   return std::nullopt;
 }
 
@@ -373,9 +376,9 @@ Error BadValue(std::string_view flag, std::string_view source, std::string_view 
 Result<Config> ParseConfig(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& env) {
   Config c;
-  if (argv.empty()) return Error{"a command is required: run, worker, enqueue, status, pause, resume or probe (see ffpod --help)"};
+  if (argv.empty()) return Error{"a command is required: run, worker, enqueue, status, cancel, pause, resume or probe (see ffpod --help)"};
   auto command = ParseCommand(argv[0]);
-  if (!command) return Error{"unknown command \"" + argv[0] + "\" (expected run, worker, enqueue, status, pause, resume or probe)"};
+  if (!command) return Error{"unknown command \"" + argv[0] + "\" (expected run, worker, enqueue, status, cancel, pause, resume or probe)"};
   c.command = *command;
   unsigned bit = Bit(c.command);
 
@@ -461,8 +464,9 @@ Result<Config> ParseConfig(const std::vector<std::string>& argv,
       c.ffmpeg_argv = rest;
       break;
     case Command::kStatus:
+    case Command::kCancel:
       if (positional.size() != 1 || !rest.empty()) {
-        return Error{"ffpod status takes exactly one job id"};
+        return Error{"ffpod " + std::string(CommandName(c.command)) + " takes exactly one job id"};
       }
       if (!IsValidJobId(positional[0])) {
         return Error{"job id \"" + positional[0] + "\" is not 1-128 characters from [A-Za-z0-9._:-]"};
@@ -500,6 +504,7 @@ std::string HelpText(std::optional<Command> command) {
         "  ffpod worker  [flags]                                take jobs from Redis until drained\n"
         "  ffpod enqueue [flags] -- [ffmpeg args...]            push one job, print its id\n"
         "  ffpod status  [flags] <job-id>                       print the job's state document\n"
+        "  ffpod cancel  [flags] <job-id>                       stop a job; it is not retried\n"
         "  ffpod pause | resume [flags]                         stop / restart claiming for a queue\n"
         "  ffpod probe   [flags]                                report ffmpeg build, encoders, devices\n"
         "  ffpod --help | --version ;  ffpod <command> --help\n\n"
@@ -512,7 +517,8 @@ std::string HelpText(std::optional<Command> command) {
   switch (*command) {
     case Command::kRun: out += " [flags] -- <ffmpeg> [ffmpeg args...]\n"; break;
     case Command::kEnqueue: out += " [flags] -- [ffmpeg args...]\n"; break;
-    case Command::kStatus: out += " [flags] <job-id>\n"; break;
+    case Command::kStatus:
+    case Command::kCancel: out += " [flags] <job-id>\n"; break;
     default: out += " [flags]\n"; break;
   }
   out += "\nFlags (environment variable in brackets; the flag wins):\n";

@@ -15,7 +15,7 @@
 
 namespace ffpod {
 
-enum class Command { kRun, kWorker, kEnqueue, kStatus, kPause, kResume, kProbe };
+enum class Command { kRun, kWorker, kEnqueue, kStatus, kPause, kResume, kProbe, kCancel };
 std::string_view CommandName(Command c);
 
 enum class ExitCodePolicy {
@@ -71,7 +71,7 @@ struct Config {
   std::string traceparent;
   std::map<std::string, std::string> labels;
 
-  // --- status ---
+  // --- status, cancel ---
   std::string status_job_id;
 
   // --- probe ---

@@ -19,6 +19,7 @@ int RunCommandLine(const Config& config, Logger& logger) {
     }
     case Command::kEnqueue: return RunEnqueueCommand(config, logger);
     case Command::kStatus: return RunStatusCommand(config, logger);
+    case Command::kCancel: return RunCancelCommand(config, logger);
     case Command::kPause: return RunPauseCommand(config, logger, true);
     case Command::kResume: return RunPauseCommand(config, logger, false);
     case Command::kProbe: return RunProbeCommand(config, logger);

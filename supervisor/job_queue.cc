@@ -37,16 +37,20 @@ void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait,
 }
 
 void JobQueue::Start(const std::string& document, const std::string& id,
-                     std::function<void(const std::string&, bool, int)> done) {
+                     std::function<void(const std::string&, StartOutcome, int)> done) {
   redis_.Eval(QueueScripts::Start(),
               {keys_.Job(id), keys_.Paused(), keys_.Active(settings_.worker_id), keys_.Pending()},
               {document, settings_.worker_id, Now(), keys_.Events(), id},
               [done = std::move(done)](std::error_code ec, RedisReply reply) {
-                if (ec) return done(Failed(ec), false, 0);
+                if (ec) return done(Failed(ec), StartOutcome::kPaused, 0);
                 if (reply.IsError() || reply.elements.size() != 2) {
-                  return done(Failed(reply), false, 0);
+                  return done(Failed(reply), StartOutcome::kPaused, 0);
                 }
-                done(std::string(), reply.elements[0].integer == 1,
+                long long code = reply.elements[0].integer;
+                done(std::string(),
+                     code == 1   ? StartOutcome::kStarted
+                     : code == 2 ? StartOutcome::kCancelled
+                                 : StartOutcome::kPaused,
                      static_cast<int>(reply.elements[1].integer));
               });
 }
@@ -192,6 +196,34 @@ void JobQueue::SetPaused(bool paused, const std::string& info_json, Done done) {
     if (reply.IsError()) return done(Failed(reply));
     done(std::string());
   });
+}
+
+void JobQueue::Cancel(const std::string& id,
+                      std::function<void(const std::string&, std::string)> done) {
+  redis_.Eval(QueueScripts::Cancel(), {keys_.Job(id)},
+              {Now(), keys_.Events(), id, std::to_string(settings_.result_ttl_s)},
+              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                if (ec) return done(Failed(ec), {});
+                if (reply.IsError()) return done(Failed(reply), {});
+                done(std::string(), reply.str);
+              });
+}
+
+void JobQueue::CancelRequested(const std::vector<std::string>& ids,
+                               std::function<void(const std::string&, std::vector<bool>)> done) {
+  if (ids.empty()) return done(std::string(), {});
+  // One round trip for every running job: HEXISTS in a pipeline, answered in order.
+  auto answers = std::make_shared<std::vector<bool>>();
+  auto failed = std::make_shared<std::string>();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    bool last = i + 1 == ids.size();
+    redis_.Command({"HEXISTS", keys_.Job(ids[i]), "cancel_requested"},
+                   [answers, failed, last, done](std::error_code ec, RedisReply reply) {
+                     if (ec && failed->empty()) *failed = Failed(ec);
+                     answers->push_back(!ec && reply.integer == 1);
+                     if (last) done(*failed, *answers);
+                   });
+  }
 }
 
 void JobQueue::Enqueue(const std::string& document, const std::string& id,

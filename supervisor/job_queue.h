@@ -65,9 +65,17 @@ class JobQueue {
   // nothing arrived within `wait`.
   void Claim(RedisClient& blocking, std::chrono::seconds wait,
              std::function<void(const std::string&, std::string doc)> done);
-  // Starts an attempt; `started` false: the queue is paused and the job went back to pending.
+  // Starts an attempt.
+  enum class StartOutcome { kStarted, kPaused, kCancelled };
+  // kPaused: the job went back to the head of pending. kCancelled: a cancel was requested;
+  // nothing started (`attempt` is the attempts used so far).
   void Start(const std::string& document, const std::string& id,
-             std::function<void(const std::string&, bool started, int attempt)> done);
+             std::function<void(const std::string&, StartOutcome, int attempt)> done);
+  // Requests a cancel; `state` is the job's state when asked ("" when unknown yet).
+  void Cancel(const std::string& id, std::function<void(const std::string&, std::string state)> done);
+  // Whether a cancel was requested for each id, in order.
+  void CancelRequested(const std::vector<std::string>& ids,
+                       std::function<void(const std::string&, std::vector<bool>)> done);
   // Hands a claimed document straight back to the head of pending (drain during a claim).
   void Unclaim(const std::string& document, Done done);
   void Finish(const FinishRequest& request, std::function<void(const std::string&, int owned)> done);

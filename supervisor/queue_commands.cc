@@ -165,6 +165,25 @@ int RunStatusCommand(const Config& config, Logger& logger) {
   });
 }
 
+int RunCancelCommand(const Config& config, Logger& logger) {
+  return WithQueue(config, logger, [&](JobQueue& queue, std::function<void(int)> finish) {
+    queue.Cancel(config.status_job_id, [&, finish](const std::string& err, std::string state) {
+      if (!err.empty()) {
+        std::cerr << "ffpod: cancel failed: " << err << "\n";
+        return finish(1);
+      }
+      if (state == "succeeded" || state == "dead") {
+        std::cerr << "ffpod: job " << config.status_job_id << " has already ended (" << state
+                  << ")\n";
+        return finish(1);
+      }
+      std::cout << "cancel requested for " << config.status_job_id
+                << (state.empty() ? " (not claimed yet)" : " (" + state + ")") << "\n";
+      finish(0);
+    });
+  });
+}
+
 int RunPauseCommand(const Config& config, Logger& logger, bool pause) {
   return WithQueue(config, logger, [&](JobQueue& queue, std::function<void(int)> finish) {
     char host[256] = {};

@@ -1,4 +1,5 @@
-// The one-shot queue commands: `ffpod enqueue`, `ffpod status`, `ffpod pause`, `ffpod resume`
+// The one-shot queue commands: `ffpod enqueue`, `ffpod status`, `ffpod cancel`, `ffpod pause`,
+// `ffpod resume`
 // (SPEC section 1). Each connects, does its step, prints its answer on stdout and exits:
 // 0 on success, 1 when Redis cannot be reached within the connect deadline or refuses the step
 // (the sentence on stderr says why), 2 for bad input.
@@ -11,6 +12,7 @@ namespace ffpod {
 
 int RunEnqueueCommand(const Config& config, Logger& logger);
 int RunStatusCommand(const Config& config, Logger& logger);
+int RunCancelCommand(const Config& config, Logger& logger);
 int RunPauseCommand(const Config& config, Logger& logger, bool pause);
 
 }  // namespace ffpod

@@ -10,6 +10,9 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
   end
   return {0, 0}
 end
+if redis.call('HEXISTS', KEYS[1], 'cancel_requested') == 1 then
+  return {2, tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0}
+end
 local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
 redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[2], 'updated_at', ARGV[3])
 redis.call('HDEL', KEYS[1], 'progress')
@@ -175,6 +178,23 @@ for _, doc in ipairs(docs) do
   end
 end
 return #docs
+)lua");
+  return script;
+}
+
+const RedisScript& QueueScripts::Cancel() {
+  static const RedisScript script(R"lua(
+local state = redis.call('HGET', KEYS[1], 'state') or ''
+if state == 'succeeded' or state == 'dead' then
+  return state
+end
+redis.call('HSET', KEYS[1], 'cancel_requested', ARGV[1], 'updated_at', ARGV[1])
+if state == '' then
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+end
+redis.call('PUBLISH', ARGV[2], cjson.encode({type = 'cancel', id = ARGV[3], state = state,
+  at = ARGV[1]}))
+return state
 )lua");
   return script;
 }

@@ -24,7 +24,8 @@ struct QueueScripts {
   // KEYS: job hash, Q:paused, Q:active:<w>, Q:pending.
   // ARGV: document, worker id, updated_at, events channel, id.
   // Returns {1, attempt} when the attempt starts, {0, 0} when the queue is paused (the job was
-  // handed back to the head of pending).
+  // handed back to the head of pending), {2, attempts so far} when a cancel was requested (the
+  // caller records it as cancelled; nothing runs).
   static const RedisScript& Start();
 
   // KEYS: job hash, Q:active:<w>, Q:pending, Q:delayed, Q:dead, Q:results.
@@ -52,6 +53,12 @@ struct QueueScripts {
   // KEYS: Q:delayed, Q:pending. ARGV: queue name, limit, events channel, updated_at.
   // Moves due retries (score <= Redis TIME) to the head of pending. Returns how many.
   static const RedisScript& PromoteDelayed();
+
+  // KEYS: job hash. ARGV: updated_at, events channel, id, ttl s.
+  // Marks the job for cancellation (`cancel_requested`): a worker running it stops it, a worker
+  // about to start it does not. Returns the job's state ("" when it has no state hash yet, e.g.
+  // pushed with a plain LPUSH and not claimed).
+  static const RedisScript& Cancel();
 
   // KEYS: job hash, Q:pending. ARGV: document, updated_at, events channel, id.
   // Returns {1, "pending"} when queued, {0, state} when a job with this id is still pending,

@@ -79,6 +79,15 @@ class WorkerSlot {
     drainer_->Check(clock, signals);
   }
 
+  // A cancel was requested for the running job: the graceful stop, SIGKILL after
+  // --stop-timeout; the attempt ends `cancelled` and is not retried.
+  void Cancel() {
+    if (!job_ || !job_->running() || job_->stopping()) return;
+    w_.logger().Info("cancel requested: stopping the job", Fields());
+    if (trace_) trace_->Event("cancel", {});
+    job_->Stop(StopCause::kCancel, steady_clock::now() + Ms(w_.config().stop_timeout_s));
+  }
+
   void KillNow() {
     if (job_ && job_->running()) {
       job_->Stop(StopCause::kDrain, steady_clock::now());
@@ -129,18 +138,30 @@ class WorkerSlot {
 
   void StartAttempt() {
     Retry([this](std::function<void(const std::string&)> next) {
-      w_.queue().Start(document_, spec_.id, [this, next](const std::string& err, bool started,
-                                                         int attempt) {
-        if (err.empty()) {
-          started_ = started;
-          attempt_ = attempt;
-        }
-        next(err);
-      });
+      w_.queue().Start(document_, spec_.id,
+                       [this, next](const std::string& err, JobQueue::StartOutcome outcome,
+                                    int attempt) {
+                         if (err.empty()) {
+                           start_outcome_ = outcome;
+                           attempt_ = attempt;
+                         }
+                         next(err);
+                       });
     }, [this] {
-      if (!started_) {
+      if (start_outcome_ == JobQueue::StartOutcome::kPaused) {
         w_.logger().Info("queue paused: job handed back to pending", Fields());
         Done();
+        return;
+      }
+      if (start_outcome_ == JobQueue::StartOutcome::kCancelled) {
+        // Cancelled before it ran: recorded as such, not retried, ffmpeg never started.
+        ResultDoc r = BaseResult();
+        r.status = ResultStatus::kDead;
+        r.reason = Reason::kCancelled;
+        r.message = "cancelled on request before it started";
+        r.started_at = r.finished_at = FormatTimestamp(std::chrono::system_clock::now());
+        result_ = r;
+        Record();
         return;
       }
       JobSpanInfo info;
@@ -435,7 +456,7 @@ class WorkerSlot {
   WorkerMode& w_;
   int index_;
   bool busy_ = false;
-  bool started_ = false;
+  JobQueue::StartOutcome start_outcome_ = JobQueue::StartOutcome::kPaused;
   std::string document_;
   JobSpec spec_;
   int attempt_ = 0;
@@ -461,6 +482,7 @@ WorkerMode::WorkerMode(const Config& config, Logger& logger)
       recover_timer_(service_.io()),
       promote_timer_(service_.io()),
       length_timer_(service_.io()),
+      cancel_timer_(service_.io()),
       exit_timer_(service_.io()) {
   identity_ = DetectIdentity(config.worker_id);
 }
@@ -585,6 +607,7 @@ void WorkerMode::OnFirstConnect() {
     RecoverScan();
     Promote();
     PollQueueLength();
+    PollCancels();
     MaybeClaim();
   });
 }
@@ -644,6 +667,32 @@ void WorkerMode::Promote() {
     } else if (moved > 0) {
       logger_.Debug("due retries moved to pending", {{"jobs", moved}});
       MaybeClaim();
+    }
+  });
+}
+
+void WorkerMode::PollCancels() {
+  cancel_timer_.expires_after(seconds(1));
+  cancel_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !exiting_) PollCancels();
+  });
+  if (!redis_->up()) return;
+  std::vector<std::string> ids;
+  std::vector<int> slots;
+  for (const auto& s : slots_) {
+    if (s->running_ffmpeg()) {
+      ids.push_back(s->job_id());
+      slots.push_back(s->index());
+    }
+  }
+  queue_->CancelRequested(ids, [this, ids, slots](const std::string& err, std::vector<bool> asked) {
+    if (!err.empty()) {
+      CountRedisError();
+      return;
+    }
+    for (size_t i = 0; i < asked.size() && i < slots.size(); ++i) {
+      auto& slot = slots_[static_cast<size_t>(slots[i])];
+      if (asked[i] && slot->running_ffmpeg() && slot->job_id() == ids[i]) slot->Cancel();
     }
   });
 }
@@ -803,6 +852,7 @@ void WorkerMode::MaybeExit() {
     recover_timer_.cancel();
     promote_timer_.cancel();
     length_timer_.cancel();
+    cancel_timer_.cancel();
     service_.Shutdown();
     if (redis_) redis_->Close();
     service_.io().stop();

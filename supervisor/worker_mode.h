@@ -70,6 +70,7 @@ class WorkerMode {
   void RecoverScan();
   void Promote();
   void PollQueueLength();
+  void PollCancels();
   void OnSignal(int count);
   void MaybeExit();
   void DumpState();
@@ -90,6 +91,7 @@ class WorkerMode {
   boost::asio::steady_timer recover_timer_;
   boost::asio::steady_timer promote_timer_;
   boost::asio::steady_timer length_timer_;
+  boost::asio::steady_timer cancel_timer_;
   boost::asio::steady_timer exit_timer_;
   std::optional<DrainClock> drain_;
   bool claiming_ = false;

@@ -305,6 +305,44 @@ TEST(Worker, UnusableRequiredEncoderMeansNotReadyAndNoClaims) {
   EXPECT_EQ(testing::HttpGet(cpu.Port(), "/readyz").status, 200);
 }
 
+TEST(Worker, CancelStopsARunningJobAndPreventsAPendingOne) {
+  RedisServer redis;
+  TempDir dir;
+  auto cancel = [&](const std::string& id) {
+    return testing::RunCommand({FFPOD_BINARY, "cancel", "--redis", redis.Url(), id});
+  };
+  std::string out1 = dir / "running.mp4";
+  std::string out2 = dir / "waiting.mp4";
+  Produce(redis, JobDocument("running", EncodeArgs(out1, 60, true), {out1}));
+  Produce(redis, JobDocument("waiting", EncodeArgs(out2, 1), {out2}));
+  // "waiting" was pushed with a plain LPUSH and is not claimed yet: the cancel waits for it.
+  auto pre = cancel("waiting");
+  EXPECT_EQ(pre.status, 0) << pre.err;
+  EXPECT_EQ(pre.out, "cancel requested for waiting (not claimed yet)\n");
+  FfpodWorker w(redis.Url(), "w-1", dir, kFast);
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "running", "state") == "running"; }, 30s));
+  std::this_thread::sleep_for(1s);
+  auto t0 = std::chrono::steady_clock::now();
+  auto c = cancel("running");
+  EXPECT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(c.out, "cancel requested for running (running)\n");
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "running", "state") == "dead"; }, 20s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "waiting", "state") == "dead"; }, 30s));
+  auto results = Results(redis);
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) {
+    EXPECT_EQ(r.result.at("reason").as_string(), "cancelled") << r.id;
+    EXPECT_FALSE(r.result.at("retryable").as_bool());
+  }
+  EXPECT_FALSE(std::filesystem::exists(out1));  // its temporary was removed, nothing published
+  EXPECT_FALSE(std::filesystem::exists(out2));  // never ran
+  EXPECT_EQ(JobField(redis, "waiting", "attempt"), "");  // no attempt was used
+  auto again = cancel("running");
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.err.find("has already ended (dead)"), std::string::npos) << again.err;
+}
+
 TEST(Worker, EnqueueAndStatusCommands) {
   RedisServer redis;
   TempDir dir;

@@ -15,7 +15,7 @@ TEST(ConfigDocs, EveryFlagAndVariableIsDocumented) {
   ASSERT_FALSE(docs.empty());
   int flags = 0;
   for (Command c : {Command::kRun, Command::kWorker, Command::kEnqueue, Command::kStatus,
-                    Command::kPause, Command::kProbe}) {
+                    Command::kPause, Command::kProbe, Command::kCancel}) {
     std::istringstream help(HelpText(c));
     std::string line;
     while (std::getline(help, line)) {
