@@ -105,10 +105,10 @@ TEST(Config, EnqueueAndStatus) {
   auto s = ParseConfig({"status", "--redis", "redis://x", "clip-1"}, {});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->status_job_id, "clip-1");
-  auto c = ParseConfig({"cancel", "--redis", "redis://x", "clip-2"}, {});
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->command, Command::kCancel);
-  EXPECT_EQ(c->status_job_id, "clip-2");
+  auto cancel = ParseConfig({"cancel", "--redis", "redis://x", "clip-2"}, {});
+  ASSERT_TRUE(cancel.ok());
+  EXPECT_EQ(cancel->command, Command::kCancel);
+  EXPECT_EQ(cancel->status_job_id, "clip-2");
   auto none = ParseConfig({"cancel", "--redis", "redis://x"}, {});
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().message, "ffpod cancel takes exactly one job id");
