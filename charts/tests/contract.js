@@ -40,20 +40,43 @@ function flagEnvVar(flag) {
   return 'FFPOD_' + flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase();
 }
 
+// Which commands each flag belongs to, from the flag table and the command bits of config.cc
+// (`constexpr unsigned kRun = 1 << 0, ...`, the composites, and `Bit(Command)`).
+function parseCommandBits(text) {
+  const names = new Map();  // Command::kX -> "x"
+  for (const m of text.matchAll(/if \(s == "([a-z]+)"\) return (Command::k\w+);/g)) names.set(m[2], m[1]);
+  const bits = new Map();  // kRun -> Set of command names
+  const base = text.match(/constexpr unsigned ((?:k\w+ = 1 << \d+,?\s*)+);/);
+  if (!base || names.size < 5) throw new Error('config.cc: the command bits changed shape');
+  for (const m of base[1].matchAll(/(k\w+) = 1 << \d+/g)) bits.set(m[1], new Set());
+  const body = (text.match(/unsigned Bit\(Command c\) \{([\s\S]*?)\n\}/) || [])[1] || '';
+  let pending = [];
+  for (const m of body.matchAll(/case (Command::k\w+):|return (k\w+);/g)) {
+    if (m[1]) pending.push(m[1]);
+    else {
+      for (const c of pending) bits.get(m[2]).add(names.get(c));
+      pending = [];
+    }
+  }
+  for (const m of text.matchAll(/constexpr unsigned (k\w+) = (k\w+(?:\s*\|\s*k\w+)+);/g)) {
+    const all = new Set();
+    for (const b of m[2].split('|').map((x) => x.trim())) for (const c of bits.get(b) || []) all.add(c);
+    bits.set(m[1], all);
+  }
+  return bits;
+}
+
 function parseFlags(root) {
   const text = read(root, 'parsers/config.cc');
-  const bits = { kRun: ['run'], kWorker: ['worker'], kEnqueue: ['enqueue'], kStatus: ['status'],
-    kPause: ['pause', 'resume'], kProbe: ['probe'],
-    kQueueCmds: ['worker', 'enqueue', 'status', 'pause', 'resume'],
-    kAll: ['run', 'worker', 'enqueue', 'status', 'pause', 'resume', 'probe'] };
+  const bits = parseCommandBits(text);
   const flags = new Map();  // env var -> {flag, commands:Set, isSwitch}
   const re = /\{"(--[a-z0-9-]+)",\s*([A-Za-z |]+?),\s*"([^"]*)"/g;
   let m;
   while ((m = re.exec(text)) !== null) {
     const commands = new Set();
-    for (const b of m[2].split('|').map((s) => s.trim())) {
-      if (!bits[b]) throw new Error(`config.cc: unknown command bit ${b} for ${m[1]}`);
-      bits[b].forEach((c) => commands.add(c));
+    for (const b of m[2].split('|').map((x) => x.trim())) {
+      if (!bits.has(b)) throw new Error(`config.cc: unknown command bit ${b} for ${m[1]}`);
+      bits.get(b).forEach((c) => commands.add(c));
     }
     flags.set(flagEnvVar(m[1]), { flag: m[1], commands, isSwitch: m[3] === '' });
   }
@@ -456,7 +479,7 @@ function checkDoc(file, src, problems) {
   }
   // Flags on ffpod command lines (up to the `--` that starts ffmpeg's arguments).
   for (const line of text.split('\n')) {
-    for (const m of line.matchAll(/\bffpod (run|worker|enqueue|status|pause|resume|probe)\b((?:(?! -- )[^`|])*)/g)) {
+    for (const m of line.matchAll(/\bffpod (run|worker|enqueue|status|cancel|pause|resume|probe)\b((?:(?! -- )[^`|])*)/g)) {
       for (const f of m[2].matchAll(/(?:^|\s)(--[a-z][a-z0-9-]*)/g)) {
         const flag = src.flags.get(flagEnvVar(f[1]));
         if (!flag || !flag.commands.has(m[1])) {
