@@ -12,7 +12,7 @@
 #     with the summary in the termination log, exit 0 for a success.
 #
 # Usage: static_chroot_test.sh [STATIC_FFPOD] [STATIC_FAKE_FFMPEG]
-#   STATIC_FFPOD        default $FFPOD_STATIC_BINARY, else build-static/ffpod (scripts/build-static)
+#   STATIC_FFPOD        default $FFPOD_STATIC_BINARY, else build-static/ffpod-static (scripts/build-static)
 #   STATIC_FAKE_FFMPEG  default $FFPOD_FAKE_FFMPEG, else compiled here from
 #                       static_chroot_fake_ffmpeg.cc with c++ -static
 # Needs root (chroot) or unprivileged user namespaces (unshare -r), redis-server, redis-cli, curl.
@@ -22,7 +22,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root_dir=$(cd "$here/../.." && pwd)
 fixtures="$root_dir/tests/fixtures"
-ffpod=${1:-${FFPOD_STATIC_BINARY:-$root_dir/build-static/ffpod}}
+ffpod=${1:-${FFPOD_STATIC_BINARY:-$root_dir/build-static/ffpod-static}}
 fake=${2:-${FFPOD_FAKE_FFMPEG:-}}
 
 skip() {
