@@ -152,6 +152,9 @@ struct FailureCase {
   std::string evidence; // a substring of the result's message
 };
 
+// Test names and failure messages show the case's name, not its bytes.
+void PrintTo(const FailureCase& c, std::ostream* os) { *os << c.name; }
+
 Args Expand(const Args& cmd, const std::string& dir) {
   Args out;
   for (auto a : cmd) {
