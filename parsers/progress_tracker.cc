@@ -5,28 +5,23 @@
 
 namespace ffpod {
 
+boost::json::object ProgressFields(const ProgressView& v) {
+  auto rounded = [](double x, double scale) { return std::round(x * scale) / scale; };
+  boost::json::object f;
+  if (v.ratio) f["percent"] = rounded(*v.ratio * 100, 10);
+  if (v.eta_s) f["eta_s"] = rounded(*v.eta_s, 10);
+  if (v.fps) f["fps"] = rounded(*v.fps, 100);
+  if (v.speed) f["speed"] = rounded(*v.speed, 1000);
+  if (v.out_time_s) f["out_time_s"] = rounded(*v.out_time_s, 1000);
+  if (v.frames) f["frames"] = *v.frames;
+  if (v.total_size_bytes) f["total_size_bytes"] = *v.total_size_bytes;
+  return f;
+}
+
 ProgressTracker::ProgressTracker(int64_t start_us)
     : start_us_(start_us), last_block_us_(start_us), last_movement_us_(start_us) {}
 
-namespace {
-
-// Adds the growth of a cumulative value to `counted`, returning the increment (never < 0).
-int64_t Grow(std::optional<int64_t> value, int64_t& counted) {
-  if (!value || *value <= counted) return 0;
-  int64_t delta = *value - counted;
-  counted = *value;
-  return delta;
-}
-
-}  // namespace
-
-ProgressDeltas ProgressTracker::Update(const ProgressBlock& block, int64_t now_us) {
-  ProgressDeltas deltas;
-  deltas.frames = Grow(block.frame, counted_frames_);
-  deltas.output_bytes = Grow(block.total_size_bytes, counted_bytes_);
-  deltas.dropped_frames = Grow(block.drop_frames, counted_drop_);
-  deltas.duplicated_frames = Grow(block.dup_frames, counted_dup_);
-
+void ProgressTracker::Update(const ProgressBlock& block, int64_t now_us) {
   bool moved = false;
   if (block.out_time_us && *block.out_time_us >= 0) {
     if (!max_out_time_us_ || *block.out_time_us > *max_out_time_us_) {
@@ -46,7 +41,6 @@ ProgressDeltas ProgressTracker::Update(const ProgressBlock& block, int64_t now_u
   last_block_us_ = now_us;
   ++blocks_;
   last_ = block;
-  return deltas;
 }
 
 std::optional<double> ProgressTracker::SmoothedSpeed() const {
@@ -79,8 +73,8 @@ ProgressView ProgressTracker::View() const {
   v.frames = last_.frame;
   v.total_size_bytes = last_.total_size_bytes;
   if (last_.bitrate_kbps && *last_.bitrate_kbps >= 0) v.bitrate_bps = *last_.bitrate_kbps * 1000;
-  v.dup_frames = counted_dup_;
-  v.drop_frames = counted_drop_;
+  v.dup_frames = std::max<int64_t>(0, last_.dup_frames.value_or(0));
+  v.drop_frames = std::max<int64_t>(0, last_.drop_frames.value_or(0));
   if (last_.out_time_us) v.out_time_s = std::max<int64_t>(0, *last_.out_time_us) / 1e6;
   v.speed = SmoothedSpeed();
   if (expected_us_ && *expected_us_ > 0) {

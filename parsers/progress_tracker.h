@@ -1,11 +1,13 @@
 // Progress of one running ffmpeg, from its progress blocks: percent complete, a smoothed encode
-// speed, the ETA, the counter deltas that feed Prometheus counters, and the stall rule.
+// speed, the ETA, and the stall rule. (The Prometheus counters take ffmpeg's per-process totals
+// from FfpodMetrics::SetSlotProgress, which turns them into increases.)
 //
 // Time is passed in (a steady-clock reading in microseconds), so every rule is tested with
 // simulated time. Percent and ETA exist only when the expected output duration is known;
 // ffpod never reports a percent it cannot stand behind. Pure; not thread-safe.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -13,15 +15,6 @@
 #include "parsers/progress.h"
 
 namespace ffpod {
-
-// Increments to add to the process-wide counters after one block. Never negative: a counter
-// that went backwards (ffmpeg's out_time is not monotonic across versions) adds nothing.
-struct ProgressDeltas {
-  int64_t frames = 0;
-  int64_t output_bytes = 0;
-  int64_t dropped_frames = 0;
-  int64_t duplicated_frames = 0;
-};
 
 // The current view of a job's progress, as /status, metrics and logs show it.
 struct ProgressView {
@@ -33,10 +26,15 @@ struct ProgressView {
   std::optional<int64_t> frames;
   std::optional<int64_t> total_size_bytes;
   std::optional<double> bitrate_bps;   // bits per second
-  int64_t dup_frames = 0;
+  int64_t dup_frames = 0;   // so far, as ffmpeg counts them
   int64_t drop_frames = 0;
   bool ended = false;                  // ffmpeg wrote progress=end
 };
+
+// The known figures of `view`, rounded for people, as JSON fields (percent, eta_s, fps, speed,
+// out_time_s, frames, total_size_bytes); unknown ones are left out. Used by the progress log
+// record and the progress events published to Redis.
+boost::json::object ProgressFields(const ProgressView& view);
 
 class ProgressTracker {
  public:
@@ -47,8 +45,8 @@ class ProgressTracker {
   void SetExpectedDuration(std::optional<int64_t> expected_us) { expected_us_ = expected_us; }
   std::optional<int64_t> expected_duration_us() const { return expected_us_; }
 
-  // Takes one block received at `now_us`; returns the counter increments it implies.
-  ProgressDeltas Update(const ProgressBlock& block, int64_t now_us);
+  // Takes one block received at `now_us`.
+  void Update(const ProgressBlock& block, int64_t now_us);
 
   ProgressView View() const;
 
@@ -84,10 +82,6 @@ class ProgressTracker {
   ProgressBlock last_;
   std::optional<int64_t> max_out_time_us_;
   std::optional<int64_t> last_total_size_;
-  int64_t counted_frames_ = 0;
-  int64_t counted_bytes_ = 0;
-  int64_t counted_drop_ = 0;
-  int64_t counted_dup_ = 0;
   std::deque<Sample> samples_;
 };
 

@@ -392,15 +392,8 @@ void FfmpegJob::ArmProgressLog() {
   progress_log_timer_.expires_after(options_.progress_log_period);
   progress_log_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive || reaped_) return;
-    ProgressView v = tracker_.View();
     boost::json::object f = Fields();
-    if (v.ratio) f["percent"] = std::round(*v.ratio * 1000) / 10;
-    if (v.eta_s) f["eta_s"] = std::round(*v.eta_s * 10) / 10;
-    if (v.fps) f["fps"] = *v.fps;
-    if (v.speed) f["speed"] = std::round(*v.speed * 1000) / 1000;
-    if (v.out_time_s) f["out_time_s"] = std::round(*v.out_time_s * 1000) / 1000;
-    if (v.frames) f["frames"] = *v.frames;
-    if (v.total_size_bytes) f["total_size_bytes"] = *v.total_size_bytes;
+    for (auto& kv : ProgressFields(tracker_.View())) f[kv.key()] = kv.value();
     logger_.Info("progress", f);
     ArmProgressLog();
   });

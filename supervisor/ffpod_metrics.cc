@@ -5,6 +5,21 @@
 #include "ffpod_version.h"
 
 namespace ffpod {
+
+SlotProgress SlotProgressFrom(const ProgressView& v) {
+  SlotProgress p;
+  p.ratio = v.ratio;
+  p.eta_seconds = v.eta_s;
+  p.speed_ratio = v.speed;
+  p.fps = v.fps;
+  p.out_time_seconds = v.out_time_s;
+  p.bitrate_bits_per_second = v.bitrate_bps;
+  p.frames = v.frames;
+  p.total_size_bytes = v.total_size_bytes;
+  p.dropped_frames = v.drop_frames;
+  p.duplicated_frames = v.dup_frames;
+  return p;
+}
 namespace {
 
 std::vector<std::string> SlotLabels(const FfpodMetricsOptions& options) {

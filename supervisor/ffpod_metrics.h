@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "parsers/progress_tracker.h"
 #include "supervisor/metrics.h"
 
 namespace ffpod {
@@ -54,6 +55,9 @@ struct SlotProgress {
   std::optional<int64_t> dropped_frames = std::nullopt;
   std::optional<int64_t> duplicated_frames = std::nullopt;
 };
+
+// The per-slot gauges' values from a job's current progress view.
+SlotProgress SlotProgressFrom(const ProgressView& view);
 
 class FfpodMetrics {
  public:

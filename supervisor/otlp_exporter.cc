@@ -1,5 +1,7 @@
 #include "supervisor/otlp_exporter.h"
 
+#include "supervisor/tls_client.h"
+
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -56,37 +58,18 @@ std::string BodySnippet(std::string_view body) {
   return s;
 }
 
-// Builds the TLS context for one connection (so renewed certificate files are picked up when
-// the exporter reconnects). Returns nullptr and sets `error` when a file cannot be loaded.
+// The TLS context for one connection (renewed certificate files are picked up on reconnect).
 std::shared_ptr<asio::ssl::context> MakeTlsContext(const OtlpExporterOptions& o,
                                                    std::string* error) {
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  boost::system::error_code ec;
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1,
-                   ec);
-  ctx->set_verify_mode(asio::ssl::verify_peer, ec);
-  if (!o.ca_file.empty()) {
-    if (ctx->load_verify_file(o.ca_file, ec); ec) {
-      *error = "OTLP CA certificate file " + o.ca_file + ": " + ec.message();
-      return nullptr;
-    }
-  } else if (ctx->set_default_verify_paths(ec); ec) {
-    *error = "OTLP TLS: cannot load the system's CA certificates: " + ec.message();
-    return nullptr;
-  }
-  if (!o.client_certificate_file.empty()) {
-    if (ctx->use_certificate_chain_file(o.client_certificate_file, ec); ec) {
-      *error = "OTLP client certificate file " + o.client_certificate_file + ": " + ec.message();
-      return nullptr;
-    }
-    if (ctx->use_private_key_file(o.client_key_file, asio::ssl::context::pem, ec); ec) {
-      *error = "OTLP client key file " + o.client_key_file + ": " + ec.message();
-      return nullptr;
-    }
-  }
-  return ctx;
+  TlsClientFiles files;
+  files.ca_file = o.ca_file;
+  files.cert_file = o.client_certificate_file;
+  files.key_file = o.client_key_file;
+  files.ca_label = "OTLP CA certificate file";
+  files.cert_label = "OTLP client certificate file";
+  files.key_label = "OTLP client key file";
+  files.prefix = "OTLP TLS";
+  return MakeClientTlsContext(files, error);
 }
 
 // The outcome of one HTTP request.

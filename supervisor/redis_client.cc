@@ -1,5 +1,7 @@
 #include "supervisor/redis_client.h"
 
+#include "supervisor/tls_client.h"
+
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -159,40 +161,18 @@ struct Connection {
   bool write_in_progress = false;
 };
 
-// Builds the TLS context for one connection attempt (so renewed certificate files are picked
-// up on reconnect). Returns nullptr and sets `error` when a file cannot be loaded.
+// The TLS context for one connection attempt (renewed certificate files are picked up on
+// reconnect).
 std::shared_ptr<asio::ssl::context> MakeTlsContext(const RedisTlsOptions& o, std::string* error) {
-  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-  boost::system::error_code ec;
-  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1,
-                   ec);
-  if (o.insecure_skip_verify) {
-    ctx->set_verify_mode(asio::ssl::verify_none, ec);
-  } else {
-    ctx->set_verify_mode(asio::ssl::verify_peer, ec);
-    if (!o.ca_file.empty()) {
-      if (ctx->load_verify_file(o.ca_file, ec); ec) {
-        *error = "TLS ca_file " + o.ca_file + ": " + ec.message();
-        return nullptr;
-      }
-    } else if (ctx->set_default_verify_paths(ec); ec) {
-      *error = "TLS: cannot load the system's CA certificates: " + ec.message();
-      return nullptr;
-    }
-  }
-  if (!o.cert_file.empty()) {
-    if (ctx->use_certificate_chain_file(o.cert_file, ec); ec) {
-      *error = "TLS cert_file " + o.cert_file + ": " + ec.message();
-      return nullptr;
-    }
-    if (ctx->use_private_key_file(o.key_file, asio::ssl::context::pem, ec); ec) {
-      *error = "TLS key_file " + o.key_file + ": " + ec.message();
-      return nullptr;
-    }
-  }
-  return ctx;
+  TlsClientFiles files;
+  files.ca_file = o.ca_file;
+  files.cert_file = o.cert_file;
+  files.key_file = o.key_file;
+  files.verify = !o.insecure_skip_verify;
+  files.ca_label = "TLS ca_file";
+  files.cert_label = "TLS cert_file";
+  files.key_label = "TLS key_file";
+  return MakeClientTlsContext(files, error);
 }
 
 // Keepalive so that a peer that vanished without a FIN/RST is noticed within about a minute

@@ -18,24 +18,6 @@ namespace ffpod {
 namespace asio = boost::asio;
 using std::chrono::steady_clock;
 
-namespace {
-
-SlotProgress ToSlotProgress(const ProgressView& v) {
-  SlotProgress p;
-  p.ratio = v.ratio;
-  p.eta_seconds = v.eta_s;
-  p.speed_ratio = v.speed;
-  p.fps = v.fps;
-  p.out_time_seconds = v.out_time_s;
-  p.bitrate_bits_per_second = v.bitrate_bps;
-  p.frames = v.frames;
-  p.total_size_bytes = v.total_size_bytes;
-  p.dropped_frames = v.drop_frames;
-  p.duplicated_frames = v.dup_frames;
-  return p;
-}
-
-}  // namespace
 
 RunMode::RunMode(const Config& config, Logger& logger)
     : config_(config),
@@ -123,7 +105,7 @@ void RunMode::StartJob() {
       service_.metrics().SetBuildInfo(job_->version().text);
     }
     ProgressView v = job_->View();
-    service_.metrics().SetSlotProgress(0, job_id_, ToSlotProgress(v));
+    service_.metrics().SetSlotProgress(0, job_id_, SlotProgressFrom(v));
     RunningJobStatus status;
     status.slot = 0;
     status.id = job_id_;

@@ -259,18 +259,7 @@ class WorkerSlot {
 
   void OnProgress() {
     ProgressView v = job_->View();
-    SlotProgress p;
-    p.ratio = v.ratio;
-    p.eta_seconds = v.eta_s;
-    p.speed_ratio = v.speed;
-    p.fps = v.fps;
-    p.out_time_seconds = v.out_time_s;
-    p.bitrate_bits_per_second = v.bitrate_bps;
-    p.frames = v.frames;
-    p.total_size_bytes = v.total_size_bytes;
-    p.dropped_frames = v.drop_frames;
-    p.duplicated_frames = v.dup_frames;
-    w_.service().metrics().SetSlotProgress(index_, spec_.id, p);
+    w_.service().metrics().SetSlotProgress(index_, spec_.id, SlotProgressFrom(v));
     RunningJobStatus status;
     status.slot = index_;
     status.id = spec_.id;
@@ -282,14 +271,7 @@ class WorkerSlot {
     auto now = steady_clock::now();
     if (now - last_published_ >= seconds(2) && w_.redis_up()) {
       last_published_ = now;
-      boost::json::object prog;
-      if (v.ratio) prog["percent"] = std::round(*v.ratio * 1000) / 10;
-      if (v.eta_s) prog["eta_s"] = std::round(*v.eta_s * 10) / 10;
-      if (v.fps) prog["fps"] = *v.fps;
-      if (v.speed) prog["speed"] = std::round(*v.speed * 1000) / 1000;
-      if (v.out_time_s) prog["out_time_s"] = std::round(*v.out_time_s * 1000) / 1000;
-      if (v.frames) prog["frames"] = *v.frames;
-      w_.queue().PublishProgress(spec_.id, JsonText(prog), [](const std::string&) {});
+      w_.queue().PublishProgress(spec_.id, JsonText(ProgressFields(v)), [](const std::string&) {});
     }
   }
 

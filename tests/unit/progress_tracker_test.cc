@@ -47,16 +47,21 @@ TEST(ProgressTracker, SpeedDropShowsWithinTheWindow) {
   EXPECT_NEAR(*t.SmoothedSpeed(), 0.5, 1e-9);
 }
 
-TEST(ProgressTracker, CountersOnlyGrow) {
+TEST(ProgressTracker, ViewShowsTheLatestTotals) {
   ProgressTracker t(0);
-  ProgressDeltas d = t.Update(Block(kS, 1000, 25), kS);
-  EXPECT_EQ(d.frames, 25);
-  EXPECT_EQ(d.output_bytes, 1000);
-  d = t.Update(Block(2 * kS, 900, 50), 2 * kS);  // size went backwards (never mind why)
-  EXPECT_EQ(d.frames, 25);
-  EXPECT_EQ(d.output_bytes, 0);
-  d = t.Update(Block(3 * kS, 1500, 75), 3 * kS);
-  EXPECT_EQ(d.output_bytes, 500);
+  ProgressBlock b = Block(kS, 1000, 25);
+  b.dup_frames = 3;
+  b.drop_frames = 1;
+  t.Update(b, kS);
+  ProgressView v = t.View();
+  EXPECT_EQ(v.frames, 25);
+  EXPECT_EQ(v.total_size_bytes, 1000);
+  EXPECT_EQ(v.dup_frames, 3);
+  EXPECT_EQ(v.drop_frames, 1);
+  b = Block(2 * kS);  // a block without those keys (audio-only): totals stay unknown, not 0
+  t.Update(b, 2 * kS);
+  EXPECT_FALSE(t.View().frames.has_value());
+  EXPECT_EQ(t.View().dup_frames, 0);
 }
 
 TEST(ProgressTracker, EndCompletesOnlyNearTheTotal) {
