@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "parsers/job.h"
+#include "parsers/pod_cost.h"
 
 namespace ffpod {
 
@@ -274,6 +275,14 @@ const std::vector<Flag>& Flags() {
       {"--atomic-outputs", kWorker, "",
        "write outputs under temporary names and rename them only on success", "true",
        Switch(&Config::atomic_outputs)},
+      {"--pod-deletion-cost", kWorker, "",
+       "keep this pod's controller.kubernetes.io/pod-deletion-cost annotation current, so that "
+       "scale-in removes idle workers first (needs POD_NAME and patch on pods)",
+       "false", Switch(&Config::pod_deletion_cost)},
+      {"--serviceaccount-dir", kWorker, "PATH",
+       "where the pod's API token, CA certificate and namespace are mounted (for "
+       "--pod-deletion-cost)",
+       "/var/run/secrets/kubernetes.io/serviceaccount", Text(&Config::serviceaccount_dir, false)},
       {"--probe-interval", kWorker, "SECONDS", "re-probe the required encoders this often", "300",
        Seconds(&Config::probe_interval_s, 10, 86400)},
       {"--retry-base", kWorker, "SECONDS", "first retry delay; doubles per attempt, with jitter",
@@ -371,7 +380,47 @@ Error BadValue(std::string_view flag, std::string_view source, std::string_view 
   return Error{where + " expects " + std::string(expected) + ", got \"" + std::string(got) + "\""};
 }
 
+// --pod-deletion-cost: the API server and this pod, from the variables Kubernetes sets in every
+// container and the Downward API ones the chart sets.
+std::optional<std::string> ReadPodIdentity(const std::map<std::string, std::string>& env,
+                                           Config& c) {
+  auto get = [&](const char* name) {
+    auto it = env.find(name);
+    return it == env.end() ? std::string() : it->second;
+  };
+  c.kube_api_host = get("KUBERNETES_SERVICE_HOST");
+  if (c.kube_api_host.empty()) {
+    return "--pod-deletion-cost needs the Kubernetes API: KUBERNETES_SERVICE_HOST is not set "
+           "(it is set in every pod)";
+  }
+  if (std::string port = get("KUBERNETES_SERVICE_PORT"); !port.empty()) {
+    auto n = ToInt(port);
+    if (!n || *n < 1 || *n > 65535) {
+      return "KUBERNETES_SERVICE_PORT expects a port from 1 to 65535, got \"" + port + "\"";
+    }
+    c.kube_api_port = static_cast<int>(*n);
+  }
+  c.pod_name = get("POD_NAME");
+  if (c.pod_name.empty()) {
+    return "--pod-deletion-cost needs POD_NAME (set it from the Downward API's metadata.name)";
+  }
+  if (!IsKubernetesName(c.pod_name)) {
+    return "POD_NAME \"" + c.pod_name + "\" is not a pod name (lowercase letters, digits, '-', '.')";
+  }
+  c.pod_namespace = get("POD_NAMESPACE");
+  if (!c.pod_namespace.empty() && !IsKubernetesName(c.pod_namespace)) {
+    return "POD_NAMESPACE \"" + c.pod_namespace +
+           "\" is not a namespace name (lowercase letters, digits, '-', '.')";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+bool ConfigReadsVariable(std::string_view name) {
+  return name.starts_with("FFPOD_") || name == "KUBERNETES_SERVICE_HOST" ||
+         name == "KUBERNETES_SERVICE_PORT" || name == "POD_NAME" || name == "POD_NAMESPACE";
+}
 
 Result<Config> ParseConfig(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& env) {
@@ -491,6 +540,9 @@ Result<Config> ParseConfig(const std::vector<std::string>& argv,
                  std::to_string(static_cast<long long>(c.grace_period_s)) + ")"};
   }
   if (c.retry_max_s < c.retry_base_s) c.retry_max_s = c.retry_base_s;
+  if (c.command == Command::kWorker && c.pod_deletion_cost) {
+    if (auto error = ReadPodIdentity(env, c)) return Error{*error};
+  }
   return c;
 }
 

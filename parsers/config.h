@@ -61,6 +61,15 @@ struct Config {
   double retry_max_s = 600;       // retry delay cap
   double result_ttl_s = 7 * 24 * 3600.0;  // Q:job:<id> expiry after a terminal state
   int results_maxlen = 100000;    // Q:results approximate trim length
+  bool pod_deletion_cost = false;  // keep this pod's pod-deletion-cost annotation current
+  std::string serviceaccount_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+  // With pod_deletion_cost, from the environment: the API server (KUBERNETES_SERVICE_HOST and
+  // KUBERNETES_SERVICE_PORT) and this pod (POD_NAME; POD_NAMESPACE, else empty: the namespace
+  // file in serviceaccount_dir).
+  std::string kube_api_host;
+  int kube_api_port = 443;
+  std::string pod_name;
+  std::string pod_namespace;
 
   // --- enqueue ---
   std::string job_id;             // default: generated
@@ -85,6 +94,10 @@ struct Config {
 
 // Parses `ffpod <command> [flags] [-- args]` (argv without the program name).
 // `env` holds the process environment (only FFPOD_* entries are read).
+// Whether ParseConfig reads this environment variable: every FFPOD_*, and the pod's identity
+// and API server for --pod-deletion-cost.
+bool ConfigReadsVariable(std::string_view name);
+
 Result<Config> ParseConfig(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& env);
 

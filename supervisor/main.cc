@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv(*e);
     size_t eq = kv.find('=');
-    if (eq != std::string::npos && kv.compare(0, 6, "FFPOD_") == 0) {
+    if (eq != std::string::npos && ffpod::ConfigReadsVariable(kv.substr(0, eq))) {
       env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
   }

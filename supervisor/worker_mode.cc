@@ -3,10 +3,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <cmath>
+#include <fstream>
 
 #include "parsers/ffmpeg_args.h"
 #include "parsers/json_text.h"
 #include "parsers/log_format.h"
+#include "parsers/pod_cost.h"
 #include "parsers/retry_policy.h"
 #include "probes/cgroup.h"
 #include "supervisor/ffmpeg_job.h"
@@ -40,6 +42,8 @@ class WorkerSlot {
       : w_(worker), index_(index), retry_timer_(worker.service().io()) {}
 
   bool idle() const { return !busy_; }
+  // The running job's progress ratio, when known (for the pod-deletion-cost).
+  std::optional<double> progress_ratio() const { return progress_ratio_; }
   bool running_ffmpeg() const { return job_ && job_->running(); }
   int index() const { return index_; }
   const std::string& job_id() const { return spec_.id; }
@@ -260,6 +264,8 @@ class WorkerSlot {
   void OnProgress() {
     ProgressView v = job_->View();
     w_.service().metrics().SetSlotProgress(index_, spec_.id, SlotProgressFrom(v));
+    progress_ratio_ = v.ratio;
+    w_.UpdatePodCost();
     RunningJobStatus status;
     status.slot = index_;
     status.id = spec_.id;
@@ -429,6 +435,7 @@ class WorkerSlot {
     }
     trace_.reset();
     busy_ = false;
+    progress_ratio_.reset();
     spec_ = JobSpec{};
     attempt_ = 0;
     w_.UpdateInFlight();
@@ -438,6 +445,7 @@ class WorkerSlot {
   WorkerMode& w_;
   int index_;
   bool busy_ = false;
+  std::optional<double> progress_ratio_;
   JobQueue::StartOutcome start_outcome_ = JobQueue::StartOutcome::kPaused;
   std::string document_;
   JobSpec spec_;
@@ -483,6 +491,49 @@ void WorkerMode::UpdateInFlight() {
                        : busy > 0 ? ServiceState::kRunning
                                   : ServiceState::kIdle;
   service_.board().SetState(state);
+  UpdatePodCost();
+}
+
+void WorkerMode::UpdatePodCost() {
+  if (!pod_cost_ || drain_) return;  // a draining pod is on its way out: nothing to rank
+  std::vector<std::optional<double>> busy;
+  for (const auto& s : slots_) {
+    if (!s->idle()) busy.push_back(s->progress_ratio());
+  }
+  pod_cost_->Set(PodDeletionCost(busy));
+}
+
+// --pod-deletion-cost: the updater, or why it cannot run.
+std::optional<std::string> WorkerMode::StartPodCost() {
+  PodCostUpdaterOptions o;
+  o.host = config_.kube_api_host;
+  o.port = config_.kube_api_port;
+  o.pod = config_.pod_name;
+  o.ns = config_.pod_namespace;
+  const std::string dir = config_.serviceaccount_dir;
+  o.ca_file = dir + "/ca.crt";
+  o.token_file = dir + "/token";
+  o.logger = &logger_;
+  if (o.ns.empty()) {
+    std::ifstream in(dir + "/namespace");
+    std::getline(in, o.ns);
+    if (!in && o.ns.empty()) {
+      return "--pod-deletion-cost: cannot read " + dir +
+             "/namespace; set POD_NAMESPACE or mount the service account token";
+    }
+    if (!IsKubernetesName(o.ns)) {
+      return "--pod-deletion-cost: " + dir + "/namespace holds \"" + o.ns +
+             "\", not a namespace name";
+    }
+  }
+  auto updater = PodCostUpdater::Create(o);
+  if (!updater) return "--pod-deletion-cost: " + updater.error().message;
+  pod_cost_ = std::move(updater).value();
+  logger_.Info("keeping this pod's pod-deletion-cost current",
+               {{"pod", o.ns + "/" + o.pod}, {"api", o.host + ":" + std::to_string(o.port)}});
+  // 0 at once: a restarted container may find the cost of its previous run on the pod.
+  UpdatePodCost();
+  return std::nullopt;
 }
 
 int WorkerMode::Run() {
@@ -502,6 +553,12 @@ int WorkerMode::Run() {
     return 1;
   }
   for (int i = 0; i < config_.slots; ++i) slots_.push_back(std::make_unique<WorkerSlot>(*this, i));
+  if (config_.pod_deletion_cost) {
+    if (auto error = StartPodCost()) {
+      logger_.Error(*error);
+      return 2;
+    }
+  }
   StatusBoard& board = service_.board();
   board.SetCheck("draining", std::nullopt);
   board.SetCheck("paused", std::nullopt);

@@ -25,6 +25,7 @@
 #include "supervisor/encoder_watch.h"
 #include "supervisor/job_queue.h"
 #include "supervisor/logger.h"
+#include "supervisor/pod_cost_updater.h"
 #include "supervisor/redis_client.h"
 #include "supervisor/service.h"
 
@@ -60,6 +61,7 @@ class WorkerMode {
     if (preempted) ++jobs_preempted_;
   }
   void UpdateInFlight();
+  void UpdatePodCost();  // --pod-deletion-cost: the cost from the slots' current state
 
  private:
   void OnRedisState(bool up, const std::string& reason);
@@ -74,6 +76,7 @@ class WorkerMode {
   void OnSignal(int count);
   void MaybeExit();
   void DumpState();
+  std::optional<std::string> StartPodCost();
 
   const Config& config_;
   Logger& logger_;
@@ -84,6 +87,7 @@ class WorkerMode {
   std::unique_ptr<RedisClient> claim_redis_;
   std::unique_ptr<JobQueue> queue_;
   std::unique_ptr<EncoderWatch> encoder_watch_;  // --require-encoders
+  std::unique_ptr<PodCostUpdater> pod_cost_;     // --pod-deletion-cost
   std::vector<std::unique_ptr<WorkerSlot>> slots_;
   boost::asio::thread_pool hash_pool_{2};
   boost::asio::steady_timer claim_timer_;

@@ -22,6 +22,10 @@ const MODELS = {
   'v1/ConfigMap': () => require('kubernetes-models/v1/ConfigMap').ConfigMap,
   'v1/Service': () => require('kubernetes-models/v1/Service').Service,
   'apps/v1/Deployment': () => require('kubernetes-models/apps/v1/Deployment').Deployment,
+  'rbac.authorization.k8s.io/v1/Role': () =>
+    require('kubernetes-models/rbac.authorization.k8s.io/v1/Role').Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': () =>
+    require('kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding').RoleBinding,
   'batch/v1/Job': () => require('kubernetes-models/batch/v1/Job').Job,
   'policy/v1/PodDisruptionBudget': () =>
     require('kubernetes-models/policy/v1/PodDisruptionBudget').PodDisruptionBudget,

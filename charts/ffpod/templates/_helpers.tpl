@@ -233,7 +233,6 @@ result document), the listener, logging, OpenTelemetry, the GPU runtime and inje
 {{/* Pod-level settings shared by the worker and the Job. */}}
 {{- define "ffpod.podSpecCommon" -}}
 serviceAccountName: {{ include "ffpod.serviceAccountName" . }}
-automountServiceAccountToken: {{ .Values.serviceAccount.automountServiceAccountToken }}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
