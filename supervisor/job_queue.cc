@@ -85,7 +85,8 @@ void JobQueue::Finish(const FinishRequest& r, std::function<void(const std::stri
 }
 
 void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& id,
-                                const std::string& result_json, Done done) {
+                                const std::string& result_json,
+                                std::function<void(const std::string&, bool)> done) {
   std::string entry = "{\"job\":" + boost::json::serialize(boost::json::string_view(document)) +
                       ",\"result\":" + result_json + "}";
   redis_.Eval(QueueScripts::DeadLetterBadJob(),
@@ -94,10 +95,16 @@ void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& 
               {document, entry, result_json, id, std::to_string(settings_.results_maxlen),
                std::to_string(settings_.result_ttl_s), keys_.Events(), Now()},
               [done = std::move(done)](std::error_code ec, RedisReply reply) {
-                if (ec) return done(Failed(ec));
-                if (reply.IsError()) return done(Failed(reply));
-                done(std::string());
+                if (ec) return done(Failed(ec), false);
+                if (reply.IsError()) return done(Failed(reply), false);
+                done(std::string(), reply.integer == 1);
               });
+}
+
+void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& id,
+                                const std::string& result_json, Done done) {
+  DeadLetterBadJob(document, id, result_json,
+                   [done = std::move(done)](const std::string& error, bool) { done(error); });
 }
 
 void JobQueue::PublishProgress(const std::string& id, const std::string& progress_json,

@@ -79,6 +79,13 @@ class JobQueue {
   // Hands a claimed document straight back to the head of pending (drain during a claim).
   void Unclaim(const std::string& document, Done done);
   void Finish(const FinishRequest& request, std::function<void(const std::string&, int owned)> done);
+  // Moves a malformed document from this worker's active list to Q:dead with its result.
+  // `dead_lettered` is false when the document was no longer there (already dead-lettered by a
+  // call whose reply was lost, or recovered by another worker): then nothing was written.
+  void DeadLetterBadJob(const std::string& document, const std::string& id,
+                        const std::string& result_json,
+                        std::function<void(const std::string&, bool dead_lettered)> done);
+  // The same, for a caller that needs only the error.
   void DeadLetterBadJob(const std::string& document, const std::string& id,
                         const std::string& result_json, Done done);
   // The job's progress document in its hash, and a progress event.

@@ -73,7 +73,11 @@ return owned
 
 const RedisScript& QueueScripts::DeadLetterBadJob() {
   static const RedisScript script(R"lua(
-redis.call('LREM', KEYS[1], 1, ARGV[1])
+-- Only the worker that still holds the document writes anything: a repeat after a lost reply,
+-- or a document another worker recovered meanwhile, must not add a second dead entry.
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
+  return 0
+end
 redis.call('LPUSH', KEYS[2], ARGV[2])
 if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[4], 'state', 'dead', 'result', ARGV[3], 'updated_at', ARGV[8])
@@ -121,15 +125,23 @@ while true do
   end
   if ran then
     local dead = attempt >= max
-    local result = {id = id, attempt = attempt, status = dead and 'dead' or 'retrying',
-      reason = 'worker_lost', retryable = true,
-      message = 'worker ' .. w .. ' stopped heartbeating while running this job; recovered by ' ..
-                ARGV[4],
-      exit = cjson.null, finished_at = ARGV[5], outputs = {}, stderr_tail = {},
-      worker = {id = w}}
-    local result_json = cjson.encode(result)
+    local status = dead and 'dead' or 'retrying'
+    -- Built by hand, in SPEC order: cjson writes an empty table as {} where the document has
+    -- arrays. What only the lost worker knew (start, progress, ffmpeg, trace) is null.
+    local result_json = '{"id":' .. cjson.encode(id) ..
+      ',"attempt":' .. cjson.encode(attempt) ..
+      ',"status":' .. cjson.encode(status) ..
+      ',"reason":"worker_lost","retryable":true' ..
+      ',"message":' .. cjson.encode('worker ' .. w ..
+          ' stopped heartbeating while running this job; recovered by ' .. ARGV[4]) ..
+      ',"exit":null,"started_at":null,"finished_at":' .. cjson.encode(ARGV[5]) ..
+      ',"duration_s":null,"progress":null,"outputs":[]' ..
+      ',"ffmpeg":{"path":null,"version":null}' ..
+      ',"worker":{"id":' .. cjson.encode(w) .. ',"pod":null,"node":null}' ..
+      ',"stderr_tail":[],"trace_id":null}'
     if dead then
-      redis.call('LPUSH', KEYS[4], cjson.encode({job = doc, result = result}))
+      redis.call('LPUSH', KEYS[4], '{"job":' .. cjson.encode(doc) .. ',"result":' .. result_json ..
+                 '}')
       redis.call('HSET', hash, 'state', 'dead', 'result', result_json, 'updated_at', ARGV[5])
       redis.call('HDEL', hash, 'progress')
       redis.call('EXPIRE', hash, tonumber(ARGV[7]))
@@ -138,8 +150,8 @@ while true do
       redis.call('HSET', hash, 'state', 'pending', 'result', result_json, 'updated_at', ARGV[5])
       redis.call('HDEL', hash, 'progress')
     end
-    redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'id', id, 'status',
-               result.status, 'result', result_json)
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'id', id, 'status', status,
+               'result', result_json)
     redis.call('PUBLISH', ARGV[8], cjson.encode({type = 'state', id = id,
       state = dead and 'dead' or 'pending', reason = 'worker_lost', at = ARGV[5]}))
   else

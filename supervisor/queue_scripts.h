@@ -40,6 +40,9 @@ struct QueueScripts {
   // KEYS: Q:active:<w>, Q:dead, Q:results, job hash (any key when there is no usable id).
   // ARGV: document, dead entry JSON, result JSON, id or "", results maxlen, ttl s, events
   // channel, updated_at.
+  // Returns 1 when the document was still in Q:active:<w> and is now dead-lettered (dead entry,
+  // job hash, results stream, event); 0 when it was not there (a repeated call after a lost
+  // reply, or another worker recovered it): nothing is written.
   static const RedisScript& DeadLetterBadJob();
 
   // KEYS: Q:worker:<w>, Q:active:<w>, Q:pending, Q:dead, Q:results, Q:workers.

@@ -82,6 +82,28 @@ long long ListLength(const RedisServer& redis, const std::string& key) {
   return redis.Command({"LLEN", key}).integer;
 }
 
+void ExpectResultShape(const boost::json::object& result, const std::string& context) {
+  static const char* const kKeys[] = {"id",          "attempt",    "status",      "reason",
+                                      "retryable",   "message",    "exit",        "started_at",
+                                      "finished_at", "duration_s", "progress",    "outputs",
+                                      "ffmpeg",      "worker",     "stderr_tail", "trace_id"};
+  for (const char* key : kKeys) {
+    EXPECT_TRUE(result.contains(key))
+        << context << ": no \"" << key << "\" in " << boost::json::serialize(result);
+  }
+  if (!result.contains("outputs") || !result.contains("stderr_tail")) return;
+  EXPECT_TRUE(result.at("outputs").is_array()) << context << ": " << result.at("outputs");
+  EXPECT_TRUE(result.at("stderr_tail").is_array()) << context << ": " << result.at("stderr_tail");
+  for (const char* key : {"exit", "progress", "ffmpeg", "worker"}) {
+    if (!result.contains(key)) continue;
+    const auto& v = result.at(key);
+    EXPECT_TRUE(v.is_object() || v.is_null()) << context << ": " << key << " is " << v;
+  }
+  if (result.contains("worker") && result.at("worker").is_object()) {
+    EXPECT_TRUE(result.at("worker").as_object().contains("id")) << context;
+  }
+}
+
 std::vector<std::string> EncodeArgs(const std::string& out, double seconds, bool realtime) {
   std::vector<std::string> args;
   if (realtime) args.push_back("-re");

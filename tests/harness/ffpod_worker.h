@@ -58,6 +58,11 @@ std::vector<ResultEntry> Results(const RedisServer& redis, const std::string& qu
 
 long long ListLength(const RedisServer& redis, const std::string& key);
 
+// Checks (gtest EXPECTs) that `result` has the shape SPEC section 3 gives every result
+// document: each key present, `outputs` and `stderr_tail` arrays, `exit`, `progress`, `ffmpeg`
+// and `worker` objects or null. `context` names the document in failure messages.
+void ExpectResultShape(const boost::json::object& result, const std::string& context);
+
 // ffmpeg arguments for a short real encode of `seconds` of lavfi video into `out`.
 std::vector<std::string> EncodeArgs(const std::string& out, double seconds, bool realtime = false);
 

@@ -195,6 +195,12 @@ TEST(Worker, KilledWorkersJobIsRecoveredAndCompletedByAnother) {
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].result.at("reason").as_string(), "worker_lost");
   EXPECT_EQ(results[0].status, "retrying");
+  // The recovered attempt's result has the same shape as any other (arrays, not {}).
+  testing::ExpectResultShape(results[0].result, "worker_lost result");
+  EXPECT_EQ(results[0].result.at("outputs"), boost::json::array());
+  EXPECT_EQ(results[0].result.at("stderr_tail"), boost::json::array());
+  EXPECT_EQ(results[0].result.at("worker").at("id").as_string(), "w-a");
+  testing::ExpectResultShape(results[1].result, "succeeded result");
   EXPECT_EQ(results[1].status, "succeeded");
   EXPECT_EQ(results[1].result.at("worker").at("id").as_string(), "w-b");
   EXPECT_EQ(results[1].result.at("attempt").as_int64(), 2);  // the lost attempt counted
