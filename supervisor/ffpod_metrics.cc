@@ -60,7 +60,8 @@ FfpodMetrics::FfpodMetrics(FfpodMetricsOptions options)
           "Wall-clock duration of finished job attempts, by result (seconds).", {"result"},
           JobDurationBuckets())),
       jobs_in_flight_(
-          registry_.AddGauge("ffpod_jobs_in_flight", "ffmpeg processes running now (processes).")),
+          registry_.AddGauge("ffpod_jobs_in_flight",
+                             "Jobs held now: busy slots, from claim to reported result (jobs).")),
       draining_(registry_.AddGauge("ffpod_draining",
                                    "1 while ffpod drains after a stop signal, else 0 (boolean).")),
       ready_(registry_.AddGauge(
@@ -115,8 +116,8 @@ FfpodMetrics::FfpodMetrics(FfpodMetricsOptions options)
       queue_pending_jobs_(registry_.AddGauge(
           "ffpod_queue_pending_jobs",
           "Jobs waiting in the queue's pending list when last read (jobs); absent when unknown.")),
-      redis_up_(registry_.AddGauge("ffpod_redis_up",
-                                   "1 when the last Redis command succeeded, else 0 (boolean).")),
+      redis_up_(registry_.AddGauge(
+          "ffpod_redis_up", "1 while the Redis command connection is up, else 0 (boolean).")),
       redis_errors_total_(
           registry_.AddCounter("ffpod_redis_errors_total", "Redis commands that failed (errors).")),
       otlp_spans_dropped_total_(registry_.AddCounter(
