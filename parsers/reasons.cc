@@ -23,7 +23,7 @@ constexpr std::array<ReasonInfo, 18> kReasons = {{
     {Reason::kPreempted, "preempted", true, false, 143},
     {Reason::kCancelled, "cancelled", false, true, 44},
     {Reason::kWorkerLost, "worker_lost", true, true, -1},
-    {Reason::kBadJob, "bad_job", false, true, -1},
+    {Reason::kBadJob, "bad_job", false, false, -1},
     {Reason::kUnknown, "unknown", true, true, 1},
 }};
 

@@ -34,7 +34,7 @@ struct ReasonInfo {
   Reason reason;
   std::string_view name;   // "input_missing"
   bool retryable;          // a later attempt may succeed
-  bool counts_as_attempt;  // false only for preempted
+  bool counts_as_attempt;  // false for preempted and bad_job (never started)
   int classified_exit;     // exit code under --exit-codes classified; -1 when it has none
 };
 

@@ -34,7 +34,7 @@ constexpr Expected kSpec[] = {
     {Reason::kPreempted, "preempted", true, false, 143},
     {Reason::kCancelled, "cancelled", false, true, 44},
     {Reason::kWorkerLost, "worker_lost", true, true, -1},
-    {Reason::kBadJob, "bad_job", false, true, -1},
+    {Reason::kBadJob, "bad_job", false, false, -1},  // never started: attempt 0
     {Reason::kUnknown, "unknown", true, true, 1},
 };
 
