@@ -147,6 +147,18 @@ void RunMode::OnSignal(int count, int signo) {
     if (lingering_) {
       linger_timer_.cancel();
     }
+    // Still pushing the result to Redis: give up in time to exit within this grace period.
+    if (report_pending_ && report_give_up_) {
+      auto by = std::chrono::steady_clock::now() +
+                std::chrono::milliseconds(std::max<int64_t>(
+                    0, static_cast<int64_t>((config_.grace_period_s - 1) * 1000)));
+      if (by < report_timer_.expiry()) {
+        report_timer_.expires_at(by);
+        report_timer_.async_wait([give_up = report_give_up_](const boost::system::error_code& ec) {
+          if (!ec) give_up();
+        });
+      }
+    }
     return;
   }
   if (!drain_) {
@@ -165,7 +177,10 @@ void RunMode::OnSignal(int count, int signo) {
     exit_deadline_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || done_) return;
       logger_.Error("grace period almost over; killing ffmpeg and exiting");
-      if (job_) job_->Kill();
+      if (job_ && job_->running()) {
+        job_->Stop(StopCause::kDrain, std::chrono::steady_clock::now());  // preempted, not killed
+        job_->Kill();
+      }
     });
   }
   (void)count;
@@ -293,13 +308,18 @@ void RunMode::ReportToRedis(const ResultDoc& result, std::function<void()> then)
     }
   };
   report_client_ = std::make_unique<RedisClient>(service_.io(), *report_url_);
-  report_timer_.expires_after(budget);
-  report_timer_.async_wait([this, once](const boost::system::error_code& ec) {
-    if (ec) return;
+  report_pending_ = true;
+  report_give_up_ = [this, once] {
+    if (!report_pending_) return;
+    report_pending_ = false;
     logger_.Warn("result not pushed to Redis in time",
                  {{"redis", report_url_->Redacted()}, {"error", report_client_->last_error()}});
     report_client_->Close();
     once();
+  };
+  report_timer_.expires_after(budget);
+  report_timer_.async_wait([give_up = report_give_up_](const boost::system::error_code& ec) {
+    if (!ec) give_up();
   });
   std::string json = SerializeResult(result);
   std::string status(ResultStatusName(result.status));
@@ -318,6 +338,7 @@ void RunMode::ReportToRedis(const ResultDoc& result, std::function<void()> then)
             logger_.Info("result pushed to Redis", {{"stream", QueueKeys(config_.queue).Results()},
                                                     {"entry", reply.str}});
           }
+          report_pending_ = false;
           report_timer_.cancel();
           report_client_->Close();
           once();

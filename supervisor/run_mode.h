@@ -9,6 +9,7 @@
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -64,6 +65,8 @@ class RunMode {
   std::unique_ptr<RedisClient> report_client_;
   boost::asio::steady_timer report_timer_;
   bool reported_ = false;
+  bool report_pending_ = false;            // pushing the result to --report-redis
+  std::function<void()> report_give_up_;   // stop pushing it and go on to exit
 };
 
 }  // namespace ffpod

@@ -443,5 +443,30 @@ TEST(Run, ReportRedisPushesTheResultToTheStream) {
   EXPECT_EQ(bad.status, 2);
 }
 
+TEST(Run, ASignalWhileReportingCutsTheReportToTheGracePeriod) {
+  // Redis is down, so pushing the result would wait its whole 10 s budget; a SIGTERM then must
+  // bring the exit within the new grace period (3 s here), with the job's own status.
+  TempDir dir;
+  testing::ProcessOptions opts;
+  opts.argv = {FFPOD_BINARY, "run", "--listen", "127.0.0.1:0", "--grace-period", "3",
+               "--drain-margin", "1", "--report-redis",
+               "redis://127.0.0.1:" + std::to_string(testing::FreePort()), "--", "ffmpeg", "-i",
+               dir / "missing.mp4", dir / "o.mp4"};
+  opts.stderr_path = dir / "ffpod.log";
+  testing::BackgroundProcess ffpod(opts);
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return ReadFile(dir / "ffpod.log").find("job finished") != std::string::npos; },
+      30s));
+  auto signalled = std::chrono::steady_clock::now();
+  ffpod.Signal(SIGTERM);
+  auto code = ffpod.Wait(30s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 1);  // input_missing
+  // Without the cut the report would run to its 10 s budget.
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 3s);
+  EXPECT_NE(ReadFile(dir / "ffpod.log").find("result not pushed to Redis in time"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace ffpod
