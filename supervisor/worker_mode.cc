@@ -132,10 +132,19 @@ class WorkerSlot {
     r.message = why;
     r.started_at = r.finished_at = FormatTimestamp(std::chrono::system_clock::now());
     std::string result_json = SerializeResult(r);
-    Retry([this, id, result_json](std::function<void(const std::string&)> next) {
-      w_.queue().DeadLetterBadJob(document_, id, result_json, next);
+    auto tries = std::make_shared<int>(0);
+    Retry([this, id, result_json, tries](std::function<void(const std::string&)> next) {
+      const bool retried = (*tries)++ > 0;
+      w_.queue().DeadLetterBadJob(
+          document_, id, result_json,
+          [this, next, retried](const std::string& err, bool dead_lettered) {
+            // Gone on a retry: the earlier try ran but its reply was lost, so it is ours to
+            // count. Gone on the first try: another worker recovered it and counts it.
+            if (err.empty()) dead_lettered_ = dead_lettered || retried;
+            next(err);
+          });
     }, [this] {
-      w_.service().metrics().RecordJobFinished("dead", "bad_job", 0);
+      if (dead_lettered_) w_.service().metrics().RecordJobFinished("dead", "bad_job", 0);
       Done();
     });
   }
@@ -446,6 +455,7 @@ class WorkerSlot {
   int index_;
   bool busy_ = false;
   std::optional<double> progress_ratio_;
+  bool dead_lettered_ = false;  // BadJob: this worker's script moved the document to Q:dead
   JobQueue::StartOutcome start_outcome_ = JobQueue::StartOutcome::kPaused;
   std::string document_;
   JobSpec spec_;
@@ -901,7 +911,16 @@ void WorkerMode::MaybeExit() {
     finish();
     return;
   }
-  queue_->Recover(identity_.id, true, [this, finish](const std::string&, long long n) {
+  queue_->Recover(identity_.id, true, [this, finish](const std::string& error, long long n) {
+    if (!error.empty()) {
+      // Keep the heartbeat and the membership: they are how the other workers find this
+      // active list and recover it once the heartbeat expires.
+      logger_.Warn("claimed jobs not handed back; other workers recover them when this "
+                   "worker's heartbeat expires",
+                   {{"error", error}});
+      finish();
+      return;
+    }
     if (n > 0) logger_.Info("handed claimed jobs back to pending", {{"jobs", n}});
     queue_->Leave([finish](const std::string&) { finish(); });
   });
