@@ -55,17 +55,14 @@ void JobQueue::Start(const std::string& document, const std::string& id,
               });
 }
 
-void JobQueue::Unclaim(const std::string& document, Done done) {
-  // LMOVE cannot pick a given element; LREM + RPUSH in one MULTI keeps it atomic.
-  std::string active = keys_.Active(settings_.worker_id);
-  redis_.Command({"MULTI"}, [](std::error_code, RedisReply) {});
-  redis_.Command({"LREM", active, "1", document}, [](std::error_code, RedisReply) {});
-  redis_.Command({"RPUSH", keys_.Pending(), document}, [](std::error_code, RedisReply) {});
-  redis_.Command({"EXEC"}, [done = std::move(done)](std::error_code ec, RedisReply reply) {
-    if (ec) return done(Failed(ec));
-    if (reply.IsError() || reply.IsNil()) return done(Failed(reply));
-    done(std::string());
-  });
+void JobQueue::ReturnUnheld(const std::vector<std::string>& held,
+                            std::function<void(const std::string&, long long)> done) {
+  redis_.Eval(QueueScripts::ReturnUnheld(), {keys_.Active(settings_.worker_id), keys_.Pending()},
+              held, [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                if (ec) return done(Failed(ec), 0);
+                if (reply.IsError()) return done(Failed(reply), 0);
+                done(std::string(), reply.integer);
+              });
 }
 
 void JobQueue::Finish(const FinishRequest& r, std::function<void(const std::string&, int)> done) {

@@ -76,8 +76,11 @@ class JobQueue {
   // Whether a cancel was requested for each id, in order.
   void CancelRequested(const std::vector<std::string>& ids,
                        std::function<void(const std::string&, std::vector<bool>)> done);
-  // Hands a claimed document straight back to the head of pending (drain during a claim).
-  void Unclaim(const std::string& document, Done done);
+  // Hands every document of this worker's active list that `held` (the documents its busy
+  // slots hold) does not account for back to the head of pending: claims whose reply was lost.
+  // Call it only while no claim of this worker is in flight.
+  void ReturnUnheld(const std::vector<std::string>& held,
+                    std::function<void(const std::string&, long long returned)> done);
   void Finish(const FinishRequest& request, std::function<void(const std::string&, int owned)> done);
   // Moves a malformed document from this worker's active list to Q:dead with its result.
   // `dead_lettered` is false when the document was no longer there (already dead-lettered by a

@@ -170,6 +170,25 @@ return n
   return script;
 }
 
+const RedisScript& QueueScripts::ReturnUnheld() {
+  static const RedisScript script(R"lua(
+local held = {}
+for i = 1, #ARGV do held[ARGV[i]] = (held[ARGV[i]] or 0) + 1 end
+local n = 0
+for _, doc in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if (held[doc] or 0) > 0 then
+    held[doc] = held[doc] - 1
+  else
+    redis.call('LREM', KEYS[1], 1, doc)
+    redis.call('RPUSH', KEYS[2], doc)
+    n = n + 1
+  end
+end
+return n
+)lua");
+  return script;
+}
+
 const RedisScript& QueueScripts::PromoteDelayed() {
   static const RedisScript script(R"lua(
 local t = redis.call('TIME')

@@ -53,6 +53,13 @@ struct QueueScripts {
   // when its attempts are used up), reason worker_lost. Returns the number of jobs recovered.
   static const RedisScript& Recover();
 
+  // KEYS: Q:active:<w>, Q:pending. ARGV: the documents this worker's busy slots hold (one
+  // argument per slot, duplicates allowed).
+  // Hands every other document of the worker's own active list back to the head of pending:
+  // a claim whose BLMOVE ran but whose reply was lost with the connection leaves its document
+  // there with no slot working on it. Returns how many were handed back.
+  static const RedisScript& ReturnUnheld();
+
   // KEYS: Q:delayed, Q:pending. ARGV: queue name, limit, events channel, updated_at.
   // Moves due retries (score <= Redis TIME) to the head of pending. Returns how many.
   static const RedisScript& PromoteDelayed();

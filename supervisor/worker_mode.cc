@@ -32,6 +32,8 @@ milliseconds Ms(double seconds) {
 // Retries a Redis step with backoff until it succeeds or `give_up()` says stop.
 constexpr milliseconds kFirstRetry{250};
 constexpr milliseconds kMaxRetry{5000};
+// How often an idle claim loop checks its own active list for documents no slot holds.
+constexpr milliseconds kReconcileEvery{30000};
 
 }  // namespace
 
@@ -42,6 +44,8 @@ class WorkerSlot {
       : w_(worker), index_(index), retry_timer_(worker.service().io()) {}
 
   bool idle() const { return !busy_; }
+  // The document as claimed (meaningful while busy).
+  const std::string& document() const { return document_; }
   // The running job's progress ratio, when known (for the pod-deletion-cost).
   std::optional<double> progress_ratio() const { return progress_ratio_; }
   bool running_ffmpeg() const { return job_ && job_->running(); }
@@ -645,20 +649,57 @@ void WorkerMode::OnRedisState(bool up, const std::string& reason) {
 }
 
 void WorkerMode::OnFirstConnect() {
-  // Jobs left in this worker's own active list by a previous life under the same id.
-  queue_->Recover(identity_.id, true, [this](const std::string& err, long long n) {
+  Heartbeat();
+  RecoverScan();
+  Promote();
+  PollQueueLength();
+  PollCancels();
+  MaybeClaim();  // recovers this worker's own active list first (ClaimPrelude)
+}
+
+bool WorkerMode::ClaimPrelude() {
+  auto then = [this](const std::string& err) {
+    claiming_ = false;
     if (!err.empty()) {
       CountRedisError();
-    } else if (n > 0) {
-      logger_.Warn("recovered jobs from this worker's previous run", {{"jobs", n}});
+      ScheduleClaim(seconds(1));
+      return;
     }
-    Heartbeat();
-    RecoverScan();
-    Promote();
-    PollQueueLength();
-    PollCancels();
     MaybeClaim();
-  });
+  };
+  if (!self_recovered_) {
+    // Jobs left in this worker's own active list by a previous life under the same id. Until
+    // that has worked nothing is claimed (the heartbeat keeps other workers off that list).
+    queue_->Recover(identity_.id, true, [this, then](const std::string& err, long long n) {
+      if (err.empty()) {
+        self_recovered_ = true;
+        last_reconcile_ = steady_clock::now();
+        if (n > 0) logger_.Warn("recovered jobs from this worker's previous run", {{"jobs", n}});
+      }
+      then(err);
+    });
+    return true;
+  }
+  if (reconcile_needed_ || steady_clock::now() - last_reconcile_ >= kReconcileEvery) {
+    std::vector<std::string> held;
+    for (const auto& s : slots_) {
+      if (!s->idle()) held.push_back(s->document());
+    }
+    queue_->ReturnUnheld(held, [this, then](const std::string& err, long long n) {
+      if (err.empty()) {
+        reconcile_needed_ = false;
+        last_reconcile_ = steady_clock::now();
+        if (n > 0) {
+          logger_.Warn("handed back claimed jobs that no slot was running (a claim's reply was "
+                       "lost)",
+                       {{"jobs", n}});
+        }
+      }
+      then(err);
+    });
+    return true;
+  }
+  return false;
 }
 
 void WorkerMode::Heartbeat() {
@@ -802,6 +843,7 @@ void WorkerMode::MaybeClaim() {
     }
   }
   claiming_ = true;
+  if (ClaimPrelude()) return;
   queue_->IsPaused([this](const std::string& err, bool paused) {
     if (!err.empty() || paused) {
       claiming_ = false;
@@ -827,6 +869,8 @@ void WorkerMode::MaybeClaim() {
       claiming_ = false;
       if (drain_ && doc.empty()) return;  // the claim client was closed by the drain
       if (!e.empty()) {
+        // The BLMOVE may have run with its reply lost: check the active list before claiming.
+        reconcile_needed_ = true;
         CountRedisError();
         ScheduleClaim(seconds(1));
         return;

@@ -67,6 +67,9 @@ class WorkerMode {
   void OnRedisState(bool up, const std::string& reason);
   void OnFirstConnect();
   void MaybeClaim();
+  // Before a claim: the self-recovery at start, and handing back claims whose reply was lost.
+  // True when it started one of those (it calls MaybeClaim again when done).
+  bool ClaimPrelude();
   void ScheduleClaim(std::chrono::milliseconds delay);
   void Heartbeat();
   void RecoverScan();
@@ -98,7 +101,10 @@ class WorkerMode {
   boost::asio::steady_timer cancel_timer_;
   boost::asio::steady_timer exit_timer_;
   std::optional<DrainClock> drain_;
-  bool claiming_ = false;
+  bool claiming_ = false;         // a claim (or its prelude) is in flight
+  bool self_recovered_ = false;   // this worker's own active list was recovered at start
+  bool reconcile_needed_ = false; // a claim failed: its document may sit in the active list
+  std::chrono::steady_clock::time_point last_reconcile_{};
   bool connected_once_ = false;
   bool paused_ = false;
   bool exiting_ = false;
