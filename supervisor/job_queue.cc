@@ -37,10 +37,11 @@ void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait,
 }
 
 void JobQueue::Start(const std::string& document, const std::string& id,
+                     const std::string& token,
                      std::function<void(const std::string&, StartOutcome, int)> done) {
   redis_.Eval(QueueScripts::Start(),
               {keys_.Job(id), keys_.Paused(), keys_.Active(settings_.worker_id), keys_.Pending()},
-              {document, settings_.worker_id, Now(), keys_.Events(), id},
+              {document, settings_.worker_id, Now(), keys_.Events(), id, token},
               [done = std::move(done)](std::error_code ec, RedisReply reply) {
                 if (ec) return done(Failed(ec), StartOutcome::kPaused, 0);
                 if (reply.IsError() || reply.elements.size() != 2) {
@@ -50,6 +51,7 @@ void JobQueue::Start(const std::string& document, const std::string& id,
                 done(std::string(),
                      code == 1   ? StartOutcome::kStarted
                      : code == 2 ? StartOutcome::kCancelled
+                     : code == 3 ? StartOutcome::kGone
                                  : StartOutcome::kPaused,
                      static_cast<int>(reply.elements[1].integer));
               });

@@ -66,10 +66,12 @@ class JobQueue {
   void Claim(RedisClient& blocking, std::chrono::seconds wait,
              std::function<void(const std::string&, std::string doc)> done);
   // Starts an attempt.
-  enum class StartOutcome { kStarted, kPaused, kCancelled };
+  enum class StartOutcome { kStarted, kPaused, kCancelled, kGone };
   // kPaused: the job went back to the head of pending. kCancelled: a cancel was requested;
-  // nothing started (`attempt` is the attempts used so far).
-  void Start(const std::string& document, const std::string& id,
+  // nothing started (`attempt` is the attempts used so far). kGone: the document is no longer
+  // in this worker's active list; nothing to do. `token` is unique per claim: a repeated call
+  // with it (after a lost reply) answers kStarted again without counting a second attempt.
+  void Start(const std::string& document, const std::string& id, const std::string& token,
              std::function<void(const std::string&, StartOutcome, int attempt)> done);
   // Requests a cancel; `state` is the job's state when asked ("" when unknown yet).
   void Cancel(const std::string& id, std::function<void(const std::string&, std::string state)> done);

@@ -4,6 +4,14 @@ namespace ffpod {
 
 const RedisScript& QueueScripts::Start() {
   static const RedisScript script(R"lua(
+if redis.call('HGET', KEYS[1], 'start_token') == ARGV[6] then
+  -- This claim already started it (a repeated call after a lost reply).
+  return {1, tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0}
+end
+if not redis.call('LPOS', KEYS[3], ARGV[1]) then
+  -- No longer this worker's: an earlier call handed it back, or another worker recovered it.
+  return {3, 0}
+end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   if redis.call('LREM', KEYS[3], 1, ARGV[1]) == 1 then
     redis.call('RPUSH', KEYS[4], ARGV[1])
@@ -14,7 +22,8 @@ if redis.call('HEXISTS', KEYS[1], 'cancel_requested') == 1 then
   return {2, tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0}
 end
 local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
-redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[2], 'updated_at', ARGV[3])
+redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[2], 'updated_at', ARGV[3],
+           'start_token', ARGV[6])
 redis.call('HDEL', KEYS[1], 'progress')
 redis.call('PERSIST', KEYS[1])
 redis.call('PUBLISH', ARGV[4], cjson.encode({type = 'state', id = ARGV[5], state = 'running',

@@ -22,10 +22,13 @@ namespace ffpod {
 
 struct QueueScripts {
   // KEYS: job hash, Q:paused, Q:active:<w>, Q:pending.
-  // ARGV: document, worker id, updated_at, events channel, id.
-  // Returns {1, attempt} when the attempt starts, {0, 0} when the queue is paused (the job was
-  // handed back to the head of pending), {2, attempts so far} when a cancel was requested (the
-  // caller records it as cancelled; nothing runs).
+  // ARGV: document, worker id, updated_at, events channel, id, start token (unique per claim).
+  // Returns {1, attempt} when the attempt starts (or this token already started it: a repeated
+  // call after a lost reply counts no second attempt), {0, 0} when the queue is paused (the job
+  // was handed back to the head of pending), {2, attempts so far} when a cancel was requested
+  // (the caller records it as cancelled; nothing runs), {3, 0} when the document is no longer
+  // in Q:active:<w> (handed back by an earlier call, or recovered by another worker): nothing
+  // to do.
   static const RedisScript& Start();
 
   // KEYS: job hash, Q:active:<w>, Q:pending, Q:delayed, Q:dead, Q:results.

@@ -57,6 +57,8 @@ class WorkerSlot {
     document_ = std::move(document);
     claimed_at_ = steady_clock::now();
     claimed_wall_ = std::chrono::system_clock::now();
+    start_token_ = w_.identity().id + ":" + std::to_string(index_) + ":" +
+                   std::to_string(claimed_at_.time_since_epoch().count());
     attempt_ = 0;
     result_.reset();
     temporaries_.clear();
@@ -155,7 +157,7 @@ class WorkerSlot {
 
   void StartAttempt() {
     Retry([this](std::function<void(const std::string&)> next) {
-      w_.queue().Start(document_, spec_.id,
+      w_.queue().Start(document_, spec_.id, start_token_,
                        [this, next](const std::string& err, JobQueue::StartOutcome outcome,
                                     int attempt) {
                          if (err.empty()) {
@@ -167,6 +169,13 @@ class WorkerSlot {
     }, [this] {
       if (start_outcome_ == JobQueue::StartOutcome::kPaused) {
         w_.logger().Info("queue paused: job handed back to pending", Fields());
+        Done();
+        return;
+      }
+      if (start_outcome_ == JobQueue::StartOutcome::kGone) {
+        // An earlier try (reply lost) handed it back while paused, or another worker recovered
+        // it during a Redis outage: it is someone else's to run now.
+        w_.logger().Info("job no longer in this worker's active list; not started", Fields());
         Done();
         return;
       }
@@ -459,6 +468,7 @@ class WorkerSlot {
   int index_;
   bool busy_ = false;
   std::optional<double> progress_ratio_;
+  std::string start_token_;     // unique per claim (the Start script's repeat check)
   bool dead_lettered_ = false;  // BadJob: this worker's script moved the document to Q:dead
   JobQueue::StartOutcome start_outcome_ = JobQueue::StartOutcome::kPaused;
   std::string document_;

@@ -58,6 +58,21 @@ class Queue {
     return out;
   }
 
+  // Start to completion: {outcome, attempt}.
+  std::pair<JobQueue::StartOutcome, int> Start(const std::string& document, const std::string& id,
+                                               const std::string& token) {
+    bool done = false;
+    std::pair<JobQueue::StartOutcome, int> out{JobQueue::StartOutcome::kPaused, -1};
+    queue_.Start(document, id, token,
+                 [&](const std::string& error, JobQueue::StartOutcome outcome, int attempt) {
+                   EXPECT_EQ(error, "");
+                   out = {outcome, attempt};
+                   done = true;
+                 });
+    EXPECT_TRUE(RunUntil([&] { return done; })) << "no reply";
+    return out;
+  }
+
   // Recover(worker, force) to completion: the number recovered (-1 on error).
   long long Recover(const std::string& worker) {
     bool done = false;
@@ -201,6 +216,44 @@ TEST(JobQueue, WorkerLostResultHasTheSpecShapeWhenDead) {
   testing::ExpectResultShape(entry.at("result").as_object(), "dead entry result");
   EXPECT_EQ(entry.at("result").at("outputs"), boost::json::array());
   EXPECT_EQ(entry.at("result").at("stderr_tail"), boost::json::array());
+}
+
+TEST(JobQueueStart, ARepeatedStartCountsOneAttempt) {
+  RedisServer redis;
+  Queue q(redis, "w1");
+  std::string doc = testing::JobDocument("j1", {"-f", "lavfi", "-i", "nullsrc", "-f", "null", "-"});
+  redis.Command({"LPUSH", "ffpod:active:w1", doc});
+  auto first = q.Start(doc, "j1", "w1:0:1");
+  EXPECT_EQ(first.first, JobQueue::StartOutcome::kStarted);
+  EXPECT_EQ(first.second, 1);
+  // The reply was lost and the worker asks again with the same claim's token.
+  auto again = q.Start(doc, "j1", "w1:0:1");
+  EXPECT_EQ(again.first, JobQueue::StartOutcome::kStarted);
+  EXPECT_EQ(again.second, 1);
+  EXPECT_EQ(JobField(redis, "j1", "attempt"), "1");
+  // A later claim of the same document (a retry) is a new attempt.
+  auto next = q.Start(doc, "j1", "w1:0:2");
+  EXPECT_EQ(next.first, JobQueue::StartOutcome::kStarted);
+  EXPECT_EQ(next.second, 2);
+}
+
+TEST(JobQueueStart, ARepeatAfterThePausedHandBackStartsNothing) {
+  RedisServer redis;
+  Queue q(redis, "w1");
+  std::string doc = testing::JobDocument("j2", {"-f", "lavfi", "-i", "nullsrc", "-f", "null", "-"});
+  redis.Command({"LPUSH", "ffpod:active:w1", doc});
+  redis.Command({"SET", "ffpod:paused", "{}"});
+  EXPECT_EQ(q.Start(doc, "j2", "w1:0:7").first, JobQueue::StartOutcome::kPaused);
+  EXPECT_EQ(ListLength(redis, "ffpod:pending"), 1);
+  // Resumed before the repeat (whose first reply was lost) arrives: the job is in pending, so
+  // starting it here too would run it twice.
+  redis.Command({"DEL", "ffpod:paused"});
+  auto again = q.Start(doc, "j2", "w1:0:7");
+  EXPECT_EQ(again.first, JobQueue::StartOutcome::kGone);
+  EXPECT_EQ(JobField(redis, "j2", "state"), "");
+  EXPECT_EQ(JobField(redis, "j2", "attempt"), "");
+  EXPECT_EQ(ListLength(redis, "ffpod:pending"), 1);
+  EXPECT_EQ(ListLength(redis, "ffpod:active:w1"), 0);
 }
 
 }  // namespace
