@@ -256,9 +256,11 @@ struct CommandState : std::enable_shared_from_this<CommandState> {
 
 }  // namespace
 
-void RunCommand(asio::io_context& io, ChildReaper& reaper, const std::string& executable,
-                const std::vector<std::string>& args, std::chrono::milliseconds timeout,
-                std::function<void(CommandOutput)> done, size_t max_output) {
+std::function<void()> RunCommand(asio::io_context& io, ChildReaper& reaper,
+                                 const std::string& executable,
+                                 const std::vector<std::string>& args,
+                                 std::chrono::milliseconds timeout,
+                                 std::function<void(CommandOutput)> done, size_t max_output) {
   auto state = std::make_shared<CommandState>(io, max_output);
   state->done = std::move(done);
   int out_pipe[2], err_pipe[2];
@@ -266,7 +268,7 @@ void RunCommand(asio::io_context& io, ChildReaper& reaper, const std::string& ex
     state->result.exit = ExitStatus::NotStarted(126);
     state->result.err = std::string("pipe: ") + std::strerror(errno);
     asio::post(io, [state] { state->done(std::move(state->result)); });
-    return;
+    return [] {};
   }
   if (!MakePipe(err_pipe)) {
     ::close(out_pipe[0]);
@@ -274,7 +276,7 @@ void RunCommand(asio::io_context& io, ChildReaper& reaper, const std::string& ex
     state->result.exit = ExitStatus::NotStarted(126);
     state->result.err = std::string("pipe: ") + std::strerror(errno);
     asio::post(io, [state] { state->done(std::move(state->result)); });
-    return;
+    return [] {};
   }
   SpawnOptions options;
   options.executable = executable;
@@ -295,7 +297,7 @@ void RunCommand(asio::io_context& io, ChildReaper& reaper, const std::string& ex
     state->out.close();
     state->err.close();
     asio::post(io, [state] { state->MaybeFinish(); });
-    return;
+    return [] {};
   }
   state->pid = spawned.pid;
   reaper.Watch(spawned.pid, [state](int status) {
@@ -311,6 +313,12 @@ void RunCommand(asio::io_context& io, ChildReaper& reaper, const std::string& ex
     state->result.timed_out = true;
     ::kill(-state->pid, SIGKILL);
   });
+  return [weak = std::weak_ptr<CommandState>(state)] {
+    auto state = weak.lock();
+    if (!state || state->exited || !state->done) return;
+    state->result.cancelled = true;
+    ::kill(-state->pid, SIGKILL);
+  };
 }
 
 }  // namespace ffpod

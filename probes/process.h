@@ -103,12 +103,15 @@ struct CommandOutput {
   std::string out;
   std::string err;
   bool timed_out = false;  // killed at the timeout
+  bool cancelled = false;  // killed by the caller's stop function
 };
 
 // Runs a short command (ffprobe, `ffmpeg -version`, a capability test encode) with stdin on
 // /dev/null, capturing up to `max_output` bytes of each stream; its process group is killed
-// with SIGKILL at `timeout`. `done` is called exactly once, on the loop.
-void RunCommand(boost::asio::io_context& io, ChildReaper& reaper, const std::string& executable,
+// with SIGKILL at `timeout`. `done` is called exactly once, on the loop. The returned function
+// (call it on the loop; it may be ignored) kills the process group now if it still runs, and
+// `done` then reports `cancelled`.
+std::function<void()> RunCommand(boost::asio::io_context& io, ChildReaper& reaper, const std::string& executable,
                 const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                 std::function<void(CommandOutput)> done, size_t max_output = 1 << 20);
 

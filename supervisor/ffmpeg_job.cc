@@ -195,15 +195,17 @@ void FfmpegJob::StartProbes(const FfmpegCommand& cmd) {
     auto args = FfprobeDurationArgs(in.url);
     if (!in.format.empty()) args.insert(args.end() - 2, {"-f", in.format});
     auto started = system_clock::now();
-    RunCommand(io_, reaper_, options_.ffprobe, args, options_.probe_timeout,
-               [this, i, args, started, alive = alive_](CommandOutput out) {
+    probe_stops_.push_back(RunCommand(
+        io_, reaper_, options_.ffprobe, args, options_.probe_timeout,
+        [this, i, args, started, alive = alive_](CommandOutput out) {
                  if (!*alive) return;
                  if (callbacks_.on_probe) {
                    callbacks_.on_probe(ProbeRun{options_.ffprobe, RedactArgs(args), started,
-                                                system_clock::now(), out.exit, out.timed_out});
+                                                system_clock::now(), out.exit, out.timed_out,
+                                                out.cancelled});
                  }
                  if (out.exit.Succeeded()) probed_[i] = ParseFfprobeDuration(out.out);
-                 if (!probed_[i]) {
+                 if (!probed_[i] && !out.cancelled) {
                    boost::json::object f = Fields();
                    f["input"] = RedactUrl(command_.inputs[i].url);
                    f["reason"] = out.timed_out ? std::string("ffprobe timed out")
@@ -212,7 +214,8 @@ void FfmpegJob::StartProbes(const FfmpegCommand& cmd) {
                  }
                  --probes_pending_;
                  UpdateExpectedDuration();
-               });
+                 MaybeFinish();
+        }));
   }
   UpdateExpectedDuration();
 }
@@ -453,8 +456,12 @@ void FfmpegJob::OnReaped(int wait_status) {
   kill_timer_.cancel();
   watchdog_.cancel();
   progress_log_timer_.cancel();
-  // Whatever ffmpeg left in its process group goes with it.
+  // Whatever ffmpeg left in its process group goes with it, and so do probes still running
+  // (ffmpeg finished before ffprobe could tell the duration; the job waits for their ends).
   ::kill(-pid_, SIGKILL);
+  if (probes_pending_ > 0) {
+    for (auto& stop : probe_stops_) stop();
+  }
   boost::system::error_code ignored;
   stdin_pipe_.close(ignored);
   // A grandchild could hold the pipes open: wait for EOF, but not forever.
@@ -469,7 +476,7 @@ void FfmpegJob::OnReaped(int wait_status) {
 }
 
 void FfmpegJob::MaybeFinish() {
-  if (finished_ || !reaped_ || stderr_open_ || progress_open_) return;
+  if (finished_ || !reaped_ || stderr_open_ || progress_open_ || probes_pending_ > 0) return;
   Finish();
 }
 

@@ -81,6 +81,7 @@ struct ProbeRun {
   std::chrono::system_clock::time_point finished_at;
   ExitStatus exit;
   bool timed_out = false;
+  bool cancelled = false;  // ffmpeg finished first: the probe was stopped, its answer not needed
 };
 
 class FfmpegJob {
@@ -177,6 +178,7 @@ class FfmpegJob {
   bool stderr_open_ = false;
   bool progress_open_ = false;
   int probes_pending_ = 0;
+  std::vector<std::function<void()>> probe_stops_;  // kill a probe that still runs
   std::vector<std::optional<int64_t>> probed_;  // ffprobe's durations, per input
   StderrFacts facts_;
   StopCause stop_cause_ = StopCause::kNone;

@@ -32,7 +32,10 @@ void JobTrace::Probe(const ProbeRun& run) {
   } else {
     probe.SetAttribute({"process.exit.code", static_cast<int64_t>(run.exit.code)});
   }
-  if (run.timed_out || !run.exit.Succeeded()) {
+  if (run.cancelled) {
+    // ffmpeg finished before ffprobe: stopped because its answer was no longer needed.
+    probe.SetAttribute({"ffpod.probe.cancelled", true});
+  } else if (run.timed_out || !run.exit.Succeeded()) {
     probe.SetStatus(SpanStatusCode::kError, run.timed_out ? "ffprobe timed out" : "ffprobe failed");
   }
   probe.End(run.finished_at);

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <boost/json.hpp>
 #include <map>
 #include <thread>
@@ -114,7 +116,11 @@ TEST(Tracing, RunSuccessIsOneTraceUnderTheCallersParent) {
   const SpanView* ffmpeg = Find(spans, "ffmpeg");
   const SpanView* ffprobe = Find(spans, "ffprobe");
   const SpanView* publish = Find(spans, "ffpod.publish");
-  ASSERT_TRUE(job && ffmpeg && ffprobe && publish) << r.err;
+  std::string names;
+  for (const auto& sp : spans) names += sp.name + " ";
+  ASSERT_TRUE(job && ffmpeg && ffprobe && publish)
+      << "spans: " << names << "in " << receiver.count() << " requests\n"
+      << r.err;
   EXPECT_EQ(job->trace_id, kParentTrace);
   EXPECT_EQ(job->parent_id, kParentSpan);
   for (const SpanView* child : {ffmpeg, ffprobe, publish}) {
@@ -147,6 +153,35 @@ TEST(Tracing, RunSuccessIsOneTraceUnderTheCallersParent) {
     }
   }
   EXPECT_GT(with_trace, 5);
+}
+
+TEST(Tracing, AProbeStillRunningWhenFfmpegEndsIsStoppedAndTraced) {
+  // An ffprobe slower than the whole encode (a slow network mount, a loaded node): ffpod stops
+  // it when ffmpeg exits, records its span as cancelled (not failed), and leaves nothing behind.
+  Receiver receiver;
+  TempDir dir;
+  std::string in = MakeInput(dir);
+  std::string probe = dir / "slow-ffprobe";
+  testing::WriteFile(probe, "#!/bin/sh\nexec sleep 37.25\n");
+  std::filesystem::permissions(probe, std::filesystem::perms::owner_all);
+  auto t0 = std::chrono::steady_clock::now();
+  CommandResult r = testing::RunCommand(
+      {FFPOD_BINARY, "run", "--listen", "", "--ffprobe", probe, "--", "ffmpeg", "-i", in, "-c:v",
+       "libx264", "-preset", "ultrafast", dir / "out.mp4"},
+      60s, OtelEnv(receiver));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);  // not held up by the probe
+  auto spans = Spans(receiver);
+  const SpanView* job = Find(spans, "ffpod.job");
+  const SpanView* ffprobe = Find(spans, "ffprobe");
+  ASSERT_TRUE(job && ffprobe) << r.err;
+  EXPECT_EQ(ffprobe->attributes.at("ffpod.probe.cancelled").as_bool(), true);
+  EXPECT_NE(ffprobe->status, 2);
+  EXPECT_EQ(ffprobe->parent_id, job->span_id);
+  EXPECT_LE(ffprobe->end, job->end);
+  EXPECT_NE(job->status, 2);
+  CommandResult left = testing::RunCommand({"pgrep", "-f", "sleep 37.25"}, 10s);
+  EXPECT_NE(left.status, 0) << "the probe is still running: " << left.out;
 }
 
 TEST(Tracing, FailureSetsErrorWithTheReason) {
