@@ -119,7 +119,8 @@ FfpodMetrics::FfpodMetrics(FfpodMetricsOptions options)
       redis_up_(registry_.AddGauge(
           "ffpod_redis_up", "1 while the Redis command connection is up, else 0 (boolean).")),
       redis_errors_total_(
-          registry_.AddCounter("ffpod_redis_errors_total", "Redis commands that failed (errors).")),
+          registry_.AddCounter("ffpod_redis_errors_total",
+                               "Redis connection losses and failed queue steps (errors).")),
       otlp_spans_dropped_total_(registry_.AddCounter(
           "ffpod_otlp_spans_dropped_total",
           "Trace spans dropped because the export queue was full or export failed (spans).")) {

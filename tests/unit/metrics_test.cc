@@ -311,7 +311,7 @@ std::string FreshFfpodMetricsText() {
          "# TYPE ffpod_queue_pending_jobs gauge\n"
          "# HELP ffpod_redis_up 1 while the Redis command connection is up, else 0 (boolean).\n"
          "# TYPE ffpod_redis_up gauge\n"
-         "# HELP ffpod_redis_errors_total Redis commands that failed (errors).\n"
+         "# HELP ffpod_redis_errors_total Redis connection losses and failed queue steps (errors).\n"
          "# TYPE ffpod_redis_errors_total counter\n"
          "ffpod_redis_errors_total 0\n"
          "# HELP ffpod_otlp_spans_dropped_total Trace spans dropped because the export queue was "
