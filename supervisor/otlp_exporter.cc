@@ -3,7 +3,6 @@
 #include "supervisor/tls_client.h"
 
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -49,14 +48,6 @@ std::string Describe(const boost::system::error_code& ec) {
   return ec.message();
 }
 
-// The first characters of a response body, on one line, for a log record.
-std::string BodySnippet(std::string_view body) {
-  std::string s = SanitizeUtf8(body.substr(0, kErrorBodyChars));
-  for (char& c : s) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  }
-  return s;
-}
 
 // The TLS context for one connection (renewed certificate files are picked up on reconnect).
 std::shared_ptr<asio::ssl::context> MakeTlsContext(const OtlpExporterOptions& o,
@@ -405,7 +396,7 @@ asio::awaitable<Attempt> OtlpExporter::State::Exchange(Stream& stream, beast::fl
     a.retry_after = ParseRetryAfter(std::string_view(it->value().data(), it->value().size()), now);
   }
   a.error = Where() + " answered HTTP " + std::to_string(a.status);
-  if (!res.body().empty()) a.error += ": " + BodySnippet(res.body());
+  if (!res.body().empty()) a.error += ": " + BodySnippet(res.body(), kErrorBodyChars);
   co_return a;
 }
 
@@ -470,24 +461,11 @@ asio::awaitable<std::string> OtlpExporter::State::Connect(Clock::time_point dead
   c->tls_context = MakeTlsContext(options, &error);
   if (!c->tls_context) co_return error;
   c->tls.emplace(std::move(stream), *c->tls_context);
-  // SNI (names only, never addresses) and the name or address the certificate must match.
   SSL* ssl = c->tls->native_handle();
-  boost::system::error_code not_ip;
-  asio::ip::make_address(ep.host, not_ip);
-  if (not_ip) SSL_set_tlsext_host_name(ssl, ep.host.c_str());
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-  if (!not_ip) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, ep.host.c_str());
-  } else {
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    X509_VERIFY_PARAM_set1_host(param, ep.host.c_str(), ep.host.size());
-  }
+  SetServerIdentity(ssl, ep.host);
   auto [hec] = co_await c->tls->async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
   if (hec) {
-    long verify = SSL_get_verify_result(ssl);
-    std::string why = verify != X509_V_OK ? std::string("certificate verify failed: ") +
-                                                X509_verify_cert_error_string(verify)
-                                          : Describe(hec);
+    std::string why = HandshakeFailure(ssl, Describe(hec));
     co_return "TLS handshake with " + ep.HostHeader() + ": " + why;
   }
   conn_ = std::move(c);

@@ -1,8 +1,5 @@
 #include "supervisor/pod_cost_updater.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -69,14 +66,6 @@ std::string ReadToken(const std::string& path, std::string* error) {
   token.erase(0, first);
   if (token.empty()) *error = "the service account token " + path + " is empty";
   return token;
-}
-
-std::string BodySnippet(std::string_view body) {
-  std::string s(body.substr(0, 200));
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return s;
 }
 
 }  // namespace
@@ -191,22 +180,11 @@ asio::awaitable<std::string> PodCostUpdater::State::PatchOnce(int64_t cost) {
     connect_error = ec;
   }
   if (connect_error) co_return "connecting to " + host_header + ": " + Describe(connect_error);
-  SSL* ssl = stream.native_handle();
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-  if (host_is_address) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, options.host.c_str());
-  } else {
-    SSL_set_tlsext_host_name(ssl, options.host.c_str());
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    X509_VERIFY_PARAM_set1_host(param, options.host.c_str(), options.host.size());
-  }
+  SetServerIdentity(stream.native_handle(), options.host);
   if (auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
       ec) {
-    long verify = SSL_get_verify_result(ssl);
     co_return "TLS handshake with " + host_header + ": " +
-        (verify != X509_V_OK
-             ? std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify)
-             : Describe(ec));
+        HandshakeFailure(stream.native_handle(), Describe(ec));
   }
 
   http::request<http::string_body> req{http::verb::patch, path, 11};

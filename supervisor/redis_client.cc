@@ -7,7 +7,6 @@
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>
@@ -344,30 +343,15 @@ void RedisClient::Impl::OnTransportConnected(const ConnPtr& conn,
     StartSession(conn);
     return;
   }
-  // SNI (names only, never addresses) and the name or address the certificate must match.
-  SSL* ssl = tls->native_handle();
-  const std::string& name = url_.tls.server_name.empty() ? url_.host : url_.tls.server_name;
-  boost::system::error_code not_ip;
-  asio::ip::make_address(name, not_ip);
-  if (not_ip) SSL_set_tlsext_host_name(ssl, name.c_str());
-  if (!url_.tls.insecure_skip_verify) {
-    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-    if (!not_ip) {
-      X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-    } else {
-      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
-    }
-  }
+  SetServerIdentity(tls->native_handle(),
+                    url_.tls.server_name.empty() ? url_.host : url_.tls.server_name,
+                    !url_.tls.insecure_skip_verify);
   tls->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this(),
                                                         conn](const boost::system::error_code& ec) {
     if (!self->Live(conn)) return;
     if (ec) {
       auto& s = std::get<TlsStream>(conn->stream);
-      long verify = SSL_get_verify_result(s.native_handle());
-      std::string why = verify != X509_V_OK ? std::string("certificate verify failed: ") +
-                                                  X509_verify_cert_error_string(verify)
-                                            : Describe(ec);
+      std::string why = HandshakeFailure(s.native_handle(), Describe(ec));
       self->Drop(conn, "TLS handshake with " + self->url_.Address() + ": " + why);
       return;
     }

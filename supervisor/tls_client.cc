@@ -1,5 +1,11 @@
 #include "supervisor/tls_client.h"
 
+#include <openssl/x509v3.h>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "parsers/log_format.h"
+
 namespace ffpod {
 
 namespace ssl = boost::asio::ssl;
@@ -35,6 +41,34 @@ std::shared_ptr<ssl::context> MakeClientTlsContext(const TlsClientFiles& f, std:
     }
   }
   return ctx;
+}
+
+void SetServerIdentity(SSL* ssl, const std::string& host, bool verify) {
+  boost::system::error_code not_ip;
+  boost::asio::ip::make_address(host, not_ip);
+  if (not_ip) SSL_set_tlsext_host_name(ssl, host.c_str());
+  if (!verify) return;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (!not_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+  }
+}
+
+std::string HandshakeFailure(SSL* ssl, const std::string& error) {
+  long verify = SSL_get_verify_result(ssl);
+  if (verify == X509_V_OK) return error;
+  return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+}
+
+std::string BodySnippet(std::string_view body, size_t max_chars) {
+  std::string s = SanitizeUtf8(body.substr(0, max_chars));
+  for (char& c : s) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  return s;
 }
 
 }  // namespace ffpod

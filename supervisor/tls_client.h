@@ -1,14 +1,17 @@
 // The TLS client context every outgoing connection of ffpod uses (Redis over rediss://, the
-// OTLP exporter over https://): TLS 1.2 or newer, the server verified against a CA bundle (the
+// OTLP exporter over https://, the Kubernetes API for the pod-deletion-cost): TLS 1.2 or newer, the server verified against a CA bundle (the
 // system's by default), an optional client certificate. Built per connection attempt, so that
 // renewed certificate files are picked up on reconnect.
 //
 // Threading: a plain function; the context it returns belongs to one connection.
 #pragma once
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/ssl/context.hpp>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace ffpod {
 
@@ -28,5 +31,17 @@ struct TlsClientFiles {
 // The context, or nullptr with `*error` set to one sentence naming the file that failed.
 std::shared_ptr<boost::asio::ssl::context> MakeClientTlsContext(const TlsClientFiles& files,
                                                                 std::string* error);
+
+// Before the handshake: SNI for a host name (never for an address) and, with `verify`, the
+// name or address the server's certificate must match.
+void SetServerIdentity(SSL* ssl, const std::string& host, bool verify = true);
+
+// Why a client handshake failed: the certificate check's verdict when that is what failed,
+// else `error`.
+std::string HandshakeFailure(SSL* ssl, const std::string& error);
+
+// The start of an HTTP response body on one line (valid UTF-8, at most `max_chars` bytes), for
+// error sentences.
+std::string BodySnippet(std::string_view body, size_t max_chars = 200);
 
 }  // namespace ffpod

@@ -206,6 +206,18 @@ class UpdaterLog {
   Logger logger_;
 };
 
+// An updater of pod video/p1 talking to `api` with the service account in `sa`.
+PodCostUpdaterOptions UpdaterOptions(const Receiver& api, const std::string& sa) {
+  PodCostUpdaterOptions o;
+  o.host = "127.0.0.1";
+  o.port = api.port();
+  o.ca_file = sa + "/ca.crt";
+  o.token_file = sa + "/token";
+  o.ns = "video";
+  o.pod = "p1";
+  return o;
+}
+
 TEST(PodCostUpdater, RetriesUntilAcceptedAndSendsOnlyTheLatestValue) {
   TempDir dir;
   auto certs = testing::MakeTestCertificates(dir / "certs");
@@ -215,13 +227,7 @@ TEST(PodCostUpdater, RetriesUntilAcceptedAndSendsOnlyTheLatestValue) {
       [&](const ReceivedRequest&, size_t) { return healthy ? Reply{} : Answer(503, "busy"); },
       certs.server_cert, certs.server_key);
   UpdaterLog log;
-  PodCostUpdaterOptions o;
-  o.host = "127.0.0.1";
-  o.port = api.port();
-  o.ca_file = sa + "/ca.crt";
-  o.token_file = sa + "/token";
-  o.ns = "video";
-  o.pod = "p1";
+  PodCostUpdaterOptions o = UpdaterOptions(api, sa);
   o.initial_backoff = 200ms;
   o.max_backoff = 400ms;
   o.logger = log.logger();
@@ -270,13 +276,7 @@ TEST(PodCostUpdater, AServerTheCaDidNotSignIsRefusedAndShutdownIsImmediate) {
   std::string sa = ServiceAccount(dir, certs, "");
   Receiver api({}, other.server_cert, other.server_key);
   UpdaterLog log;
-  PodCostUpdaterOptions o;
-  o.host = "127.0.0.1";
-  o.port = api.port();
-  o.ca_file = sa + "/ca.crt";
-  o.token_file = sa + "/token";
-  o.ns = "video";
-  o.pod = "p1";
+  PodCostUpdaterOptions o = UpdaterOptions(api, sa);
   o.initial_backoff = 60s;  // Shutdown must not wait for it
   o.max_backoff = 60s;
   o.logger = log.logger();
