@@ -4,13 +4,14 @@ namespace ffpod {
 
 const RedisScript& QueueScripts::Start() {
   static const RedisScript script(R"lua(
+if not redis.call('LPOS', KEYS[3], ARGV[1]) then
+  -- No longer this worker's: an earlier call handed it back, or another worker recovered it
+  -- (even one this claim had started: it runs elsewhere now).
+  return {3, 0}
+end
 if redis.call('HGET', KEYS[1], 'start_token') == ARGV[6] then
   -- This claim already started it (a repeated call after a lost reply).
   return {1, tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0}
-end
-if not redis.call('LPOS', KEYS[3], ARGV[1]) then
-  -- No longer this worker's: an earlier call handed it back, or another worker recovered it.
-  return {3, 0}
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   if redis.call('LREM', KEYS[3], 1, ARGV[1]) == 1 then

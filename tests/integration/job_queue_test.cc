@@ -237,6 +237,22 @@ TEST(JobQueueStart, ARepeatedStartCountsOneAttempt) {
   EXPECT_EQ(next.second, 2);
 }
 
+TEST(JobQueueStart, ARepeatAfterAnotherWorkerRecoveredTheJobStartsNothing) {
+  RedisServer redis;
+  Queue w1(redis, "w1");
+  Queue w2(redis, "w2");
+  std::string doc = testing::JobDocument("j3", {"-f", "lavfi", "-i", "nullsrc", "-f", "null", "-"});
+  redis.Command({"LPUSH", "ffpod:active:w1", doc});
+  EXPECT_EQ(w1.Start(doc, "j3", "w1:0:9").first, JobQueue::StartOutcome::kStarted);
+  // w1's reply was lost and w1 stayed cut off past its heartbeat: w2 recovered the job.
+  EXPECT_EQ(w2.Recover("w1"), 1);
+  EXPECT_EQ(ListLength(redis, "ffpod:pending"), 1);
+  // w1's repeat with the same claim's token must not run it a second time.
+  auto again = w1.Start(doc, "j3", "w1:0:9");
+  EXPECT_EQ(again.first, JobQueue::StartOutcome::kGone);
+  EXPECT_EQ(JobField(redis, "j3", "state"), "pending");
+}
+
 TEST(JobQueueStart, ARepeatAfterThePausedHandBackStartsNothing) {
   RedisServer redis;
   Queue q(redis, "w1");
