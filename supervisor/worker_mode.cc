@@ -138,18 +138,15 @@ class WorkerSlot {
     r.message = why;
     r.started_at = r.finished_at = FormatTimestamp(std::chrono::system_clock::now());
     std::string result_json = SerializeResult(r);
-    auto tries = std::make_shared<int>(0);
-    Retry([this, id, result_json, tries](std::function<void(const std::string&)> next) {
-      const bool retried = (*tries)++ > 0;
-      w_.queue().DeadLetterBadJob(
-          document_, id, result_json,
-          [this, next, retried](const std::string& err, bool dead_lettered) {
-            // Gone on a retry: the earlier try ran but its reply was lost, so it is ours to
-            // count. Gone on the first try: another worker recovered it and counts it.
-            if (err.empty()) dead_lettered_ = dead_lettered || retried;
-            next(err);
-          });
+    Retry([this, id, result_json](std::function<void(const std::string&)> next) {
+      w_.queue().DeadLetterBadJob(document_, id, result_json,
+                                  [this, next](const std::string& err, bool dead_lettered) {
+                                    if (err.empty()) dead_lettered_ = dead_lettered;
+                                    next(err);
+                                  });
     }, [this] {
+      // Counted by whoever's script moved it: never twice (an earlier try whose reply was lost
+      // goes uncounted).
       if (dead_lettered_) w_.service().metrics().RecordJobFinished("dead", "bad_job", 0);
       Done();
     });
