@@ -199,6 +199,10 @@ void FfmpegJob::StartProbes(const FfmpegCommand& cmd) {
         io_, reaper_, options_.ffprobe, args, options_.probe_timeout,
         [this, i, args, started, alive = alive_](CommandOutput out) {
                  if (!*alive) return;
+                 if (finished_) {  // abandoned (see OnReaped): the job was reported without it
+                   --probes_pending_;
+                   return;
+                 }
                  if (callbacks_.on_probe) {
                    callbacks_.on_probe(ProbeRun{options_.ffprobe, RedactArgs(args), started,
                                                 system_clock::now(), out.exit, out.timed_out,
@@ -471,12 +475,15 @@ void FfmpegJob::OnReaped(int wait_status) {
     boost::system::error_code e;
     stderr_pipe_.close(e);
     progress_pipe_.close(e);
+    probes_abandoned_ = true;  // a probe that even SIGKILL does not end (a hung mount)
+    MaybeFinish();
   });
   MaybeFinish();
 }
 
 void FfmpegJob::MaybeFinish() {
-  if (finished_ || !reaped_ || stderr_open_ || progress_open_ || probes_pending_ > 0) return;
+  if (finished_ || !reaped_ || stderr_open_ || progress_open_) return;
+  if (probes_pending_ > 0 && !probes_abandoned_) return;
   Finish();
 }
 

@@ -179,6 +179,7 @@ class FfmpegJob {
   bool progress_open_ = false;
   int probes_pending_ = 0;
   std::vector<std::function<void()>> probe_stops_;  // kill a probe that still runs
+  bool probes_abandoned_ = false;  // 2 s after ffmpeg's exit: finish without them
   std::vector<std::optional<int64_t>> probed_;  // ffprobe's durations, per input
   StderrFacts facts_;
   StopCause stop_cause_ = StopCause::kNone;
