@@ -69,6 +69,7 @@ int RunMode::Run() {
         std::chrono::microseconds(drain_->ExitByUs() - 250'000));
     deadline = std::min(deadline, exit_by);
   }
+  if (late_signal_exit_by_) deadline = std::min(deadline, *late_signal_exit_by_);
   service_.StopTracing(deadline);
   return exit_code_;
 }
@@ -143,6 +144,13 @@ void RunMode::StartJob() {
 void RunMode::OnSignal(int count, int signo) {
   (void)signo;
   if (done_) {
+    // After the result: whatever is left (the report, the spans' flush) ends inside this
+    // signal's grace period.
+    if (!late_signal_exit_by_) {
+      late_signal_exit_by_ = std::chrono::steady_clock::now() +
+                             std::chrono::milliseconds(std::max<int64_t>(
+                                 0, static_cast<int64_t>(config_.grace_period_s * 1000) - 250));
+    }
     // Lingering after the result: a signal means leave now.
     if (lingering_) {
       linger_timer_.cancel();

@@ -65,7 +65,9 @@ class RunMode {
   std::unique_ptr<RedisClient> report_client_;
   boost::asio::steady_timer report_timer_;
   bool reported_ = false;
-  bool report_pending_ = false;            // pushing the result to --report-redis
+  bool report_pending_ = false;
+  // A signal after the job's result: exit (report and spans flushed or not) by then.
+  std::optional<std::chrono::steady_clock::time_point> late_signal_exit_by_;            // pushing the result to --report-redis
   std::function<void()> report_give_up_;   // stop pushing it and go on to exit
 };
 
