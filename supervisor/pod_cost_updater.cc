@@ -168,24 +168,28 @@ asio::awaitable<std::string> PodCostUpdater::State::PatchOnce(int64_t cost) {
     tcp::endpoint endpoint(asio::ip::make_address(options.host),
                            static_cast<unsigned short>(options.port));
     auto [ec] = co_await socket.async_connect(endpoint, kUseAwaitable);
-    connect_error = ec;
+    connect_error = stopping ? asio::error::operation_aborted : ec;
   } else {
     // KUBERNETES_SERVICE_HOST is an address; a name (a proxy, tests) is looked up here.
     tcp::resolver resolver(io);
     auto [rec, found] =
         co_await resolver.async_resolve(options.host, std::to_string(options.port), kUseAwaitable);
     if (rec) co_return "looking up " + options.host + ": " + Describe(rec);
+    if (stopping) co_return "stopping";
     auto [ec, ep] = co_await socket.async_connect(found, kUseAwaitable);
     (void)ep;
-    connect_error = ec;
+    connect_error = stopping ? asio::error::operation_aborted : ec;
   }
   if (connect_error) co_return "connecting to " + host_header + ": " + Describe(connect_error);
+  // Each step below checks `stopping`: Shutdown's cancel only reaches the operation pending
+  // when it runs, not the next one.
   SetServerIdentity(stream.native_handle(), options.host);
   if (auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
       ec) {
     co_return "TLS handshake with " + host_header + ": " +
         HandshakeFailure(stream.native_handle(), Describe(ec));
   }
+  if (stopping) co_return "stopping";
 
   http::request<http::string_body> req{http::verb::patch, path, 11};
   req.set(http::field::host, host_header);
@@ -200,6 +204,7 @@ asio::awaitable<std::string> PodCostUpdater::State::PatchOnce(int64_t cost) {
     (void)n;
     co_return "sending the patch to " + host_header + ": " + Describe(ec);
   }
+  if (stopping) co_return "stopping";
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024);
