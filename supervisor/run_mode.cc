@@ -39,15 +39,7 @@ int RunMode::Run() {
     }
     report_url_ = *url;
   }
-  if (auto tracing = service_.StartTracing(); !tracing.ok()) {
-    logger_.Error(tracing.error().message);
-    return 2;
-  }
-  auto port = service_.StartHttp();
-  if (!port) {
-    logger_.Error(port.error().message);
-    return 1;
-  }
+  if (auto failed = service_.StartTracingAndHttp()) return *failed;
   service_.board().SetCheck("draining", std::nullopt);
   service_.HandleSignals([this](int count, int signo) { OnSignal(count, signo); },
                          [this] { DumpState(); });

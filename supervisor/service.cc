@@ -120,6 +120,18 @@ void Service::StopHttp() {
   if (http_) http_->Stop();
 }
 
+std::optional<int> Service::StartTracingAndHttp() {
+  if (auto tracing = StartTracing(); !tracing.ok()) {
+    logger_.Error(tracing.error().message);
+    return 2;
+  }
+  if (auto port = StartHttp(); !port.ok()) {
+    logger_.Error(port.error().message);
+    return 1;
+  }
+  return std::nullopt;
+}
+
 Result<bool> Service::StartTracing() {
   TracerOptions options;
   options.env = ProcessEnvironment();

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "parsers/config.h"
@@ -77,6 +78,9 @@ class Service {
   // Returns the sentence that says why the configuration cannot work (the CLI exits 2).
   Result<bool> StartTracing();
   Tracer& tracer() { return *tracer_; }
+  // StartTracing, then StartHttp, as run and worker begin: on failure logs why and returns the
+  // exit status (2: tracing settings that cannot work, 1: the listener cannot bind).
+  std::optional<int> StartTracingAndHttp();
   // Flushes the spans still queued, until `deadline` at the latest.
   void StopTracing(std::chrono::steady_clock::time_point deadline);
 

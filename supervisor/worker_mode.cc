@@ -564,15 +564,7 @@ int WorkerMode::Run() {
     return 2;
   }
   url_ = *url;
-  if (auto tracing = service_.StartTracing(); !tracing.ok()) {
-    logger_.Error(tracing.error().message);
-    return 2;
-  }
-  auto port = service_.StartHttp();
-  if (!port) {
-    logger_.Error(port.error().message);
-    return 1;
-  }
+  if (auto failed = service_.StartTracingAndHttp()) return *failed;
   for (int i = 0; i < config_.slots; ++i) slots_.push_back(std::make_unique<WorkerSlot>(*this, i));
   if (config_.pod_deletion_cost) {
     if (auto error = StartPodCost()) {
