@@ -145,7 +145,7 @@ int RunStatusCommand(const Config& config, Logger& logger) {
       boost::json::object doc;
       doc["id"] = config.status_job_id;
       for (const auto& [k, v] : fields) {
-        if (k == "done_token") continue;
+        if (k == "done_token" || k == "start_token") continue;  // the worker's bookkeeping
         if (k == "progress" || k == "result") {
           boost::system::error_code ec;
           auto parsed = boost::json::parse(v, ec);

@@ -371,6 +371,10 @@ TEST(Worker, EnqueueAndStatusCommands) {
   EXPECT_EQ(doc.at("state").as_string(), "succeeded");
   EXPECT_EQ(doc.at("attempt").as_int64(), 1);
   EXPECT_EQ(doc.at("result").at("outputs").at(0).at("path").as_string(), out);
+  // The worker's own tokens stay in Redis, out of the document people read.
+  EXPECT_FALSE(doc.contains("start_token")) << status.out;
+  EXPECT_FALSE(doc.contains("done_token")) << status.out;
+  EXPECT_FALSE(JobField(redis, "enq-1", "start_token").empty());
   auto missing = testing::RunCommand({FFPOD_BINARY, "status", "--redis", redis.Url(), "nope"});
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("no job nope"), std::string::npos);
