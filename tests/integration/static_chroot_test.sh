@@ -182,11 +182,20 @@ done
 [[ $(rcli LLEN ffpod:dead) == 1 ]] || fail "expected bad-1 in ffpod:dead"
 pass "worker: bad-1 classified input_invalid from ffmpeg's stderr and dead-lettered"
 
-metrics=$(curl -fsS "http://127.0.0.1:$http_port/metrics") || fail "GET /metrics failed"
-for line in 'ffpod_jobs_total{result="succeeded",reason="ok"} 1' \
-  'ffpod_jobs_total{result="dead",reason="input_invalid"} 1' 'ffpod_frames_total 200' \
-  'ffpod_redis_up 1' 'ffpod_ready 1' 'ffpod_jobs_in_flight 0'; do
-  grep -qxF -- "$line" <<<"$metrics" || fail "/metrics lacks the line: $line"
+# The counters follow Redis' acknowledgement of each result by a moment: poll briefly.
+expected=('ffpod_jobs_total{result="succeeded",reason="ok"} 1'
+  'ffpod_jobs_total{result="dead",reason="input_invalid"} 1' 'ffpod_frames_total 200'
+  'ffpod_redis_up 1' 'ffpod_ready 1' 'ffpod_jobs_in_flight 0')
+deadline=$((SECONDS + 10))
+while :; do
+  metrics=$(curl -fsS "http://127.0.0.1:$http_port/metrics") || fail "GET /metrics failed"
+  missing=""
+  for line in "${expected[@]}"; do
+    grep -qxF -- "$line" <<<"$metrics" || { missing=$line; break; }
+  done
+  [[ -z "$missing" ]] && break
+  ((SECONDS < deadline)) || fail "/metrics lacks the line: $missing"
+  sleep 0.1
 done
 grep -q '^ffpod_build_info{.*ffmpeg_version="5.1.9-0+deb12u1".*} 1$' <<<"$metrics" ||
   fail "/metrics lacks ffpod_build_info with the ffmpeg version"
