@@ -43,10 +43,6 @@ constexpr milliseconds kStopGrace{200};
 constexpr uint64_t kMaxResponseBytes = 1 << 20;
 constexpr size_t kErrorBodyChars = 200;
 
-std::string Describe(const boost::system::error_code& ec) {
-  if (ec == beast::error::timeout) return "timed out";
-  return ec.message();
-}
 
 
 // The TLS context for one connection (renewed certificate files are picked up on reconnect).
@@ -364,7 +360,7 @@ asio::awaitable<Attempt> OtlpExporter::State::Exchange(Stream& stream, beast::fl
   if (wec) {
     a.retryable = true;
     a.timed_out = wec == beast::error::timeout;
-    a.error = "sending to " + Where() + ": " + Describe(wec);
+    a.error = "sending to " + Where() + ": " + DescribeNetError(wec);
     co_return a;
   }
   http::response_parser<http::string_body> parser;
@@ -374,7 +370,7 @@ asio::awaitable<Attempt> OtlpExporter::State::Exchange(Stream& stream, beast::fl
   if (rec) {
     a.retryable = true;
     a.timed_out = rec == beast::error::timeout;
-    a.error = "reading the answer of " + Where() + ": " + Describe(rec);
+    a.error = "reading the answer of " + Where() + ": " + DescribeNetError(rec);
     co_return a;
   }
   const auto& res = parser.get();
@@ -447,7 +443,7 @@ asio::awaitable<std::string> OtlpExporter::State::Connect(Clock::time_point dead
   (void)connected;
   if (ec) {
     endpoints_.clear();  // look the name up again next time
-    co_return "connecting to " + ep.HostHeader() + ": " + Describe(ec);
+    co_return "connecting to " + ep.HostHeader() + ": " + DescribeNetError(ec);
   }
   boost::system::error_code ignored;
   stream.socket().set_option(tcp::no_delay(true), ignored);
@@ -465,7 +461,7 @@ asio::awaitable<std::string> OtlpExporter::State::Connect(Clock::time_point dead
   SetServerIdentity(ssl, ep.host);
   auto [hec] = co_await c->tls->async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
   if (hec) {
-    std::string why = HandshakeFailure(ssl, Describe(hec));
+    std::string why = HandshakeFailure(ssl, DescribeNetError(hec));
     co_return "TLS handshake with " + ep.HostHeader() + ": " + why;
   }
   conn_ = std::move(c);

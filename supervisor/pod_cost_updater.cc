@@ -34,10 +34,6 @@ namespace {
 
 constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
 
-std::string Describe(const boost::system::error_code& ec) {
-  if (ec == beast::error::timeout) return "timed out";
-  return ec.message();
-}
 
 std::shared_ptr<asio::ssl::context> MakeTlsContext(const PodCostUpdaterOptions& o,
                                                    std::string* error) {
@@ -174,20 +170,20 @@ asio::awaitable<std::string> PodCostUpdater::State::PatchOnce(int64_t cost) {
     tcp::resolver resolver(io);
     auto [rec, found] =
         co_await resolver.async_resolve(options.host, std::to_string(options.port), kUseAwaitable);
-    if (rec) co_return "looking up " + options.host + ": " + Describe(rec);
+    if (rec) co_return "looking up " + options.host + ": " + DescribeNetError(rec);
     if (stopping) co_return "stopping";
     auto [ec, ep] = co_await socket.async_connect(found, kUseAwaitable);
     (void)ep;
     connect_error = stopping ? asio::error::operation_aborted : ec;
   }
-  if (connect_error) co_return "connecting to " + host_header + ": " + Describe(connect_error);
+  if (connect_error) co_return "connecting to " + host_header + ": " + DescribeNetError(connect_error);
   // Each step below checks `stopping`: Shutdown's cancel only reaches the operation pending
   // when it runs, not the next one.
   SetServerIdentity(stream.native_handle(), options.host);
   if (auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kUseAwaitable);
       ec) {
     co_return "TLS handshake with " + host_header + ": " +
-        HandshakeFailure(stream.native_handle(), Describe(ec));
+        HandshakeFailure(stream.native_handle(), DescribeNetError(ec));
   }
   if (stopping) co_return "stopping";
 
@@ -202,7 +198,7 @@ asio::awaitable<std::string> PodCostUpdater::State::PatchOnce(int64_t cost) {
   req.prepare_payload();
   if (auto [ec, n] = co_await http::async_write(stream, req, kUseAwaitable); ec) {
     (void)n;
-    co_return "sending the patch to " + host_header + ": " + Describe(ec);
+    co_return "sending the patch to " + host_header + ": " + DescribeNetError(ec);
   }
   if (stopping) co_return "stopping";
   beast::flat_buffer buffer;
@@ -210,7 +206,7 @@ asio::awaitable<std::string> PodCostUpdater::State::PatchOnce(int64_t cost) {
   parser.body_limit(64 * 1024);
   if (auto [ec, n] = co_await http::async_read(stream, buffer, parser, kUseAwaitable); ec) {
     (void)n;
-    co_return "reading the answer from " + host_header + ": " + Describe(ec);
+    co_return "reading the answer from " + host_header + ": " + DescribeNetError(ec);
   }
   const auto& res = parser.get();
   const unsigned status = res.result_int();

@@ -54,13 +54,6 @@ class RedisCategoryImpl : public std::error_category {
   }
 };
 
-// One sentence for a Boost/OS error: the message, without Boost's " [system:111 at ...]" tail.
-std::string Describe(const boost::system::error_code& ec) {
-  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-    return "connection closed by the server";
-  }
-  return ec.message();
-}
 
 }  // namespace
 
@@ -320,7 +313,7 @@ void RedisClient::Impl::Connect() {
       [self, conn, socket](const boost::system::error_code& ec, tcp::resolver::results_type r) {
         if (!self->Live(conn)) return;
         if (ec) {
-          self->Drop(conn, "resolve " + self->url_.host + ": " + Describe(ec));
+          self->Drop(conn, "resolve " + self->url_.host + ": " + DescribeNetError(ec));
           return;
         }
         asio::async_connect(
@@ -334,7 +327,7 @@ void RedisClient::Impl::OnTransportConnected(const ConnPtr& conn,
                                              const boost::system::error_code& ec) {
   if (!Live(conn)) return;
   if (ec) {
-    Drop(conn, "connect to " + url_.Address() + ": " + Describe(ec));
+    Drop(conn, "connect to " + url_.Address() + ": " + DescribeNetError(ec));
     return;
   }
   if (auto* socket = conn->Tcp()) TuneTcp(*socket);
@@ -351,7 +344,7 @@ void RedisClient::Impl::OnTransportConnected(const ConnPtr& conn,
     if (!self->Live(conn)) return;
     if (ec) {
       auto& s = std::get<TlsStream>(conn->stream);
-      std::string why = HandshakeFailure(s.native_handle(), Describe(ec));
+      std::string why = HandshakeFailure(s.native_handle(), DescribeNetError(ec));
       self->Drop(conn, "TLS handshake with " + self->url_.Address() + ": " + why);
       return;
     }
@@ -553,7 +546,7 @@ void RedisClient::Impl::OnWrite(const ConnPtr& conn, const boost::system::error_
   conn->writing.clear();
   if (!Live(conn)) return;
   if (ec) {
-    Drop(conn, "write to " + url_.Address() + ": " + Describe(ec));
+    Drop(conn, "write to " + url_.Address() + ": " + DescribeNetError(ec));
     return;
   }
   last_progress_ = Clock::now();
@@ -573,7 +566,7 @@ void RedisClient::Impl::Read(const ConnPtr& conn) {
 void RedisClient::Impl::OnRead(const ConnPtr& conn, const boost::system::error_code& ec, size_t n) {
   if (!Live(conn)) return;
   if (ec) {
-    Drop(conn, "read from " + url_.Address() + ": " + Describe(ec));
+    Drop(conn, "read from " + url_.Address() + ": " + DescribeNetError(ec));
     return;
   }
   Clock::time_point now = Clock::now();

@@ -2,7 +2,10 @@
 
 #include <openssl/x509v3.h>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/error.hpp>
 
 #include "parsers/log_format.h"
 
@@ -61,6 +64,14 @@ std::string HandshakeFailure(SSL* ssl, const std::string& error) {
   long verify = SSL_get_verify_result(ssl);
   if (verify == X509_V_OK) return error;
   return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+}
+
+std::string DescribeNetError(const boost::system::error_code& ec) {
+  if (ec == boost::beast::error::timeout) return "timed out";
+  if (ec == boost::asio::error::eof || ec == boost::asio::ssl::error::stream_truncated) {
+    return "connection closed by the server";
+  }
+  return ec.message();
 }
 
 std::string BodySnippet(std::string_view body, size_t max_chars) {

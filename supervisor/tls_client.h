@@ -1,9 +1,10 @@
-// The TLS client context every outgoing connection of ffpod uses (Redis over rediss://, the
-// OTLP exporter over https://, the Kubernetes API for the pod-deletion-cost): TLS 1.2 or newer, the server verified against a CA bundle (the
-// system's by default), an optional client certificate. Built per connection attempt, so that
-// renewed certificate files are picked up on reconnect.
+// What ffpod's outgoing connections share (Redis over rediss://, the OTLP exporter over
+// https://, the Kubernetes API for the pod-deletion-cost): the TLS client context (TLS 1.2 or
+// newer, the server verified against a CA bundle, the system's by default, an optional client
+// certificate; built per connection attempt, so that renewed certificate files are picked up on
+// reconnect), the server identity to check, and the sentences their errors are reported in.
 //
-// Threading: a plain function; the context it returns belongs to one connection.
+// Threading: plain functions; a context belongs to one connection.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -39,6 +40,11 @@ void SetServerIdentity(SSL* ssl, const std::string& host, bool verify = true);
 // Why a client handshake failed: the certificate check's verdict when that is what failed,
 // else `error`.
 std::string HandshakeFailure(SSL* ssl, const std::string& error);
+
+// One sentence for a network error of an outgoing connection: "timed out" for a deadline,
+// "connection closed by the server" for EOF (also a TLS stream cut short), else the OS or
+// library message (without Boost's " [system:111 at ...]" tail).
+std::string DescribeNetError(const boost::system::error_code& ec);
 
 // The start of an HTTP response body on one line (valid UTF-8, at most `max_chars` bytes), for
 // error sentences.
