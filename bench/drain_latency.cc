@@ -28,8 +28,7 @@ double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 void Report(const char* what, std::vector<double> v) {
   std::sort(v.begin(), v.end());
   auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))]; };
-  std::printf("| %s | %.2f | %.2f | %.2f | %.2f |\n", what, v.front(), at(0.5), at(0.9),
-              v.back());
+  std::printf("| %s | %.2f | %.2f | %.2f | %.2f |\n", what, v.front(), at(0.5), at(0.9), v.back());
 }
 
 }  // namespace

@@ -16,10 +16,10 @@
 #include <string>
 #include <thread>
 
-#include "parsers/prometheus.h"
-#include "parsers/reasons.h"
-#include "supervisor/ffpod_metrics.h"
-#include "supervisor/http_server.h"
+#include "parsers/ffmpeg/reasons.h"
+#include "parsers/telemetry/prometheus.h"
+#include "supervisor/net/http_server.h"
+#include "supervisor/telemetry/ffpod_metrics.h"
 
 namespace ffpod {
 namespace {

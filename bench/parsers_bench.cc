@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "parsers/line_splitter.h"
-#include "parsers/progress.h"
-#include "parsers/stats_line.h"
+#include "parsers/ffmpeg/line_splitter.h"
+#include "parsers/ffmpeg/progress.h"
+#include "parsers/ffmpeg/stats_line.h"
 
 namespace ffpod {
 namespace {

@@ -19,7 +19,7 @@
 #include <string>
 #include <thread>
 
-#include "supervisor/redis_client.h"
+#include "supervisor/queue/redis_client.h"
 
 namespace ffpod {
 namespace {

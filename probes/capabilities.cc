@@ -10,8 +10,8 @@
 #include <system_error>
 #include <tuple>
 
-#include "parsers/classifier.h"
-#include "parsers/log_line.h"
+#include "parsers/ffmpeg/classifier.h"
+#include "parsers/ffmpeg/log_line.h"
 
 namespace ffpod {
 

@@ -11,7 +11,7 @@
 // Pure parts (the encoder list, the build configuration, the test-encode command and its
 // verdict, the JSON document) are plain functions and incremental parsers: any chunking of the
 // input gives the same result. The runner, ProbeCapabilities, runs the commands on an
-// io_context with RunCommand (probes/process.h), at most `concurrency` test encodes at a time.
+// io_context with RunCommand (probes/os/process.h), at most `concurrency` test encodes at a time.
 //
 // Threading: the pure parts are thread-compatible; ProbeCapabilities and its callback run on the
 // io_context's one thread.
@@ -28,11 +28,11 @@
 #include <utility>
 #include <vector>
 
-#include "parsers/exit_status.h"
-#include "parsers/ffmpeg_version.h"
-#include "parsers/line_splitter.h"
-#include "parsers/reasons.h"
-#include "probes/process.h"
+#include "parsers/ffmpeg/exit_status.h"
+#include "parsers/ffmpeg/ffmpeg_version.h"
+#include "parsers/ffmpeg/line_splitter.h"
+#include "parsers/ffmpeg/reasons.h"
+#include "probes/os/process.h"
 
 namespace ffpod {
 

@@ -7,8 +7,8 @@
 namespace ffpod {
 
 std::vector<std::string> FfprobeDurationArgs(std::string_view input_url) {
-  return {"-v", "error", "-hide_banner", "-show_entries", "format=duration", "-of", "json",
-          "-i", std::string(input_url)};
+  return {"-v",  "error", "-hide_banner", "-show_entries",       "format=duration",
+          "-of", "json",  "-i",           std::string(input_url)};
 }
 
 std::optional<int64_t> ParseFfprobeDuration(std::string_view json) {

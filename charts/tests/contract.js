@@ -3,13 +3,13 @@
 // every name it uses exists in the C++ sources, read from the sources themselves, so a rename
 // in the code breaks this check until the chart follows.
 //
-//   flags and FFPOD_* variables   parsers/config.cc (flag table; FFPOD_<FLAG_IN_UPPER_SNAKE>)
-//   metric names and labels       supervisor/ffpod_metrics.cc (registry_.Add* calls)
-//   HTTP paths                    supervisor/http_server.cc (path -> provider)
-//   exit codes, reasons           parsers/reasons.cc (the SPEC section 4 table)
-//   Redis key of the pending list supervisor/job_queue.h (QueueKeys::Pending)
-//   OTEL_* variables              parsers/otel_config.cc
-//   Downward API variables        supervisor/*.cc
+//   flags and FFPOD_* variables   parsers/config/config.cc (flag table; FFPOD_<FLAG_IN_UPPER_SNAKE>)
+//   metric names and labels       supervisor/telemetry/ffpod_metrics.cc (registry_.Add* calls)
+//   HTTP paths                    supervisor/net/http_server.cc (path -> provider)
+//   exit codes, reasons           parsers/ffmpeg/reasons.cc (the table of docs/failure-reasons.md)
+//   Redis key of the pending list supervisor/queue/job_queue.h (QueueKeys::Pending)
+//   OTEL_* variables              parsers/config/otel_config.cc
+//   Downward API variables        parsers/**/*.cc, supervisor/**/*.cc
 //
 // It also checks what ties the objects together: the grace period passed to ffpod equals the
 // pod's, probes and scrapes reach the listener's port and the right paths, the KEDA list is the
@@ -34,6 +34,17 @@ const { loadManifests, describe, podSpec, isFfpodContainer, envMap } = require('
 
 function read(root, rel) {
   return fs.readFileSync(path.join(root, rel), 'utf8');
+}
+
+// Every .cc and .h file below root/rel, as paths relative to root.
+function sourceFiles(root, rel) {
+  const out = [];
+  for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    const r = path.join(rel, e.name);
+    if (e.isDirectory()) out.push(...sourceFiles(root, r));
+    else if (/\.(cc|h)$/.test(e.name)) out.push(r);
+  }
+  return out;
 }
 
 function flagEnvVar(flag) {
@@ -67,7 +78,7 @@ function parseCommandBits(text) {
 }
 
 function parseFlags(root) {
-  const text = read(root, 'parsers/config.cc');
+  const text = read(root, 'parsers/config/config.cc');
   const bits = parseCommandBits(text);
   const flags = new Map();  // env var -> {flag, commands:Set, isSwitch}
   const re = /\{"(--[a-z0-9-]+)",\s*([A-Za-z |]+?),\s*"([^"]*)"/g;
@@ -85,7 +96,7 @@ function parseFlags(root) {
 }
 
 function parseMetrics(root) {
-  const text = read(root, 'supervisor/ffpod_metrics.cc');
+  const text = read(root, 'supervisor/telemetry/ffpod_metrics.cc');
   const metrics = new Map();  // name -> {type, labels:Set}
   const parts = text.split(/registry_\.Add(Counter|Gauge|Histogram)\(/);
   for (let i = 1; i + 1 < parts.length; i += 2) {
@@ -111,7 +122,7 @@ function parseMetrics(root) {
 }
 
 function parseHttpPaths(root) {
-  const text = read(root, 'supervisor/http_server.cc');
+  const text = read(root, 'supervisor/net/http_server.cc');
   const byProvider = new Map();  // provider -> path
   const re = /path == "(\/[a-z]*)" && p\.([a-z_]+)/g;
   let m;
@@ -120,7 +131,7 @@ function parseHttpPaths(root) {
 }
 
 function parseReasons(root) {
-  const text = read(root, 'parsers/reasons.cc');
+  const text = read(root, 'parsers/ffmpeg/reasons.cc');
   const reasons = new Map();  // name -> {retryable, countsAsAttempt, code}
   const re = /\{Reason::k\w+,\s*"([a-z_]+)",\s*(true|false),\s*(true|false),\s*(-?\d+)\}/g;
   let m;
@@ -132,13 +143,13 @@ function parseReasons(root) {
 }
 
 function parsePendingSuffix(root) {
-  const m = read(root, 'supervisor/job_queue.h').match(/Pending\(\) const \{ return q \+ "([^"]+)"; \}/);
+  const m = read(root, 'supervisor/queue/job_queue.h').match(/Pending\(\) const \{ return q \+ "([^"]+)"; \}/);
   if (!m) throw new Error('job_queue.h: QueueKeys::Pending() changed shape');
   return m[1];
 }
 
 function knowsOtelVar(root, name) {
-  const text = read(root, 'parsers/otel_config.cc');
+  const text = read(root, 'parsers/config/otel_config.cc');
   if (text.includes(`"${name}"`)) return true;
   const m = name.match(/^OTEL_EXPORTER_OTLP_(?:TRACES_)?([A-Z_]+)$/);
   return m !== null && text.includes(`GetSignal(env, "${m[1]}"`) &&
@@ -146,9 +157,9 @@ function knowsOtelVar(root, name) {
 }
 
 function knowsDownwardVar(root, name) {
-  const dir = path.join(root, 'supervisor');
-  return fs.readdirSync(dir).filter((f) => f.endsWith('.cc'))
-    .some((f) => fs.readFileSync(path.join(dir, f), 'utf8').includes(`"${name}"`));
+  return ['parsers', 'supervisor'].flatMap((rel) => sourceFiles(root, rel))
+    .filter((f) => f.endsWith('.cc'))
+    .some((f) => read(root, f).includes(`"${name}"`));
 }
 
 // ---------------------------------------------------------------- PromQL names
@@ -174,7 +185,7 @@ function checkPromQL(expr, where, metrics, problems, extraLabels = []) {
       }
     }
     if (!info) {
-      problems.push(`${where}: metric ${name} does not exist in supervisor/ffpod_metrics.cc`);
+      problems.push(`${where}: metric ${name} does not exist in supervisor/telemetry/ffpod_metrics.cc`);
       continue;
     }
     const labels = new Set([...info.labels, ...extra]);
@@ -232,7 +243,7 @@ function checkFfpodContainer(o, spec, c, src, problems, runs) {
   for (const [name] of env) {
     if (!name.startsWith('FFPOD_')) continue;
     const flag = src.flags.get(name);
-    if (!flag) problems.push(`${where}: ${name} is not the variable of any flag in parsers/config.cc`);
+    if (!flag) problems.push(`${where}: ${name} is not the variable of any flag in parsers/config/config.cc`);
     else if (!flag.commands.has(command)) {
       problems.push(`${where}: ${name} (${flag.flag}) is not a flag of ffpod ${command}`);
     }
@@ -246,7 +257,7 @@ function checkFfpodContainer(o, spec, c, src, problems, runs) {
   }
   for (const [name, e] of env) {
     if (name.startsWith('OTEL_') && !knowsOtelVar(src.root, name)) {
-      problems.push(`${where}: ${name} is not read by parsers/otel_config.cc`);
+      problems.push(`${where}: ${name} is not read by parsers/config/otel_config.cc`);
     }
   }
 
@@ -256,7 +267,7 @@ function checkFfpodContainer(o, spec, c, src, problems, runs) {
     if (!e || !e.valueFrom || !e.valueFrom.fieldRef || e.valueFrom.fieldRef.fieldPath !== fieldPath) {
       problems.push(`${where}: ${name} must come from the Downward API field ${fieldPath}`);
     }
-    if (!knowsDownwardVar(src.root, name)) problems.push(`${where}: ${name} is not read anywhere in supervisor/`);
+    if (!knowsDownwardVar(src.root, name)) problems.push(`${where}: ${name} is not read anywhere in parsers/ or supervisor/`);
   }
 
   // The grace period ffpod drains within is the pod's.
@@ -282,7 +293,7 @@ function checkFfpodContainer(o, spec, c, src, problems, runs) {
     }
     const want = src.paths.get(provider);
     if (!p.httpGet || p.httpGet.path !== want) {
-      problems.push(`${where}: ${probe} path ${p.httpGet && p.httpGet.path} is not the ${provider} path ${want} of supervisor/http_server.cc`);
+      problems.push(`${where}: ${probe} path ${p.httpGet && p.httpGet.path} is not the ${provider} path ${want} of supervisor/net/http_server.cc`);
     }
     const target = typeof p.httpGet.port === 'string' ? ports.get(p.httpGet.port) : p.httpGet.port;
     if (target !== port) problems.push(`${where}: ${probe} port ${p.httpGet.port} is not the FFPOD_LISTEN port ${port}`);
@@ -349,7 +360,7 @@ function checkJobPolicy(o, src, problems) {
   const wantFail = [2, ...nonRetryable].sort((a, b) => a - b);  // 2: ffpod's own usage error
   const gotFail = codes('FailJob');
   if (JSON.stringify(gotFail) !== JSON.stringify(wantFail)) {
-    problems.push(`${where}: FailJob exit codes ${JSON.stringify(gotFail)} differ from the non-retryable reasons of parsers/reasons.cc ${JSON.stringify(wantFail)} (plus 2)`);
+    problems.push(`${where}: FailJob exit codes ${JSON.stringify(gotFail)} differ from the non-retryable reasons of parsers/ffmpeg/reasons.cc ${JSON.stringify(wantFail)} (plus 2)`);
   }
   const notAttempts = [...src.reasons.values()].filter((r) => !r.countsAsAttempt && r.code > 0).map((r) => r.code).sort((a, b) => a - b);
   const gotIgnore = codes('Ignore');
@@ -511,28 +522,26 @@ function check(opts) {
 
 // Each mutation renames one thing in a copy of the sources; the check must then fail and name it.
 const MUTATIONS = [
-  ['supervisor/http_server.cc', '"/readyz"', '"/ready"', 'readinessProbe path /readyz'],
-  ['supervisor/http_server.cc', '"/healthz"', '"/livez"', 'livenessProbe path /healthz'],
-  ['supervisor/http_server.cc', '"/metrics"', '"/prometheus"', 'scrapes /metrics'],
-  ['supervisor/ffpod_metrics.cc', '"ffpod_stalls_total"', '"ffpod_stall_total"', 'metric ffpod_stalls_total does not exist'],
-  ['supervisor/ffpod_metrics.cc', '"ffpod_jobs_in_flight"', '"ffpod_jobs_running"', 'metric ffpod_jobs_in_flight does not exist'],
-  ['supervisor/ffpod_metrics.cc', '{"result", "reason"}', '{"result", "cause"}', 'names reason, which no series in the expression has'],
-  ['parsers/config.cc', '"--grace-period"', '"--grace-seconds"', 'FFPOD_GRACE_PERIOD is not the variable of any flag'],
-  ['parsers/config.cc', '"--require-encoders"', '"--require-encoder"', 'FFPOD_REQUIRE_ENCODERS is not the variable of any flag'],
-  ['parsers/config.cc', '{"--slots", kWorker,', '{"--slots", kRun,', 'FFPOD_SLOTS (--slots) is not a flag of ffpod worker'],
-  ['parsers/reasons.cc', '"input_invalid", false, true, 11}', '"input_invalid", false, true, 13}', 'FailJob exit codes'],
-  ['parsers/reasons.cc', '"preempted", true, false, 143}', '"preempted", true, false, 142}', 'Ignore exit codes'],
-  ['supervisor/job_queue.h', 'return q + ":pending";', 'return q + ":waiting";', 'the workers\' pending list is'],
-  ['parsers/otel_config.cc', '"OTEL_SERVICE_NAME"', '"OTEL_SERVICE"', 'OTEL_SERVICE_NAME is not read'],
-  ['supervisor/*.cc', '"NODE_NAME"', '"K8S_NODE_NAME"', 'NODE_NAME is not read anywhere'],
+  ['supervisor/net/http_server.cc', '"/readyz"', '"/ready"', 'readinessProbe path /readyz'],
+  ['supervisor/net/http_server.cc', '"/healthz"', '"/livez"', 'livenessProbe path /healthz'],
+  ['supervisor/net/http_server.cc', '"/metrics"', '"/prometheus"', 'scrapes /metrics'],
+  ['supervisor/telemetry/ffpod_metrics.cc', '"ffpod_stalls_total"', '"ffpod_stall_total"', 'metric ffpod_stalls_total does not exist'],
+  ['supervisor/telemetry/ffpod_metrics.cc', '"ffpod_jobs_in_flight"', '"ffpod_jobs_running"', 'metric ffpod_jobs_in_flight does not exist'],
+  ['supervisor/telemetry/ffpod_metrics.cc', '{"result", "reason"}', '{"result", "cause"}', 'names reason, which no series in the expression has'],
+  ['parsers/config/config.cc', '"--grace-period"', '"--grace-seconds"', 'FFPOD_GRACE_PERIOD is not the variable of any flag'],
+  ['parsers/config/config.cc', '"--require-encoders"', '"--require-encoder"', 'FFPOD_REQUIRE_ENCODERS is not the variable of any flag'],
+  ['parsers/config/config.cc', '{"--slots", kWorker,', '{"--slots", kRun,', 'FFPOD_SLOTS (--slots) is not a flag of ffpod worker'],
+  ['parsers/ffmpeg/reasons.cc', '"input_invalid", false, true, 11}', '"input_invalid", false, true, 13}', 'FailJob exit codes'],
+  ['parsers/ffmpeg/reasons.cc', '"preempted", true, false, 143}', '"preempted", true, false, 142}', 'Ignore exit codes'],
+  ['supervisor/queue/job_queue.h', 'return q + ":pending";', 'return q + ":waiting";', 'the workers\' pending list is'],
+  ['parsers/config/otel_config.cc', '"OTEL_SERVICE_NAME"', '"OTEL_SERVICE"', 'OTEL_SERVICE_NAME is not read'],
+  ['supervisor/**/*.cc', '"NODE_NAME"', '"K8S_NODE_NAME"', 'NODE_NAME is not read anywhere'],
 ];
 
 function copySources(root, dest) {
-  for (const rel of ['parsers', 'supervisor']) {
-    fs.mkdirSync(path.join(dest, rel), { recursive: true });
-    for (const f of fs.readdirSync(path.join(root, rel))) {
-      if (/\.(cc|h)$/.test(f)) fs.copyFileSync(path.join(root, rel, f), path.join(dest, rel, f));
-    }
+  for (const f of ['parsers', 'supervisor'].flatMap((rel) => sourceFiles(root, rel))) {
+    fs.mkdirSync(path.dirname(path.join(dest, f)), { recursive: true });
+    fs.copyFileSync(path.join(root, f), path.join(dest, f));
   }
 }
 
@@ -544,10 +553,10 @@ function selfTest(opts) {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ffpod-contract-'));
     try {
       copySources(opts.sourceRoot, tmp);
-      // "dir/*.cc" renames in every file of the folder.
+      // "dir/**/*.cc" renames in every such file below the folder.
       const targets = file.includes('*')
-        ? fs.readdirSync(path.join(tmp, path.dirname(file))).filter((f) => f.endsWith(path.extname(file)))
-          .map((f) => path.join(tmp, path.dirname(file), f))
+        ? sourceFiles(tmp, file.split('/')[0]).filter((f) => f.endsWith(path.extname(file)))
+          .map((f) => path.join(tmp, f))
         : [path.join(tmp, file)];
       let found = 0;
       for (const p of targets) {

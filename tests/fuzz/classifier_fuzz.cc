@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "parsers/classifier.h"
-#include "parsers/line_splitter.h"
+#include "parsers/ffmpeg/classifier.h"
+#include "parsers/ffmpeg/line_splitter.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "parsers/line_splitter.h"
+#include "parsers/ffmpeg/line_splitter.h"
 
 namespace {
 

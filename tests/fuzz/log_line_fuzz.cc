@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "parsers/log_line.h"
+#include "parsers/ffmpeg/log_line.h"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "parsers/progress.h"
+#include "parsers/ffmpeg/progress.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "parsers/redact.h"
+#include "parsers/telemetry/redact.h"
 
 namespace {
 

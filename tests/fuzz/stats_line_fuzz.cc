@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "parsers/stats_line.h"
+#include "parsers/ffmpeg/stats_line.h"
 
 namespace {
 

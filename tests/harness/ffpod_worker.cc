@@ -11,8 +11,8 @@ FfpodWorker::FfpodWorker(const std::string& redis_url, const std::string& id, co
                          const std::vector<std::string>& extra_env)
     : id_(id), log_path_(dir / (id + ".log")) {
   ProcessOptions opts;
-  opts.argv = {FFPOD_BINARY, "worker", "--redis", redis_url, "--worker-id", id, "--listen",
-               "127.0.0.1:0"};
+  opts.argv = {FFPOD_BINARY,  "worker", "--redis",  redis_url,
+               "--worker-id", id,       "--listen", "127.0.0.1:0"};
   opts.argv.insert(opts.argv.end(), flags.begin(), flags.end());
   opts.extra_env = extra_env;
   opts.stderr_path = log_path_;
@@ -33,8 +33,7 @@ int FfpodWorker::Port() {
 }
 
 std::string JobDocument(const std::string& id, const std::vector<std::string>& args,
-                        const std::vector<std::string>& outputs,
-                        const boost::json::object& extra) {
+                        const std::vector<std::string>& outputs, const boost::json::object& extra) {
   boost::json::object doc = extra;
   doc["id"] = id;
   boost::json::array a;
@@ -107,9 +106,12 @@ void ExpectResultShape(const boost::json::object& result, const std::string& con
 std::vector<std::string> EncodeArgs(const std::string& out, double seconds, bool realtime) {
   std::vector<std::string> args;
   if (realtime) args.push_back("-re");
-  std::vector<std::string> rest = {"-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t",
-                                   std::to_string(seconds), "-c:v", "libx264", "-preset",
-                                   "ultrafast", out};
+  std::vector<std::string> rest = {"-f",      "lavfi",
+                                   "-i",      "testsrc2=size=160x120:rate=25",
+                                   "-t",      std::to_string(seconds),
+                                   "-c:v",    "libx264",
+                                   "-preset", "ultrafast",
+                                   out};
   args.insert(args.end(), rest.begin(), rest.end());
   return args;
 }

@@ -58,7 +58,7 @@ std::vector<ResultEntry> Results(const RedisServer& redis, const std::string& qu
 
 long long ListLength(const RedisServer& redis, const std::string& key);
 
-// Checks (gtest EXPECTs) that `result` has the shape SPEC section 3 gives every result
+// Checks (gtest EXPECTs) that `result` has the shape docs/queue.md gives every result
 // document: each key present, `outputs` and `stderr_tail` arrays, `exit`, `progress`, `ffmpeg`
 // and `worker` objects or null. `context` names the document in failure messages.
 void ExpectResultShape(const boost::json::object& result, const std::string& context);

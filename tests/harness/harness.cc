@@ -16,11 +16,11 @@
 
 #include <boost/json.hpp>
 #include <cstdlib>
-#include <thread>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 extern char** environ;
 

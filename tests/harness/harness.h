@@ -36,9 +36,9 @@ void WriteFile(const std::filesystem::path& path, std::string_view content);
 std::string FixturePath(const std::string& relative);  // tests/fixtures/<relative>
 
 struct CommandResult {
-  int status = -1;        // shell-style: exit code, or 128+signal
-  std::string out;        // stdout
-  std::string err;        // stderr
+  int status = -1;  // shell-style: exit code, or 128+signal
+  std::string out;  // stdout
+  std::string err;  // stderr
 };
 
 // Runs argv (no shell) to completion with stdin from /dev/null, capturing stdout and stderr.

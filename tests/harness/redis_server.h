@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/redis_reply.h"
+#include "supervisor/queue/redis_reply.h"
 #include "tests/harness/harness.h"
 
 namespace ffpod::testing {

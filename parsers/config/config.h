@@ -1,0 +1,110 @@
+// ffpod's configuration: one struct, one comment per field saying what it changes, filled from
+// the command line and FFPOD_* environment variables (a flag wins over its variable) and
+// checked once, at load. A bad flag or value yields one sentence naming the flag and what was
+// expected; the CLI prints it and exits 2. Pure: argv and the environment are passed in.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parsers/common/result.h"
+#include "parsers/telemetry/log_format.h"
+
+namespace ffpod {
+
+enum class Command { kRun, kWorker, kEnqueue, kStatus, kPause, kResume, kProbe, kCancel };
+std::string_view CommandName(Command c);
+
+enum class ExitCodePolicy {
+  kFfmpeg,      // ffmpeg's own status; 128+N for a signal; 127/126 when it could not start
+  kClassified,  // the failure reason's code (docs/failure-reasons.md), for podFailurePolicy rules
+};
+
+struct Config {
+  Command command = Command::kRun;
+
+  // --- common ---
+  std::string listen = "0.0.0.0:9464";  // HTTP listener HOST:PORT; empty disables it
+  std::string ffmpeg = "ffmpeg";        // ffmpeg executable (run: the one after `--` wins)
+  std::string ffprobe = "ffprobe";      // ffprobe executable, for input durations
+  LogFormat log_format = LogFormat::kJson;
+  Severity log_level = Severity::kInfo;
+  double grace_period_s = 30;    // the pod's terminationGracePeriodSeconds
+  double drain_margin_s = 5;     // reserved at the end of the grace period to stop and report
+  double stall_timeout_s = 120;  // no progress for this long: stop ffmpeg, reason stalled
+  double stop_timeout_s = 30;    // after a graceful stop (stall/timeout), SIGKILL after this
+  double progress_log_interval_s = 10;  // a "progress" log record this often while encoding
+  std::string redis_url;                // redis://, rediss://, unix://
+  std::string queue = "ffpod";          // key prefix Q of docs/queue.md
+  std::string termination_log = "/dev/termination-log";  // written only if it exists
+  bool subreaper = false;                                // reap orphans even when not PID 1
+  bool metrics_job_label = false;  // add job_id to per-slot gauges (small fleets only)
+
+  // --- run ---
+  ExitCodePolicy exit_codes = ExitCodePolicy::kFfmpeg;
+  std::string report_redis;              // also push the result to this Redis' results stream
+  double linger_s = 0;                   // keep serving /metrics this long after the job ended
+  std::vector<std::string> ffmpeg_argv;  // run: program and args after `--`; enqueue: args
+
+  // --- worker ---
+  int slots = 1;
+  int max_attempts = 3;
+  std::string worker_id;  // default: $POD_NAME, else the hostname (filled by the shell)
+  double heartbeat_s = 5;
+  std::vector<std::string> require_encoders;
+  bool atomic_outputs = true;
+  double probe_interval_s = 300;          // re-probe required encoders this often
+  double retry_base_s = 5;                // first retry delay (doubles per attempt, with jitter)
+  double retry_max_s = 600;               // retry delay cap
+  double result_ttl_s = 7 * 24 * 3600.0;  // Q:job:<id> expiry after a terminal state
+  int results_maxlen = 100000;            // Q:results approximate trim length
+  bool pod_deletion_cost = false;         // keep this pod's pod-deletion-cost annotation current
+  std::string serviceaccount_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+  // With pod_deletion_cost, from the environment: the API server (KUBERNETES_SERVICE_HOST and
+  // KUBERNETES_SERVICE_PORT) and this pod (POD_NAME; POD_NAMESPACE, else empty: the namespace
+  // file in serviceaccount_dir).
+  std::string kube_api_host;
+  int kube_api_port = 443;
+  std::string pod_name;
+  std::string pod_namespace;
+
+  // --- enqueue ---
+  std::string job_id;  // default: generated
+  std::vector<std::string> outputs;
+  std::optional<int> job_max_attempts;
+  std::optional<double> job_timeout_s;
+  std::optional<double> job_stall_timeout_s;
+  std::string traceparent;
+  std::map<std::string, std::string> labels;
+
+  // --- status, cancel ---
+  std::string status_job_id;
+
+  // --- probe ---
+  std::vector<std::string> require;   // exit non-zero unless each is usable
+  std::string probe_format = "json";  // json | nfd
+  double probe_timeout_s = 15;
+
+  // `--help` was asked for (print HelpText and exit 0).
+  bool help = false;
+};
+
+// Parses `ffpod <command> [flags] [-- args]` (argv without the program name).
+// `env` holds the process environment (only FFPOD_* entries are read).
+// Whether ParseConfig reads this environment variable: every FFPOD_*, and the pod's identity
+// and API server for --pod-deletion-cost.
+bool ConfigReadsVariable(std::string_view name);
+
+Result<Config> ParseConfig(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& env);
+
+// `ffpod --help` (nullopt) or `ffpod <command> --help`: every flag with its env var and default.
+std::string HelpText(std::optional<Command> command);
+
+// The environment variable that backs a flag: "--grace-period" -> "FFPOD_GRACE_PERIOD".
+std::string FlagEnvVar(std::string_view flag);
+
+}  // namespace ffpod

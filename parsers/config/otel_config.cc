@@ -1,0 +1,423 @@
+#include "parsers/config/otel_config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace ffpod {
+
+namespace {
+
+constexpr std::string_view kDefaultEndpoint = "http://localhost:4318/v1/traces";
+constexpr int64_t kMaxMillis = 24 * 3600 * 1000;
+constexpr int64_t kMaxQueue = 1 << 20;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool IEquals(std::string_view a, std::string_view b) { return Lower(a) == Lower(b); }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The variable's value, or empty when unset (an empty value counts as unset).
+std::string Get(const std::map<std::string, std::string>& env, const std::string& name) {
+  auto it = env.find(name);
+  return it == env.end() ? std::string() : it->second;
+}
+
+// The TRACES_ variable when set, else the generic one. `name` is the suffix after
+// "OTEL_EXPORTER_OTLP_". Sets `*which` to the variable that was used.
+std::string GetSignal(const std::map<std::string, std::string>& env, const std::string& suffix,
+                      std::string* which) {
+  std::string specific = "OTEL_EXPORTER_OTLP_TRACES_" + suffix;
+  if (std::string v = Get(env, specific); !v.empty()) {
+    *which = specific;
+    return v;
+  }
+  *which = "OTEL_EXPORTER_OTLP_" + suffix;
+  return Get(env, *which);
+}
+
+// A non-negative integer within [min, max]; nullopt otherwise.
+std::optional<int64_t> ParseInt(std::string_view text, int64_t min, int64_t max) {
+  text = Trim(text);
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < min || n > max) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+// Reads an integer setting; a malformed one keeps `fallback` and adds a warning.
+int64_t IntSetting(const std::map<std::string, std::string>& env, const std::string& name,
+                   int64_t fallback, int64_t min, int64_t max, std::vector<std::string>& warnings) {
+  std::string v = Get(env, name);
+  if (v.empty()) return fallback;
+  if (auto n = ParseInt(v, min, max)) return *n;
+  warnings.push_back(name + "=\"" + v + "\" is not an integer from " + std::to_string(min) +
+                     " to " + std::to_string(max) + "; using " + std::to_string(fallback));
+  return fallback;
+}
+
+// RFC 9110 token characters (header names).
+bool IsTchar(char c) {
+  if (std::isalnum(static_cast<unsigned char>(c))) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ParseHeaders(std::string_view text,
+                                                                      const std::string& var) {
+  auto list = ParseKeyValueList(text, /*decode_keys=*/false);
+  if (!list) return Error{var + ": " + list.error().message};
+  for (const auto& [name, value] : *list) {
+    if (!std::all_of(name.begin(), name.end(), IsTchar)) {
+      return Error{var + ": \"" + name + "\" is not a valid HTTP header name"};
+    }
+    for (char c : value) {
+      unsigned char u = static_cast<unsigned char>(c);
+      if (u == '\r' || u == '\n' || u == 0 || (u < 0x20 && u != '\t') || u == 0x7f) {
+        return Error{var + ": the value of header \"" + name + "\" contains a control character"};
+      }
+    }
+  }
+  return list;
+}
+
+// Replaces entries of `base` whose name matches one in `overrides` (case-insensitively), then
+// appends the rest of `overrides`.
+void MergeHeaders(std::vector<std::pair<std::string, std::string>>& base,
+                  const std::vector<std::pair<std::string, std::string>>& overrides) {
+  for (const auto& kv : overrides) {
+    base.erase(std::remove_if(base.begin(), base.end(),
+                              [&](const auto& b) { return IEquals(b.first, kv.first); }),
+               base.end());
+  }
+  base.insert(base.end(), overrides.begin(), overrides.end());
+}
+
+}  // namespace
+
+std::string OtlpEndpoint::HostHeader() const {
+  std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port_explicit) out += ":" + std::to_string(port);
+  return out;
+}
+
+std::optional<std::string> PercentDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    int hi = HexValue(text[i + 1]), lo = HexValue(text[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi << 4 | lo);
+    i += 2;
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValueList(std::string_view text,
+                                                                           bool decode_keys) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view member = Trim(text.substr(pos, comma - pos));
+    pos = comma + 1;
+    if (member.empty()) continue;
+    size_t eq = member.find('=');
+    if (eq == std::string_view::npos) {
+      return Error{"\"" + std::string(member) + "\" is not a key=value pair"};
+    }
+    std::string_view raw_key = Trim(member.substr(0, eq));
+    std::string_view raw_value = Trim(member.substr(eq + 1));
+    if (raw_key.empty()) {
+      return Error{"\"" + std::string(member) + "\" has an empty key"};
+    }
+    std::optional<std::string> key =
+        decode_keys ? PercentDecode(raw_key) : std::optional<std::string>(raw_key);
+    std::optional<std::string> value = PercentDecode(raw_value);
+    if (!key || !value) {
+      return Error{"\"" + std::string(member) + "\" has a malformed percent-encoding"};
+    }
+    out.emplace_back(std::move(*key), std::move(*value));
+  }
+  return out;
+}
+
+Result<OtlpEndpoint> ParseOtlpEndpoint(std::string_view url, std::string_view variable) {
+  auto fail = [&](std::string_view why) -> Error {
+    return Error{std::string(variable) + "=\"" + std::string(url) + "\" " + std::string(why)};
+  };
+  OtlpEndpoint ep;
+  ep.url = std::string(url);
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) {
+    return fail("is not a URL (expected http://host:port/path or https://...)");
+  }
+  std::string scheme = Lower(url.substr(0, scheme_end));
+  if (scheme == "https") {
+    ep.tls = true;
+  } else if (scheme != "http") {
+    return fail("must use http:// or https://");
+  }
+  std::string_view rest = url.substr(scheme_end + 3);
+  if (size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
+  size_t auth_end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, auth_end);
+  std::string_view target = auth_end == std::string_view::npos ? "" : rest.substr(auth_end);
+  if (authority.find('@') != std::string_view::npos) {
+    return fail("must not hold credentials (put them in OTEL_EXPORTER_OTLP_HEADERS)");
+  }
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return fail("has an unterminated IPv6 address");
+    ep.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return fail("has characters after the IPv6 address");
+      port_text = after.substr(1);
+      ep.port_explicit = true;
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    if (colon != std::string_view::npos) {
+      ep.host = std::string(authority.substr(0, colon));
+      port_text = authority.substr(colon + 1);
+      ep.port_explicit = true;
+    } else {
+      ep.host = std::string(authority);
+    }
+    if (ep.host.find(':') != std::string::npos) return fail("has an IPv6 address without [ ]");
+  }
+  if (ep.host.empty()) return fail("has no host");
+  for (char c : ep.host) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '/' || c == '\\' || c == '%') {
+      return fail("has an invalid host");
+    }
+  }
+  if (ep.port_explicit) {
+    auto port = ParseInt(port_text, 1, 65535);
+    if (!port) return fail("has an invalid port");
+    ep.port = static_cast<uint16_t>(*port);
+  } else {
+    ep.port = ep.tls ? 443 : 80;
+  }
+  for (char c : target) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return fail("has a space or control character in its path");
+  }
+  ep.target = target.empty()
+                  ? "/"
+                  : (target.front() == '?' ? "/" + std::string(target) : std::string(target));
+  return ep;
+}
+
+Result<OtelConfig> ParseOtelConfig(const std::map<std::string, std::string>& env) {
+  OtelConfig c;
+
+  std::string disabled = Get(env, "OTEL_SDK_DISABLED");
+  if (IEquals(Trim(disabled), "true")) {
+    c.disabled_because = "OTEL_SDK_DISABLED is true";
+    return c;
+  }
+  if (!disabled.empty() && !IEquals(Trim(disabled), "false")) {
+    c.warnings.push_back("OTEL_SDK_DISABLED=\"" + disabled +
+                         "\" is neither true nor false; treated as false");
+  }
+
+  // OTEL_TRACES_EXPORTER: a comma-separated list; ffpod sends otlp and nothing else.
+  bool otlp_requested = false;
+  if (std::string exporters = Get(env, "OTEL_TRACES_EXPORTER"); !exporters.empty()) {
+    bool none = false;
+    std::vector<std::string> unsupported;
+    size_t pos = 0;
+    while (pos <= exporters.size()) {
+      size_t comma = exporters.find(',', pos);
+      if (comma == std::string::npos) comma = exporters.size();
+      std::string name = Lower(Trim(std::string_view(exporters).substr(pos, comma - pos)));
+      pos = comma + 1;
+      if (name.empty()) continue;
+      if (name == "otlp") {
+        otlp_requested = true;
+      } else if (name == "none") {
+        none = true;
+      } else {
+        unsupported.push_back(name);
+      }
+    }
+    if (none && !otlp_requested) {
+      c.disabled_because = "OTEL_TRACES_EXPORTER is none";
+      return c;
+    }
+    if (!otlp_requested) {
+      return Error{"OTEL_TRACES_EXPORTER=\"" + exporters +
+                   "\" names no exporter ffpod has (it exports otlp, or none)"};
+    }
+    for (const auto& name : unsupported) {
+      c.warnings.push_back("OTEL_TRACES_EXPORTER: exporter \"" + name +
+                           "\" is not available in ffpod; only otlp is used");
+    }
+  }
+
+  // Endpoint.
+  std::string url;
+  std::string url_var;
+  if (std::string v = Get(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); !v.empty()) {
+    url = std::string(Trim(v));
+    url_var = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+  } else if (std::string g = Get(env, "OTEL_EXPORTER_OTLP_ENDPOINT"); !g.empty()) {
+    url = std::string(Trim(g));
+    url += url.empty() || url.back() != '/' ? "/v1/traces" : "v1/traces";
+    url_var = "OTEL_EXPORTER_OTLP_ENDPOINT";
+  } else if (otlp_requested) {
+    url = std::string(kDefaultEndpoint);
+    url_var = "the default endpoint";
+  } else {
+    c.disabled_because =
+        "no OTLP endpoint is configured (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or "
+        "OTEL_EXPORTER_OTLP_ENDPOINT)";
+    return c;
+  }
+  auto endpoint = ParseOtlpEndpoint(url, url_var);
+  if (!endpoint) return endpoint.error();
+  c.endpoint = std::move(*endpoint);
+
+  std::string var;
+  if (std::string protocol = GetSignal(env, "PROTOCOL", &var); !protocol.empty()) {
+    std::string p = Lower(Trim(protocol));
+    if (p == "http/protobuf") {
+      c.warnings.push_back(var +
+                           " is http/protobuf; ffpod sends http/json, which OTLP/HTTP receivers "
+                           "accept on the same endpoint");
+    } else if (p != "http/json") {
+      return Error{var + "=\"" + protocol + "\" is not supported (ffpod sends http/json)"};
+    }
+  }
+
+  // Headers: generic, then the TRACES_ ones replace those of the same name.
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (std::string h = Get(env, "OTEL_EXPORTER_OTLP_HEADERS"); !h.empty()) {
+    auto parsed = ParseHeaders(h, "OTEL_EXPORTER_OTLP_HEADERS");
+    if (!parsed) return parsed.error();
+    MergeHeaders(headers, *parsed);
+  }
+  if (std::string h = Get(env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"); !h.empty()) {
+    auto parsed = ParseHeaders(h, "OTEL_EXPORTER_OTLP_TRACES_HEADERS");
+    if (!parsed) return parsed.error();
+    MergeHeaders(headers, *parsed);
+  }
+  for (const auto& [name, value] : headers) {
+    if (IEquals(name, "content-type") || IEquals(name, "content-length") ||
+        IEquals(name, "transfer-encoding")) {
+      c.warnings.push_back("header \"" + name + "\" from OTEL_EXPORTER_OTLP_HEADERS is ignored");
+    } else {
+      c.headers.emplace_back(name, value);
+    }
+  }
+
+  if (std::string t = GetSignal(env, "TIMEOUT", &var); !t.empty()) {
+    if (auto ms = ParseInt(t, 1, kMaxMillis)) {
+      c.request_timeout = std::chrono::milliseconds(*ms);
+    } else {
+      c.warnings.push_back(var + "=\"" + t + "\" is not a positive number of milliseconds; using " +
+                           std::to_string(c.request_timeout.count()));
+    }
+  }
+  if (std::string z = GetSignal(env, "COMPRESSION", &var); !z.empty()) {
+    std::string zl = Lower(Trim(z));
+    if (zl != "none") {
+      c.warnings.push_back(var + "=\"" + z + "\" is not supported; spans are sent uncompressed");
+    }
+  }
+  c.ca_file = GetSignal(env, "CERTIFICATE", &var);
+  if (!c.ca_file.empty() && !c.endpoint.tls) {
+    c.warnings.push_back(var + " is set but the endpoint is not https; it is not used");
+  }
+  std::string cert_var, key_var;
+  c.client_certificate_file = GetSignal(env, "CLIENT_CERTIFICATE", &cert_var);
+  c.client_key_file = GetSignal(env, "CLIENT_KEY", &key_var);
+  if (c.client_certificate_file.empty() != c.client_key_file.empty()) {
+    return Error{c.client_key_file.empty()
+                     ? cert_var + " is set without " + "OTEL_EXPORTER_OTLP_CLIENT_KEY"
+                     : key_var + " is set without " + "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"};
+  }
+
+  // Resource.
+  if (std::string attrs = Get(env, "OTEL_RESOURCE_ATTRIBUTES"); !attrs.empty()) {
+    auto parsed = ParseKeyValueList(attrs, /*decode_keys=*/true);
+    if (!parsed) {
+      c.warnings.push_back("OTEL_RESOURCE_ATTRIBUTES is ignored: " + parsed.error().message);
+    } else {
+      for (auto& [k, v] : *parsed) {
+        auto it = std::find_if(c.resource_attributes.begin(), c.resource_attributes.end(),
+                               [&](const auto& e) { return e.first == k; });
+        if (it != c.resource_attributes.end()) {
+          it->second = std::move(v);
+        } else {
+          c.resource_attributes.emplace_back(std::move(k), std::move(v));
+        }
+      }
+    }
+  }
+  for (const auto& [k, v] : c.resource_attributes) {
+    if (k == "service.name" && !v.empty()) c.service_name = v;
+  }
+  if (std::string name = std::string(Trim(Get(env, "OTEL_SERVICE_NAME"))); !name.empty()) {
+    c.service_name = name;
+  }
+
+  if (std::string s = Get(env, "OTEL_TRACES_SAMPLER"); !s.empty()) {
+    std::string sl = Lower(Trim(s));
+    if (sl != "parentbased_always_on") {
+      c.warnings.push_back("OTEL_TRACES_SAMPLER=\"" + s +
+                           "\" is not supported; every job whose parent is sampled is traced");
+    }
+  }
+
+  // Batch processor.
+  c.schedule_delay = std::chrono::milliseconds(IntSetting(
+      env, "OTEL_BSP_SCHEDULE_DELAY", c.schedule_delay.count(), 0, kMaxMillis, c.warnings));
+  c.export_timeout = std::chrono::milliseconds(IntSetting(
+      env, "OTEL_BSP_EXPORT_TIMEOUT", c.export_timeout.count(), 1, kMaxMillis, c.warnings));
+  c.max_queue_size = static_cast<size_t>(IntSetting(env, "OTEL_BSP_MAX_QUEUE_SIZE",
+                                                    static_cast<int64_t>(c.max_queue_size), 1,
+                                                    kMaxQueue, c.warnings));
+  c.max_export_batch_size = static_cast<size_t>(
+      IntSetting(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                 static_cast<int64_t>(c.max_export_batch_size), 1, kMaxQueue, c.warnings));
+  if (c.max_export_batch_size > c.max_queue_size) {
+    c.warnings.push_back(
+        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE is larger than OTEL_BSP_MAX_QUEUE_SIZE; "
+        "using " +
+        std::to_string(c.max_queue_size));
+    c.max_export_batch_size = c.max_queue_size;
+  }
+
+  c.enabled = true;
+  return c;
+}
+
+}  // namespace ffpod

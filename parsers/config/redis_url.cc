@@ -1,0 +1,343 @@
+#include "parsers/config/redis_url.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <optional>
+
+#include "parsers/telemetry/redact.h"
+
+namespace ffpod {
+namespace {
+
+constexpr std::string_view kPrefix = "redis URL ";
+constexpr size_t kMaxUnixPath = 107;  // sizeof(sockaddr_un::sun_path) - 1 on Linux
+
+Error Fail(std::string message) { return Error{std::string(kPrefix) + std::move(message)}; }
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes `in`; nullopt on a malformed escape. `+` stays `+`.
+std::optional<std::string> PercentDecode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    int hi = HexValue(in[i + 1]);
+    int lo = HexValue(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+// Percent-encodes everything except RFC 3986 unreserved characters.
+std::string PercentEncode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : in) {
+    auto u = static_cast<unsigned char>(c);
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 15]);
+    }
+  }
+  return out;
+}
+
+// A non-negative decimal number in [min, max]; nullopt otherwise (no sign, no spaces).
+std::optional<int> ParseNumber(std::string_view s, int min, int max) {
+  if (s.empty() || s.size() > 10) return std::nullopt;
+  long long v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v < min || v > max) return std::nullopt;
+  return static_cast<int>(v);
+}
+
+bool IsHostNameChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_';
+}
+
+bool IsIpv6Char(char c) { return HexValue(c) >= 0 || c == ':' || c == '.'; }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::optional<bool> ParseBool(std::string_view s) {
+  std::string v = Lower(s);
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  return std::nullopt;
+}
+
+// user:password from the user-info part of the authority (already split off the '@').
+Result<bool> ParseUserInfo(std::string_view info, RedisUrl& url) {
+  size_t colon = info.find(':');
+  std::string_view raw_user = info.substr(0, colon);
+  auto user = PercentDecode(raw_user);
+  if (!user) return Fail("user name has a malformed percent-escape");
+  url.user = *user;
+  if (colon != std::string_view::npos) {
+    auto password = PercentDecode(info.substr(colon + 1));
+    if (!password) return Fail("password has a malformed percent-escape");
+    url.password = *password;
+  }
+  if (!url.user.empty() && url.password.empty()) {
+    return Fail("names user '" + url.user +
+                "' without a password (write user:PASSWORD@, or :PASSWORD@ for a password alone)");
+  }
+  return true;
+}
+
+// host[:port] or [v6][:port].
+Result<bool> ParseHostPort(std::string_view hp, RedisUrl& url) {
+  std::string_view port_text;
+  bool has_port = false;
+  if (!hp.empty() && hp.front() == '[') {
+    size_t close = hp.find(']');
+    if (close == std::string_view::npos) return Fail("has '[' without ']' around an IPv6 address");
+    std::string_view v6 = hp.substr(1, close - 1);
+    if (v6.empty() || v6.find(':') == std::string_view::npos ||
+        !std::all_of(v6.begin(), v6.end(), IsIpv6Char)) {
+      return Fail("host '[" + std::string(v6) + "]' is not an IPv6 address");
+    }
+    url.host = std::string(v6);
+    std::string_view after = hp.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return Fail("has unexpected text after ']'");
+      port_text = after.substr(1);
+      has_port = true;
+    }
+  } else {
+    size_t colon = hp.find(':');
+    if (colon != std::string_view::npos && hp.find(':', colon + 1) != std::string_view::npos) {
+      return Fail("host has several ':' (write IPv6 addresses in brackets: [::1]:6379)");
+    }
+    std::string_view host = hp.substr(0, colon);
+    if (host.empty()) return Fail("has no host");
+    if (!std::all_of(host.begin(), host.end(), IsHostNameChar)) {
+      return Fail("host '" + std::string(host) + "' has characters not allowed in a host name");
+    }
+    url.host = std::string(host);
+    if (colon != std::string_view::npos) {
+      port_text = hp.substr(colon + 1);
+      has_port = true;
+    }
+  }
+  if (has_port) {
+    auto port = ParseNumber(port_text, 1, 65535);
+    if (!port) {
+      return Fail("port '" + std::string(port_text) + "' is not a number in 1-65535");
+    }
+    url.port = *port;
+  }
+  return true;
+}
+
+// The query string: db and the TLS parameters. Each may appear once.
+Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) {
+  static constexpr std::array<std::string_view, 6> kKnown = {
+      "db", "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"};
+  std::array<bool, kKnown.size()> seen{};
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view param = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (param.empty()) continue;
+    size_t eq = param.find('=');
+    std::string_view key = param.substr(0, eq);
+    auto value_opt = PercentDecode(eq == std::string_view::npos ? "" : param.substr(eq + 1));
+    if (!value_opt) {
+      return Fail("parameter '" + std::string(key) + "' has a malformed percent-escape");
+    }
+    const std::string& value = *value_opt;
+    auto it = std::find(kKnown.begin(), kKnown.end(), key);
+    if (it == kKnown.end()) {
+      return Fail("has unknown parameter '" + std::string(key) +
+                  "' (known: db, ca_file, cert_file, key_file, server_name, "
+                  "insecure_skip_verify)");
+    }
+    size_t index = static_cast<size_t>(it - kKnown.begin());
+    if (seen[index]) return Fail("gives parameter '" + std::string(key) + "' twice");
+    seen[index] = true;
+    if (key == "db") {
+      if (db_in_path) return Fail("gives the database both as the path and as ?db=");
+      auto db = ParseNumber(value, 0, 2147483647);
+      if (!db) return Fail("database '" + value + "' is not a non-negative number");
+      url.db = *db;
+      continue;
+    }
+    if (url.transport != RedisTransport::kTls) {
+      return Fail("parameter '" + std::string(key) + "' needs the rediss:// scheme (TLS)");
+    }
+    if (key != "insecure_skip_verify" && value.empty()) {
+      return Fail("parameter '" + std::string(key) + "' is empty");
+    }
+    if (key == "ca_file") {
+      url.tls.ca_file = value;
+    } else if (key == "cert_file") {
+      url.tls.cert_file = value;
+    } else if (key == "key_file") {
+      url.tls.key_file = value;
+    } else if (key == "server_name") {
+      url.tls.server_name = value;
+    } else {
+      auto flag = ParseBool(value);
+      if (!flag) {
+        return Fail("parameter 'insecure_skip_verify' is '" + value + "', expected true or false");
+      }
+      url.tls.insecure_skip_verify = *flag;
+    }
+  }
+  if (url.tls.cert_file.empty() != url.tls.key_file.empty()) {
+    return Fail("needs cert_file and key_file together");
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<RedisUrl> ParseRedisUrl(std::string_view text) {
+  RedisUrl url;
+  size_t sep = text.find("://");
+  if (sep == std::string_view::npos) {
+    return Fail("must start with redis://, rediss:// or unix://");
+  }
+  std::string scheme = Lower(text.substr(0, sep));
+  if (scheme == "redis") {
+    url.transport = RedisTransport::kTcp;
+  } else if (scheme == "rediss") {
+    url.transport = RedisTransport::kTls;
+  } else if (scheme == "unix") {
+    url.transport = RedisTransport::kUnix;
+  } else {
+    return Fail("scheme '" + std::string(text.substr(0, sep)) +
+                "' is not one of redis://, rediss://, unix://");
+  }
+  std::string_view rest = text.substr(sep + 3);
+  // The user-info ends at the last '@', so a password may hold raw '/', '?', ':' or '#'.
+  size_t at = rest.rfind('@');
+  if (at != std::string_view::npos) {
+    std::string_view info = rest.substr(0, at);
+    if (std::any_of(info.begin(), info.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < ' ' || c == 0x7f; })) {
+      return Fail("user-info has control characters (percent-encode them)");
+    }
+    auto parsed = ParseUserInfo(info, url);
+    if (!parsed) return parsed.error();
+    rest = rest.substr(at + 1);
+  }
+  if (rest.find('#') != std::string_view::npos) {
+    return Fail("has a '#' (fragments are not supported)");
+  }
+  if (std::any_of(rest.begin(), rest.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; })) {
+    return Fail("has spaces or control characters (percent-encode them)");
+  }
+  size_t qmark = rest.find('?');
+  std::string_view query = qmark == std::string_view::npos ? "" : rest.substr(qmark + 1);
+  rest = rest.substr(0, qmark);
+
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
+
+  bool db_in_path = false;
+  if (url.transport == RedisTransport::kUnix) {
+    if (!authority.empty()) {
+      return Fail("unix:// takes no host ('" + std::string(authority) +
+                  "'): write unix:///path/to/socket");
+    }
+    auto decoded = PercentDecode(path);
+    if (!decoded) return Fail("socket path has a malformed percent-escape");
+    if (decoded->size() < 2) return Fail("has no socket path (write unix:///path/to/socket)");
+    if (decoded->size() > kMaxUnixPath) {
+      return Fail("socket path is longer than " + std::to_string(kMaxUnixPath) + " bytes");
+    }
+    if (decoded->find('\0') != std::string::npos) return Fail("socket path contains a NUL byte");
+    url.path = *decoded;
+  } else {
+    auto hp = ParseHostPort(authority, url);
+    if (!hp) return hp.error();
+    if (path.size() > 1) {
+      auto db = ParseNumber(path.substr(1), 0, 2147483647);
+      if (!db) {
+        return Fail("database '" + std::string(path.substr(1)) + "' is not a non-negative number");
+      }
+      url.db = *db;
+      db_in_path = true;
+    }
+  }
+  auto q = ParseQuery(query, db_in_path, url);
+  if (!q) return q.error();
+  return url;
+}
+
+std::string RedisUrl::Address() const {
+  if (transport == RedisTransport::kUnix) return path;
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return h + ":" + std::to_string(port);
+}
+
+std::string RedisUrl::Redacted() const {
+  std::string out;
+  switch (transport) {
+    case RedisTransport::kTcp:
+      out = "redis://";
+      break;
+    case RedisTransport::kTls:
+      out = "rediss://";
+      break;
+    case RedisTransport::kUnix:
+      out = "unix://";
+      break;
+  }
+  if (!password.empty()) {
+    out += PercentEncode(user) + ":" + std::string(kRedacted) + "@";
+  }
+  std::string query;
+  auto add = [&query](std::string_view key, std::string_view value) {
+    query += query.empty() ? "?" : "&";
+    query += std::string(key) + "=" + PercentEncode(value);
+  };
+  if (transport == RedisTransport::kUnix) {
+    for (char c : path) {
+      // Keep '/' readable; encode what would change the URL's meaning.
+      out += c == '/' ? std::string("/") : PercentEncode(std::string_view(&c, 1));
+    }
+    if (db != 0) add("db", std::to_string(db));
+  } else {
+    out += Address();
+    if (db != 0) out += "/" + std::to_string(db);
+  }
+  if (!tls.ca_file.empty()) add("ca_file", tls.ca_file);
+  if (!tls.cert_file.empty()) add("cert_file", tls.cert_file);
+  if (!tls.key_file.empty()) add("key_file", tls.key_file);
+  if (!tls.server_name.empty()) add("server_name", tls.server_name);
+  if (tls.insecure_skip_verify) add("insecure_skip_verify", "true");
+  return out + query;
+}
+
+}  // namespace ffpod

@@ -1,0 +1,120 @@
+// Job and result documents (docs/queue.md).
+//
+// A job is what producers push to `Q:pending` (a plain LPUSH of JSON from any language);
+// ParseJob validates it and names the first thing that is wrong, so the worker can dead-letter
+// it as `bad_job` with that sentence. Unknown fields are kept and ignored. A result is what a
+// finished attempt reports (stream entry, state hash, termination log). Pure.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "parsers/common/result.h"
+#include "parsers/ffmpeg/exit_status.h"
+#include "parsers/ffmpeg/progress_tracker.h"
+#include "parsers/ffmpeg/reasons.h"
+
+namespace ffpod {
+
+struct JobLimits {
+  size_t max_document_bytes = 1 << 20;  // 1 MiB
+  size_t max_args = 4096;
+  size_t max_arg_bytes = 64 * 1024;
+  size_t max_labels = 64;
+  int max_attempts_cap = 100;
+};
+
+struct JobSpec {
+  std::string id;
+  std::vector<std::string> args;
+  std::vector<std::string> outputs;       // local paths published atomically
+  std::optional<int> max_attempts;        // falls back to --max-attempts
+  std::optional<double> timeout_s;        // falls back to none
+  std::optional<double> stall_timeout_s;  // falls back to --stall-timeout
+  std::string traceparent;                // valid W3C traceparent, or empty
+  std::string tracestate;
+  std::map<std::string, std::string> labels;
+  // When the job was submitted (RFC 3339, set by `ffpod enqueue`): the start of the trace's
+  // queue-wait span. Optional; an unparsable value is ignored.
+  std::optional<std::chrono::system_clock::time_point> enqueued_at;
+  bool traceparent_ignored = false;  // one was given but was not valid W3C (ignored)
+};
+
+// True when `id` is 1-128 characters of [A-Za-z0-9._:-].
+bool IsValidJobId(std::string_view id);
+// True for a W3C traceparent "00-<32 hex>-<16 hex>-<2 hex>" with non-zero ids.
+bool IsValidTraceparent(std::string_view traceparent);
+
+// Validates a job document. The error names the field and what was expected, e.g.
+// `field "args" must be a non-empty array of strings`.
+Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits = {});
+
+// Each of `job.outputs` must be an output position of its ffmpeg arguments (so that it can be
+// written under a temporary name). Returns the sentence naming the first that is not.
+std::optional<std::string> CheckJobOutputs(const JobSpec& job);
+
+// Best effort: the id of a document that failed validation, when it has a usable one (so its
+// state hash can still say bad_job). Empty otherwise.
+std::string SalvageJobId(std::string_view document);
+
+// A new job document for `ffpod enqueue`.
+std::string MakeJobDocument(const JobSpec& job);
+
+struct OutputFile {
+  std::string path;
+  int64_t bytes = 0;
+  std::string sha256;  // lowercase hex
+};
+
+struct WorkerIdentity {
+  std::string id;
+  std::string pod;
+  std::string node;
+};
+
+// Result statuses of one attempt.
+enum class ResultStatus { kSucceeded, kFailed, kRetrying, kPreempted, kDead };
+std::string_view ResultStatusName(ResultStatus status);
+
+struct ResultDoc {
+  std::string id;  // may be empty for a bad_job without a usable id
+  int attempt = 1;
+  ResultStatus status = ResultStatus::kFailed;
+  Reason reason = Reason::kUnknown;
+  std::string message;
+  std::optional<ExitStatus> exit;  // absent when ffmpeg never ran (bad_job, worker_lost)
+  std::string started_at;          // RFC 3339
+  std::string finished_at;
+  double duration_s = 0;
+  std::optional<ProgressView> progress;
+  std::vector<OutputFile> outputs;
+  std::string ffmpeg_path;
+  std::string ffmpeg_version;
+  WorkerIdentity worker;
+  std::vector<std::string> stderr_tail;  // redacted
+  std::string trace_id;
+  std::optional<double> next_attempt_in_s;  // for retrying: when it will run again
+};
+
+boost::json::object ResultToJson(const ResultDoc& result);
+std::string SerializeResult(const ResultDoc& result);
+
+// The exit status of `ffpod run`. `classified`: the reason's code (docs/failure-reasons.md).
+// `ffmpeg`: ffmpeg's own status, 128+N when it died of signal N, 127/126 when it could not be
+// executed; but when ffpod itself stopped ffmpeg and ffmpeg then exited 0 (after `q`), a
+// success would be a lie: a drain reports 143 (as if the SIGTERM had reached ffmpeg), a stall,
+// timeout or cancel reports 1.
+int RunExitCode(bool classified, const ExitStatus& exit, Reason reason);
+
+// The one-line summary `ffpod run` writes to the termination log (<= max_bytes, UTF-8 safe):
+// "reason=disk_full exit=0 message=Error writing trailer of /out.mp4: No space left on device".
+std::string TerminationSummary(const ResultDoc& result, size_t max_bytes = 4096);
+
+}  // namespace ffpod

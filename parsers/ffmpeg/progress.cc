@@ -1,0 +1,320 @@
+#include "parsers/ffmpeg/progress.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace ffpod {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool IsNotAvailable(std::string_view value) { return value == "N/A"; }
+
+// The whole of `s` as a decimal int64 (optional leading '-'), else nullopt.
+std::optional<int64_t> ParseInt64(std::string_view s) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+// The whole of `s` as a finite double (fixed or exponent form), else nullopt.
+std::optional<double> ParseFiniteDouble(std::string_view s) {
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty() || !std::isfinite(v)) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+// Parses a non-negative decimal int at the front of `*s` (at most 9 digits) and consumes it.
+std::optional<int> TakeIndex(std::string_view* s) {
+  size_t n = 0;
+  while (n < s->size() && n < 10 && (*s)[n] >= '0' && (*s)[n] <= '9') ++n;
+  if (n == 0 || n > 9) return std::nullopt;
+  int v = 0;
+  std::from_chars(s->data(), s->data() + n, v);
+  s->remove_prefix(n);
+  return v;
+}
+
+// Recognises `stream_F_S_<rest>` and returns F, S and <rest>.
+bool SplitStreamKey(std::string_view key, int* file, int* stream, std::string_view* rest) {
+  constexpr std::string_view kPrefix = "stream_";
+  if (key.substr(0, kPrefix.size()) != kPrefix) return false;
+  key.remove_prefix(kPrefix.size());
+  std::optional<int> f = TakeIndex(&key);
+  if (!f || key.empty() || key.front() != '_') return false;
+  key.remove_prefix(1);
+  std::optional<int> s = TakeIndex(&key);
+  if (!s || key.empty() || key.front() != '_') return false;
+  key.remove_prefix(1);
+  *file = *f;
+  *stream = *s;
+  *rest = key;
+  return true;
+}
+
+// `N/A` -> nullopt (fine); a number followed by `suffix` -> the number; else error.
+// The result is normalised so that -0.0 reads as 0.
+bool ParseDoubleWithSuffix(std::string_view value, std::string_view suffix,
+                           std::optional<double>* out) {
+  if (IsNotAvailable(value)) {
+    *out = std::nullopt;
+    return true;
+  }
+  if (value.size() < suffix.size() || value.substr(value.size() - suffix.size()) != suffix) {
+    *out = std::nullopt;
+    return false;
+  }
+  value.remove_suffix(suffix.size());
+  *out = ParseFiniteDouble(Trim(value));
+  if (*out) **out += 0.0;
+  return out->has_value();
+}
+
+bool ParseOptionalInt(std::string_view value, std::optional<int64_t>* out) {
+  if (IsNotAvailable(value)) {
+    *out = std::nullopt;
+    return true;
+  }
+  *out = ParseInt64(value);
+  return out->has_value();
+}
+
+}  // namespace
+
+bool IsSentinelTime(int64_t us) {
+  // INT64_MIN+1 rendered by 4.4-6.0 with `int` seconds: 9223372036854 s truncated to 32 bits
+  // gives 2077252342 s = 577014:32:22, plus the 775807 µs remainder (.77 on stderr).
+  constexpr int64_t kRenderedHigh = -2077252342770000;
+  constexpr int64_t kRenderedLow = -2077252342775807;
+  return us == std::numeric_limits<int64_t>::min() ||
+         us == std::numeric_limits<int64_t>::min() + 1 ||
+         (us >= kRenderedLow && us <= kRenderedHigh);
+}
+
+std::optional<int64_t> ParseClockTime(std::string_view text) {
+  text = Trim(text);
+  bool negative = false;
+  if (!text.empty() && text.front() == '-') {
+    negative = true;
+    text.remove_prefix(1);
+  }
+  size_t colon = text.find(':');
+  if (colon == 0 || colon == std::string_view::npos) return std::nullopt;
+  int64_t hours = 0;
+  for (size_t i = 0; i < colon; ++i) {
+    char c = text[i];
+    if (c < '0' || c > '9') return std::nullopt;
+    if (__builtin_mul_overflow(hours, 10, &hours) || __builtin_add_overflow(hours, c - '0', &hours))
+      return std::nullopt;
+  }
+  text.remove_prefix(colon + 1);
+  auto two_digits = [](std::string_view t) -> int {
+    if (t.size() < 2 || t[0] < '0' || t[0] > '5' || t[1] < '0' || t[1] > '9') return -1;
+    return (t[0] - '0') * 10 + (t[1] - '0');
+  };
+  int minutes = two_digits(text);
+  if (minutes < 0 || text.size() < 3 || text[2] != ':') return std::nullopt;
+  text.remove_prefix(3);
+  int seconds = two_digits(text);
+  if (seconds < 0) return std::nullopt;
+  text.remove_prefix(2);
+  int64_t micros = 0;
+  if (!text.empty()) {
+    if (text.front() != '.' || text.size() == 1) return std::nullopt;
+    text.remove_prefix(1);
+    int64_t scale = 100000;
+    for (char c : text) {
+      if (c < '0' || c > '9') return std::nullopt;
+      micros += (c - '0') * scale;
+      scale /= 10;
+    }
+  }
+  int64_t total = 0;
+  if (__builtin_mul_overflow(hours, int64_t{3600}, &total) ||
+      __builtin_add_overflow(total, int64_t{minutes} * 60 + seconds, &total) ||
+      __builtin_mul_overflow(total, int64_t{1000000}, &total) ||
+      __builtin_add_overflow(total, micros, &total))
+    return std::nullopt;
+  return negative ? -total : total;
+}
+
+void ProgressParser::Feed(std::string_view bytes, std::vector<ProgressBlock>* out) {
+  const char* p = bytes.data();
+  const char* const end = p + bytes.size();
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', end - p));
+    if (nl == nullptr) {
+      // Unterminated: keep it for the next Feed, unless that makes the line overlong.
+      size_t rest = end - p;
+      if (discarding_) return;
+      if (partial_.size() + rest > kMaxLineBytes) {
+        ++errors_;
+        discarding_ = true;
+        partial_.clear();
+        return;
+      }
+      partial_.append(p, rest);
+      return;
+    }
+    size_t len = nl - p;
+    if (discarding_) {
+      discarding_ = false;  // the overlong line ends here; it was counted when it overflowed
+    } else if (partial_.empty()) {
+      if (len > kMaxLineBytes) {
+        ++errors_;
+      } else {
+        Line(std::string_view(p, len), out);
+      }
+    } else if (partial_.size() + len > kMaxLineBytes) {
+      ++errors_;
+      partial_.clear();
+    } else {
+      partial_.append(p, len);
+      Line(partial_, out);
+      partial_.clear();
+    }
+    p = nl + 1;
+  }
+}
+
+void ProgressParser::Line(std::string_view line, std::vector<ProgressBlock>* out) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return;
+  size_t eq = line.find('=');
+  if (eq == std::string_view::npos) {
+    ++errors_;
+    return;
+  }
+  std::string_view key = Trim(line.substr(0, eq));
+  std::string_view value = Trim(line.substr(eq + 1));
+  if (key.empty()) {
+    ++errors_;
+    return;
+  }
+  if (key == "progress") {
+    bool end = value == "end";
+    if (!end && value != "continue") ++errors_;
+    EndBlock(end, out);
+    return;
+  }
+  Value(key, value);
+}
+
+void ProgressParser::Value(std::string_view key, std::string_view value) {
+  ProgressBlock& b = current_;
+  bool ok = true;
+  if (key == "frame") {
+    ok = ParseOptionalInt(value, &b.frame);
+  } else if (key == "fps") {
+    ok = ParseDoubleWithSuffix(value, "", &b.fps);
+  } else if (key == "bitrate") {
+    ok = ParseDoubleWithSuffix(value, "kbits/s", &b.bitrate_kbps);
+  } else if (key == "total_size") {
+    ok = ParseOptionalInt(value, &b.total_size_bytes);
+  } else if (key == "out_time_us" || key == "out_time_ms" || key == "out_time") {
+    // Priority out_time_us > out_time_ms > out_time; equal priority: the last one wins.
+    TimeSource source = key == "out_time_us"   ? TimeSource::kUs
+                        : key == "out_time_ms" ? TimeSource::kMs
+                                               : TimeSource::kClock;
+    std::optional<int64_t> us;
+    if (!IsNotAvailable(value)) {
+      us = source == TimeSource::kClock ? ParseClockTime(value) : ParseInt64(value);
+      ok = us.has_value();
+    }
+    if (time_source_ == TimeSource::kNone || source <= time_source_) {
+      time_source_ = source;
+      sentinel_time_ = us && IsSentinelTime(*us);
+      b.out_time_us = sentinel_time_ ? std::nullopt : us;
+    }
+  } else if (key == "dup_frames") {
+    ok = ParseOptionalInt(value, &b.dup_frames);
+  } else if (key == "drop_frames") {
+    ok = ParseOptionalInt(value, &b.drop_frames);
+  } else if (key == "speed") {
+    ok = ParseDoubleWithSuffix(value, "x", &b.speed);
+  } else {
+    int file = 0;
+    int stream = 0;
+    std::string_view rest;
+    if (SplitStreamKey(key, &file, &stream, &rest)) {
+      if (rest == "q") {
+        std::optional<double> q = ParseFiniteDouble(value);
+        if (!q) {
+          ++errors_;
+          return;
+        }
+        for (StreamQuality& s : b.stream_q) {
+          if (s.file == file && s.stream == stream) {
+            s.q = *q;
+            return;
+          }
+        }
+        if (b.stream_q.size() >= kMaxStreams) {
+          ++errors_;
+          return;
+        }
+        b.stream_q.push_back({file, stream, *q});
+        return;
+      }
+      char plane = rest == "psnr_y"     ? 'y'
+                   : rest == "psnr_u"   ? 'u'
+                   : rest == "psnr_v"   ? 'v'
+                   : rest == "psnr_all" ? '*'
+                                        : '\0';
+      if (plane != '\0') {
+        // "%2.2f" of -10*log10(0) prints "inf"; NaN is not a measurement.
+        double db = 0;
+        auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), db);
+        if (ec != std::errc() || ptr != value.data() + value.size() || std::isnan(db) ||
+            value.empty()) {
+          ++errors_;
+          return;
+        }
+        for (StreamPsnr& s : b.stream_psnr) {
+          if (s.file == file && s.stream == stream && s.plane == plane) {
+            s.db = db;
+            return;
+          }
+        }
+        if (b.stream_psnr.size() >= kMaxStreams) {
+          ++errors_;
+          return;
+        }
+        b.stream_psnr.push_back({file, stream, plane, db});
+        return;
+      }
+    }
+    if (b.extra.size() >= kMaxExtraKeys) {
+      ++errors_;
+      return;
+    }
+    b.extra.emplace_back(std::string(key), std::string(value));
+    return;
+  }
+  if (!ok) ++errors_;
+}
+
+void ProgressParser::EndBlock(bool end, std::vector<ProgressBlock>* out) {
+  current_.end = end;
+  if (sentinel_time_) current_.bitrate_kbps.reset();
+  out->push_back(std::move(current_));
+  current_ = ProgressBlock{};
+  time_source_ = TimeSource::kNone;
+  sentinel_time_ = false;
+}
+
+}  // namespace ffpod

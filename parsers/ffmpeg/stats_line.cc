@@ -1,0 +1,232 @@
+#include "parsers/ffmpeg/stats_line.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace ffpod {
+namespace {
+
+// The line is a sequence of `key=value` tokens separated by spaces; a value may be preceded by
+// printf padding (`size=      88kB`). A key token may carry glued prefixes: `L` on the last
+// report (`Lsize=`, `Lq=` when several video streams are reported) and, up to 5.1 with -qphist,
+// a run of upper-case hex digits (`...0A3size=`). Tokens without `=` (the `U:..` parts of
+// `PSNR=`) are skipped.
+enum class Key {
+  kUnknown,
+  kFrame,
+  kFps,
+  kQ,
+  kSize,
+  kTime,
+  kBitrate,
+  kDup,
+  kDrop,
+  kSpeed,
+  kElapsed,
+  kPsnr
+};
+
+Key Lookup(std::string_view name) {
+  switch (name.size()) {
+    case 1:
+      return name == "q" ? Key::kQ : Key::kUnknown;
+    case 3:
+      return name == "fps" ? Key::kFps : name == "dup" ? Key::kDup : Key::kUnknown;
+    case 4:
+      return name == "size"   ? Key::kSize
+             : name == "time" ? Key::kTime
+             : name == "drop" ? Key::kDrop
+             : name == "PSNR" ? Key::kPsnr
+                              : Key::kUnknown;
+    case 5:
+      return name == "frame" ? Key::kFrame : name == "speed" ? Key::kSpeed : Key::kUnknown;
+    case 7:
+      return name == "bitrate" ? Key::kBitrate : name == "elapsed" ? Key::kElapsed : Key::kUnknown;
+    default:
+      return Key::kUnknown;
+  }
+}
+
+bool IsUpperHex(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); }
+
+// Classifies a key token; sets *last for an `L` prefix.
+Key Classify(std::string_view token, bool* last) {
+  Key key = Lookup(token);
+  if (key != Key::kUnknown) return key;
+  bool l = !token.empty() && token.front() == 'L';
+  if (l) token.remove_prefix(1);
+  while (!token.empty() && IsUpperHex(token.front())) token.remove_prefix(1);
+  key = Lookup(token);
+  if (key != Key::kSize && key != Key::kQ && key != Key::kPsnr) return Key::kUnknown;
+  if (l) *last = true;
+  return key;
+}
+
+bool Matches(std::string_view s, std::string_view pattern) {  // 'd' in pattern: a digit
+  if (s.size() < pattern.size()) return false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    bool ok = pattern[i] == 'd' ? (s[i] >= '0' && s[i] <= '9') : s[i] == pattern[i];
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Removes the optional 8.0 `-loglevel +datetime`/`+time` stamps and the `[info] ` level tag.
+std::string_view StripPrefixes(std::string_view s) {
+  if (Matches(s, "dddd-dd-dd dd:dd:dd.ddd ")) s.remove_prefix(11);
+  if (Matches(s, "dd:dd:dd.ddd ")) s.remove_prefix(13);
+  constexpr std::string_view kInfo = "[info] ";
+  if (s.substr(0, kInfo.size()) == kInfo) s.remove_prefix(kInfo.size());
+  return s;
+}
+
+std::optional<int64_t> ParseInt64(std::string_view s) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+std::optional<double> ParseFiniteDouble(std::string_view s) {
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty() || !std::isfinite(v)) {
+    return std::nullopt;
+  }
+  return v + 0.0;  // -0.0 (FFmpeg's `%6.1f` of a tiny negative) reads as 0
+}
+
+bool StripSuffix(std::string_view* s, std::string_view suffix) {
+  if (s->size() < suffix.size() || s->substr(s->size() - suffix.size()) != suffix) return false;
+  s->remove_suffix(suffix.size());
+  return true;
+}
+
+// `N/A` -> true with nullopt; `<number><suffix>` -> true with the number; else false.
+bool ParseNumberWithSuffix(std::string_view value, std::string_view suffix,
+                           std::optional<double>* out) {
+  if (value == "N/A") return true;
+  if (!StripSuffix(&value, suffix)) return false;
+  *out = ParseFiniteDouble(value);
+  return out->has_value();
+}
+
+// `N/A`, or the `%.0f` count of KiB followed by `kB` (<=6.1) or `KiB` (7.0+).
+bool ParseSize(std::string_view value, std::optional<int64_t>* out) {
+  if (value == "N/A") return true;
+  if (!StripSuffix(&value, "KiB") && !StripSuffix(&value, "kB")) return false;
+  if (value.empty() || value.front() == '-') return false;
+  std::optional<int64_t> kib = ParseInt64(value);
+  int64_t bytes = 0;
+  if (!kib || __builtin_mul_overflow(*kib, int64_t{1024}, &bytes)) return false;
+  *out = bytes;
+  return true;
+}
+
+}  // namespace
+
+std::optional<StatsLine> ParseStatsLine(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' ')) {
+    line.remove_suffix(1);
+  }
+  std::string_view s = StripPrefixes(line);
+  StatsLine r;
+  bool seen_frame = false, seen_fps = false, seen_q = false, seen_size = false, seen_time = false,
+       seen_bitrate = false, seen_dup = false, seen_drop = false, seen_speed = false,
+       seen_elapsed = false;
+  bool sentinel = false;
+  bool first = true;
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    while (i < n && s[i] == ' ') ++i;
+    if (i == n) break;
+    size_t key_begin = i;
+    while (i < n && s[i] != ' ' && s[i] != '=') ++i;
+    if (i == n || s[i] != '=') {
+      if (first) return std::nullopt;
+      continue;  // a token without '=' (PSNR plane values)
+    }
+    std::string_view key_token = s.substr(key_begin, i - key_begin);
+    ++i;  // '='
+    while (i < n && s[i] == ' ') ++i;
+    size_t value_begin = i;
+    while (i < n && s[i] != ' ') ++i;
+    std::string_view value = s.substr(value_begin, i - value_begin);
+
+    Key key = Classify(key_token, &r.last);
+    if (first) {
+      if (key != Key::kFrame && key != Key::kSize) return std::nullopt;
+      first = false;
+    }
+    // The first occurrence of a key counts (later `q=` belong to further video streams).
+    auto once = [](bool* seen) {
+      bool fresh = !*seen;
+      *seen = true;
+      return fresh;
+    };
+    switch (key) {
+      case Key::kFrame:
+        if (once(&seen_frame) && !(r.frame = ParseInt64(value))) return std::nullopt;
+        break;
+      case Key::kFps:
+        if (once(&seen_fps) && !(r.fps = ParseFiniteDouble(value))) return std::nullopt;
+        break;
+      case Key::kQ:
+        if (once(&seen_q) && !(r.q = ParseFiniteDouble(value))) return std::nullopt;
+        break;
+      case Key::kSize:
+        if (once(&seen_size) && !ParseSize(value, &r.size_bytes)) return std::nullopt;
+        break;
+      case Key::kTime:
+        if (once(&seen_time) && value != "N/A") {
+          r.time_us = ParseClockTime(value);
+          if (!r.time_us) return std::nullopt;
+          if (IsSentinelTime(*r.time_us)) {
+            sentinel = true;
+            r.time_us.reset();
+          }
+        }
+        break;
+      case Key::kBitrate:
+        if (once(&seen_bitrate) && !ParseNumberWithSuffix(value, "kbits/s", &r.bitrate_kbps)) {
+          return std::nullopt;
+        }
+        break;
+      case Key::kDup:
+        if (once(&seen_dup) && !(r.dup_frames = ParseInt64(value))) return std::nullopt;
+        break;
+      case Key::kDrop:
+        if (once(&seen_drop) && !(r.drop_frames = ParseInt64(value))) return std::nullopt;
+        break;
+      case Key::kSpeed:
+        if (once(&seen_speed) && !ParseNumberWithSuffix(value, "x", &r.speed)) return std::nullopt;
+        break;
+      case Key::kElapsed:
+        if (once(&seen_elapsed) && !(r.elapsed_us = ParseClockTime(value))) return std::nullopt;
+        break;
+      case Key::kPsnr:
+      case Key::kUnknown:
+        break;
+    }
+  }
+  if (!seen_size || !seen_time || !seen_bitrate || !seen_speed) return std::nullopt;
+  if (sentinel) r.bitrate_kbps.reset();  // computed from the sentinel time
+  return r;
+}
+
+ProgressBlock ToProgressBlock(const StatsLine& stats) {
+  ProgressBlock b;
+  b.frame = stats.frame;
+  b.fps = stats.fps;
+  b.bitrate_kbps = stats.bitrate_kbps;
+  b.total_size_bytes = stats.size_bytes;
+  b.out_time_us = stats.time_us;
+  b.dup_frames = stats.dup_frames;
+  b.drop_frames = stats.drop_frames;
+  b.speed = stats.speed;
+  b.end = stats.last;
+  return b;
+}
+
+}  // namespace ffpod

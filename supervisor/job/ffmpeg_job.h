@@ -1,0 +1,205 @@
+// One supervised ffmpeg process, from spawn to classified outcome. Both `ffpod run` and each
+// worker slot use it.
+//
+// It rewrites the arguments (progress on an extra fd, level tags, never an overwrite prompt),
+// probes the inputs' durations with ffprobe alongside the encode, spawns ffmpeg in its own
+// process group, drains stderr and the progress fd continuously (ffmpeg never blocks on a full
+// pipe), forwards ffmpeg's lines to the log, tracks progress, watches for stalls and the job
+// timeout, stops ffmpeg the graceful way when asked (`q` on the stdin it owns, or a single
+// SIGINT when stdin carries media or transcoding has not started), escalates to SIGKILL of the
+// process group at the stop deadline, and finally classifies how it ended.
+//
+// Threading: lives on one io_context thread; every method and callback runs there.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parsers/ffmpeg/classifier.h"
+#include "parsers/ffmpeg/ffmpeg_args.h"
+#include "parsers/ffmpeg/ffmpeg_version.h"
+#include "parsers/ffmpeg/line_splitter.h"
+#include "parsers/ffmpeg/log_line.h"
+#include "parsers/ffmpeg/progress.h"
+#include "parsers/ffmpeg/progress_tracker.h"
+#include "parsers/ffmpeg/stderr_facts.h"
+#include "probes/os/process.h"
+#include "supervisor/telemetry/logger.h"
+
+namespace ffpod {
+
+struct FfmpegJobOptions {
+  std::string ffmpeg = "ffmpeg";    // executable
+  std::string ffprobe = "ffprobe";  // empty: do not probe durations
+  std::vector<std::string> args;    // the user's ffmpeg arguments (without the program)
+  FfmpegVersion version;            // from `ffmpeg -version`, when known
+  bool pass_stdout = true;          // run: ffmpeg's stdout is ffpod's; worker: /dev/null
+  RewriteOptions rewrite;
+  std::chrono::milliseconds stall_timeout{120000};   // 0 disables the watchdog
+  std::optional<std::chrono::milliseconds> timeout;  // the job's timeout_s
+  std::chrono::milliseconds stop_timeout{30000};     // graceful stop -> SIGKILL, for stall/timeout
+  std::chrono::milliseconds progress_log_period{10000};
+  std::chrono::milliseconds probe_timeout{15000};
+  boost::json::object log_fields;  // job_id, attempt, trace_id, span_id: on every record
+  size_t stderr_tail_lines = 20;
+  // Reads the cgroup's oom_kill count (tests substitute it); nullopt = unknown.
+  std::function<std::optional<uint64_t>()> read_oom_kills;
+};
+
+struct JobOutcome {
+  ExitStatus exit;
+  Classification classification;
+  StopCause stop = StopCause::kNone;
+  ProgressView progress;
+  std::chrono::system_clock::time_point started_at;
+  std::chrono::system_clock::time_point finished_at;
+  double duration_s = 0;
+  std::chrono::steady_clock::time_point spawned_steady;  // just before fork
+  std::chrono::steady_clock::time_point exited_steady;   // when ffmpeg was reaped
+  std::vector<std::string> stderr_tail;                  // redacted
+  bool spawned = false;                                  // false: exec failed (exit is 127/126)
+  std::string ffmpeg_path;                               // resolved executable
+};
+
+// One ffprobe run of the duration probes.
+struct ProbeRun {
+  std::string executable;
+  std::vector<std::string> args;
+  std::chrono::system_clock::time_point started_at;
+  std::chrono::system_clock::time_point finished_at;
+  ExitStatus exit;
+  bool timed_out = false;
+  bool cancelled = false;  // ffmpeg finished first: the probe was stopped, its answer not needed
+};
+
+class FfmpegJob {
+ public:
+  struct Callbacks {
+    // After every progress block (also from the stats-line fallback).
+    std::function<void(const ProgressBlock&)> on_progress;
+    // Lines of the progress stream that could not be parsed (count since the last call).
+    std::function<void(uint64_t)> on_progress_parse_errors;
+    // Every stderr line ffpod did not consume as progress, decoded.
+    std::function<void(const LogLine&)> on_stderr_line;
+    // Notable moments for traces: "stall", "stop", "timeout", "progress 25%", "error line".
+    std::function<void(std::string_view name, const boost::json::object& attributes)> on_event;
+    // Each ffprobe run that ended (for its trace span).
+    std::function<void(const ProbeRun&)> on_probe;
+    // Exactly once, after the process was reaped and its pipes were drained.
+    std::function<void(const JobOutcome&)> on_finished;
+  };
+
+  FfmpegJob(boost::asio::io_context& io, ChildReaper& reaper, Logger& logger,
+            FfmpegJobOptions options, Callbacks callbacks);
+  ~FfmpegJob();
+  FfmpegJob(const FfmpegJob&) = delete;
+  FfmpegJob& operator=(const FfmpegJob&) = delete;
+
+  // Spawns ffmpeg (and the duration probes). A failed exec is reported via on_finished.
+  void Start();
+
+  // Graceful stop: one `q` or one SIGINT now (never a second), SIGKILL of the process group at
+  // `kill_at`. A later call can only bring the SIGKILL deadline forward.
+  void Stop(StopCause cause, std::chrono::steady_clock::time_point kill_at);
+  // SIGKILL to the process group now (a second SIGTERM to ffpod skips the waiting).
+  void Kill();
+
+  bool running() const { return started_ && !finished_; }
+  bool stopping() const { return stop_cause_ != StopCause::kNone; }
+  StopCause stop_cause() const { return stop_cause_; }
+  pid_t pid() const { return pid_; }
+  const ProgressTracker& tracker() const { return tracker_; }
+  ProgressView View() const { return tracker_.View(); }
+  // Every ffprobe run has ended.
+  bool probes_done() const { return probes_pending_ == 0; }
+  // The version ffmpeg printed in its banner, else the one given in the options.
+  const FfmpegVersion& version() const;
+  std::chrono::steady_clock::time_point started_steady() const { return started_steady_; }
+
+ private:
+  int64_t NowUs() const;
+  void StartProbes(const FfmpegCommand& cmd);
+  void UpdateExpectedDuration();
+  void ReadStderr();
+  void ReadProgress();
+  void OnStderrBytes(std::string_view bytes);
+  void OnStderrLine(const SplitLine& line);
+  void ForwardLine(const LogLine& decoded, std::string_view raw);
+  void FlushRepeats();
+  void OnProgressBlock(const ProgressBlock& block);
+  void ArmWatchdog();
+  void ArmProgressLog();
+  void OnReaped(int wait_status);
+  void MaybeFinish();
+  void Finish();
+  void Emit(std::string_view name, boost::json::object attributes);
+  boost::json::object Fields() const;
+
+  boost::asio::io_context& io_;
+  ChildReaper& reaper_;
+  Logger& logger_;
+  FfmpegJobOptions options_;
+  Callbacks callbacks_;
+
+  FfmpegCommand command_;
+  bool progress_channel_ = false;
+  bool stdin_owned_ = false;
+  FailureClassifier classifier_;
+  ProgressTracker tracker_;
+  LineSplitter stderr_splitter_;
+  ProgressParser progress_parser_;
+
+  boost::asio::posix::stream_descriptor stdin_pipe_;
+  boost::asio::posix::stream_descriptor stderr_pipe_;
+  boost::asio::posix::stream_descriptor progress_pipe_;
+  std::array<char, 65536> stderr_buf_{};
+  std::array<char, 16384> progress_buf_{};
+  boost::asio::steady_timer watchdog_;
+  boost::asio::steady_timer progress_log_timer_;
+  boost::asio::steady_timer kill_timer_;
+  boost::asio::steady_timer drain_timer_;  // bounded wait for pipe EOF after reaping
+
+  pid_t pid_ = -1;
+  bool started_ = false;
+  bool finished_ = false;
+  bool reaped_ = false;
+  bool stderr_open_ = false;
+  bool progress_open_ = false;
+  int probes_pending_ = 0;
+  std::vector<std::function<void()>> probe_stops_;  // kill a probe that still runs
+  bool probes_abandoned_ = false;                   // 2 s after ffmpeg's exit: finish without them
+  std::vector<std::optional<int64_t>> probed_;      // ffprobe's durations, per input
+  StderrFacts facts_;
+  StopCause stop_cause_ = StopCause::kNone;
+  std::optional<std::chrono::steady_clock::time_point> kill_at_;
+  bool killed_by_us_ = false;
+  std::optional<uint64_t> oom_before_;
+  ExitStatus exit_;
+  std::chrono::system_clock::time_point started_at_;
+  std::chrono::steady_clock::time_point started_steady_;
+  std::chrono::steady_clock::time_point reaped_steady_;
+  std::string resolved_ffmpeg_;
+  std::deque<std::string> tail_;
+  int milestone_ = 0;  // last progress milestone reported (25/50/75)
+  int error_events_ = 0;
+  // Consecutive identical lines are forwarded once, then summarised.
+  std::string last_forwarded_;
+  uint64_t repeats_ = 0;
+  LogLevel last_level_ = LogLevel::kUnknown;
+  // Lifetime guard for callbacks that may outlive this object (probes).
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ffpod

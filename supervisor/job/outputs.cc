@@ -1,0 +1,81 @@
+#include "supervisor/job/outputs.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+namespace ffpod {
+
+std::string TemporaryOutputName(const std::string& final_path, const std::string& token) {
+  size_t slash = final_path.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : final_path.substr(0, slash + 1);
+  std::string base = slash == std::string::npos ? final_path : final_path.substr(slash + 1);
+  size_t dot = base.rfind('.');
+  std::string stem = dot == std::string::npos || dot == 0 ? base : base.substr(0, dot);
+  std::string ext = dot == std::string::npos || dot == 0 ? "" : base.substr(dot);
+  return dir + "." + stem + ".ffpod-" + token + ext;
+}
+
+std::map<std::string, std::string> TemporaryOutputs(const std::vector<std::string>& outputs,
+                                                    const std::string& token) {
+  std::map<std::string, std::string> out;
+  for (const auto& o : outputs) out[o] = TemporaryOutputName(o, token);
+  return out;
+}
+
+Result<bool> PublishOutputs(const std::map<std::string, std::string>& temporaries) {
+  for (const auto& [final_path, temp] : temporaries) {
+    if (::access(temp.c_str(), F_OK) != 0) {
+      return Error{"output " + final_path + " was not written by ffmpeg"};
+    }
+  }
+  for (const auto& [final_path, temp] : temporaries) {
+    if (::rename(temp.c_str(), final_path.c_str()) != 0) {
+      return Error{"cannot publish output " + final_path + ": " + std::strerror(errno)};
+    }
+  }
+  return true;
+}
+
+void RemoveTemporaries(const std::map<std::string, std::string>& temporaries) {
+  for (const auto& [final_path, temp] : temporaries) ::unlink(temp.c_str());
+}
+
+Result<OutputFile> HashOutput(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{"cannot read output " + path + ": " + std::strerror(errno)};
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  std::vector<unsigned char> buf(1 << 20);
+  OutputFile file;
+  file.path = path;
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return Error{"cannot read output " + path + ": " + std::strerror(err)};
+    }
+    if (n == 0) break;
+    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
+    file.bytes += n;
+  }
+  ::close(fd);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &len);
+  static const char kHex[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < len; ++i) {
+    file.sha256 += kHex[digest[i] >> 4];
+    file.sha256 += kHex[digest[i] & 0xF];
+  }
+  return file;
+}
+
+}  // namespace ffpod

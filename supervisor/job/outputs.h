@@ -1,0 +1,36 @@
+// Atomic publication of a job's outputs: ffmpeg writes each declared output under a temporary
+// name in the same directory (same filesystem, so the final rename is atomic), and only a
+// successful attempt renames them into place; a failed or preempted one removes them. A reader
+// of the final path never sees a half-written file. Also: size and sha256 of each output.
+//
+// Threading: plain functions; HashOutput reads the whole file and belongs off the event loop.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "parsers/common/result.h"
+#include "parsers/documents/job.h"
+
+namespace ffpod {
+
+// The temporary name for `final_path`: the same directory, a hidden name carrying `token`,
+// and the same extension (ffmpeg picks the muxer from it):
+//   /out/clip.mp4 -> /out/.clip.ffpod-<token>.mp4
+std::string TemporaryOutputName(const std::string& final_path, const std::string& token);
+
+// final -> temporary, for each output.
+std::map<std::string, std::string> TemporaryOutputs(const std::vector<std::string>& outputs,
+                                                    const std::string& token);
+
+// Renames every temporary onto its final path. On failure: one sentence naming the output.
+Result<bool> PublishOutputs(const std::map<std::string, std::string>& temporaries);
+
+// Removes the temporaries that exist (ignoring the ones that do not).
+void RemoveTemporaries(const std::map<std::string, std::string>& temporaries);
+
+// Size and sha256 (lowercase hex) of `path`.
+Result<OutputFile> HashOutput(const std::string& path);
+
+}  // namespace ffpod

@@ -1,0 +1,360 @@
+#include "supervisor/modes/run_mode.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "parsers/telemetry/log_format.h"
+#include "parsers/telemetry/redact.h"
+#include "probes/cgroup.h"
+
+namespace ffpod {
+
+namespace asio = boost::asio;
+using std::chrono::steady_clock;
+
+RunMode::RunMode(const Config& config, Logger& logger)
+    : config_(config),
+      logger_(logger),
+      service_(config, logger, "run"),
+      exit_deadline_timer_(service_.io()),
+      linger_timer_(service_.io()),
+      report_timer_(service_.io()) {
+  identity_ = DetectIdentity(config.worker_id);
+  job_id_ = config.job_id.empty() ? identity_.id : config.job_id;
+}
+
+int RunMode::Run() {
+  if (!config_.report_redis.empty()) {
+    auto url = ParseRedisUrl(config_.report_redis);
+    if (!url.ok()) {
+      logger_.Error("--report-redis: " + url.error().message);
+      return 2;
+    }
+    report_url_ = *url;
+  }
+  if (auto failed = service_.StartTracingAndHttp()) return *failed;
+  service_.board().SetCheck("draining", std::nullopt);
+  service_.HandleSignals([this](int count, int signo) { OnSignal(count, signo); },
+                         [this] { DumpState(); });
+  StartJob();
+  // The version comes from ffmpeg's banner for free; only when the user's options may hide it
+  // does a separate `ffmpeg -version` run (it costs as much CPU as starting ffmpeg).
+  FfmpegCommand cmd = AnalyzeFfmpegArgs(
+      std::vector<std::string>(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end()));
+  if (cmd.has_hide_banner || cmd.has_loglevel) {
+    service_.ProbeFfmpeg(config_.ffmpeg_argv.front(), [this](Result<FfmpegVersion> version) {
+      if (!version) logger_.Debug("ffmpeg -version failed", {{"error", version.error().message}});
+    });
+  }
+  service_.io().run();
+  // Spans go out within the drain budget (or 5 s), never past the kubelet's SIGKILL.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  if (drain_) {
+    auto exit_by = std::chrono::steady_clock::time_point(
+        std::chrono::microseconds(drain_->ExitByUs() - 250'000));
+    deadline = std::min(deadline, exit_by);
+  }
+  if (late_signal_exit_by_) deadline = std::min(deadline, *late_signal_exit_by_);
+  service_.StopTracing(deadline);
+  return exit_code_;
+}
+
+void RunMode::StartJob() {
+  FfmpegJobOptions options;
+  options.ffmpeg = config_.ffmpeg_argv.front();
+  options.ffprobe = config_.ffprobe;
+  options.args.assign(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end());
+  options.version = service_.ffmpeg_version();
+  options.pass_stdout = true;
+  options.rewrite.overwrite = false;  // neither -y nor -n given: -n, never the prompt
+  options.stall_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(std::llround(config_.stall_timeout_s * 1000)));
+  options.stop_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(std::llround(config_.stop_timeout_s * 1000)));
+  options.progress_log_period = std::chrono::milliseconds(
+      static_cast<int64_t>(std::llround(config_.progress_log_interval_s * 1000)));
+  JobSpanInfo span_info;
+  span_info.job_id = job_id_;
+  span_info.attempt = 1;
+  // A Job's parent trace comes from the environment (TRACEPARENT / TRACESTATE).
+  if (const char* tp = std::getenv("TRACEPARENT")) span_info.traceparent = tp;
+  if (const char* ts = std::getenv("TRACESTATE")) span_info.tracestate = ts;
+  trace_ = std::make_unique<JobTrace>(service_.tracer(), span_info);
+  options.log_fields = trace_->LogFields();
+  options.log_fields["job_id"] = job_id_;
+  options.read_oom_kills = [] { return ReadOomKillCount(); };
+
+  FfmpegJob::Callbacks cb;
+  cb.on_progress = [this](const ProgressBlock&) {
+    if (!build_info_set_ && job_->version().known) {
+      build_info_set_ = true;
+      service_.metrics().SetBuildInfo(job_->version().text);
+    }
+    ProgressView v = job_->View();
+    service_.metrics().SetSlotProgress(0, job_id_, SlotProgressFrom(v));
+    RunningJobStatus status;
+    status.slot = 0;
+    status.id = job_id_;
+    status.attempt = 1;
+    status.progress = v;
+    status.running_s =
+        std::chrono::duration<double>(steady_clock::now() - job_->started_steady()).count();
+    service_.board().SetJob(status);
+  };
+  cb.on_stderr_line = [this](const LogLine& line) {
+    service_.metrics().CountStderrLine(LogLevelName(line.level));
+  };
+  cb.on_progress_parse_errors = [this](uint64_t n) {
+    service_.metrics().CountProgressParseErrors(n);
+  };
+  cb.on_event = [this](std::string_view name, const boost::json::object& attributes) {
+    if (name == "stall") service_.metrics().CountStall();
+    trace_->Event(name, attributes);
+  };
+  cb.on_probe = [this](const ProbeRun& run) { trace_->Probe(run); };
+  cb.on_finished = [this](const JobOutcome& outcome) { OnFinished(outcome); };
+  job_ = std::make_unique<FfmpegJob>(service_.io(), service_.reaper(), logger_, options, cb);
+  service_.board().SetState(ServiceState::kRunning);
+  service_.metrics().SetJobsInFlight(1);
+  service_.metrics().SetReady(service_.board().Readiness().Ready());
+  RunningJobStatus status;
+  status.slot = 0;
+  status.id = job_id_;
+  status.attempt = 1;
+  service_.board().SetJob(status);
+  job_->Start();
+  if (job_->pid() > 0) trace_->FfmpegStarted(options.ffmpeg, options.args, job_->pid());
+}
+
+void RunMode::OnSignal(int count, int signo) {
+  (void)signo;
+  if (done_) {
+    // After the result: whatever is left (the report, the spans' flush) ends inside this
+    // signal's grace period.
+    if (!late_signal_exit_by_) {
+      late_signal_exit_by_ = std::chrono::steady_clock::now() +
+                             std::chrono::milliseconds(std::max<int64_t>(
+                                 0, static_cast<int64_t>(config_.grace_period_s * 1000) - 250));
+    }
+    // Lingering after the result: a signal means leave now.
+    if (lingering_) {
+      linger_timer_.cancel();
+    }
+    // Still pushing the result to Redis: give up in time to exit within this grace period.
+    if (report_pending_ && report_give_up_) {
+      auto by = std::chrono::steady_clock::now() +
+                std::chrono::milliseconds(std::max<int64_t>(
+                    0, static_cast<int64_t>((config_.grace_period_s - 1) * 1000)));
+      if (by < report_timer_.expiry()) {
+        report_timer_.expires_at(by);
+        report_timer_.async_wait([give_up = report_give_up_](const boost::system::error_code& ec) {
+          if (!ec) give_up();
+        });
+      }
+    }
+    return;
+  }
+  if (!drain_) {
+    DrainClock clock;
+    clock.t0_us = JobDrainer::NowUs();
+    clock.grace_s = config_.grace_period_s;
+    clock.margin_s = config_.drain_margin_s;
+    drain_ = clock;
+    service_.board().SetState(ServiceState::kDraining);
+    service_.board().SetCheck("draining", "a termination signal was received");
+    service_.metrics().SetDraining(true);
+    service_.metrics().SetReady(false);
+    // Whatever happens, ffpod is gone before the kubelet's SIGKILL.
+    exit_deadline_timer_.expires_after(
+        std::chrono::microseconds(clock.ExitByUs() - clock.t0_us - 500'000));
+    exit_deadline_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || done_) return;
+      logger_.Error("grace period almost over; killing ffmpeg and exiting");
+      if (job_ && job_->running()) {
+        job_->Stop(StopCause::kDrain, std::chrono::steady_clock::now());  // preempted, not killed
+        job_->Kill();
+      }
+    });
+  }
+  (void)count;
+  DrainCheck();
+}
+
+void RunMode::DrainCheck() {
+  if (!drain_ || !job_ || !job_->running() || done_) return;
+  if (!drainer_) {
+    boost::json::object fields = trace_->LogFields();
+    fields["job_id"] = job_id_;
+    drainer_ = std::make_unique<JobDrainer>(
+        service_.io(), logger_, *job_, fields,
+        [this](std::string_view name, const boost::json::object& a) { trace_->Event(name, a); });
+  }
+  drainer_->Check(*drain_, service_.signals_received());
+}
+
+void RunMode::OnFinished(const JobOutcome& outcome) {
+  if (drainer_) drainer_->Cancel();
+  ResultDoc r;
+  r.id = job_id_;
+  r.attempt = 1;
+  r.reason = outcome.classification.reason;
+  r.message = outcome.classification.message;
+  r.exit = outcome.exit;
+  r.started_at = FormatTimestamp(outcome.started_at);
+  r.finished_at = FormatTimestamp(outcome.finished_at);
+  r.duration_s = outcome.duration_s;
+  r.progress = outcome.progress;
+  r.ffmpeg_path = outcome.ffmpeg_path;
+  r.ffmpeg_version = job_->version().known ? job_->version().text : service_.ffmpeg_version().text;
+  r.worker = identity_;
+  r.stderr_tail = outcome.stderr_tail;
+  r.trace_id = trace_->trace_id();
+  trace_->FfmpegEnded(outcome);
+  if (r.reason == Reason::kOk) {
+    r.status = ResultStatus::kSucceeded;
+  } else if (r.reason == Reason::kPreempted) {
+    r.status = ResultStatus::kPreempted;
+  } else {
+    r.status = ResultStatus::kFailed;
+  }
+  int code;
+  if (!outcome.spawned) {
+    code = outcome.exit.code;  // 127 not found / 126 not executable, whatever the policy
+  } else {
+    code = RunExitCode(config_.exit_codes == ExitCodePolicy::kClassified, outcome.exit, r.reason);
+  }
+  // The final progress stays on the slot while ffpod lingers: run mode has one job, and its
+  // last state is what the final scrape should see; jobs_in_flight says it is over.
+  service_.metrics().SetJobsInFlight(0);
+  service_.metrics().RecordJobFinished(ResultStatusName(r.status), ReasonName(r.reason),
+                                       outcome.duration_s);
+  Finish(r, code);
+}
+
+void RunMode::Finish(const ResultDoc& result, int exit_code) {
+  done_ = true;
+  result_ = result;
+  exit_code_ = exit_code;
+  service_.board().SetState(ServiceState::kStopped);
+  service_.board().SetCheck("running", "the job has ended");
+  service_.metrics().SetReady(false);
+
+  boost::json::object f = trace_ ? trace_->LogFields() : boost::json::object{};
+  f["job_id"] = result.id;
+  boost::json::object more{{"status", ResultStatusName(result.status)},
+                           {"reason", ReasonName(result.reason)},
+                           {"exit_code", exit_code}};
+  for (auto& kv : more) f[kv.key()] = kv.value();
+  f["result"] = ResultToJson(result);
+  f["orphans_reaped"] = service_.reaper().orphans_reaped();
+  f["ffpod"] = OwnResourceUsage();
+  Severity sev = result.status == ResultStatus::kSucceeded   ? Severity::kInfo
+                 : result.status == ResultStatus::kPreempted ? Severity::kWarning
+                                                             : Severity::kError;
+  logger_.Log(sev,
+              "job finished: " + std::string(ReasonName(result.reason)) +
+                  (result.message.empty() ? "" : " (" + result.message + ")"),
+              f);
+  if (trace_) trace_->PublishStarted();
+  if (std::string err = WriteExistingFile(config_.termination_log, TerminationSummary(result));
+      !err.empty()) {
+    logger_.Warn("termination log not written", {{"error", err}});
+  }
+  ReportToRedis(result, [this, result] {
+    if (trace_) {
+      trace_->PublishEnded();
+      trace_->Finish(result);
+    }
+    double linger = config_.linger_s;
+    if (linger > 0 && service_.signals_received() == 0) {
+      lingering_ = true;
+      linger_timer_.expires_after(
+          std::chrono::milliseconds(static_cast<int64_t>(std::llround(linger * 1000))));
+      linger_timer_.async_wait([this](const boost::system::error_code&) {
+        service_.Shutdown();
+        service_.io().stop();
+      });
+      return;
+    }
+    service_.Shutdown();
+    service_.io().stop();
+  });
+}
+
+void RunMode::ReportToRedis(const ResultDoc& result, std::function<void()> then) {
+  if (!report_url_) {
+    then();
+    return;
+  }
+  // Bounded: a dead Redis delays the exit by at most 10 s, and never past the drain deadline.
+  auto budget = std::chrono::milliseconds(10000);
+  if (drain_) {
+    int64_t left_us = drain_->ExitByUs() - JobDrainer::NowUs() - 1'000'000;
+    budget = std::min(budget, std::chrono::milliseconds(std::max<int64_t>(0, left_us / 1000)));
+  }
+  auto shared_then = std::make_shared<std::function<void()>>(std::move(then));
+  auto once = [shared_then] {
+    if (*shared_then) {
+      auto f = std::move(*shared_then);
+      *shared_then = nullptr;
+      f();
+    }
+  };
+  report_client_ = std::make_unique<RedisClient>(service_.io(), *report_url_);
+  report_pending_ = true;
+  report_give_up_ = [this, once] {
+    if (!report_pending_) return;
+    report_pending_ = false;
+    logger_.Warn("result not pushed to Redis in time",
+                 {{"redis", report_url_->Redacted()}, {"error", report_client_->last_error()}});
+    report_client_->Close();
+    once();
+  };
+  report_timer_.expires_after(budget);
+  report_timer_.async_wait([give_up = report_give_up_](const boost::system::error_code& ec) {
+    if (!ec) give_up();
+  });
+  std::string json = SerializeResult(result);
+  std::string status(ResultStatusName(result.status));
+  report_client_->Start([this, json, status, id = result.id, once](bool up, const std::string&) {
+    if (!up || reported_) return;
+    reported_ = true;
+    QueueKeys keys(config_.queue);
+    report_client_->Command(
+        {"XADD", keys.Results(), "MAXLEN", "~", "100000", "*", "id", id, "status", status, "result",
+         json},
+        [this, once](std::error_code ec, RedisReply reply) {
+          if (ec || reply.IsError()) {
+            logger_.Warn("result not pushed to Redis", {{"error", ec ? ec.message() : reply.str}});
+          } else {
+            logger_.Info("result pushed to Redis",
+                         {{"stream", QueueKeys(config_.queue).Results()}, {"entry", reply.str}});
+          }
+          report_pending_ = false;
+          report_timer_.cancel();
+          report_client_->Close();
+          once();
+        });
+  });
+}
+
+void RunMode::DumpState() {
+  boost::json::object f;
+  f["state"] = ServiceStateName(service_.board().state());
+  f["status"] = boost::json::parse(service_.board().StatusJson());
+  f["draining"] = drain_.has_value();
+  f["signals"] = service_.signals_received();
+  if (job_) {
+    f["pid"] = job_->pid();
+    f["stopping"] = job_->stopping();
+  }
+  logger_.Info("state dump (SIGUSR1)", f);
+}
+
+}  // namespace ffpod

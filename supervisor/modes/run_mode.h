@@ -1,0 +1,76 @@
+// `ffpod run`: supervise one ffmpeg as a pod's entrypoint or a Kubernetes Job (docs/run.md and
+// docs/queue.md).
+//
+// Starts the HTTP listener, learns the ffmpeg version, runs the job (FfmpegJob), drains on
+// SIGTERM/SIGINT/SIGHUP within the grace period (docs/operations.md), and on exit writes the
+// result: a log record, the termination log (when the file exists), optionally the Redis
+// results stream, then exits with the policy's code.
+//
+// Threading: one io_context thread (the Service's).
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "parsers/config/config.h"
+#include "parsers/config/redis_url.h"
+#include "parsers/documents/job.h"
+#include "parsers/policy/drain.h"
+#include "supervisor/job/ffmpeg_job.h"
+#include "supervisor/job/job_drainer.h"
+#include "supervisor/job/job_trace.h"
+#include "supervisor/modes/service.h"
+#include "supervisor/queue/job_queue.h"
+#include "supervisor/queue/redis_client.h"
+#include "supervisor/telemetry/logger.h"
+
+namespace ffpod {
+
+class RunMode {
+ public:
+  RunMode(const Config& config, Logger& logger);
+  RunMode(const RunMode&) = delete;
+  RunMode& operator=(const RunMode&) = delete;
+
+  // Runs to completion; returns the process exit status.
+  int Run();
+
+ private:
+  void StartJob();
+  void OnSignal(int count, int signo);
+  void DrainCheck();
+  void OnFinished(const JobOutcome& outcome);
+  void Finish(const ResultDoc& result, int exit_code);
+  void ReportToRedis(const ResultDoc& result, std::function<void()> then);
+  void DumpState();
+
+  const Config& config_;
+  Logger& logger_;
+  Service service_;
+  std::string job_id_;
+  WorkerIdentity identity_;
+  std::unique_ptr<JobTrace> trace_;  // declared before job_: outlives it
+  std::unique_ptr<FfmpegJob> job_;
+  std::optional<DrainClock> drain_;
+  std::unique_ptr<JobDrainer> drainer_;
+  boost::asio::steady_timer exit_deadline_timer_;
+  boost::asio::steady_timer linger_timer_;
+  std::optional<ResultDoc> result_;
+  int exit_code_ = 1;
+  bool done_ = false;
+  bool lingering_ = false;
+  bool build_info_set_ = false;
+  std::optional<RedisUrl> report_url_;  // --report-redis
+  std::unique_ptr<RedisClient> report_client_;
+  boost::asio::steady_timer report_timer_;
+  bool reported_ = false;
+  bool report_pending_ = false;
+  // A signal after the job's result: exit (report and spans flushed or not) by then.
+  std::optional<std::chrono::steady_clock::time_point>
+      late_signal_exit_by_;               // pushing the result to --report-redis
+  std::function<void()> report_give_up_;  // stop pushing it and go on to exit
+};
+
+}  // namespace ffpod

@@ -1,0 +1,216 @@
+#include "supervisor/modes/service.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "ffpod_version.h"
+#include "parsers/telemetry/redact.h"
+
+namespace ffpod {
+
+namespace asio = boost::asio;
+
+namespace {
+
+bool ReapsOrphans(const Config& config) {
+  if (config.subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  return ::getpid() == 1 || config.subreaper;
+}
+
+}  // namespace
+
+std::string WriteExistingFile(const std::string& path, const std::string& line) {
+  if (path.empty()) return {};
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT) return {};
+    return "cannot open " + path + ": " + std::strerror(errno);
+  }
+  std::string err;
+  size_t off = 0;
+  while (off < line.size()) {
+    ssize_t n = ::write(fd, line.data() + off, line.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = "cannot write " + path + ": " + std::strerror(errno);
+      break;
+    }
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return err;
+}
+
+boost::json::object OwnResourceUsage() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+               ru.ru_stime.tv_usec / 1e6;
+  return {{"cpu_s", std::round(cpu * 1000) / 1000}, {"max_rss_kib", ru.ru_maxrss}};
+}
+
+WorkerIdentity DetectIdentity(const std::string& configured_id) {
+  WorkerIdentity id;
+  const char* pod = std::getenv("POD_NAME");
+  const char* node = std::getenv("NODE_NAME");
+  if (pod != nullptr) id.pod = pod;
+  if (node != nullptr) id.node = node;
+  id.id = configured_id;
+  if (id.id.empty() && IsValidJobId(id.pod)) id.id = id.pod;
+  if (id.id.empty()) {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0 && IsValidJobId(host)) id.id = host;
+  }
+  if (id.id.empty()) id.id = "ffpod-" + std::to_string(::getpid());
+  return id;
+}
+
+Service::Service(const Config& config, Logger& logger, std::string mode)
+    : config_(config),
+      logger_(logger),
+      reaper_(io_, ReapsOrphans(config)),
+      metrics_(FfpodMetricsOptions{config.metrics_job_label}),
+      board_(std::move(mode)),
+      beat_timer_(io_),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP) {
+  signals_.add(SIGUSR1);
+  loop_watch_.Beat(std::chrono::steady_clock::now());
+  Beat();
+}
+
+Service::~Service() { Shutdown(); }
+
+void Service::Beat() {
+  loop_watch_.Beat(std::chrono::steady_clock::now());
+  metrics_.SetReady(board_.Readiness().Ready());  // ffpod_ready mirrors /readyz
+  beat_timer_.expires_after(LoopWatch::kBeatPeriod);
+  beat_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) Beat();
+  });
+}
+
+Result<int> Service::StartHttp() {
+  if (config_.listen.empty()) return 0;
+  HttpServerOptions options;
+  options.listen = config_.listen;
+  HttpProviders providers;
+  providers.metrics = [this] { return metrics_.Render(); };
+  providers.healthy = [this] { return loop_watch_.Healthy(std::chrono::steady_clock::now()); };
+  providers.readiness = [this] {
+    ReadinessChecks checks = board_.Readiness();
+    return Readiness{checks.Ready(), checks.Body()};
+  };
+  providers.status = [this] { return board_.StatusJson(); };
+  http_ = std::make_unique<HttpServer>(options, providers);
+  auto port = http_->Start();
+  if (!port) return port;
+  logger_.Info("listening", {{"address", http_->address()}, {"port", *port}});
+  return port;
+}
+
+void Service::StopHttp() {
+  if (http_) http_->Stop();
+}
+
+std::optional<int> Service::StartTracingAndHttp() {
+  if (auto tracing = StartTracing(); !tracing.ok()) {
+    logger_.Error(tracing.error().message);
+    return 2;
+  }
+  if (auto port = StartHttp(); !port.ok()) {
+    logger_.Error(port.error().message);
+    return 1;
+  }
+  return std::nullopt;
+}
+
+Result<bool> Service::StartTracing() {
+  TracerOptions options;
+  options.env = ProcessEnvironment();
+  options.service_version = kVersion;
+  options.logger = &logger_;
+  options.on_dropped = [this](uint64_t n) { metrics_.CountOtlpSpansDropped(n); };
+  auto tracer = Tracer::Create(std::move(options));
+  if (!tracer.ok()) return tracer.error();
+  tracer_ = std::move(tracer).value();
+  if (tracer_->exporting()) {
+    logger_.Info("exporting traces", {{"endpoint", RedactUrl(tracer_->config().endpoint.url)}});
+  }
+  return true;
+}
+
+void Service::StopTracing(std::chrono::steady_clock::time_point deadline) {
+  if (!tracer_) return;
+  if (!tracer_->Shutdown(deadline)) {
+    logger_.Warn("not every span could be exported before the exit deadline");
+  }
+}
+
+void Service::HandleSignals(std::function<void(int, int)> drain, std::function<void()> dump) {
+  on_drain_ = std::move(drain);
+  on_dump_ = std::move(dump);
+  WaitSignal();
+}
+
+void Service::WaitSignal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    if (signo == SIGUSR1) {
+      if (on_dump_) on_dump_();
+    } else {
+      ++signal_count_;
+      logger_.Info("signal received", {{"signal", SignalName(signo)}, {"count", signal_count_}});
+      if (on_drain_) on_drain_(signal_count_, signo);
+    }
+    WaitSignal();
+  });
+}
+
+void Service::StopSignals() {
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
+}
+
+void Service::ProbeFfmpeg(const std::string& ffmpeg,
+                          std::function<void(Result<FfmpegVersion>)> done) {
+  RunCommand(
+      io_, reaper_, ffmpeg, {"-hide_banner", "-version"}, std::chrono::seconds(15),
+      [this, ffmpeg, done = std::move(done)](CommandOutput out) {
+        if (!out.exit.Succeeded()) {
+          std::string why;
+          if (out.exit.kind == ExitStatus::Kind::kNotStarted) {
+            why = out.err.empty() ? "cannot execute " + ffmpeg : out.err;
+          } else if (out.timed_out) {
+            why = ffmpeg + " -version did not answer within 15 s";
+          } else {
+            why = ffmpeg + " -version exited with status " + std::to_string(out.exit.ShellCode());
+          }
+          board_.SetCheck("ffmpeg", why);
+          done(Error{why});
+          return;
+        }
+        std::string first = out.out.substr(0, out.out.find('\n'));
+        ffmpeg_version_ = ParseFfmpegVersion(first);
+        metrics_.SetBuildInfo(ffmpeg_version_.text.empty() ? "unknown" : ffmpeg_version_.text);
+        board_.SetCheck("ffmpeg", std::nullopt);
+        done(ffmpeg_version_);
+      });
+}
+
+void Service::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  StopSignals();
+  beat_timer_.cancel();
+  StopHttp();
+}
+
+}  // namespace ffpod

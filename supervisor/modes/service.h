@@ -1,0 +1,112 @@
+// What `run` and `worker` share: the io_context, the child reaper (PID 1 duties), signal
+// handling, the metrics, the /status board, the HTTP listener and its loop-health heartbeat,
+// and the `ffmpeg -version` probe.
+//
+// Signals arrive as loop events (asio::signal_set): SIGTERM, SIGINT and SIGHUP start (and,
+// repeated, hurry) the drain; SIGUSR1 asks for a state dump. None is forwarded to ffmpeg
+// (FFmpeg dies on SIGHUP without writing its trailer).
+//
+// Threading: one io_context thread; the HTTP listener's threads only read the metrics, the
+// board and the loop watch, which are thread-safe.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "parsers/common/result.h"
+#include "parsers/config/config.h"
+#include "parsers/documents/job.h"
+#include "parsers/ffmpeg/ffmpeg_version.h"
+#include "probes/os/process.h"
+#include "supervisor/net/http_server.h"
+#include "supervisor/telemetry/ffpod_metrics.h"
+#include "supervisor/telemetry/health.h"
+#include "supervisor/telemetry/logger.h"
+#include "supervisor/telemetry/tracer.h"
+
+namespace ffpod {
+
+// ffpod's own resource use so far (not its children's): CPU seconds and peak RSS, for the
+// final log record and the overhead benchmark.
+boost::json::object OwnResourceUsage();
+
+// Writes `line` to `path` only if the file already exists (Kubernetes mounts the termination
+// log); never creates a file. Returns an error sentence, or "" on success or when it is absent.
+std::string WriteExistingFile(const std::string& path, const std::string& line);
+
+// Who this process is: `id` is `configured_id`, else $POD_NAME, else the hostname; `pod` is
+// $POD_NAME and `node` $NODE_NAME (the Downward API), when set.
+WorkerIdentity DetectIdentity(const std::string& configured_id);
+
+class Service {
+ public:
+  Service(const Config& config, Logger& logger, std::string mode);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  boost::asio::io_context& io() { return io_; }
+  ChildReaper& reaper() { return reaper_; }
+  FfpodMetrics& metrics() { return metrics_; }
+  StatusBoard& board() { return board_; }
+  Logger& logger() { return logger_; }
+  const Config& config() const { return config_; }
+
+  // Binds --listen and starts serving; logs the bound address. Returns the port (0 when
+  // disabled) or one sentence naming the address and the cause.
+  Result<int> StartHttp();
+  void StopHttp();
+
+  // `drain(count, signo)` on every SIGTERM/SIGINT/SIGHUP (count = how many so far);
+  // `dump()` on SIGUSR1.
+  void HandleSignals(std::function<void(int count, int signo)> drain, std::function<void()> dump);
+  void StopSignals();
+  int signals_received() const { return signal_count_; }
+
+  // Runs `ffmpeg -version` and records the version (build info metric, readiness check
+  // "ffmpeg"). `done` gets the version, or the sentence saying why ffmpeg cannot run.
+  void ProbeFfmpeg(const std::string& ffmpeg, std::function<void(Result<FfmpegVersion>)> done);
+  const FfmpegVersion& ffmpeg_version() const { return ffmpeg_version_; }
+
+  // Reads the OTEL_* environment and starts the exporter (tracing is off without an endpoint).
+  // Returns the sentence that says why the configuration cannot work (the CLI exits 2).
+  Result<bool> StartTracing();
+  Tracer& tracer() { return *tracer_; }
+  // StartTracing, then StartHttp, as run and worker begin: on failure logs why and returns the
+  // exit status (2: tracing settings that cannot work, 1: the listener cannot bind).
+  std::optional<int> StartTracingAndHttp();
+  // Flushes the spans still queued, until `deadline` at the latest.
+  void StopTracing(std::chrono::steady_clock::time_point deadline);
+
+  // Stops every timer and the listener so that io().run() can return.
+  void Shutdown();
+
+ private:
+  void Beat();
+  void WaitSignal();
+
+  const Config& config_;
+  Logger& logger_;
+  boost::asio::io_context io_;
+  ChildReaper reaper_;
+  FfpodMetrics metrics_;
+  StatusBoard board_;
+  LoopWatch loop_watch_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<Tracer> tracer_;
+  boost::asio::steady_timer beat_timer_;
+  boost::asio::signal_set signals_;
+  std::function<void(int, int)> on_drain_;
+  std::function<void()> on_dump_;
+  int signal_count_ = 0;
+  FfmpegVersion ffmpeg_version_;
+  bool shut_down_ = false;
+};
+
+}  // namespace ffpod

@@ -1,0 +1,117 @@
+// `ffpod worker`: take jobs from the Redis queue until drained (docs/queue.md, docs/operations.md).
+//
+// Claims with BLMOVE on a client of its own, runs up to --slots jobs in parallel (each an
+// FfmpegJob), publishes outputs atomically (temporary names, rename on success, size and
+// sha256), and records every attempt with one atomic script (result stream, state hash,
+// events, and the job's next place: done, delayed for a retry, dead, or back at the head of
+// pending after a drain). Heartbeats with a TTL; recovers the jobs of workers whose heartbeat
+// expired; promotes due retries. When Redis goes away nothing crashes: readiness turns 503,
+// running jobs keep running, and their results are delivered once Redis is back.
+//
+// Threading: one io_context thread (the Service's); sha256 of outputs runs on a small pool.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "parsers/config/config.h"
+#include "parsers/config/redis_url.h"
+#include "parsers/documents/job.h"
+#include "parsers/policy/drain.h"
+#include "supervisor/modes/encoder_watch.h"
+#include "supervisor/modes/pod_cost_updater.h"
+#include "supervisor/modes/service.h"
+#include "supervisor/queue/job_queue.h"
+#include "supervisor/queue/redis_client.h"
+#include "supervisor/telemetry/logger.h"
+
+namespace ffpod {
+
+class WorkerSlot;
+
+class WorkerMode {
+ public:
+  WorkerMode(const Config& config, Logger& logger);
+  ~WorkerMode();
+  WorkerMode(const WorkerMode&) = delete;
+  WorkerMode& operator=(const WorkerMode&) = delete;
+
+  // Runs until drained; returns the process exit status.
+  int Run();
+
+  // For slots.
+  Service& service() { return service_; }
+  JobQueue& queue() { return *queue_; }
+  const Config& config() const { return config_; }
+  Logger& logger() { return logger_; }
+  const WorkerIdentity& identity() const { return identity_; }
+  boost::asio::thread_pool& hash_pool() { return hash_pool_; }
+  bool draining() const { return drain_.has_value(); }
+  const std::optional<DrainClock>& drain_clock() const { return drain_; }
+  double Jitter();
+  void OnSlotIdle();
+  void CountRedisError();
+  bool redis_up() const { return redis_ && redis_->up(); }
+  void CountFinished(bool preempted) {
+    ++jobs_finished_;
+    if (preempted) ++jobs_preempted_;
+  }
+  void UpdateInFlight();
+  void UpdatePodCost();  // --pod-deletion-cost: the cost from the slots' current state
+
+ private:
+  void OnRedisState(bool up, const std::string& reason);
+  void OnFirstConnect();
+  void MaybeClaim();
+  // Before a claim: the self-recovery at start, and handing back claims whose reply was lost.
+  // True when it started one of those (it calls MaybeClaim again when done).
+  bool ClaimPrelude();
+  void ScheduleClaim(std::chrono::milliseconds delay);
+  void Heartbeat();
+  void RecoverScan();
+  void Promote();
+  void PollQueueLength();
+  void PollCancels();
+  void OnSignal(int count);
+  void MaybeExit();
+  void DumpState();
+  std::optional<std::string> StartPodCost();
+
+  const Config& config_;
+  Logger& logger_;
+  Service service_;
+  WorkerIdentity identity_;
+  std::optional<RedisUrl> url_;
+  std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<RedisClient> claim_redis_;
+  std::unique_ptr<JobQueue> queue_;
+  std::unique_ptr<EncoderWatch> encoder_watch_;  // --require-encoders
+  std::unique_ptr<PodCostUpdater> pod_cost_;     // --pod-deletion-cost
+  std::vector<std::unique_ptr<WorkerSlot>> slots_;
+  boost::asio::thread_pool hash_pool_{2};
+  boost::asio::steady_timer claim_timer_;
+  boost::asio::steady_timer heartbeat_timer_;
+  boost::asio::steady_timer recover_timer_;
+  boost::asio::steady_timer promote_timer_;
+  boost::asio::steady_timer length_timer_;
+  boost::asio::steady_timer cancel_timer_;
+  boost::asio::steady_timer exit_timer_;
+  std::optional<DrainClock> drain_;
+  bool claiming_ = false;          // a claim (or its prelude) is in flight
+  bool self_recovered_ = false;    // this worker's own active list was recovered at start
+  bool reconcile_needed_ = false;  // a claim failed: its document may sit in the active list
+  std::chrono::steady_clock::time_point last_reconcile_{};
+  bool connected_once_ = false;
+  bool paused_ = false;
+  bool exiting_ = false;
+  int exit_code_ = 0;
+  int64_t jobs_finished_ = 0;
+  int64_t jobs_preempted_ = 0;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace ffpod

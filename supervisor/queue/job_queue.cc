@@ -1,0 +1,262 @@
+#include "supervisor/queue/job_queue.h"
+
+#include <boost/json.hpp>
+#include <chrono>
+
+#include "parsers/telemetry/log_format.h"
+#include "supervisor/queue/queue_scripts.h"
+
+namespace ffpod {
+
+namespace {
+
+std::string Now() { return FormatTimestamp(std::chrono::system_clock::now()); }
+
+std::string Failed(const std::error_code& ec) { return "Redis: " + ec.message(); }
+std::string Failed(const RedisReply& reply) {
+  return "Redis: " + (reply.IsError() ? reply.str : "unexpected reply " + reply.ToString());
+}
+
+}  // namespace
+
+JobQueue::JobQueue(RedisClient& commands, Settings settings)
+    : redis_(commands), settings_(std::move(settings)), keys_(settings_.queue) {}
+
+void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait,
+                     std::function<void(const std::string&, std::string)> done) {
+  blocking.Command(
+      {"BLMOVE", keys_.Pending(), keys_.Active(settings_.worker_id), "RIGHT", "LEFT",
+       std::to_string(wait.count())},
+      [done = std::move(done)](std::error_code ec, RedisReply reply) {
+        if (ec) return done(Failed(ec), {});
+        if (reply.IsError()) return done(Failed(reply), {});
+        if (reply.IsNil()) return done(std::string(), {});
+        done(std::string(), std::move(reply.str));
+      },
+      wait);
+}
+
+void JobQueue::Start(const std::string& document, const std::string& id, const std::string& token,
+                     std::function<void(const std::string&, StartOutcome, int)> done) {
+  redis_.Eval(QueueScripts::Start(),
+              {keys_.Job(id), keys_.Paused(), keys_.Active(settings_.worker_id), keys_.Pending()},
+              {document, settings_.worker_id, Now(), keys_.Events(), id, token},
+              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                if (ec) return done(Failed(ec), StartOutcome::kPaused, 0);
+                if (reply.IsError() || reply.elements.size() != 2) {
+                  return done(Failed(reply), StartOutcome::kPaused, 0);
+                }
+                long long code = reply.elements[0].integer;
+                done(std::string(),
+                     code == 1   ? StartOutcome::kStarted
+                     : code == 2 ? StartOutcome::kCancelled
+                     : code == 3 ? StartOutcome::kGone
+                                 : StartOutcome::kPaused,
+                     static_cast<int>(reply.elements[1].integer));
+              });
+}
+
+void JobQueue::ReturnUnheld(const std::vector<std::string>& held,
+                            std::function<void(const std::string&, long long)> done) {
+  redis_.Eval(QueueScripts::ReturnUnheld(), {keys_.Active(settings_.worker_id), keys_.Pending()},
+              held, [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                if (ec) return done(Failed(ec), 0);
+                if (reply.IsError()) return done(Failed(reply), 0);
+                done(std::string(), reply.integer);
+              });
+}
+
+void JobQueue::Finish(const FinishRequest& r, std::function<void(const std::string&, int)> done) {
+  std::string job_key = r.id.empty() ? keys_.Job("-") : keys_.Job(r.id);
+  redis_.Eval(
+      QueueScripts::Finish(),
+      {job_key, keys_.Active(settings_.worker_id), keys_.Pending(), keys_.Delayed(), keys_.Dead(),
+       keys_.Results()},
+      {r.document, r.status, r.result_json, r.id, std::to_string(r.delay_ms),
+       std::to_string(settings_.result_ttl_s), std::to_string(settings_.results_maxlen), r.token,
+       keys_.Events(), Now(), r.id.empty() ? "0" : "1", r.dead_entry_json, settings_.worker_id},
+      [done = std::move(done)](std::error_code ec, RedisReply reply) {
+        if (ec) return done(Failed(ec), 0);
+        if (reply.IsError()) return done(Failed(reply), 0);
+        done(std::string(), static_cast<int>(reply.integer));
+      });
+}
+
+void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& id,
+                                const std::string& result_json,
+                                std::function<void(const std::string&, bool)> done) {
+  std::string entry = "{\"job\":" + boost::json::serialize(boost::json::string_view(document)) +
+                      ",\"result\":" + result_json + "}";
+  redis_.Eval(QueueScripts::DeadLetterBadJob(),
+              {keys_.Active(settings_.worker_id), keys_.Dead(), keys_.Results(),
+               id.empty() ? keys_.Job("-") : keys_.Job(id)},
+              {document, entry, result_json, id, std::to_string(settings_.results_maxlen),
+               std::to_string(settings_.result_ttl_s), keys_.Events(), Now()},
+              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                if (ec) return done(Failed(ec), false);
+                if (reply.IsError()) return done(Failed(reply), false);
+                done(std::string(), reply.integer == 1);
+              });
+}
+
+void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& id,
+                                const std::string& result_json, Done done) {
+  DeadLetterBadJob(document, id, result_json,
+                   [done = std::move(done)](const std::string& error, bool) { done(error); });
+}
+
+void JobQueue::PublishProgress(const std::string& id, const std::string& progress_json, Done done) {
+  redis_.Command({"HSET", keys_.Job(id), "progress", progress_json, "updated_at", Now()},
+                 [](std::error_code, RedisReply) {});
+  redis_.Command(
+      {"PUBLISH", keys_.Events(),
+       "{\"type\":\"progress\",\"id\":" + boost::json::serialize(boost::json::string_view(id)) +
+           ",\"progress\":" + progress_json + "}"},
+      [done = std::move(done)](std::error_code ec, RedisReply) {
+        done(ec ? Failed(ec) : std::string());
+      });
+}
+
+void JobQueue::Heartbeat(const std::string& info_json, std::chrono::milliseconds ttl, Done done) {
+  redis_.Command(
+      {"SET", keys_.Worker(settings_.worker_id), info_json, "PX", std::to_string(ttl.count())},
+      [](std::error_code, RedisReply) {});
+  redis_.Command({"SADD", keys_.Workers(), settings_.worker_id},
+                 [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                   if (ec) return done(Failed(ec));
+                   if (reply.IsError()) return done(Failed(reply));
+                   done(std::string());
+                 });
+}
+
+void JobQueue::Leave(Done done) {
+  redis_.Command({"DEL", keys_.Worker(settings_.worker_id)}, [](std::error_code, RedisReply) {});
+  redis_.Command({"SREM", keys_.Workers(), settings_.worker_id},
+                 [done = std::move(done)](std::error_code ec, RedisReply) {
+                   done(ec ? Failed(ec) : std::string());
+                 });
+}
+
+void JobQueue::Workers(std::function<void(const std::string&, std::vector<std::string>)> done) {
+  redis_.Command({"SMEMBERS", keys_.Workers()},
+                 [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                   if (ec) return done(Failed(ec), {});
+                   if (reply.IsError()) return done(Failed(reply), {});
+                   std::vector<std::string> out;
+                   for (auto& e : reply.elements) out.push_back(std::move(e.str));
+                   done(std::string(), std::move(out));
+                 });
+}
+
+void JobQueue::Recover(const std::string& worker, bool force,
+                       std::function<void(const std::string&, long long)> done) {
+  redis_.Eval(QueueScripts::Recover(),
+              {keys_.Worker(worker), keys_.Active(worker), keys_.Pending(), keys_.Dead(),
+               keys_.Results(), keys_.Workers()},
+              {worker, settings_.queue, std::to_string(settings_.default_max_attempts),
+               settings_.worker_id, Now(), std::to_string(settings_.results_maxlen),
+               std::to_string(settings_.result_ttl_s), keys_.Events(), force ? "1" : "0"},
+              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                if (ec) return done(Failed(ec), 0);
+                if (reply.IsError()) return done(Failed(reply), 0);
+                done(std::string(), reply.integer);
+              });
+}
+
+void JobQueue::PromoteDelayed(std::function<void(const std::string&, long long)> done) {
+  redis_.Eval(QueueScripts::PromoteDelayed(), {keys_.Delayed(), keys_.Pending()},
+              {settings_.queue, "100", keys_.Events(), Now()},
+              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                if (ec) return done(Failed(ec), 0);
+                if (reply.IsError()) return done(Failed(reply), 0);
+                done(std::string(), reply.integer);
+              });
+}
+
+void JobQueue::PendingLength(std::function<void(const std::string&, long long)> done) {
+  redis_.Command({"LLEN", keys_.Pending()},
+                 [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                   if (ec) return done(Failed(ec), 0);
+                   if (reply.IsError()) return done(Failed(reply), 0);
+                   done(std::string(), reply.integer);
+                 });
+}
+
+void JobQueue::IsPaused(std::function<void(const std::string&, bool)> done) {
+  redis_.Command({"EXISTS", keys_.Paused()},
+                 [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                   if (ec) return done(Failed(ec), false);
+                   if (reply.IsError()) return done(Failed(reply), false);
+                   done(std::string(), reply.integer == 1);
+                 });
+}
+
+void JobQueue::SetPaused(bool paused, const std::string& info_json, Done done) {
+  std::vector<std::string> argv = paused
+                                      ? std::vector<std::string>{"SET", keys_.Paused(), info_json}
+                                      : std::vector<std::string>{"DEL", keys_.Paused()};
+  redis_.Command(std::move(argv), [done = std::move(done)](std::error_code ec, RedisReply reply) {
+    if (ec) return done(Failed(ec));
+    if (reply.IsError()) return done(Failed(reply));
+    done(std::string());
+  });
+}
+
+void JobQueue::Cancel(const std::string& id,
+                      std::function<void(const std::string&, std::string)> done) {
+  redis_.Eval(QueueScripts::Cancel(), {keys_.Job(id)},
+              {Now(), keys_.Events(), id, std::to_string(settings_.result_ttl_s)},
+              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                if (ec) return done(Failed(ec), {});
+                if (reply.IsError()) return done(Failed(reply), {});
+                done(std::string(), reply.str);
+              });
+}
+
+void JobQueue::CancelRequested(const std::vector<std::string>& ids,
+                               std::function<void(const std::string&, std::vector<bool>)> done) {
+  if (ids.empty()) return done(std::string(), {});
+  // One round trip for every running job: HEXISTS in a pipeline, answered in order.
+  auto answers = std::make_shared<std::vector<bool>>();
+  auto failed = std::make_shared<std::string>();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    bool last = i + 1 == ids.size();
+    redis_.Command({"HEXISTS", keys_.Job(ids[i]), "cancel_requested"},
+                   [answers, failed, last, done](std::error_code ec, RedisReply reply) {
+                     if (ec && failed->empty()) *failed = Failed(ec);
+                     answers->push_back(!ec && reply.integer == 1);
+                     if (last) done(*failed, *answers);
+                   });
+  }
+}
+
+void JobQueue::Enqueue(const std::string& document, const std::string& id,
+                       std::function<void(const std::string&, bool, std::string)> done) {
+  redis_.Eval(QueueScripts::Enqueue(), {keys_.Job(id), keys_.Pending()},
+              {document, Now(), keys_.Events(), id},
+              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                if (ec) return done(Failed(ec), false, {});
+                if (reply.IsError() || reply.elements.size() != 2) {
+                  return done(Failed(reply), false, reply.str);
+                }
+                done(std::string(), reply.elements[0].integer == 1, reply.elements[1].str);
+              });
+}
+
+void JobQueue::JobHash(
+    const std::string& id,
+    std::function<void(const std::string&, std::vector<std::pair<std::string, std::string>>)>
+        done) {
+  redis_.Command({"HGETALL", keys_.Job(id)},
+                 [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                   if (ec) return done(Failed(ec), {});
+                   if (reply.IsError()) return done(Failed(reply), {});
+                   std::vector<std::pair<std::string, std::string>> fields;
+                   for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+                     fields.emplace_back(reply.elements[i].str, reply.elements[i + 1].str);
+                   }
+                   done(std::string(), std::move(fields));
+                 });
+}
+
+}  // namespace ffpod

@@ -1,0 +1,125 @@
+// Typed operations on the Redis queue of docs/queue.md, for the worker and the one-shot
+// commands (enqueue, status, pause, resume). Multi-key steps run as the Lua scripts of
+// supervisor/queue/queue_scripts.h; single-key ones as plain commands.
+//
+// Every callback gets an error sentence first: empty on success; otherwise why the step did not
+// run or its outcome is unknown (Redis down, connection lost) or Redis' error reply. Nothing is
+// retried here: the worker decides (steps are safe to repeat: Finish carries a token, Start and
+// Recover are guarded).
+//
+// Threading: the io_context thread of the clients.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "supervisor/queue/redis_client.h"
+
+namespace ffpod {
+
+struct QueueKeys {
+  explicit QueueKeys(std::string queue) : q(std::move(queue)) {}
+  std::string q;
+  std::string Pending() const { return q + ":pending"; }
+  std::string Active(const std::string& worker) const { return q + ":active:" + worker; }
+  std::string Worker(const std::string& worker) const { return q + ":worker:" + worker; }
+  std::string Workers() const { return q + ":workers"; }
+  std::string Delayed() const { return q + ":delayed"; }
+  std::string Dead() const { return q + ":dead"; }
+  std::string Job(const std::string& id) const { return q + ":job:" + id; }
+  std::string Results() const { return q + ":results"; }
+  std::string Events() const { return q + ":events"; }
+  std::string Paused() const { return q + ":paused"; }
+};
+
+struct FinishRequest {
+  std::string document;  // exactly as claimed
+  std::string id;        // empty for a document without a usable id
+  std::string status;    // succeeded | retrying | dead | preempted
+  std::string result_json;
+  std::string dead_entry_json;  // for dead: {"job": document, "result": result}
+  int64_t delay_ms = 0;         // for retrying
+  std::string token;            // unique per attempt: makes a repeated Finish harmless
+};
+
+class JobQueue {
+ public:
+  struct Settings {
+    std::string queue = "ffpod";
+    std::string worker_id;
+    int64_t result_ttl_s = 7 * 24 * 3600;
+    int64_t results_maxlen = 100000;
+    int default_max_attempts = 3;
+  };
+
+  JobQueue(RedisClient& commands, Settings settings);
+  const QueueKeys& keys() const { return keys_; }
+  const Settings& settings() const { return settings_; }
+
+  using Done = std::function<void(const std::string&)>;
+
+  // BLMOVE pending -> active:<worker> on `blocking` (a client of its own). `doc` is empty when
+  // nothing arrived within `wait`.
+  void Claim(RedisClient& blocking, std::chrono::seconds wait,
+             std::function<void(const std::string&, std::string doc)> done);
+  // Starts an attempt.
+  enum class StartOutcome { kStarted, kPaused, kCancelled, kGone };
+  // kPaused: the job went back to the head of pending. kCancelled: a cancel was requested;
+  // nothing started (`attempt` is the attempts used so far). kGone: the document is no longer
+  // in this worker's active list; nothing to do. `token` is unique per claim: a repeated call
+  // with it (after a lost reply) answers kStarted again without counting a second attempt.
+  void Start(const std::string& document, const std::string& id, const std::string& token,
+             std::function<void(const std::string&, StartOutcome, int attempt)> done);
+  // Requests a cancel; `state` is the job's state when asked ("" when unknown yet).
+  void Cancel(const std::string& id,
+              std::function<void(const std::string&, std::string state)> done);
+  // Whether a cancel was requested for each id, in order.
+  void CancelRequested(const std::vector<std::string>& ids,
+                       std::function<void(const std::string&, std::vector<bool>)> done);
+  // Hands every document of this worker's active list that `held` (the documents its busy
+  // slots hold) does not account for back to the head of pending: claims whose reply was lost.
+  // Call it only while no claim of this worker is in flight.
+  void ReturnUnheld(const std::vector<std::string>& held,
+                    std::function<void(const std::string&, long long returned)> done);
+  void Finish(const FinishRequest& request,
+              std::function<void(const std::string&, int owned)> done);
+  // Moves a malformed document from this worker's active list to Q:dead with its result.
+  // `dead_lettered` is false when the document was no longer there (already dead-lettered by a
+  // call whose reply was lost, or recovered by another worker): then nothing was written.
+  void DeadLetterBadJob(const std::string& document, const std::string& id,
+                        const std::string& result_json,
+                        std::function<void(const std::string&, bool dead_lettered)> done);
+  // The same, for a caller that needs only the error.
+  void DeadLetterBadJob(const std::string& document, const std::string& id,
+                        const std::string& result_json, Done done);
+  // The job's progress document in its hash, and a progress event.
+  void PublishProgress(const std::string& id, const std::string& progress_json, Done done);
+  void Heartbeat(const std::string& info_json, std::chrono::milliseconds ttl, Done done);
+  // Removes this worker's heartbeat and membership (a clean exit).
+  void Leave(Done done);
+  void Workers(std::function<void(const std::string&, std::vector<std::string>)> done);
+  // Recovers `worker`'s active jobs when its heartbeat has expired (or always, with `force`).
+  void Recover(const std::string& worker, bool force,
+               std::function<void(const std::string&, long long recovered)> done);
+  void PromoteDelayed(std::function<void(const std::string&, long long moved)> done);
+  void PendingLength(std::function<void(const std::string&, long long)> done);
+  void IsPaused(std::function<void(const std::string&, bool)> done);
+  void SetPaused(bool paused, const std::string& info_json, Done done);
+  // enqueue: {queued, state of the existing job when not queued}.
+  void Enqueue(const std::string& document, const std::string& id,
+               std::function<void(const std::string&, bool queued, std::string state)> done);
+  void JobHash(
+      const std::string& id,
+      std::function<void(const std::string&, std::vector<std::pair<std::string, std::string>>)>
+          done);
+
+ private:
+  RedisClient& redis_;
+  Settings settings_;
+  QueueKeys keys_;
+};
+
+}  // namespace ffpod

@@ -1,0 +1,259 @@
+#include "supervisor/queue/queue_scripts.h"
+
+namespace ffpod {
+
+const RedisScript& QueueScripts::Start() {
+  static const RedisScript script(R"lua(
+if not redis.call('LPOS', KEYS[3], ARGV[1]) then
+  -- No longer this worker's: an earlier call handed it back, or another worker recovered it
+  -- (even one this claim had started: it runs elsewhere now).
+  return {3, 0}
+end
+if redis.call('HGET', KEYS[1], 'start_token') == ARGV[6] then
+  -- This claim already started it (a repeated call after a lost reply).
+  return {1, tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0}
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('LREM', KEYS[3], 1, ARGV[1]) == 1 then
+    redis.call('RPUSH', KEYS[4], ARGV[1])
+  end
+  return {0, 0}
+end
+if redis.call('HEXISTS', KEYS[1], 'cancel_requested') == 1 then
+  return {2, tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0}
+end
+local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
+redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[2], 'updated_at', ARGV[3],
+           'start_token', ARGV[6])
+redis.call('HDEL', KEYS[1], 'progress')
+redis.call('PERSIST', KEYS[1])
+redis.call('PUBLISH', ARGV[4], cjson.encode({type = 'state', id = ARGV[5], state = 'running',
+  attempt = attempt, worker = ARGV[2], at = ARGV[3]}))
+return {1, attempt}
+)lua");
+  return script;
+}
+
+const RedisScript& QueueScripts::Finish() {
+  static const RedisScript script(R"lua(
+local doc, status, result, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local has_id = ARGV[11] == '1'
+if has_id and redis.call('HGET', KEYS[1], 'done_token') == ARGV[8] then
+  return -1
+end
+local owned = redis.call('LREM', KEYS[2], 1, doc)
+if owned == 1 then
+  if status == 'retrying' then
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    redis.call('ZADD', KEYS[4], now + tonumber(ARGV[5]), doc)
+  elseif status == 'dead' then
+    redis.call('LPUSH', KEYS[5], ARGV[12])
+  elseif status == 'preempted' then
+    redis.call('RPUSH', KEYS[3], doc)
+  end
+elseif status == 'succeeded' then
+  -- Another worker took the job over (this one's heartbeat had expired). It succeeded here:
+  -- if the copy is still waiting in pending, it need not run again.
+  redis.call('LREM', KEYS[3], 1, doc)
+end
+if has_id and (owned == 1 or status == 'succeeded') then
+  local state = ({succeeded = 'succeeded', retrying = 'delayed', dead = 'dead',
+                  preempted = 'pending'})[status]
+  redis.call('HSET', KEYS[1], 'state', state, 'result', result, 'updated_at', ARGV[10],
+             'done_token', ARGV[8], 'worker', ARGV[13])
+  redis.call('HDEL', KEYS[1], 'progress')
+  if status == 'preempted' and owned == 1 then
+    redis.call('HINCRBY', KEYS[1], 'attempt', -1)
+  end
+  if state == 'succeeded' or state == 'dead' then
+    redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
+  else
+    redis.call('PERSIST', KEYS[1])
+  end
+end
+redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[7], '*', 'id', id, 'status', status,
+           'result', result)
+redis.call('PUBLISH', ARGV[9], cjson.encode({type = 'state', id = id, state = status,
+  owned = owned, at = ARGV[10]}))
+return owned
+)lua");
+  return script;
+}
+
+const RedisScript& QueueScripts::DeadLetterBadJob() {
+  static const RedisScript script(R"lua(
+-- Only the worker that still holds the document writes anything: a repeat after a lost reply,
+-- or a document another worker recovered meanwhile, must not add a second dead entry.
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
+  return 0
+end
+redis.call('LPUSH', KEYS[2], ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[4], 'state', 'dead', 'result', ARGV[3], 'updated_at', ARGV[8])
+  redis.call('EXPIRE', KEYS[4], tonumber(ARGV[6]))
+end
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'id', ARGV[4], 'status', 'dead',
+           'result', ARGV[3])
+redis.call('PUBLISH', ARGV[7], cjson.encode({type = 'state', id = ARGV[4], state = 'dead',
+  reason = 'bad_job', at = ARGV[8]}))
+return 1
+)lua");
+  return script;
+}
+
+const RedisScript& QueueScripts::Recover() {
+  static const RedisScript script(R"lua(
+local w, queue, default_max = ARGV[1], ARGV[2], tonumber(ARGV[3])
+if ARGV[9] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+local n = 0
+while true do
+  local doc = redis.call('RPOP', KEYS[2])
+  if not doc then break end
+  n = n + 1
+  local ok, job = pcall(cjson.decode, doc)
+  local id = nil
+  local max = default_max
+  if ok and type(job) == 'table' then
+    if type(job.id) == 'string' and string.len(job.id) <= 128 and
+       string.match(job.id, '^[%w%._:%-]+$') then
+      id = job.id
+    end
+    if type(job.max_attempts) == 'number' and job.max_attempts >= 1 then
+      max = job.max_attempts
+    end
+  end
+  local attempt, state, ran = 0, nil, false
+  local hash = nil
+  if id then
+    hash = queue .. ':job:' .. id
+    attempt = tonumber(redis.call('HGET', hash, 'attempt') or '0') or 0
+    state = redis.call('HGET', hash, 'state')
+    ran = state == 'running' and redis.call('HGET', hash, 'worker') == w
+  end
+  if ran then
+    local dead = attempt >= max
+    local status = dead and 'dead' or 'retrying'
+    -- Built by hand, in the documented key order (docs/queue.md): cjson writes an empty table as {} where the document has
+    -- arrays. What only the lost worker knew (start, progress, ffmpeg, trace) is null.
+    local result_json = '{"id":' .. cjson.encode(id) ..
+      ',"attempt":' .. cjson.encode(attempt) ..
+      ',"status":' .. cjson.encode(status) ..
+      ',"reason":"worker_lost","retryable":true' ..
+      ',"message":' .. cjson.encode('worker ' .. w ..
+          ' stopped heartbeating while running this job; recovered by ' .. ARGV[4]) ..
+      ',"exit":null,"started_at":null,"finished_at":' .. cjson.encode(ARGV[5]) ..
+      ',"duration_s":null,"progress":null,"outputs":[]' ..
+      ',"ffmpeg":{"path":null,"version":null}' ..
+      ',"worker":{"id":' .. cjson.encode(w) .. ',"pod":null,"node":null}' ..
+      ',"stderr_tail":[],"trace_id":null}'
+    if dead then
+      redis.call('LPUSH', KEYS[4], '{"job":' .. cjson.encode(doc) .. ',"result":' .. result_json ..
+                 '}')
+      redis.call('HSET', hash, 'state', 'dead', 'result', result_json, 'updated_at', ARGV[5])
+      redis.call('HDEL', hash, 'progress')
+      redis.call('EXPIRE', hash, tonumber(ARGV[7]))
+    else
+      redis.call('RPUSH', KEYS[3], doc)
+      redis.call('HSET', hash, 'state', 'pending', 'result', result_json, 'updated_at', ARGV[5])
+      redis.call('HDEL', hash, 'progress')
+    end
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'id', id, 'status', status,
+               'result', result_json)
+    redis.call('PUBLISH', ARGV[8], cjson.encode({type = 'state', id = id,
+      state = dead and 'dead' or 'pending', reason = 'worker_lost', at = ARGV[5]}))
+  else
+    -- Claimed but never started: no attempt was used. Back to the head of pending.
+    redis.call('RPUSH', KEYS[3], doc)
+    if hash and state then  -- (a producer's plain LPUSH creates no hash)
+      redis.call('HSET', hash, 'state', 'pending', 'updated_at', ARGV[5])
+    end
+  end
+end
+if ARGV[9] ~= '1' then
+  redis.call('SREM', KEYS[6], w)
+end
+return n
+)lua");
+  return script;
+}
+
+const RedisScript& QueueScripts::ReturnUnheld() {
+  static const RedisScript script(R"lua(
+local held = {}
+for i = 1, #ARGV do held[ARGV[i]] = (held[ARGV[i]] or 0) + 1 end
+local n = 0
+for _, doc in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if (held[doc] or 0) > 0 then
+    held[doc] = held[doc] - 1
+  else
+    redis.call('LREM', KEYS[1], 1, doc)
+    redis.call('RPUSH', KEYS[2], doc)
+    n = n + 1
+  end
+end
+return n
+)lua");
+  return script;
+}
+
+const RedisScript& QueueScripts::PromoteDelayed() {
+  static const RedisScript script(R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local docs = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+for _, doc in ipairs(docs) do
+  redis.call('ZREM', KEYS[1], doc)
+  redis.call('RPUSH', KEYS[2], doc)
+  local ok, job = pcall(cjson.decode, doc)
+  if ok and type(job) == 'table' and type(job.id) == 'string' and string.len(job.id) <= 128
+     and string.match(job.id, '^[%w%._:%-]+$') then
+    local hash = ARGV[1] .. ':job:' .. job.id
+    if redis.call('HGET', hash, 'state') == 'delayed' then
+      redis.call('HSET', hash, 'state', 'pending', 'updated_at', ARGV[4])
+    end
+    redis.call('PUBLISH', ARGV[3], cjson.encode({type = 'state', id = job.id, state = 'pending',
+      at = ARGV[4]}))
+  end
+end
+return #docs
+)lua");
+  return script;
+}
+
+const RedisScript& QueueScripts::Cancel() {
+  static const RedisScript script(R"lua(
+local state = redis.call('HGET', KEYS[1], 'state') or ''
+if state == 'succeeded' or state == 'dead' then
+  return state
+end
+redis.call('HSET', KEYS[1], 'cancel_requested', ARGV[1], 'updated_at', ARGV[1])
+if state == '' then
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+end
+redis.call('PUBLISH', ARGV[2], cjson.encode({type = 'cancel', id = ARGV[3], state = state,
+  at = ARGV[1]}))
+return state
+)lua");
+  return script;
+}
+
+const RedisScript& QueueScripts::Enqueue() {
+  static const RedisScript script(R"lua(
+local state = redis.call('HGET', KEYS[1], 'state')
+if state and state ~= 'succeeded' and state ~= 'dead' then
+  return {0, state}
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'state', 'pending', 'attempt', 0, 'updated_at', ARGV[2])
+redis.call('LPUSH', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[3], cjson.encode({type = 'state', id = ARGV[4], state = 'pending',
+  at = ARGV[2]}))
+return {1, 'pending'}
+)lua");
+  return script;
+}
+
+}  // namespace ffpod

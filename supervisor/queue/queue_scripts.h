@@ -1,0 +1,82 @@
+// The Lua scripts behind every multi-key step of the queue (docs/queue.md). Each runs
+// atomically in Redis, so a job is always in exactly one of pending, active:<worker>, delayed,
+// dead, or finished with a result, whatever crashes in between.
+//
+// Key layout for queue Q: Q:pending (list; producers LPUSH, workers take from the right, so the
+// right end is the head), Q:active:<worker> (list), Q:worker:<worker> (heartbeat string with
+// TTL), Q:workers (set), Q:delayed (sorted set, score = due time in ms), Q:dead (list of
+// {"job": <document as claimed>, "result": {...}}), Q:job:<id> (hash: state, attempt, worker,
+// progress, result, updated_at), Q:results (stream: id, status, result), Q:events (channel),
+// Q:paused (string).
+//
+// Job hash `state`: pending, running, delayed, succeeded, dead. `attempt` counts attempts that
+// started; a preempted attempt is handed back (it does not count).
+//
+// Scripts that need Q:job:<id> for an id taken from a document build the key inside the script
+// (Redis Cluster is therefore not supported; a single primary, with replicas or Sentinel, is).
+#pragma once
+
+#include "supervisor/queue/redis_client.h"
+
+namespace ffpod {
+
+struct QueueScripts {
+  // KEYS: job hash, Q:paused, Q:active:<w>, Q:pending.
+  // ARGV: document, worker id, updated_at, events channel, id, start token (unique per claim).
+  // Returns {1, attempt} when the attempt starts (or this token already started it: a repeated
+  // call after a lost reply counts no second attempt), {0, 0} when the queue is paused (the job
+  // was handed back to the head of pending), {2, attempts so far} when a cancel was requested
+  // (the caller records it as cancelled; nothing runs), {3, 0} when the document is no longer
+  // in Q:active:<w> (handed back by an earlier call, or recovered by another worker): nothing
+  // to do.
+  static const RedisScript& Start();
+
+  // KEYS: job hash, Q:active:<w>, Q:pending, Q:delayed, Q:dead, Q:results.
+  // ARGV: document, status (succeeded|retrying|dead|preempted), result JSON, id, delay ms,
+  // ttl s, results maxlen, token, events channel, updated_at, has_id (1|0), dead entry JSON,
+  // worker id.
+  // Returns 1 when the job was still this worker's (it moved where `status` says), 0 when
+  // another worker had taken it over (only the result is recorded), -1 when this token was
+  // already recorded (a repeated call after a lost reply: nothing changes).
+  static const RedisScript& Finish();
+
+  // KEYS: Q:active:<w>, Q:dead, Q:results, job hash (any key when there is no usable id).
+  // ARGV: document, dead entry JSON, result JSON, id or "", results maxlen, ttl s, events
+  // channel, updated_at.
+  // Returns 1 when the document was still in Q:active:<w> and is now dead-lettered (dead entry,
+  // job hash, results stream, event); 0 when it was not there (a repeated call after a lost
+  // reply, or another worker recovered it): nothing is written.
+  static const RedisScript& DeadLetterBadJob();
+
+  // KEYS: Q:worker:<w>, Q:active:<w>, Q:pending, Q:dead, Q:results, Q:workers.
+  // ARGV: worker w, queue name, default max_attempts, recovering worker, updated_at, results
+  // maxlen, ttl s, events channel, force (1: recover even though the heartbeat exists; for a
+  // worker restarting under its own id).
+  // Moves every job of a worker whose heartbeat expired back to the head of pending (or to dead
+  // when its attempts are used up), reason worker_lost. Returns the number of jobs recovered.
+  static const RedisScript& Recover();
+
+  // KEYS: Q:active:<w>, Q:pending. ARGV: the documents this worker's busy slots hold (one
+  // argument per slot, duplicates allowed).
+  // Hands every other document of the worker's own active list back to the head of pending:
+  // a claim whose BLMOVE ran but whose reply was lost with the connection leaves its document
+  // there with no slot working on it. Returns how many were handed back.
+  static const RedisScript& ReturnUnheld();
+
+  // KEYS: Q:delayed, Q:pending. ARGV: queue name, limit, events channel, updated_at.
+  // Moves due retries (score <= Redis TIME) to the head of pending. Returns how many.
+  static const RedisScript& PromoteDelayed();
+
+  // KEYS: job hash. ARGV: updated_at, events channel, id, ttl s.
+  // Marks the job for cancellation (`cancel_requested`): a worker running it stops it, a worker
+  // about to start it does not. Returns the job's state ("" when it has no state hash yet, e.g.
+  // pushed with a plain LPUSH and not claimed).
+  static const RedisScript& Cancel();
+
+  // KEYS: job hash, Q:pending. ARGV: document, updated_at, events channel, id.
+  // Returns {1, "pending"} when queued, {0, state} when a job with this id is still pending,
+  // running or delayed.
+  static const RedisScript& Enqueue();
+};
+
+}  // namespace ffpod

@@ -1,0 +1,276 @@
+// JobQueue's scripts against a real redis-server, driven directly (no ffpod process): the
+// documents they write and what a repeated step does.
+#include "supervisor/queue/job_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "tests/harness/ffpod_worker.h"
+#include "tests/harness/harness.h"
+#include "tests/harness/redis_server.h"
+
+namespace ffpod {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::JobField;
+using testing::ListLength;
+using testing::RedisServer;
+using testing::Results;
+
+// A JobQueue for worker `worker_id` on its own io_context, with steps run to completion.
+class Queue {
+ public:
+  Queue(const RedisServer& redis, const std::string& worker_id)
+      : client_(io_, Url(redis.Url())), queue_(client_, Settings(worker_id)) {
+    client_.Start();
+    EXPECT_TRUE(RunUntil([this] { return client_.up(); })) << client_.last_error();
+  }
+
+  JobQueue& queue() { return queue_; }
+
+  // Runs the io_context until `done()` (60 s at most); returns done().
+  bool RunUntil(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_for(10ms);
+    }
+    return done();
+  }
+
+  // DeadLetterBadJob to completion: {error, dead_lettered}.
+  std::pair<std::string, bool> DeadLetter(const std::string& document, const std::string& id,
+                                          const std::string& result_json) {
+    bool done = false;
+    std::pair<std::string, bool> out;
+    queue_.DeadLetterBadJob(document, id, result_json,
+                            [&](const std::string& error, bool dead_lettered) {
+                              out = {error, dead_lettered};
+                              done = true;
+                            });
+    EXPECT_TRUE(RunUntil([&] { return done; })) << "no reply";
+    return out;
+  }
+
+  // Start to completion: {outcome, attempt}.
+  std::pair<JobQueue::StartOutcome, int> Start(const std::string& document, const std::string& id,
+                                               const std::string& token) {
+    bool done = false;
+    std::pair<JobQueue::StartOutcome, int> out{JobQueue::StartOutcome::kPaused, -1};
+    queue_.Start(document, id, token,
+                 [&](const std::string& error, JobQueue::StartOutcome outcome, int attempt) {
+                   EXPECT_EQ(error, "");
+                   out = {outcome, attempt};
+                   done = true;
+                 });
+    EXPECT_TRUE(RunUntil([&] { return done; })) << "no reply";
+    return out;
+  }
+
+  // Recover(worker, force) to completion: the number recovered (-1 on error).
+  long long Recover(const std::string& worker) {
+    bool done = false;
+    long long n = -1;
+    queue_.Recover(worker, true, [&](const std::string& error, long long recovered) {
+      EXPECT_EQ(error, "");
+      if (error.empty()) n = recovered;
+      done = true;
+    });
+    EXPECT_TRUE(RunUntil([&] { return done; })) << "no reply";
+    return n;
+  }
+
+ private:
+  static RedisUrl Url(const std::string& text) {
+    auto r = ParseRedisUrl(text);
+    if (!r.ok()) ADD_FAILURE() << text << ": " << r.error().message;
+    return r.ok() ? r.value() : RedisUrl{};
+  }
+  static JobQueue::Settings Settings(const std::string& worker_id) {
+    JobQueue::Settings s;
+    s.worker_id = worker_id;
+    return s;
+  }
+
+  boost::asio::io_context io_;
+  RedisClient client_;
+  JobQueue queue_;
+};
+
+long long StreamLength(const RedisServer& redis) {
+  return redis.Command({"XLEN", "ffpod:results"}).integer;
+}
+
+TEST(JobQueue, DeadLetterBadJobRepeatedAfterALostReplyWritesOneEntry) {
+  RedisServer redis;
+  Queue q(redis, "w-1");
+  const std::string doc = R"({"id": "bad-1", "args": []})";
+  const std::string result = R"({"id":"bad-1","attempt":0,"status":"dead","reason":"bad_job"})";
+  redis.Command({"LPUSH", "ffpod:active:w-1", doc});
+
+  auto first = q.DeadLetter(doc, "bad-1", result);
+  EXPECT_EQ(first.first, "");
+  EXPECT_TRUE(first.second);
+  EXPECT_EQ(ListLength(redis, "ffpod:active:w-1"), 0);
+  EXPECT_EQ(ListLength(redis, "ffpod:dead"), 1);
+  EXPECT_EQ(StreamLength(redis), 1);
+  EXPECT_EQ(JobField(redis, "bad-1", "state"), "dead");
+
+  // The same call again (the worker retries when the first reply was lost): nothing new.
+  redis.Command({"DEL", "ffpod:job:bad-1"});
+  auto second = q.DeadLetter(doc, "bad-1", result);
+  EXPECT_EQ(second.first, "");
+  EXPECT_FALSE(second.second);
+  EXPECT_EQ(ListLength(redis, "ffpod:dead"), 1);
+  EXPECT_EQ(StreamLength(redis), 1);
+  EXPECT_EQ(JobField(redis, "bad-1", "state"), "");  // not written again either
+}
+
+TEST(JobQueue, DeadLetterBadJobOfADocumentAnotherWorkerRecoveredWritesNothing) {
+  RedisServer redis;
+  Queue q(redis, "w-1");
+  const std::string doc = "not json at all";
+  redis.Command({"LPUSH", "ffpod:active:w-1", doc});
+  // w-1's heartbeat expired meanwhile: a live worker moved its claim back to pending.
+  Queue other(redis, "w-2");
+  EXPECT_EQ(other.Recover("w-1"), 1);
+  ASSERT_EQ(ListLength(redis, "ffpod:pending"), 1);
+
+  auto r = q.DeadLetter(doc, "", R"({"id":null,"attempt":0,"status":"dead"})");
+  EXPECT_EQ(r.first, "");
+  EXPECT_FALSE(r.second);
+  EXPECT_EQ(ListLength(redis, "ffpod:dead"), 0);
+  EXPECT_EQ(StreamLength(redis), 0);
+  EXPECT_EQ(ListLength(redis, "ffpod:pending"), 1);  // whoever claims it next dead-letters it
+}
+
+// A job that w-lost was running when it vanished, with `attempt` attempts used.
+void LostWhileRunning(const RedisServer& redis, const std::string& doc, const std::string& id,
+                      int attempt) {
+  redis.Command({"LPUSH", "ffpod:active:w-lost", doc});
+  redis.Command({"HSET", "ffpod:job:" + id, "state", "running", "worker", "w-lost", "attempt",
+                 std::to_string(attempt)});
+}
+
+TEST(JobQueue, WorkerLostResultHasTheSpecShapeWhenRetried) {
+  RedisServer redis;
+  Queue q(redis, "w-live");
+  const std::string doc = R"({"id": "lost-1", "args": ["-i", "a.mp4", "b.mp4"]})";
+  LostWhileRunning(redis, doc, "lost-1", 1);
+  EXPECT_EQ(q.Recover("w-lost"), 1);
+
+  auto results = Results(redis);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, "retrying");
+  const boost::json::object& r = results[0].result;
+  testing::ExpectResultShape(r, "stream entry");
+  EXPECT_EQ(r.at("id").as_string(), "lost-1");
+  EXPECT_EQ(r.at("attempt").to_number<int64_t>(), 1);
+  EXPECT_EQ(r.at("status").as_string(), "retrying");
+  EXPECT_EQ(r.at("reason").as_string(), "worker_lost");
+  EXPECT_TRUE(r.at("retryable").as_bool());
+  EXPECT_EQ(r.at("outputs"), boost::json::array());
+  EXPECT_EQ(r.at("stderr_tail"), boost::json::array());
+  EXPECT_TRUE(r.at("exit").is_null());
+  EXPECT_TRUE(r.at("started_at").is_null());
+  EXPECT_FALSE(r.at("finished_at").as_string().empty());
+  EXPECT_TRUE(r.at("duration_s").is_null());
+  EXPECT_TRUE(r.at("progress").is_null());
+  EXPECT_TRUE(r.at("trace_id").is_null());
+  EXPECT_EQ(r.at("worker").at("id").as_string(), "w-lost");
+  EXPECT_NE(r.at("message").as_string().find("recovered by w-live"), std::string::npos);
+
+  // The job hash carries the same document; the job is back at the head of pending.
+  EXPECT_EQ(boost::json::parse(JobField(redis, "lost-1", "result")).as_object(), r);
+  EXPECT_EQ(JobField(redis, "lost-1", "state"), "pending");
+  EXPECT_EQ(redis.Command({"LINDEX", "ffpod:pending", "-1"}).str, doc);
+}
+
+TEST(JobQueue, WorkerLostResultHasTheSpecShapeWhenDead) {
+  RedisServer redis;
+  Queue q(redis, "w-live");
+  const std::string doc = R"({"id": "lost-2", "args": ["x"], "max_attempts": 2})";
+  LostWhileRunning(redis, doc, "lost-2", 2);
+  EXPECT_EQ(q.Recover("w-lost"), 1);
+
+  auto results = Results(redis);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, "dead");
+  testing::ExpectResultShape(results[0].result, "stream entry");
+  EXPECT_EQ(results[0].result.at("status").as_string(), "dead");
+
+  auto hash_result = boost::json::parse(JobField(redis, "lost-2", "result")).as_object();
+  testing::ExpectResultShape(hash_result, "job hash result");
+  EXPECT_EQ(hash_result, results[0].result);
+  EXPECT_EQ(JobField(redis, "lost-2", "state"), "dead");
+
+  ASSERT_EQ(ListLength(redis, "ffpod:dead"), 1);
+  auto entry = boost::json::parse(redis.Command({"LINDEX", "ffpod:dead", "0"}).str).as_object();
+  EXPECT_EQ(entry.at("job").as_string(), doc);  // the document exactly as claimed
+  testing::ExpectResultShape(entry.at("result").as_object(), "dead entry result");
+  EXPECT_EQ(entry.at("result").at("outputs"), boost::json::array());
+  EXPECT_EQ(entry.at("result").at("stderr_tail"), boost::json::array());
+}
+
+TEST(JobQueueStart, ARepeatedStartCountsOneAttempt) {
+  RedisServer redis;
+  Queue q(redis, "w1");
+  std::string doc = testing::JobDocument("j1", {"-f", "lavfi", "-i", "nullsrc", "-f", "null", "-"});
+  redis.Command({"LPUSH", "ffpod:active:w1", doc});
+  auto first = q.Start(doc, "j1", "w1:0:1");
+  EXPECT_EQ(first.first, JobQueue::StartOutcome::kStarted);
+  EXPECT_EQ(first.second, 1);
+  // The reply was lost and the worker asks again with the same claim's token.
+  auto again = q.Start(doc, "j1", "w1:0:1");
+  EXPECT_EQ(again.first, JobQueue::StartOutcome::kStarted);
+  EXPECT_EQ(again.second, 1);
+  EXPECT_EQ(JobField(redis, "j1", "attempt"), "1");
+  // A later claim of the same document (a retry) is a new attempt.
+  auto next = q.Start(doc, "j1", "w1:0:2");
+  EXPECT_EQ(next.first, JobQueue::StartOutcome::kStarted);
+  EXPECT_EQ(next.second, 2);
+}
+
+TEST(JobQueueStart, ARepeatAfterAnotherWorkerRecoveredTheJobStartsNothing) {
+  RedisServer redis;
+  Queue w1(redis, "w1");
+  Queue w2(redis, "w2");
+  std::string doc = testing::JobDocument("j3", {"-f", "lavfi", "-i", "nullsrc", "-f", "null", "-"});
+  redis.Command({"LPUSH", "ffpod:active:w1", doc});
+  EXPECT_EQ(w1.Start(doc, "j3", "w1:0:9").first, JobQueue::StartOutcome::kStarted);
+  // w1's reply was lost and w1 stayed cut off past its heartbeat: w2 recovered the job.
+  EXPECT_EQ(w2.Recover("w1"), 1);
+  EXPECT_EQ(ListLength(redis, "ffpod:pending"), 1);
+  // w1's repeat with the same claim's token must not run it a second time.
+  auto again = w1.Start(doc, "j3", "w1:0:9");
+  EXPECT_EQ(again.first, JobQueue::StartOutcome::kGone);
+  EXPECT_EQ(JobField(redis, "j3", "state"), "pending");
+}
+
+TEST(JobQueueStart, ARepeatAfterThePausedHandBackStartsNothing) {
+  RedisServer redis;
+  Queue q(redis, "w1");
+  std::string doc = testing::JobDocument("j2", {"-f", "lavfi", "-i", "nullsrc", "-f", "null", "-"});
+  redis.Command({"LPUSH", "ffpod:active:w1", doc});
+  redis.Command({"SET", "ffpod:paused", "{}"});
+  EXPECT_EQ(q.Start(doc, "j2", "w1:0:7").first, JobQueue::StartOutcome::kPaused);
+  EXPECT_EQ(ListLength(redis, "ffpod:pending"), 1);
+  // Resumed before the repeat (whose first reply was lost) arrives: the job is in pending, so
+  // starting it here too would run it twice.
+  redis.Command({"DEL", "ffpod:paused"});
+  auto again = q.Start(doc, "j2", "w1:0:7");
+  EXPECT_EQ(again.first, JobQueue::StartOutcome::kGone);
+  EXPECT_EQ(JobField(redis, "j2", "state"), "");
+  EXPECT_EQ(JobField(redis, "j2", "attempt"), "");
+  EXPECT_EQ(ListLength(redis, "ffpod:pending"), 1);
+  EXPECT_EQ(ListLength(redis, "ffpod:active:w1"), 0);
+}
+
+}  // namespace
+}  // namespace ffpod

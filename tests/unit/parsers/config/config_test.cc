@@ -1,0 +1,127 @@
+#include "parsers/config/config.h"
+
+#include <gtest/gtest.h>
+
+namespace ffpod {
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+TEST(Config, RunWithFlagsAndCommand) {
+  auto c = ParseConfig(
+      {"run", "--grace-period", "60", "--drain-margin=10", "--exit-codes", "classified", "--listen",
+       "127.0.0.1:0", "--", "ffmpeg", "-i", "in.mp4", "--not-ours", "out.mp4"},
+      {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->command, Command::kRun);
+  EXPECT_EQ(c->grace_period_s, 60);
+  EXPECT_EQ(c->drain_margin_s, 10);
+  EXPECT_EQ(c->exit_codes, ExitCodePolicy::kClassified);
+  EXPECT_EQ(c->listen, "127.0.0.1:0");
+  EXPECT_EQ(c->ffmpeg_argv,
+            (std::vector<std::string>{"ffmpeg", "-i", "in.mp4", "--not-ours", "out.mp4"}));
+}
+
+TEST(Config, EnvironmentBacksEveryFlagAndFlagsWin) {
+  Env env = {{"FFPOD_GRACE_PERIOD", "90"},
+             {"FFPOD_STALL_TIMEOUT", "7"},
+             {"FFPOD_LOG_FORMAT", "text"},
+             {"FFPOD_REDIS", "redis://r:6379"},
+             {"FFPOD_SLOTS", "4"},
+             {"FFPOD_ATOMIC_OUTPUTS", "false"},
+             {"FFPOD_REQUIRE_ENCODERS", "libx264, h264_nvenc"}};
+  auto c = ParseConfig({"worker", "--slots", "2"}, env);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->grace_period_s, 90);
+  EXPECT_EQ(c->stall_timeout_s, 7);
+  EXPECT_EQ(c->log_format, LogFormat::kText);
+  EXPECT_EQ(c->redis_url, "redis://r:6379");
+  EXPECT_EQ(c->slots, 2);
+  EXPECT_FALSE(c->atomic_outputs);
+  EXPECT_EQ(c->require_encoders, (std::vector<std::string>{"libx264", "h264_nvenc"}));
+}
+
+TEST(Config, BadValuesNameTheFlag) {
+  struct Case {
+    std::vector<std::string> argv;
+    Env env;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"run", "--grace-period", "soon", "--", "ffmpeg"},
+       {},
+       "--grace-period expects a number of seconds from 1 to 604800, got \"soon\""},
+      {{"worker", "--redis", "redis://x", "--slots", "0"},
+       {},
+       "--slots expects a whole number from 1 to 64, got \"0\""},
+      {{"run", "--", "ffmpeg"},
+       {{"FFPOD_EXIT_CODES", "weird"}},
+       "FFPOD_EXIT_CODES (for --exit-codes) expects ffmpeg or classified, got \"weird\""},
+      {{"run", "--listen", "nowhere", "--", "ffmpeg"},
+       {},
+       "--listen expects HOST:PORT (or an empty value to disable it), got \"nowhere\""},
+      {{"run", "--bogus", "--", "ffmpeg"}, {}, "unknown flag --bogus for ffpod run"},
+      {{"run", "--slots", "2", "--", "ffmpeg"}, {}, "unknown flag --slots for ffpod run"},
+      {{"run"}, {}, "ffpod run needs the ffmpeg command after --"},
+      {{"worker"}, {}, "--redis is required for ffpod worker"},
+      {{"transcode"}, {}, "unknown command \"transcode\""},
+      {{"status", "--redis", "redis://x", "a/b"}, {}, "job id \"a/b\" is not"},
+      {{"run", "--grace-period", "10", "--drain-margin", "10", "--", "ffmpeg"},
+       {},
+       "--drain-margin (10) must be smaller than --grace-period (10)"},
+      {{"run", "--grace-period"}, {}, "--grace-period expects SECONDS, but nothing follows it"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseConfig(c.argv, c.env);
+    ASSERT_FALSE(r.ok()) << c.message;
+    EXPECT_NE(r.error().message.find(c.message), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(Config, BooleanSwitches) {
+  auto c =
+      ParseConfig({"worker", "--redis", "redis://x", "--no-atomic-outputs", "--subreaper"}, {});
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->atomic_outputs);
+  EXPECT_TRUE(c->subreaper);
+  c = ParseConfig({"worker", "--redis", "redis://x", "--atomic-outputs=no"}, {});
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->atomic_outputs);
+}
+
+TEST(Config, HelpListsEveryFlagWithItsVariable) {
+  std::string help = HelpText(Command::kWorker);
+  for (const char* s : {"--slots N", "[FFPOD_SLOTS]", "--grace-period", "[FFPOD_GRACE_PERIOD]",
+                        "--require-encoders", "[FFPOD_REQUIRE_ENCODERS]", "--heartbeat"}) {
+    EXPECT_NE(help.find(s), std::string::npos) << s;
+  }
+  EXPECT_EQ(help.find("--exit-codes"), std::string::npos);  // a run-only flag
+  EXPECT_EQ(FlagEnvVar("--termination-log"), "FFPOD_TERMINATION_LOG");
+  auto h = ParseConfig({"probe", "--help"}, {});
+  ASSERT_TRUE(h.ok());
+  EXPECT_TRUE(h->help);
+}
+
+TEST(Config, EnqueueAndStatus) {
+  auto c = ParseConfig({"enqueue", "--redis", "redis://x", "--id", "clip-1", "--output", "o.mp4",
+                        "--label", "tenant=acme,tier=gold", "--", "-i", "a", "o.mp4"},
+                       {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->job_id, "clip-1");
+  EXPECT_EQ(c->outputs, std::vector<std::string>{"o.mp4"});
+  EXPECT_EQ(c->labels.at("tier"), "gold");
+  EXPECT_EQ(c->ffmpeg_argv, (std::vector<std::string>{"-i", "a", "o.mp4"}));
+  auto s = ParseConfig({"status", "--redis", "redis://x", "clip-1"}, {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->status_job_id, "clip-1");
+  auto cancel = ParseConfig({"cancel", "--redis", "redis://x", "clip-2"}, {});
+  ASSERT_TRUE(cancel.ok());
+  EXPECT_EQ(cancel->command, Command::kCancel);
+  EXPECT_EQ(cancel->status_job_id, "clip-2");
+  auto none = ParseConfig({"cancel", "--redis", "redis://x"}, {});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().message, "ffpod cancel takes exactly one job id");
+}
+
+}  // namespace
+}  // namespace ffpod
