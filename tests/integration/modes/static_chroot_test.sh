@@ -20,7 +20,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-root_dir=$(cd "$here/../.." && pwd)
+root_dir=$(cd "$here/../../.." && pwd)
 fixtures="$root_dir/tests/fixtures"
 ffpod=${1:-${FFPOD_STATIC_BINARY:-$root_dir/build-static/ffpod-static}}
 fake=${2:-${FFPOD_FAKE_FFMPEG:-}}
