@@ -171,6 +171,133 @@ Classification Sentence(Reason reason, std::string message, std::string evidence
   return Classification{reason, Cut(std::move(message)), std::move(evidence)};
 }
 
+// Which side a line is about: the longest input or output URL it names, else its context
+// (`[in#0/...]`, `[vost#0:0]`). Rules' wording can still decide when this is unknown.
+Direction LineDirection(const ClassifierContext& context, const LogLine& d) {
+  std::string_view m = d.message;
+  Direction direction = Direction::kUnknown;
+  size_t longest = 0;
+  for (const std::string& url : context.inputs) {
+    if (url.size() > longest && NamesUrl(m, url)) {
+      direction = Direction::kInput;
+      longest = url.size();
+    }
+  }
+  for (const std::string& url : context.outputs) {
+    if (url.size() > longest && NamesUrl(m, url)) {
+      direction = Direction::kOutput;
+      longest = url.size();
+    }
+  }
+  if (direction != Direction::kUnknown) return direction;
+  if (ComponentIsInput(d.component) || ComponentIsInput(d.parent)) return Direction::kInput;
+  if (ComponentIsOutput(d.component) || ComponentIsOutput(d.parent)) return Direction::kOutput;
+  return Direction::kUnknown;
+}
+
+// What the matching rules of one line allow: whether it is evidence at all, the highest
+// priority it may count at, the reason a wrapper rule carries, and the side it is about.
+struct LineLimits {
+  bool ignored = false;
+  Reason wrapper_reason = Reason::kUnknown;
+  int cap = kDiskFullPriority;
+  Direction direction = Direction::kUnknown;
+};
+
+LineLimits LimitsOf(const std::vector<int>& matches, Direction direction) {
+  LineLimits limits;
+  limits.direction = direction;
+  for (int i : matches) {
+    const Rule& rule = RuleAt(i);
+    if (rule.kind == Kind::kIgnore || rule.kind == Kind::kMarker) {
+      limits.ignored = true;
+      return limits;
+    }
+    if (rule.kind == Kind::kWrapper) {
+      if (limits.wrapper_reason == Reason::kUnknown) limits.wrapper_reason = rule.reason;
+      limits.cap = std::min(limits.cap, kWrapperPriority);
+    }
+    if (rule.caps_line) limits.cap = std::min(limits.cap, rule.priority);
+    if (limits.direction == Direction::kUnknown && rule.hint != Direction::kUnknown) {
+      limits.direction = rule.hint;
+    }
+  }
+  return limits;
+}
+
+struct LineVerdict {
+  Reason reason = Reason::kUnknown;
+  int priority = 0;
+  bool exit0 = false;  // a rule says FFmpeg exits 0 after this line
+};
+
+// The reason and priority of one rule on this line, or nullopt for rules that give none.
+std::optional<std::pair<Reason, int>> RuleReason(const ClassifierContext& context, const Rule& rule,
+                                                 std::string_view m, Direction direction) {
+  Reason r = rule.reason;
+  int p = rule.priority;
+  switch (rule.kind) {
+    case Kind::kCause:
+      break;
+    case Kind::kDirectional:
+      if (direction == Direction::kOutput) {
+        r = rule.out_reason;
+      } else if (direction == Direction::kUnknown) {
+        p -= kUndirectedPenalty;
+      }
+      break;
+    case Kind::kBrokenPipe: {
+      bool network_outputs = !context.outputs.empty();
+      for (const std::string& url : context.outputs) {
+        network_outputs = network_outputs && IsNetworkUrl(url);
+      }
+      r = (ContainsNetworkUrl(m) || network_outputs) ? Reason::kNetwork : Reason::kOutputFailed;
+      break;
+    }
+    default:
+      return std::nullopt;  // wrappers and hints give no reason of their own here
+  }
+  return std::make_pair(r, p);
+}
+
+// The strongest rule of the line decides its reason; a wrapper's own reason counts only when
+// no rule gives one. Nullopt when the line is no evidence.
+std::optional<LineVerdict> JudgeLine(const ClassifierContext& context, const LogLine& d,
+                                     const std::vector<int>& matches) {
+  LineLimits limits = LimitsOf(matches, LineDirection(context, d));
+  if (limits.ignored) return std::nullopt;
+  std::optional<LineVerdict> verdict;
+  bool exit0 = false;
+  for (int i : matches) {
+    const Rule& rule = RuleAt(i);
+    exit0 = exit0 || rule.exit0;
+    auto rp = RuleReason(context, rule, d.message, limits.direction);
+    if (!rp) continue;
+    int p = rp->second == kDiskFullPriority ? rp->second : std::min(rp->second, limits.cap);
+    if (p > (verdict ? verdict->priority : 0)) verdict = LineVerdict{rp->first, p, false};
+  }
+  if (!verdict && limits.wrapper_reason != Reason::kUnknown) {
+    verdict = LineVerdict{limits.wrapper_reason, kWrapperPriority, false};
+  }
+  if (verdict) verdict->exit0 = exit0;
+  return verdict;
+}
+
+// 4.4-6.0 report a mid-stream read error as `<input url>: <error>` (6.1+: `Error during
+// demuxing: <error>`) and then finish normally with exit 0.
+bool ReportedAsReadError(const ClassifierContext& context, std::string_view m, Reason reason) {
+  if (reason != Reason::kNetwork && reason != Reason::kInputInvalid) return false;
+  size_t colon = m.find(": ");
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view head = m.substr(0, colon);
+  bool is_input =
+      std::find(context.inputs.begin(), context.inputs.end(), head) != context.inputs.end();
+  bool is_output =
+      std::find(context.outputs.begin(), context.outputs.end(), head) != context.outputs.end();
+  return is_input || (context.inputs.empty() && !is_output &&
+                      head.find(' ') == std::string_view::npos && HasScheme(head));
+}
+
 }  // namespace
 
 std::string HumanEvidence(std::string_view line) {
@@ -197,34 +324,7 @@ void FailureClassifier::Observe(std::string_view line) {
   LogLine d = DecodeLogLine(line);
   std::string_view m = d.message;
   if (IsErrorOrWorse(d.level)) last_error_line_ = Evidence(line);
-
-  // Stop markers (info level, or no level at all).
-  constexpr std::string_view kSignal = "Exiting normally, received signal ";
-  if (m.starts_with(kSignal)) {
-    int n = 0;
-    size_t i = kSignal.size();
-    bool digits = false;
-    while (i < m.size() && m[i] >= '0' && m[i] <= '9' && n < 1000) {
-      n = n * 10 + (m[i] - '0');
-      digits = true;
-      ++i;
-    }
-    if (digits) {
-      acknowledged_signal_ = n;
-      signal_line_ = Evidence(line);
-    }
-    return;
-  }
-  if (m.starts_with("[q] command received. Exiting.")) {
-    quit_acknowledged_ = true;
-    quit_line_ = Evidence(line);
-    return;
-  }
-  if (m.starts_with("Received > 3 system signals, hard exiting")) {
-    hard_exit_ = true;
-    hard_exit_line_ = Evidence(line);
-    return;
-  }
+  if (ObserveStopMarker(m, line)) return;
 
   // Only warnings and worse are evidence (tagged, or known without a tag); dumps (indented) and
   // stats lines never are.
@@ -246,105 +346,46 @@ void FailureClassifier::Observe(std::string_view line) {
   });
   if (matches.empty()) return;
 
-  // Which side the line is about: a URL it names, its context (`[in#0/...]`, `[vost#0:0]`),
-  // or the wording of one of its rules.
-  Direction direction = Direction::kUnknown;
-  size_t longest = 0;
-  for (const std::string& url : context_.inputs) {
-    if (url.size() > longest && NamesUrl(m, url)) {
-      direction = Direction::kInput;
-      longest = url.size();
-    }
-  }
-  for (const std::string& url : context_.outputs) {
-    if (url.size() > longest && NamesUrl(m, url)) {
-      direction = Direction::kOutput;
-      longest = url.size();
-    }
-  }
-  if (direction == Direction::kUnknown) {
-    if (ComponentIsInput(d.component) || ComponentIsInput(d.parent)) {
-      direction = Direction::kInput;
-    } else if (ComponentIsOutput(d.component) || ComponentIsOutput(d.parent)) {
-      direction = Direction::kOutput;
-    }
-  }
-  Reason wrapper_reason = Reason::kUnknown;
-  int cap = kDiskFullPriority;
-  for (int i : matches) {
-    const Rule& rule = RuleAt(i);
-    if (rule.kind == Kind::kIgnore || rule.kind == Kind::kMarker) return;
-    if (rule.kind == Kind::kWrapper) {
-      if (wrapper_reason == Reason::kUnknown) wrapper_reason = rule.reason;
-      cap = std::min(cap, kWrapperPriority);
-    }
-    if (rule.caps_line) cap = std::min(cap, rule.priority);
-    if (direction == Direction::kUnknown && rule.hint != Direction::kUnknown) {
-      direction = rule.hint;
-    }
-  }
-
-  // The strongest rule of the line decides its reason.
-  std::optional<Reason> reason;
-  int priority = 0;
-  bool exit0 = false;
-  for (int i : matches) {
-    const Rule& rule = RuleAt(i);
-    exit0 = exit0 || rule.exit0;
-    Reason r = rule.reason;
-    int p = rule.priority;
-    switch (rule.kind) {
-      case Kind::kCause:
-        break;
-      case Kind::kDirectional:
-        if (direction == Direction::kOutput) {
-          r = rule.out_reason;
-        } else if (direction == Direction::kUnknown) {
-          p -= kUndirectedPenalty;
-        }
-        break;
-      case Kind::kBrokenPipe: {
-        bool network_outputs = !context_.outputs.empty();
-        for (const std::string& url : context_.outputs) {
-          network_outputs = network_outputs && IsNetworkUrl(url);
-        }
-        r = (ContainsNetworkUrl(m) || network_outputs) ? Reason::kNetwork : Reason::kOutputFailed;
-        break;
-      }
-      default:
-        continue;  // wrappers and hints give no reason of their own here
-    }
-    if (p != kDiskFullPriority) p = std::min(p, cap);
-    if (p > priority) {
-      reason = r;
-      priority = p;
-    }
-  }
-  if (!reason && wrapper_reason != Reason::kUnknown) {
-    reason = wrapper_reason;
-    priority = kWrapperPriority;
-  }
-  if (!reason) return;
-
-  // 4.4-6.0 report a mid-stream read error as `<input url>: <error>` (6.1+: `Error during
-  // demuxing: <error>`) and then finish normally with exit 0.
-  if (!exit0 && (*reason == Reason::kNetwork || *reason == Reason::kInputInvalid)) {
-    size_t colon = m.find(": ");
-    if (colon != std::string_view::npos && colon > 0) {
-      std::string_view head = m.substr(0, colon);
-      bool is_input =
-          std::find(context_.inputs.begin(), context_.inputs.end(), head) != context_.inputs.end();
-      bool is_output = std::find(context_.outputs.begin(), context_.outputs.end(), head) !=
-                       context_.outputs.end();
-      exit0 = is_input || (context_.inputs.empty() && !is_output &&
-                           head.find(' ') == std::string_view::npos && HasScheme(head));
-    }
-  }
+  std::optional<LineVerdict> verdict = JudgeLine(context_, d, matches);
+  if (!verdict) return;
+  Reason reason = verdict->reason;
+  bool exit0 = verdict->exit0 || ReportedAsReadError(context_, m, reason);
   // FFmpeg exits 0 only after output, disk and input-read failures.
-  exit0 = exit0 && (*reason == Reason::kDiskFull || *reason == Reason::kOutputFailed ||
-                    *reason == Reason::kNetwork || *reason == Reason::kInputInvalid);
-  Offer(&best_, *reason, priority, line);
-  if (exit0) Offer(&on_exit_0_, *reason, priority, line);
+  exit0 = exit0 && (reason == Reason::kDiskFull || reason == Reason::kOutputFailed ||
+                    reason == Reason::kNetwork || reason == Reason::kInputInvalid);
+  Offer(&best_, reason, verdict->priority, line);
+  if (exit0) Offer(&on_exit_0_, reason, verdict->priority, line);
+}
+
+bool FailureClassifier::ObserveStopMarker(std::string_view m, std::string_view line) {
+  // Stop markers (info level, or no level at all).
+  constexpr std::string_view kSignal = "Exiting normally, received signal ";
+  if (m.starts_with(kSignal)) {
+    int n = 0;
+    size_t i = kSignal.size();
+    bool digits = false;
+    while (i < m.size() && m[i] >= '0' && m[i] <= '9' && n < 1000) {
+      n = n * 10 + (m[i] - '0');
+      digits = true;
+      ++i;
+    }
+    if (digits) {
+      acknowledged_signal_ = n;
+      signal_line_ = Evidence(line);
+    }
+    return true;
+  }
+  if (m.starts_with("[q] command received. Exiting.")) {
+    quit_acknowledged_ = true;
+    quit_line_ = Evidence(line);
+    return true;
+  }
+  if (m.starts_with("Received > 3 system signals, hard exiting")) {
+    hard_exit_ = true;
+    hard_exit_line_ = Evidence(line);
+    return true;
+  }
+  return false;
 }
 
 Classification FailureClassifier::Classify(const ExitStatus& exit, StopCause stop,

@@ -86,6 +86,9 @@ class FailureClassifier {
     std::string line;
   };
   void Offer(std::optional<Candidate>* slot, Reason reason, int priority, std::string_view line);
+  // The stop markers (`Exiting normally, received signal N.`, `[q] command received.`, the hard
+  // exit): records them and returns true when `m` is one.
+  bool ObserveStopMarker(std::string_view m, std::string_view line);
 
   ClassifierContext context_;
   std::optional<Candidate> best_;       // strongest cause line so far (first of its priority)
