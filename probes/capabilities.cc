@@ -269,7 +269,7 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
     caps_.ffmpeg_path = resolved.empty() ? options_.ffmpeg : resolved;
     auto self = shared_from_this();
     RunCommand(io_, reaper_, options_.ffmpeg, {"-hide_banner", "-version"}, options_.timeout,
-               [self](CommandOutput out) {
+               [self](const CommandOutput& out) {
                  std::string err = InfoCommandError(self->options_.ffmpeg, "-version", out,
                                                     self->options_.timeout);
                  if (err.empty()) {
@@ -280,7 +280,7 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
                  self->InfoDone();
                });
     RunCommand(io_, reaper_, options_.ffmpeg, {"-hide_banner", "-encoders"}, options_.timeout,
-               [self](CommandOutput out) {
+               [self](const CommandOutput& out) {
                  std::string err = InfoCommandError(self->options_.ffmpeg, "-encoders", out,
                                                     self->options_.timeout);
                  if (err.empty()) {
@@ -354,7 +354,7 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
       RunCommand(
           io_, reaper_, options_.ffmpeg, TestEncodeArgs(cap.name, cap.family, vaapi_device_),
           options_.timeout,
-          [self, index, t0](CommandOutput out) {
+          [self, index, t0](const CommandOutput& out) {
             EncoderCapability& c = self->caps_.encoders[index];
             c.probe_ms = ElapsedMs(t0);
             TestEncodeVerdict v =

@@ -6,7 +6,8 @@
 
 namespace ffpod {
 
-std::optional<uint64_t> ParseOomKillCount(std::string_view text) {
+std::optional<uint64_t> ParseOomKillCount(std::string_view memory_events_or_oom_control) {
+  std::string_view text = memory_events_or_oom_control;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t eol = text.find('\n', pos);

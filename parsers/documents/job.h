@@ -50,7 +50,7 @@ struct JobSpec {
 // True when `id` is 1-128 characters of [A-Za-z0-9._:-].
 bool IsValidJobId(std::string_view id);
 // True for a W3C traceparent "00-<32 hex>-<16 hex>-<2 hex>" with non-zero ids.
-bool IsValidTraceparent(std::string_view traceparent);
+bool IsValidTraceparent(std::string_view tp);
 
 // Validates a job document. The error names the field and what was expected, e.g.
 // `field "args" must be a non-empty array of strings`.

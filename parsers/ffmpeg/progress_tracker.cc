@@ -19,7 +19,7 @@ boost::json::object ProgressFields(const ProgressView& v) {
 }
 
 ProgressTracker::ProgressTracker(int64_t start_us)
-    : start_us_(start_us), last_block_us_(start_us), last_movement_us_(start_us) {}
+    : last_block_us_(start_us), last_movement_us_(start_us) {}
 
 void ProgressTracker::Update(const ProgressBlock& block, int64_t now_us) {
   bool moved = false;

@@ -75,7 +75,6 @@ class ProgressTracker {
     int64_t out_time_us;
   };
   std::optional<int64_t> expected_us_;
-  int64_t start_us_;
   int64_t last_block_us_;
   int64_t last_movement_us_;
   uint64_t blocks_ = 0;

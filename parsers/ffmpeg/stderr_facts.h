@@ -22,7 +22,7 @@ class StderrFacts {
  public:
   // Observes one stderr line. Returns true when the line belongs to the version banner
   // (which ffpod forwards at debug level only).
-  bool Observe(std::string_view line);
+  bool Observe(std::string_view raw);
 
   const std::optional<FfmpegVersion>& version() const { return version_; }
   // The duration printed for input `index`: outer nullopt = not printed (yet); inner nullopt

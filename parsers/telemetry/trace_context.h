@@ -52,11 +52,10 @@ std::string ToHex(const SpanId& id);
 std::optional<TraceId> TraceIdFromHex(std::string_view hex);
 std::optional<SpanId> SpanIdFromHex(std::string_view hex);
 
-// The context a traceparent names (remote = true), with `tracestate` in canonical form (empty
+// The context traceparent `tp` names (remote = true), with `tracestate` in canonical form (empty
 // when absent or invalid). nullopt when the traceparent is not valid W3C: then a new trace
 // starts and the tracestate is ignored too.
-std::optional<SpanContext> ParseTraceparent(std::string_view traceparent,
-                                            std::string_view tracestate = {});
+std::optional<SpanContext> ParseTraceparent(std::string_view tp, std::string_view tracestate = {});
 
 // "00-<trace-id>-<span-id>-<flags>" of `context`.
 std::string FormatTraceparent(const SpanContext& context);

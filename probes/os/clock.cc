@@ -21,7 +21,8 @@ class AsioTimer final : public Timer {
   void Cancel() override {
     ++generation_;
     armed_ = false;
-    timer_.cancel();
+    boost::system::error_code ignored;  // the non-throwing overload
+    timer_.cancel(ignored);
   }
   bool armed() const override { return armed_; }
   SteadyTime expiry() const override { return timer_.expiry(); }

@@ -25,7 +25,6 @@ namespace asio = boost::asio;
 std::string FindExecutable(const std::string& name) {
   if (name.empty()) return {};
   if (name.find('/') != std::string::npos) return name;
-  boost::system::error_code ec;
   auto path = bp::environment::find_executable(name);
   return path.empty() ? std::string() : path.string();
 }
@@ -52,7 +51,7 @@ struct ChildSetup {
   pid_t parent;
 
   boost::system::error_code on_setup(bp::posix::default_launcher& launcher,
-                                     const bp::filesystem::path&, const char* const*) {
+                                     const bp::filesystem::path&, const char* const*) const {
     for (const auto& [target, fd] : options->extra_fds) {
       (void)fd;
       launcher.fd_whitelist.push_back(target);
@@ -62,7 +61,7 @@ struct ChildSetup {
 
   // Runs in the child between fork and exec: async-signal-safe calls only.
   boost::system::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
-                                          const char* const*) {
+                                          const char* const*) const {
     ::setpgid(0, 0);
     if (options->parent_death_signal > 0) {
       ::prctl(PR_SET_PDEATHSIG, options->parent_death_signal);
@@ -128,6 +127,7 @@ SpawnOutcome Spawn(asio::io_context& io, const SpawnOptions& options) {
 
   bp::posix::default_launcher launcher;
   std::vector<const char*> envp;
+  envp.reserve(env_store.size() + 1);
   for (const auto& e : env_store) envp.push_back(e.c_str());
   envp.push_back(nullptr);
   launcher.env = envp.data();

@@ -45,7 +45,8 @@ void EncoderWatch::Start() {
 void EncoderWatch::Stop() {
   started_ = false;
   alive_.reset();
-  timer_.cancel();
+  boost::system::error_code ignored;  // the non-throwing overload: Stop runs in the destructor
+  timer_.cancel(ignored);
 }
 
 void EncoderWatch::ProbeNow() {

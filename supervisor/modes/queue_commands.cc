@@ -111,28 +111,30 @@ int RunEnqueueCommand(const Config& config, Logger& logger) {
     std::cerr << "ffpod: " << *why << "\n";
     return 2;
   }
-  return WithQueue(config, logger, [&](JobQueue& queue, std::function<void(int)> finish) {
-    queue.Enqueue(
-        document, spec.id, [&, finish](const std::string& err, bool queued, std::string state) {
-          if (!err.empty()) {
-            std::cerr << "ffpod: enqueue failed: " << err << "\n";
-            return finish(1);
-          }
-          if (!queued) {
-            std::cerr << "ffpod: job " << spec.id << " already exists and is " << state << "\n";
-            return finish(1);
-          }
-          std::cout << spec.id << "\n";
-          finish(0);
-        });
+  return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {
+    queue.Enqueue(document, spec.id,
+                  [&, finish](const std::string& err, bool queued, const std::string& state) {
+                    if (!err.empty()) {
+                      std::cerr << "ffpod: enqueue failed: " << err << "\n";
+                      return finish(1);
+                    }
+                    if (!queued) {
+                      std::cerr << "ffpod: job " << spec.id << " already exists and is " << state
+                                << "\n";
+                      return finish(1);
+                    }
+                    std::cout << spec.id << "\n";
+                    finish(0);
+                  });
   });
 }
 
 int RunStatusCommand(const Config& config, Logger& logger) {
-  return WithQueue(config, logger, [&](JobQueue& queue, std::function<void(int)> finish) {
+  return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {
     queue.JobHash(
-        config.status_job_id, [&, finish](const std::string& err,
-                                          std::vector<std::pair<std::string, std::string>> fields) {
+        config.status_job_id,
+        [&, finish](const std::string& err,
+                    const std::vector<std::pair<std::string, std::string>>& fields) {
           if (!err.empty()) {
             std::cerr << "ffpod: status failed: " << err << "\n";
             return finish(1);
@@ -166,26 +168,27 @@ int RunStatusCommand(const Config& config, Logger& logger) {
 }
 
 int RunCancelCommand(const Config& config, Logger& logger) {
-  return WithQueue(config, logger, [&](JobQueue& queue, std::function<void(int)> finish) {
-    queue.Cancel(config.status_job_id, [&, finish](const std::string& err, std::string state) {
-      if (!err.empty()) {
-        std::cerr << "ffpod: cancel failed: " << err << "\n";
-        return finish(1);
-      }
-      if (state == "succeeded" || state == "dead") {
-        std::cerr << "ffpod: job " << config.status_job_id << " has already ended (" << state
-                  << ")\n";
-        return finish(1);
-      }
-      std::cout << "cancel requested for " << config.status_job_id
-                << (state.empty() ? " (not claimed yet)" : " (" + state + ")") << "\n";
-      finish(0);
-    });
+  return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {
+    queue.Cancel(config.status_job_id,
+                 [&, finish](const std::string& err, const std::string& state) {
+                   if (!err.empty()) {
+                     std::cerr << "ffpod: cancel failed: " << err << "\n";
+                     return finish(1);
+                   }
+                   if (state == "succeeded" || state == "dead") {
+                     std::cerr << "ffpod: job " << config.status_job_id << " has already ended ("
+                               << state << ")\n";
+                     return finish(1);
+                   }
+                   std::cout << "cancel requested for " << config.status_job_id
+                             << (state.empty() ? " (not claimed yet)" : " (" + state + ")") << "\n";
+                   finish(0);
+                 });
   });
 }
 
 int RunPauseCommand(const Config& config, Logger& logger, bool pause) {
-  return WithQueue(config, logger, [&](JobQueue& queue, std::function<void(int)> finish) {
+  return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
     boost::json::object info{{"by", host},

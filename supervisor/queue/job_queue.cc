@@ -59,7 +59,7 @@ void JobQueue::Start(const std::string& document, const std::string& id, const s
 void JobQueue::ReturnUnheld(const std::vector<std::string>& held,
                             std::function<void(const std::string&, long long)> done) {
   redis_.Eval(QueueScripts::ReturnUnheld(), {keys_.Active(settings_.worker_id), keys_.Pending()},
-              held, [done = std::move(done)](std::error_code ec, RedisReply reply) {
+              held, [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                 if (ec) return done(Failed(ec), 0);
                 if (reply.IsError()) return done(Failed(reply), 0);
                 done(std::string(), reply.integer);
@@ -75,7 +75,7 @@ void JobQueue::Finish(const FinishRequest& r, std::function<void(const std::stri
       {r.document, r.status, r.result_json, r.id, std::to_string(r.delay_ms),
        std::to_string(settings_.result_ttl_s), std::to_string(settings_.results_maxlen), r.token,
        keys_.Events(), Now(), r.id.empty() ? "0" : "1", r.dead_entry_json, settings_.worker_id},
-      [done = std::move(done)](std::error_code ec, RedisReply reply) {
+      [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
         if (ec) return done(Failed(ec), 0);
         if (reply.IsError()) return done(Failed(reply), 0);
         done(std::string(), static_cast<int>(reply.integer));
@@ -92,7 +92,7 @@ void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& 
                id.empty() ? keys_.Job("-") : keys_.Job(id)},
               {document, entry, result_json, id, std::to_string(settings_.results_maxlen),
                std::to_string(settings_.result_ttl_s), keys_.Events(), Now()},
-              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+              [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                 if (ec) return done(Failed(ec), false);
                 if (reply.IsError()) return done(Failed(reply), false);
                 done(std::string(), reply.integer == 1);
@@ -107,12 +107,12 @@ void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& 
 
 void JobQueue::PublishProgress(const std::string& id, const std::string& progress_json, Done done) {
   redis_.Command({"HSET", keys_.Job(id), "progress", progress_json, "updated_at", Now()},
-                 [](std::error_code, RedisReply) {});
+                 [](std::error_code, const RedisReply&) {});
   redis_.Command(
       {"PUBLISH", keys_.Events(),
        "{\"type\":\"progress\",\"id\":" + boost::json::serialize(boost::json::string_view(id)) +
            ",\"progress\":" + progress_json + "}"},
-      [done = std::move(done)](std::error_code ec, RedisReply) {
+      [done = std::move(done)](std::error_code ec, const RedisReply&) {
         done(ec ? Failed(ec) : std::string());
       });
 }
@@ -120,9 +120,9 @@ void JobQueue::PublishProgress(const std::string& id, const std::string& progres
 void JobQueue::Heartbeat(const std::string& info_json, std::chrono::milliseconds ttl, Done done) {
   redis_.Command(
       {"SET", keys_.Worker(settings_.worker_id), info_json, "PX", std::to_string(ttl.count())},
-      [](std::error_code, RedisReply) {});
+      [](std::error_code, const RedisReply&) {});
   redis_.Command({"SADD", keys_.Workers(), settings_.worker_id},
-                 [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                 [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                    if (ec) return done(Failed(ec));
                    if (reply.IsError()) return done(Failed(reply));
                    done(std::string());
@@ -130,9 +130,10 @@ void JobQueue::Heartbeat(const std::string& info_json, std::chrono::milliseconds
 }
 
 void JobQueue::Leave(Done done) {
-  redis_.Command({"DEL", keys_.Worker(settings_.worker_id)}, [](std::error_code, RedisReply) {});
+  redis_.Command({"DEL", keys_.Worker(settings_.worker_id)},
+                 [](std::error_code, const RedisReply&) {});
   redis_.Command({"SREM", keys_.Workers(), settings_.worker_id},
-                 [done = std::move(done)](std::error_code ec, RedisReply) {
+                 [done = std::move(done)](std::error_code ec, const RedisReply&) {
                    done(ec ? Failed(ec) : std::string());
                  });
 }
@@ -156,7 +157,7 @@ void JobQueue::Recover(const std::string& worker, bool force,
               {worker, settings_.queue, std::to_string(settings_.default_max_attempts),
                settings_.worker_id, Now(), std::to_string(settings_.results_maxlen),
                std::to_string(settings_.result_ttl_s), keys_.Events(), force ? "1" : "0"},
-              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+              [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                 if (ec) return done(Failed(ec), 0);
                 if (reply.IsError()) return done(Failed(reply), 0);
                 done(std::string(), reply.integer);
@@ -166,7 +167,7 @@ void JobQueue::Recover(const std::string& worker, bool force,
 void JobQueue::PromoteDelayed(std::function<void(const std::string&, long long)> done) {
   redis_.Eval(QueueScripts::PromoteDelayed(), {keys_.Delayed(), keys_.Pending()},
               {settings_.queue, "100", keys_.Events(), Now()},
-              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+              [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                 if (ec) return done(Failed(ec), 0);
                 if (reply.IsError()) return done(Failed(reply), 0);
                 done(std::string(), reply.integer);
@@ -175,7 +176,7 @@ void JobQueue::PromoteDelayed(std::function<void(const std::string&, long long)>
 
 void JobQueue::PendingLength(std::function<void(const std::string&, long long)> done) {
   redis_.Command({"LLEN", keys_.Pending()},
-                 [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                 [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                    if (ec) return done(Failed(ec), 0);
                    if (reply.IsError()) return done(Failed(reply), 0);
                    done(std::string(), reply.integer);
@@ -184,7 +185,7 @@ void JobQueue::PendingLength(std::function<void(const std::string&, long long)> 
 
 void JobQueue::IsPaused(std::function<void(const std::string&, bool)> done) {
   redis_.Command({"EXISTS", keys_.Paused()},
-                 [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                 [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                    if (ec) return done(Failed(ec), false);
                    if (reply.IsError()) return done(Failed(reply), false);
                    done(std::string(), reply.integer == 1);
@@ -195,7 +196,7 @@ void JobQueue::SetPaused(bool paused, const std::string& info_json, Done done) {
   std::vector<std::string> argv = paused
                                       ? std::vector<std::string>{"SET", keys_.Paused(), info_json}
                                       : std::vector<std::string>{"DEL", keys_.Paused()};
-  redis_.Command(std::move(argv), [done = std::move(done)](std::error_code ec, RedisReply reply) {
+  redis_.Command(argv, [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
     if (ec) return done(Failed(ec));
     if (reply.IsError()) return done(Failed(reply));
     done(std::string());
@@ -206,15 +207,16 @@ void JobQueue::Cancel(const std::string& id,
                       std::function<void(const std::string&, std::string)> done) {
   redis_.Eval(QueueScripts::Cancel(), {keys_.Job(id)},
               {Now(), keys_.Events(), id, std::to_string(settings_.result_ttl_s)},
-              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+              [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                 if (ec) return done(Failed(ec), {});
                 if (reply.IsError()) return done(Failed(reply), {});
                 done(std::string(), reply.str);
               });
 }
 
-void JobQueue::CancelRequested(const std::vector<std::string>& ids,
-                               std::function<void(const std::string&, std::vector<bool>)> done) {
+void JobQueue::CancelRequested(
+    const std::vector<std::string>& ids,
+    const std::function<void(const std::string&, std::vector<bool>)>& done) {
   if (ids.empty()) return done(std::string(), {});
   // One round trip for every running job: HEXISTS in a pipeline, answered in order.
   auto answers = std::make_shared<std::vector<bool>>();
@@ -222,7 +224,7 @@ void JobQueue::CancelRequested(const std::vector<std::string>& ids,
   for (size_t i = 0; i < ids.size(); ++i) {
     bool last = i + 1 == ids.size();
     redis_.Command({"HEXISTS", keys_.Job(ids[i]), "cancel_requested"},
-                   [answers, failed, last, done](std::error_code ec, RedisReply reply) {
+                   [answers, failed, last, done](std::error_code ec, const RedisReply& reply) {
                      if (ec && failed->empty()) *failed = Failed(ec);
                      answers->push_back(!ec && reply.integer == 1);
                      if (last) done(*failed, *answers);

@@ -78,7 +78,7 @@ class JobQueue {
               std::function<void(const std::string&, std::string state)> done);
   // Whether a cancel was requested for each id, in order.
   void CancelRequested(const std::vector<std::string>& ids,
-                       std::function<void(const std::string&, std::vector<bool>)> done);
+                       const std::function<void(const std::string&, std::vector<bool>)>& done);
   // Hands every document of this worker's active list that `held` (the documents its busy
   // slots hold) does not account for back to the head of pending: claims whose reply was lost.
   // Call it only while no claim of this worker is in flight.

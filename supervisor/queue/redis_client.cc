@@ -136,7 +136,7 @@ struct Connection {
   }
 
   void Close() {
-    resolver.cancel();
+    resolver.cancel();  // never throws
     boost::system::error_code ignored;
     if (auto* s = Tcp()) s->close(ignored);
     if (auto* s = std::get_if<UnixSocket>(&stream)) s->close(ignored);
@@ -195,7 +195,7 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
         rng_(std::random_device{}()) {}
 
   void Start(StateCallback on_state);
-  void Command(std::vector<std::string> argv, Callback callback, milliseconds blocks_for);
+  void Command(const std::vector<std::string>& argv, Callback callback, milliseconds blocks_for);
   void Eval(const RedisScript& script, std::vector<std::string> keys, std::vector<std::string> args,
             Callback callback);
   void Close();
@@ -222,7 +222,7 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
   void OnTransportConnected(const ConnPtr& conn, const boost::system::error_code& ec);
   void StartSession(const ConnPtr& conn);
   void OnReady(const ConnPtr& conn);
-  void Drop(const ConnPtr& conn, std::string reason);
+  void Drop(const ConnPtr& conn, const std::string& reason);
   void ScheduleReconnect();
 
   void Enqueue(const std::vector<std::string>& argv, Pending pending);
@@ -309,7 +309,8 @@ void RedisClient::Impl::Connect() {
   }
   conn->resolver.async_resolve(
       url_.host, std::to_string(url_.port),
-      [self, conn, socket](const boost::system::error_code& ec, tcp::resolver::results_type r) {
+      [self, conn, socket](const boost::system::error_code& ec,
+                           const tcp::resolver::results_type& r) {
         if (!self->Live(conn)) return;
         if (ec) {
           self->Drop(conn, "resolve " + self->url_.host + ": " + DescribeNetError(ec));
@@ -378,15 +379,16 @@ void RedisClient::Impl::StartSession(const ConnPtr& conn) {
     std::string what = steps[i][0] == "CLIENT" ? "CLIENT SETNAME" : steps[i][0];
     bool last = i + 1 == steps.size();
     // Runs from OnRead or a failure path of this Impl, so `this` is alive.
-    Enqueue(steps[i], Pending{[this, conn, what, last](std::error_code ec, RedisReply reply) {
-                                if (ec || !Live(conn)) return;
-                                if (reply.IsError()) {
-                                  Drop(conn, what + " failed: " + reply.str);
-                                } else if (last) {
-                                  OnReady(conn);
-                                }
-                              },
-                              milliseconds(0), false});
+    Enqueue(steps[i],
+            Pending{[this, conn, what, last](std::error_code ec, const RedisReply& reply) {
+                      if (ec || !Live(conn)) return;
+                      if (reply.IsError()) {
+                        Drop(conn, what + " failed: " + reply.str);
+                      } else if (last) {
+                        OnReady(conn);
+                      }
+                    },
+                    milliseconds(0), false});
   }
 }
 
@@ -405,7 +407,7 @@ void RedisClient::Impl::OnReady(const ConnPtr& conn) {
 
 // Tears down `conn` (the current attempt or live connection): reports down if that is news,
 // fails every pending command, and schedules the next attempt.
-void RedisClient::Impl::Drop(const ConnPtr& conn, std::string reason) {
+void RedisClient::Impl::Drop(const ConnPtr& conn, const std::string& reason) {
   if (!Live(conn)) return;
   bool was_up = state_ == State::kUp;
   conn->Close();
@@ -446,7 +448,7 @@ void RedisClient::Impl::ScheduleReconnect() {
   });
 }
 
-void RedisClient::Impl::Command(std::vector<std::string> argv, Callback callback,
+void RedisClient::Impl::Command(const std::vector<std::string>& argv, Callback callback,
                                 milliseconds blocks_for) {
   if (argv.empty()) {
     FailLater(std::move(callback), RedisErrc::kInvalidCommand);
@@ -472,7 +474,7 @@ void RedisClient::Impl::Eval(const RedisScript& script, std::vector<std::string>
   for (auto& k : keys) argv.push_back(std::move(k));
   for (auto& a : args) argv.push_back(std::move(a));
   if (state_ != State::kUp) {
-    Command(std::move(argv), std::move(callback), milliseconds(0));  // fails at once
+    Command(argv, std::move(callback), milliseconds(0));  // fails at once
     return;
   }
   ++stats_.commands_sent;
@@ -489,7 +491,7 @@ void RedisClient::Impl::Eval(const RedisScript& script, std::vector<std::string>
     std::vector<std::string> eval = std::move(*saved);
     eval[0] = "EVAL";
     eval[1] = std::move(source);
-    Command(std::move(eval), std::move(callback), milliseconds(0));
+    Command(eval, std::move(callback), milliseconds(0));
   };
   Enqueue(*saved, Pending{std::move(fallback), milliseconds(0), true});
 }
@@ -636,9 +638,10 @@ void RedisClient::Impl::Report(bool up, const std::string& reason) {
 void RedisClient::Impl::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
-  connect_timer_.cancel();
-  reconnect_timer_.cancel();
-  watchdog_.cancel();
+  boost::system::error_code ignored;  // the non-throwing overloads: Close runs in destructors
+  connect_timer_.cancel(ignored);
+  reconnect_timer_.cancel(ignored);
+  watchdog_.cancel(ignored);
   if (conn_) conn_->Close();
   conn_.reset();
   out_queue_.clear();
@@ -673,9 +676,9 @@ RedisClient::~RedisClient() { impl_->Destroy(); }
 
 void RedisClient::Start(StateCallback on_state) { impl_->Start(std::move(on_state)); }
 
-void RedisClient::Command(std::vector<std::string> argv, Callback callback,
+void RedisClient::Command(const std::vector<std::string>& argv, Callback callback,
                           milliseconds blocks_for) {
-  impl_->Command(std::move(argv), std::move(callback), blocks_for);
+  impl_->Command(argv, std::move(callback), blocks_for);
 }
 
 void RedisClient::Eval(const RedisScript& script, std::vector<std::string> keys,

@@ -135,7 +135,7 @@ class RedisClient {
 
   // Sends one command (binary-safe arguments, any size). `blocks_for`: how long the server may
   // hold the reply back (a blocking command's timeout), added to the reply timeout.
-  void Command(std::vector<std::string> argv, Callback callback,
+  void Command(const std::vector<std::string>& argv, Callback callback,
                std::chrono::milliseconds blocks_for = std::chrono::milliseconds(0));
 
   // Runs a Lua script: EVALSHA, and when the server answers NOSCRIPT (its script cache is empty

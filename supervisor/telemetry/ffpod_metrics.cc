@@ -147,7 +147,7 @@ void FfpodMetrics::SetDraining(bool draining) { draining_.Set(draining ? 1 : 0);
 void FfpodMetrics::SetReady(bool ready) { ready_.Set(ready ? 1 : 0); }
 
 void FfpodMetrics::SetSlotGauge(Gauge& gauge, const std::string& slot, const std::string& job_id,
-                                std::optional<double> value) {
+                                std::optional<double> value) const {
   if (options_.job_id_label) {
     if (value) {
       gauge.Set({slot, job_id}, *value);

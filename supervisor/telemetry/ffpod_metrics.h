@@ -124,7 +124,7 @@ class FfpodMetrics {
   };
 
   void SetSlotGauge(Gauge& gauge, const std::string& slot, const std::string& job_id,
-                    std::optional<double> value);
+                    std::optional<double> value) const;
   void RemoveSlotGauges(const std::string& slot, const std::string& job_id);
 
   const FfpodMetricsOptions options_;

@@ -85,7 +85,8 @@ std::optional<AttributeScalar> JsonScalar(const boost::json::value& v) {
 }
 
 AttributeValue ScalarValue(AttributeScalar s) {
-  return std::visit([](auto&& x) -> AttributeValue { return std::move(x); }, std::move(s));
+  return std::visit([](auto&& x) -> AttributeValue { return std::forward<decltype(x)>(x); },
+                    std::move(s));
 }
 
 void FlattenJson(const boost::json::object& fields, const std::string& prefix,
