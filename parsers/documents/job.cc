@@ -74,27 +74,20 @@ bool IsValidTraceparent(std::string_view tp) {
   return tp.size() == 55 || tp[55] == '-';
 }
 
-Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits) {
-  if (document.size() > limits.max_document_bytes) {
-    return Error{"job document is " + std::to_string(document.size()) + " bytes, more than the " +
-                 std::to_string(limits.max_document_bytes) + "-byte limit"};
-  }
-  json::parse_options opts;
-  opts.max_depth = 32;
-  boost::system::error_code ec;
-  json::value root = json::parse(document, ec, {}, opts);
-  if (ec) return Error{"job document is not valid JSON (" + ec.message() + ")"};
-  if (!root.is_object()) return Error{"job document must be a JSON object"};
-  const json::object& obj = root.as_object();
-  JobSpec job;
+namespace {
 
+// The fields of a job document with a grammar of their own; each names the field it rejects.
+Result<std::string> ParseJobId(const json::object& obj) {
   const json::value* id = obj.if_contains("id");
   if (id == nullptr) return FieldError("id", "is missing");
   if (!id->is_string() || !IsValidJobId(id->as_string())) {
     return FieldError("id", "must be a string of 1-128 characters from [A-Za-z0-9._:-]");
   }
-  job.id = std::string(id->as_string());
+  return std::string(id->as_string());
+}
 
+Result<std::vector<std::string>> ParseJobArgs(const json::object& obj, const JobLimits& limits) {
+  std::vector<std::string> out;
   const json::value* args = obj.if_contains("args");
   if (args == nullptr) return FieldError("args", "is missing");
   if (!args->is_array() || args->as_array().empty()) {
@@ -112,9 +105,13 @@ Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits) {
       return FieldError(name, "is longer than " + std::to_string(limits.max_arg_bytes) + " bytes");
     }
     if (s.find('\0') != std::string_view::npos) return FieldError(name, "contains a NUL byte");
-    job.args.emplace_back(s);
+    out.emplace_back(s);
   }
+  return out;
+}
 
+Result<std::vector<std::string>> ParseJobOutputs(const json::object& obj) {
+  std::vector<std::string> out;
   if (const json::value* outputs = obj.if_contains("outputs"); outputs && !outputs->is_null()) {
     if (!outputs->is_array()) return FieldError("outputs", "must be an array of strings");
     for (size_t i = 0; i < outputs->as_array().size(); ++i) {
@@ -127,9 +124,57 @@ Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits) {
         return FieldError(name, "must be a local file path (outputs are published by rename)");
       }
       if (path.find('\0') != std::string_view::npos) return FieldError(name, "contains a NUL byte");
-      job.outputs.emplace_back(path);
+      out.emplace_back(path);
     }
   }
+  return out;
+}
+
+Result<std::map<std::string, std::string>> ParseJobLabels(const json::object& obj,
+                                                          const JobLimits& limits) {
+  std::map<std::string, std::string> out;
+  if (const json::value* v = obj.if_contains("labels"); v && !v->is_null()) {
+    if (!v->is_object()) return FieldError("labels", "must be an object of strings");
+    if (v->as_object().size() > limits.max_labels) {
+      return FieldError("labels", "has more than " + std::to_string(limits.max_labels) + " keys");
+    }
+    for (const auto& kv : v->as_object()) {
+      if (!kv.value().is_string()) {
+        return FieldError("labels." + std::string(kv.key()), "must be a string");
+      }
+      out[std::string(kv.key())] = std::string(kv.value().as_string());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits) {
+  if (document.size() > limits.max_document_bytes) {
+    return Error{"job document is " + std::to_string(document.size()) + " bytes, more than the " +
+                 std::to_string(limits.max_document_bytes) + "-byte limit"};
+  }
+  json::parse_options opts;
+  opts.max_depth = 32;
+  boost::system::error_code ec;
+  json::value root = json::parse(document, ec, {}, opts);
+  if (ec) return Error{"job document is not valid JSON (" + ec.message() + ")"};
+  if (!root.is_object()) return Error{"job document must be a JSON object"};
+  const json::object& obj = root.as_object();
+  JobSpec job;
+
+  auto id = ParseJobId(obj);
+  if (!id) return id.error();
+  job.id = std::move(id).value();
+
+  auto args = ParseJobArgs(obj, limits);
+  if (!args) return args.error();
+  job.args = std::move(args).value();
+
+  auto outputs = ParseJobOutputs(obj);
+  if (!outputs) return outputs.error();
+  job.outputs = std::move(outputs).value();
 
   if (const json::value* v = obj.if_contains("max_attempts"); v && !v->is_null()) {
     auto n = PositiveNumber(*v, "max_attempts", true, limits.max_attempts_cap);
@@ -162,18 +207,9 @@ Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits) {
   if (const json::value* v = obj.if_contains("enqueued_at"); v && v->is_string()) {
     job.enqueued_at = ParseTimestamp(v->as_string());
   }
-  if (const json::value* v = obj.if_contains("labels"); v && !v->is_null()) {
-    if (!v->is_object()) return FieldError("labels", "must be an object of strings");
-    if (v->as_object().size() > limits.max_labels) {
-      return FieldError("labels", "has more than " + std::to_string(limits.max_labels) + " keys");
-    }
-    for (const auto& kv : v->as_object()) {
-      if (!kv.value().is_string()) {
-        return FieldError("labels." + std::string(kv.key()), "must be a string");
-      }
-      job.labels[std::string(kv.key())] = std::string(kv.value().as_string());
-    }
-  }
+  auto labels = ParseJobLabels(obj, limits);
+  if (!labels) return labels.error();
+  job.labels = std::move(labels).value();
   return job;
 }
 

@@ -226,20 +226,7 @@ void ProgressParser::Value(std::string_view key, std::string_view value) {
   } else if (key == "total_size") {
     ok = ParseOptionalInt(value, &b.total_size_bytes);
   } else if (key == "out_time_us" || key == "out_time_ms" || key == "out_time") {
-    // Priority out_time_us > out_time_ms > out_time; equal priority: the last one wins.
-    TimeSource source = key == "out_time_us"   ? TimeSource::kUs
-                        : key == "out_time_ms" ? TimeSource::kMs
-                                               : TimeSource::kClock;
-    std::optional<int64_t> us;
-    if (!IsNotAvailable(value)) {
-      us = source == TimeSource::kClock ? ParseClockTime(value) : ParseInt64(value);
-      ok = us.has_value();
-    }
-    if (time_source_ == TimeSource::kNone || source <= time_source_) {
-      time_source_ = source;
-      sentinel_time_ = us && IsSentinelTime(*us);
-      b.out_time_us = sentinel_time_ ? std::nullopt : us;
-    }
+    ok = OutTimeValue(key, value);
   } else if (key == "dup_frames") {
     ok = ParseOptionalInt(value, &b.dup_frames);
   } else if (key == "drop_frames") {
@@ -247,65 +234,78 @@ void ProgressParser::Value(std::string_view key, std::string_view value) {
   } else if (key == "speed") {
     ok = ParseDoubleWithSuffix(value, "x", &b.speed);
   } else {
-    int file = 0;
-    int stream = 0;
-    std::string_view rest;
-    if (SplitStreamKey(key, &file, &stream, &rest)) {
-      if (rest == "q") {
-        std::optional<double> q = ParseFiniteDouble(value);
-        if (!q) {
-          ++errors_;
-          return;
-        }
-        for (StreamQuality& s : b.stream_q) {
-          if (s.file == file && s.stream == stream) {
-            s.q = *q;
-            return;
-          }
-        }
-        if (b.stream_q.size() >= kMaxStreams) {
-          ++errors_;
-          return;
-        }
-        b.stream_q.push_back({file, stream, *q});
-        return;
-      }
-      char plane = rest == "psnr_y"     ? 'y'
-                   : rest == "psnr_u"   ? 'u'
-                   : rest == "psnr_v"   ? 'v'
-                   : rest == "psnr_all" ? '*'
-                                        : '\0';
-      if (plane != '\0') {
-        // "%2.2f" of -10*log10(0) prints "inf"; NaN is not a measurement.
-        double db = 0;
-        auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), db);
-        if (ec != std::errc() || ptr != value.data() + value.size() || std::isnan(db) ||
-            value.empty()) {
-          ++errors_;
-          return;
-        }
-        for (StreamPsnr& s : b.stream_psnr) {
-          if (s.file == file && s.stream == stream && s.plane == plane) {
-            s.db = db;
-            return;
-          }
-        }
-        if (b.stream_psnr.size() >= kMaxStreams) {
-          ++errors_;
-          return;
-        }
-        b.stream_psnr.push_back({file, stream, plane, db});
-        return;
-      }
-    }
-    if (b.extra.size() >= kMaxExtraKeys) {
-      ++errors_;
-      return;
-    }
-    b.extra.emplace_back(std::string(key), std::string(value));
-    return;
+    ok = OtherValue(key, value);
   }
   if (!ok) ++errors_;
+}
+
+bool ProgressParser::OutTimeValue(std::string_view key, std::string_view value) {
+  // Priority out_time_us > out_time_ms > out_time; equal priority: the last one wins.
+  TimeSource source = key == "out_time_us"   ? TimeSource::kUs
+                      : key == "out_time_ms" ? TimeSource::kMs
+                                             : TimeSource::kClock;
+  std::optional<int64_t> us;
+  bool ok = true;
+  if (!IsNotAvailable(value)) {
+    us = source == TimeSource::kClock ? ParseClockTime(value) : ParseInt64(value);
+    ok = us.has_value();
+  }
+  if (time_source_ == TimeSource::kNone || source <= time_source_) {
+    time_source_ = source;
+    sentinel_time_ = us && IsSentinelTime(*us);
+    current_.out_time_us = sentinel_time_ ? std::nullopt : us;
+  }
+  return ok;
+}
+
+bool ProgressParser::OtherValue(std::string_view key, std::string_view value) {
+  int file = 0;
+  int stream = 0;
+  std::string_view rest;
+  if (SplitStreamKey(key, &file, &stream, &rest)) {
+    if (rest == "q") return StreamQualityValue(file, stream, value);
+    char plane = rest == "psnr_y"     ? 'y'
+                 : rest == "psnr_u"   ? 'u'
+                 : rest == "psnr_v"   ? 'v'
+                 : rest == "psnr_all" ? '*'
+                                      : '\0';
+    if (plane != '\0') return StreamPsnrValue(file, stream, plane, value);
+  }
+  if (current_.extra.size() >= kMaxExtraKeys) return false;
+  current_.extra.emplace_back(std::string(key), std::string(value));
+  return true;
+}
+
+bool ProgressParser::StreamQualityValue(int file, int stream, std::string_view value) {
+  std::optional<double> q = ParseFiniteDouble(value);
+  if (!q) return false;
+  for (StreamQuality& s : current_.stream_q) {
+    if (s.file == file && s.stream == stream) {
+      s.q = *q;
+      return true;
+    }
+  }
+  if (current_.stream_q.size() >= kMaxStreams) return false;
+  current_.stream_q.push_back({file, stream, *q});
+  return true;
+}
+
+bool ProgressParser::StreamPsnrValue(int file, int stream, char plane, std::string_view value) {
+  // "%2.2f" of -10*log10(0) prints "inf"; NaN is not a measurement.
+  double db = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), db);
+  if (ec != std::errc() || ptr != value.data() + value.size() || std::isnan(db) || value.empty()) {
+    return false;
+  }
+  for (StreamPsnr& s : current_.stream_psnr) {
+    if (s.file == file && s.stream == stream && s.plane == plane) {
+      s.db = db;
+      return true;
+    }
+  }
+  if (current_.stream_psnr.size() >= kMaxStreams) return false;
+  current_.stream_psnr.push_back({file, stream, plane, db});
+  return true;
 }
 
 void ProgressParser::EndBlock(bool end, std::vector<ProgressBlock>* out) {

@@ -86,6 +86,11 @@ class ProgressParser {
  private:
   void Line(std::string_view line, std::vector<ProgressBlock>* out);
   void Value(std::string_view key, std::string_view value);
+  // The parts of Value; each returns false for a value it rejects (counted as an error).
+  bool OutTimeValue(std::string_view key, std::string_view value);
+  bool OtherValue(std::string_view key, std::string_view value);  // per-stream keys, extras
+  bool StreamQualityValue(int file, int stream, std::string_view value);
+  bool StreamPsnrValue(int file, int stream, char plane, std::string_view value);
   void EndBlock(bool end, std::vector<ProgressBlock>* out);
 
   // Which key set current_.out_time_us; the first one present decides.

@@ -1,5 +1,6 @@
 #include "parsers/ffmpeg/stats_line.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 
@@ -125,16 +126,85 @@ bool ParseSize(std::string_view value, std::optional<int64_t>* out) {
 
 }  // namespace
 
+namespace {
+
+// The values of one stats line as its `key=value` tokens arrive. The first occurrence of a key
+// counts (later `q=` belong to further video streams).
+class StatsLineFields {
+ public:
+  explicit StatsLineFields(StatsLine* r) : r_(*r) {}
+
+  // False when the value of a counted key does not parse: then the line is no stats line.
+  bool Apply(Key key, std::string_view value) {
+    if (key == Key::kPsnr || key == Key::kUnknown) return true;
+    bool& seen = seen_[static_cast<size_t>(key)];
+    if (seen) return true;
+    seen = true;
+    switch (key) {
+      case Key::kFrame:
+        return static_cast<bool>(r_.frame = ParseInt64(value));
+      case Key::kFps:
+        return static_cast<bool>(r_.fps = ParseFiniteDouble(value));
+      case Key::kQ:
+        return static_cast<bool>(r_.q = ParseFiniteDouble(value));
+      case Key::kSize:
+        return ParseSize(value, &r_.size_bytes);
+      case Key::kTime:
+        return Time(value);
+      case Key::kBitrate:
+        return ParseNumberWithSuffix(value, "kbits/s", &r_.bitrate_kbps);
+      case Key::kDup:
+        return static_cast<bool>(r_.dup_frames = ParseInt64(value));
+      case Key::kDrop:
+        return static_cast<bool>(r_.drop_frames = ParseInt64(value));
+      case Key::kSpeed:
+        return ParseNumberWithSuffix(value, "x", &r_.speed);
+      case Key::kElapsed:
+        return static_cast<bool>(r_.elapsed_us = ParseClockTime(value));
+      case Key::kPsnr:
+      case Key::kUnknown:
+        break;
+    }
+    return true;
+  }
+
+  // Every stats line has size, time, bitrate and speed; a bitrate computed from the sentinel
+  // time means nothing.
+  bool Finish() {
+    auto seen = [&](Key k) { return seen_[static_cast<size_t>(k)]; };
+    if (!seen(Key::kSize) || !seen(Key::kTime) || !seen(Key::kBitrate) || !seen(Key::kSpeed)) {
+      return false;
+    }
+    if (sentinel_) r_.bitrate_kbps.reset();
+    return true;
+  }
+
+ private:
+  bool Time(std::string_view value) {
+    if (value == "N/A") return true;
+    r_.time_us = ParseClockTime(value);
+    if (!r_.time_us) return false;
+    if (IsSentinelTime(*r_.time_us)) {
+      sentinel_ = true;
+      r_.time_us.reset();
+    }
+    return true;
+  }
+
+  StatsLine& r_;
+  std::array<bool, static_cast<size_t>(Key::kPsnr) + 1> seen_{};
+  bool sentinel_ = false;
+};
+
+}  // namespace
+
 std::optional<StatsLine> ParseStatsLine(std::string_view line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' ')) {
     line.remove_suffix(1);
   }
   std::string_view s = StripPrefixes(line);
   StatsLine r;
-  bool seen_frame = false, seen_fps = false, seen_q = false, seen_size = false, seen_time = false,
-       seen_bitrate = false, seen_dup = false, seen_drop = false, seen_speed = false,
-       seen_elapsed = false;
-  bool sentinel = false;
+  StatsLineFields fields(&r);
   bool first = true;
   size_t i = 0;
   const size_t n = s.size();
@@ -159,59 +229,9 @@ std::optional<StatsLine> ParseStatsLine(std::string_view line) {
       if (key != Key::kFrame && key != Key::kSize) return std::nullopt;
       first = false;
     }
-    // The first occurrence of a key counts (later `q=` belong to further video streams).
-    auto once = [](bool* seen) {
-      bool fresh = !*seen;
-      *seen = true;
-      return fresh;
-    };
-    switch (key) {
-      case Key::kFrame:
-        if (once(&seen_frame) && !(r.frame = ParseInt64(value))) return std::nullopt;
-        break;
-      case Key::kFps:
-        if (once(&seen_fps) && !(r.fps = ParseFiniteDouble(value))) return std::nullopt;
-        break;
-      case Key::kQ:
-        if (once(&seen_q) && !(r.q = ParseFiniteDouble(value))) return std::nullopt;
-        break;
-      case Key::kSize:
-        if (once(&seen_size) && !ParseSize(value, &r.size_bytes)) return std::nullopt;
-        break;
-      case Key::kTime:
-        if (once(&seen_time) && value != "N/A") {
-          r.time_us = ParseClockTime(value);
-          if (!r.time_us) return std::nullopt;
-          if (IsSentinelTime(*r.time_us)) {
-            sentinel = true;
-            r.time_us.reset();
-          }
-        }
-        break;
-      case Key::kBitrate:
-        if (once(&seen_bitrate) && !ParseNumberWithSuffix(value, "kbits/s", &r.bitrate_kbps)) {
-          return std::nullopt;
-        }
-        break;
-      case Key::kDup:
-        if (once(&seen_dup) && !(r.dup_frames = ParseInt64(value))) return std::nullopt;
-        break;
-      case Key::kDrop:
-        if (once(&seen_drop) && !(r.drop_frames = ParseInt64(value))) return std::nullopt;
-        break;
-      case Key::kSpeed:
-        if (once(&seen_speed) && !ParseNumberWithSuffix(value, "x", &r.speed)) return std::nullopt;
-        break;
-      case Key::kElapsed:
-        if (once(&seen_elapsed) && !(r.elapsed_us = ParseClockTime(value))) return std::nullopt;
-        break;
-      case Key::kPsnr:
-      case Key::kUnknown:
-        break;
-    }
+    if (!fields.Apply(key, value)) return std::nullopt;
   }
-  if (!seen_size || !seen_time || !seen_bitrate || !seen_speed) return std::nullopt;
-  if (sentinel) r.bitrate_kbps.reset();  // computed from the sentinel time
+  if (!fields.Finish()) return std::nullopt;
   return r;
 }
 
