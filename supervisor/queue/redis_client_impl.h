@@ -1,0 +1,181 @@
+// RedisClient's insides, shared by its two source files: redis_client.cc (commands, pipeline
+// bookkeeping, failure and close) and redis_connection.cc (the transport: resolve, connect, TLS,
+// the handshake, reads and writes, the reply watchdog). Not for use outside them.
+//
+// Threading: the io_context thread of the client.
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <random>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "supervisor/queue/redis_client.h"
+#include "supervisor/queue/redis_reply.h"
+
+namespace ffpod {
+namespace redis_internal {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using UnixSocket = asio::local::stream_protocol::socket;
+using TlsStream = asio::ssl::stream<tcp::socket>;
+
+// Connection: one transport (TCP, unix or TLS) with its read state and the write in progress.
+// Held by shared_ptr: every asynchronous operation on it holds a reference, so the stream (and
+// for TLS its engine) outlives the operations even after the client dropped it.
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kCoalesceBelow = 16 * 1024;  // commands smaller than this share a buffer
+constexpr size_t kCoalescedChunkMax = 256 * 1024;
+
+struct HiredisCommandFree {
+  void operator()(char* p) const { redisFreeCommand(p); }
+};
+using HiredisCommand = std::unique_ptr<char, HiredisCommandFree>;
+
+// Formatted command bytes waiting to be written: small commands coalesced into one string
+// (one TLS record / one write for a pipeline), large ones kept in hiredis's buffer (no copy).
+struct OutChunk {
+  std::string small;
+  HiredisCommand large;
+  size_t large_size = 0;
+
+  asio::const_buffer Buffer() const {
+    return large ? asio::const_buffer(large.get(), large_size) : asio::buffer(small);
+  }
+};
+
+struct Connection {
+  explicit Connection(asio::io_context& io) : resolver(io), read_buffer(kReadChunk) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  template <typename F>
+  void Visit(F&& f) {
+    std::visit(
+        [&](auto& s) {
+          if constexpr (!std::is_same_v<std::decay_t<decltype(s)>, std::monostate>) f(s);
+        },
+        stream);
+  }
+
+  tcp::socket* Tcp() {
+    if (auto* s = std::get_if<tcp::socket>(&stream)) return s;
+    if (auto* s = std::get_if<TlsStream>(&stream)) return &s->next_layer();
+    return nullptr;
+  }
+
+  void Close() {
+    resolver.cancel();  // never throws
+    boost::system::error_code ignored;
+    if (auto* s = Tcp()) s->close(ignored);
+    if (auto* s = std::get_if<UnixSocket>(&stream)) s->close(ignored);
+  }
+
+  std::shared_ptr<asio::ssl::context> tls_context;  // outlives `stream`, which refers to it
+  std::variant<std::monostate, tcp::socket, UnixSocket, TlsStream> stream;
+  tcp::resolver resolver;
+  RedisReplyReader reader;
+  std::vector<char> read_buffer;
+  std::vector<OutChunk> writing;  // the write in progress
+  std::vector<asio::const_buffer> write_buffers;
+  bool write_in_progress = false;
+};
+
+}  // namespace redis_internal
+
+class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl> {
+  using milliseconds = std::chrono::milliseconds;
+
+ public:
+  Impl(boost::asio::io_context& io, RedisUrl url, RedisClientOptions options)
+      : io_(io),
+        url_(std::move(url)),
+        options_(std::move(options)),
+        connect_timer_(io),
+        reconnect_timer_(io),
+        watchdog_(io),
+        rng_(std::random_device{}()) {}
+
+  void Start(StateCallback on_state);
+  void Command(const std::vector<std::string>& argv, Callback callback, milliseconds blocks_for);
+  void Eval(const RedisScript& script, std::vector<std::string> keys, std::vector<std::string> args,
+            Callback callback);
+  void Close();
+  void Destroy();
+
+  bool up() const { return state_ == State::kUp; }
+  const std::string& last_error() const { return last_error_; }
+  size_t in_flight() const { return pending_.size(); }
+  const RedisClientStats& stats() const { return stats_; }
+  const RedisUrl& url() const { return url_; }
+
+ private:
+  enum class State { kIdle, kConnecting, kUp, kBackoff, kClosed };
+  enum class Reported { kNothing, kUp, kDown };
+
+  struct Pending {
+    Callback callback;
+    milliseconds blocks_for{0};
+    bool user = true;  // false for the connection handshake's own commands
+  };
+  using Connection = redis_internal::Connection;
+  using OutChunk = redis_internal::OutChunk;
+  using ConnPtr = std::shared_ptr<Connection>;
+  using SteadyClock = std::chrono::steady_clock;
+
+  void Connect();
+  void OnTransportConnected(const ConnPtr& conn, const boost::system::error_code& ec);
+  void StartSession(const ConnPtr& conn);
+  void OnReady(const ConnPtr& conn);
+  void Drop(const ConnPtr& conn, const std::string& reason);
+  void ScheduleReconnect();
+
+  void Enqueue(const std::vector<std::string>& argv, Pending pending);
+  void Flush();
+  void OnWrite(const ConnPtr& conn, const boost::system::error_code& ec);
+  void Read(const ConnPtr& conn);
+  void OnRead(const ConnPtr& conn, const boost::system::error_code& ec, size_t n);
+  void ArmWatchdog(const ConnPtr& conn);
+  void CheckReplies(const ConnPtr& conn);
+
+  void FailLater(Callback callback, RedisErrc code);
+  void Report(bool up, const std::string& reason);
+  bool Live(const ConnPtr& conn) const { return !destroyed_ && conn == conn_; }
+
+  boost::asio::io_context& io_;
+  const RedisUrl url_;
+  const RedisClientOptions options_;
+  boost::asio::steady_timer connect_timer_;
+  boost::asio::steady_timer reconnect_timer_;
+  boost::asio::steady_timer watchdog_;
+  std::minstd_rand rng_;
+
+  State state_ = State::kIdle;
+  Reported reported_ = Reported::kNothing;
+  bool destroyed_ = false;
+  StateCallback on_state_;
+  std::string last_error_;
+  RedisClientStats stats_;
+  int failures_ = 0;  // consecutive failed attempts since the last "up"
+
+  ConnPtr conn_;                 // the current attempt or live connection
+  std::deque<Pending> pending_;  // commands awaiting replies, in order; the last `unsent_`
+  size_t unsent_ = 0;            // of them are still in out_queue_, the others were written
+  std::vector<OutChunk> out_queue_;
+  SteadyClock::time_point head_since_;     // when pending_.front() became the oldest command
+  SteadyClock::time_point last_progress_;  // last bytes read or last write completed
+};
+
+}  // namespace ffpod
