@@ -2,22 +2,42 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace ffpod {
+
+EncoderWatch::EncoderWatch(Clock& clock, Prober prober, FfpodMetrics& metrics, StatusBoard& board,
+                           Logger& logger, std::string ffmpeg, std::vector<std::string> encoders,
+                           std::chrono::milliseconds interval, std::chrono::milliseconds timeout)
+    : EncoderWatch(nullptr, std::ref(clock), std::move(prober), metrics, board, logger,
+                   std::move(ffmpeg), std::move(encoders), interval, timeout) {}
 
 EncoderWatch::EncoderWatch(boost::asio::io_context& io, ChildReaper& reaper, FfpodMetrics& metrics,
                            StatusBoard& board, Logger& logger, std::string ffmpeg,
                            std::vector<std::string> encoders, std::chrono::milliseconds interval,
                            std::chrono::milliseconds timeout)
-    : io_(io),
-      reaper_(reaper),
+    : EncoderWatch(
+          std::make_unique<AsioClock>(io), std::nullopt,
+          [&io, &reaper](const CapabilityProbeOptions& options,
+                         std::function<void(Capabilities)> done) {
+            ProbeCapabilities(io, reaper, options, std::move(done));
+          },
+          metrics, board, logger, std::move(ffmpeg), std::move(encoders), interval, timeout) {}
+
+EncoderWatch::EncoderWatch(std::unique_ptr<Clock> own_clock, OptionalClock clock, Prober prober,
+                           FfpodMetrics& metrics, StatusBoard& board, Logger& logger,
+                           std::string ffmpeg, std::vector<std::string> encoders,
+                           std::chrono::milliseconds interval, std::chrono::milliseconds timeout)
+    : own_clock_(std::move(own_clock)),
+      clock_(own_clock_ ? *own_clock_ : clock->get()),
+      prober_(std::move(prober)),
       metrics_(metrics),
       board_(board),
       logger_(logger),
       ffmpeg_(std::move(ffmpeg)),
       interval_(interval),
       timeout_(timeout),
-      timer_(io),
+      timer_(clock_.MakeTimer()),
       all_usable_(true) {
   for (std::string& name : encoders) {
     if (name.empty()) continue;
@@ -45,8 +65,7 @@ void EncoderWatch::Start() {
 void EncoderWatch::Stop() {
   started_ = false;
   alive_.reset();
-  boost::system::error_code ignored;  // the non-throwing overload: Stop runs in the destructor
-  timer_.cancel(ignored);
+  timer_->Cancel();
 }
 
 void EncoderWatch::ProbeNow() {
@@ -56,7 +75,7 @@ void EncoderWatch::ProbeNow() {
   options.timeout = timeout_;
   options.device_paths = device_paths_;
   std::weak_ptr<int> alive = alive_;
-  ProbeCapabilities(io_, reaper_, options, [this, alive](Capabilities caps) {
+  prober_(options, [this, alive](Capabilities caps) {
     if (alive.expired()) return;
     OnProbed(std::move(caps));
   });
@@ -105,11 +124,9 @@ void EncoderWatch::OnProbed(Capabilities caps) {
 
 void EncoderWatch::ScheduleNext() {
   if (!started_) return;
-  timer_.expires_after(interval_);
   std::weak_ptr<int> alive = alive_;
-  timer_.async_wait([this, alive](const boost::system::error_code& ec) {
-    if (ec || alive.expired()) return;
-    ProbeNow();
+  timer_->ArmAfter(interval_, [this, alive] {
+    if (!alive.expired()) ProbeNow();
   });
 }
 

@@ -12,18 +12,23 @@
 //
 // With no required encoders it does nothing and AllUsable() is true.
 //
-// Threading: everything, the callback included, runs on the io_context's one thread.
+// Time comes from a Clock and probes from a Prober, so the re-probe schedule is unit-tested on
+// simulated time (tests/unit/supervisor/modes/encoder_watch_test.cc); the io_context
+// constructor uses the real clock and ProbeCapabilities.
+//
+// Threading: everything, the callback included, runs on the clock's (the io_context's) thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "probes/capabilities.h"
+#include "probes/os/clock.h"
 #include "probes/os/process.h"
 #include "supervisor/telemetry/ffpod_metrics.h"
 #include "supervisor/telemetry/health.h"
@@ -36,8 +41,17 @@ class EncoderWatch {
   // The readiness check's name on the StatusBoard.
   static constexpr const char* kCheckName = "encoders";
 
+  // Runs one capability probe and calls `done` once with its document (on the loop, never
+  // inside the call itself).
+  using Prober = std::function<void(const CapabilityProbeOptions& options,
+                                    std::function<void(Capabilities)> done)>;
+
   // `encoders`: the required encoder names (duplicates ignored). `interval`: time from the end
   // of one probe to the start of the next. `timeout`: the limit of each test encode.
+  EncoderWatch(Clock& clock, Prober prober, FfpodMetrics& metrics, StatusBoard& board,
+               Logger& logger, std::string ffmpeg, std::vector<std::string> encoders,
+               std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
+  // The real clock on `io`, and ProbeCapabilities with `reaper`.
   EncoderWatch(boost::asio::io_context& io, ChildReaper& reaper, FfpodMetrics& metrics,
                StatusBoard& board, Logger& logger, std::string ffmpeg,
                std::vector<std::string> encoders, std::chrono::milliseconds interval,
@@ -65,12 +79,18 @@ class EncoderWatch {
   int probes() const { return probes_; }
 
  private:
+  using OptionalClock = std::optional<std::reference_wrapper<Clock>>;
+  EncoderWatch(std::unique_ptr<Clock> own_clock, OptionalClock clock, Prober prober,
+               FfpodMetrics& metrics, StatusBoard& board, Logger& logger, std::string ffmpeg,
+               std::vector<std::string> encoders, std::chrono::milliseconds interval,
+               std::chrono::milliseconds timeout);
   void ProbeNow();
   void OnProbed(Capabilities caps);
   void ScheduleNext();
 
-  boost::asio::io_context& io_;
-  ChildReaper& reaper_;
+  std::unique_ptr<Clock> own_clock_;  // the io_context constructor's
+  Clock& clock_;
+  Prober prober_;
   FfpodMetrics& metrics_;
   StatusBoard& board_;
   Logger& logger_;
@@ -80,7 +100,7 @@ class EncoderWatch {
   const std::chrono::milliseconds timeout_;
   DevicePaths device_paths_;
   std::function<void(bool)> on_update_;
-  boost::asio::steady_timer timer_;
+  std::unique_ptr<Timer> timer_;
   // Replaced on Stop(): probe callbacks hold a weak reference and drop results once it expired.
   std::shared_ptr<int> alive_;
   bool started_ = false;

@@ -579,13 +579,10 @@ TEST_F(EncoderWatchTest, ReadinessFollowsTheEncoderAcrossReprobes) {
   EXPECT_EQ(Check(), std::nullopt);
   EXPECT_EQ(UsableSample(metrics_, "h264_nvenc"), "1");
 
-  // Stopped: no further probes, and a probe that was in flight is ignored.
+  // (Stop, and the schedule itself, are tested on simulated time in
+  // tests/unit/supervisor/modes/encoder_watch_test.cc.)
   watch.Stop();
   int probes_at_stop = watch.probes();
-  RunUntil(
-      io_, [] { return false; }, 1s);
-  EXPECT_EQ(watch.probes(), probes_at_stop);
-
   ASSERT_EQ(static_cast<int>(updates.size()), probes_at_stop);
   EXPECT_TRUE(updates.front());
   EXPECT_FALSE(updates[probes_when_failed - 1]);
@@ -617,17 +614,6 @@ TEST_F(EncoderWatchTest, RealFfmpegRequiringNvencIsNotReady) {
   EXPECT_EQ(Check(), "h264_nvenc: Cannot load libcuda.so.1");
   EXPECT_EQ(UsableSample(metrics_, "libx264"), "1");
   EXPECT_EQ(UsableSample(metrics_, "h264_nvenc"), "0");
-}
-
-TEST_F(EncoderWatchTest, NothingRequiredMeansNothingToDo) {
-  EncoderWatch watch(io_, reaper_, metrics_, board_, logger_, "ffmpeg", {}, 200ms, 1s);
-  watch.Start();
-  EXPECT_TRUE(watch.AllUsable());
-  EXPECT_EQ(Check(), "absent");
-  RunUntil(
-      io_, [] { return false; }, 500ms);
-  EXPECT_EQ(watch.probes(), 0);
-  EXPECT_EQ(Check(), "absent");
 }
 
 }  // namespace
