@@ -32,8 +32,6 @@ milliseconds Ms(double seconds) {
 // Retries a Redis step with backoff until it succeeds or `give_up()` says stop.
 constexpr milliseconds kFirstRetry{250};
 constexpr milliseconds kMaxRetry{5000};
-// How often an idle claim loop checks its own active list for documents no slot holds.
-constexpr milliseconds kReconcileEvery{30000};
 
 }  // namespace
 
@@ -494,7 +492,7 @@ WorkerMode::WorkerMode(const Config& config, Logger& logger)
     : config_(config),
       logger_(logger),
       service_(config, logger, "worker"),
-      claim_timer_(service_.io()),
+      clock_(service_.io()),
       heartbeat_timer_(service_.io()),
       recover_timer_(service_.io()),
       promote_timer_(service_.io()),
@@ -615,6 +613,9 @@ int WorkerMode::Run() {
   settings.results_maxlen = config_.results_maxlen;
   settings.default_max_attempts = config_.max_attempts;
   queue_ = std::make_unique<JobQueue>(*redis_, settings);
+  claim_queue_ = std::make_unique<ClaimQueue>(*this);
+  claim_owner_ = std::make_unique<ClaimOwner>(*this);
+  claims_ = std::make_unique<ClaimLoop>(clock_, *claim_queue_, *claim_owner_);
   logger_.Info("worker starting", {{"worker_id", identity_.id},
                                    {"queue", config_.queue},
                                    {"slots", config_.slots},
@@ -659,53 +660,7 @@ void WorkerMode::OnFirstConnect() {
   Promote();
   PollQueueLength();
   PollCancels();
-  MaybeClaim();  // recovers this worker's own active list first (ClaimPrelude)
-}
-
-bool WorkerMode::ClaimPrelude() {
-  auto then = [this](const std::string& err) {
-    claiming_ = false;
-    if (!err.empty()) {
-      CountRedisError();
-      ScheduleClaim(seconds(1));
-      return;
-    }
-    MaybeClaim();
-  };
-  if (!self_recovered_) {
-    // Jobs left in this worker's own active list by a previous life under the same id. Until
-    // that has worked nothing is claimed (the heartbeat keeps other workers off that list).
-    queue_->Recover(identity_.id, true, [this, then](const std::string& err, long long n) {
-      if (err.empty()) {
-        self_recovered_ = true;
-        last_reconcile_ = steady_clock::now();
-        if (n > 0) logger_.Warn("recovered jobs from this worker's previous run", {{"jobs", n}});
-      }
-      then(err);
-    });
-    return true;
-  }
-  if (reconcile_needed_ || steady_clock::now() - last_reconcile_ >= kReconcileEvery) {
-    std::vector<std::string> held;
-    for (const auto& s : slots_) {
-      if (!s->idle()) held.push_back(s->document());
-    }
-    queue_->ReturnUnheld(held, [this, then](const std::string& err, long long n) {
-      if (err.empty()) {
-        reconcile_needed_ = false;
-        last_reconcile_ = steady_clock::now();
-        if (n > 0) {
-          logger_.Warn(
-              "handed back claimed jobs that no slot was running (a claim's reply was "
-              "lost)",
-              {{"jobs", n}});
-        }
-      }
-      then(err);
-    });
-    return true;
-  }
-  return false;
+  claims_->Enable();  // recovers this worker's own active list before the first claim
 }
 
 void WorkerMode::Heartbeat() {
@@ -812,13 +767,6 @@ void WorkerMode::PollQueueLength() {
   });
 }
 
-void WorkerMode::ScheduleClaim(milliseconds delay) {
-  claim_timer_.expires_after(delay);
-  claim_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) MaybeClaim();
-  });
-}
-
 void WorkerMode::OnSlotIdle() {
   if (drain_) {
     MaybeExit();
@@ -828,72 +776,83 @@ void WorkerMode::OnSlotIdle() {
 }
 
 void WorkerMode::MaybeClaim() {
-  if (claiming_ || drain_ || exiting_ || !connected_once_) return;
-  if (!redis_->up() || !claim_redis_->up()) return;
-  WorkerSlot* free_slot = nullptr;
-  for (auto& s : slots_) {
-    if (s->idle()) {
-      free_slot = s.get();
-      break;
-    }
-  }
-  if (free_slot == nullptr) return;
-  // No claims while ffmpeg cannot run or a required encoder is not usable: the job would only
-  // fail here. Another pod (or this one, once the probe passes) takes it.
-  ReadinessChecks checks = service_.board().Readiness();
-  for (const char* check : {"ffmpeg", EncoderWatch::kCheckName}) {
-    auto it = checks.checks.find(check);
-    if (it != checks.checks.end() && it->second) {
-      ScheduleClaim(seconds(1));
-      return;
-    }
-  }
-  claiming_ = true;
-  if (ClaimPrelude()) return;
-  queue_->IsPaused([this](const std::string& err, bool paused) {
-    if (!err.empty() || paused) {
-      claiming_ = false;
-      if (paused != paused_) {
-        paused_ = paused;
-        service_.board().SetCheck(
-            "paused", paused ? std::optional<std::string>("the queue is paused") : std::nullopt);
-        service_.metrics().SetReady(service_.board().Readiness().Ready());
-        logger_.Info(paused ? "queue paused: not claiming" : "queue resumed");
-      }
-      if (!err.empty()) CountRedisError();
-      ScheduleClaim(seconds(1));
-      return;
-    }
-    if (paused_) {
-      paused_ = false;
-      service_.board().SetCheck("paused", std::nullopt);
-      service_.metrics().SetReady(service_.board().Readiness().Ready());
-      logger_.Info("queue resumed");
-    }
-    queue_->Claim(*claim_redis_, seconds(2), [this](const std::string& e, std::string doc) {
-      claiming_ = false;
-      if (drain_ && doc.empty()) return;  // the claim client was closed by the drain
-      if (!e.empty()) {
-        // The BLMOVE may have run with its reply lost: check the active list before claiming.
-        reconcile_needed_ = true;
-        CountRedisError();
-        ScheduleClaim(seconds(1));
-        return;
-      }
-      if (doc.empty()) {
-        MaybeClaim();
-        return;
-      }
-      for (auto& s : slots_) {
-        if (s->idle()) {
-          s->Begin(std::move(doc));
-          break;
-        }
-      }
-      MaybeClaim();
-    });
-  });
+  if (claims_ && !exiting_) claims_->Kick();
 }
+
+// The claim loop's view of the queue: JobQueue's steps, claims on the blocking connection.
+class WorkerMode::ClaimQueue final : public ClaimLoop::Queue {
+ public:
+  explicit ClaimQueue(WorkerMode& w) : w_(w) {}
+  bool up() const override { return w_.redis_->up() && w_.claim_redis_->up(); }
+  void RecoverOwn(ClaimLoop::Reply<long long> done) override {
+    w_.queue_->Recover(w_.identity_.id, true, std::move(done));
+  }
+  void ReturnUnheld(const std::vector<std::string>& held,
+                    ClaimLoop::Reply<long long> done) override {
+    w_.queue_->ReturnUnheld(held, std::move(done));
+  }
+  void IsPaused(ClaimLoop::Reply<bool> done) override { w_.queue_->IsPaused(std::move(done)); }
+  void Claim(ClaimLoop::Reply<std::string> done) override {
+    w_.queue_->Claim(*w_.claim_redis_, seconds(2), std::move(done));
+  }
+
+ private:
+  WorkerMode& w_;
+};
+
+// The claim loop's view of the worker: its slots, readiness, and where events go.
+class WorkerMode::ClaimOwner final : public ClaimLoop::Owner {
+ public:
+  explicit ClaimOwner(WorkerMode& w) : w_(w) {}
+  bool HasIdleSlot() const override {
+    for (const auto& s : w_.slots_) {
+      if (s->idle()) return true;
+    }
+    return false;
+  }
+  std::vector<std::string> HeldDocuments() const override {
+    std::vector<std::string> held;
+    for (const auto& s : w_.slots_) {
+      if (!s->idle()) held.push_back(s->document());
+    }
+    return held;
+  }
+  bool ClaimsBlocked() const override {
+    ReadinessChecks checks = w_.service_.board().Readiness();
+    for (const char* check : {"ffmpeg", EncoderWatch::kCheckName}) {
+      auto it = checks.checks.find(check);
+      if (it != checks.checks.end() && it->second) return true;
+    }
+    return false;
+  }
+  void OnClaimed(std::string document) override {
+    for (auto& s : w_.slots_) {
+      if (s->idle()) {
+        s->Begin(std::move(document));
+        return;
+      }
+    }
+  }
+  void OnPausedChanged(bool paused) override {
+    StatusBoard& board = w_.service_.board();
+    board.SetCheck("paused",
+                   paused ? std::optional<std::string>("the queue is paused") : std::nullopt);
+    w_.service_.metrics().SetReady(board.Readiness().Ready());
+    w_.logger_.Info(paused ? "queue paused: not claiming" : "queue resumed");
+  }
+  void OnQueueError() override { w_.CountRedisError(); }
+  void OnRecovered(long long own, long long unheld) override {
+    if (own > 0) w_.logger_.Warn("recovered jobs from this worker's previous run", {{"jobs", own}});
+    if (unheld > 0) {
+      w_.logger_.Warn(
+          "handed back claimed jobs that no slot was running (a claim's reply was lost)",
+          {{"jobs", unheld}});
+    }
+  }
+
+ private:
+  WorkerMode& w_;
+};
 
 void WorkerMode::OnSignal(int count) {
   if (!drain_) {
@@ -906,7 +865,7 @@ void WorkerMode::OnSignal(int count) {
     service_.metrics().SetDraining(true);
     service_.metrics().SetReady(false);
     UpdateInFlight();
-    claim_timer_.cancel();
+    claims_->Stop();
     // A BLMOVE in flight is cut short; a job it already moved is handed back by the final
     // recovery of this worker's own active list.
     claim_redis_->Close();
@@ -982,7 +941,7 @@ void WorkerMode::DumpState() {
   logger_.Info("state dump (SIGUSR1)",
                {{"worker_id", identity_.id},
                 {"draining", drain_.has_value()},
-                {"paused", paused_},
+                {"paused", claims_ && claims_->paused()},
                 {"redis_up", redis_ && redis_->up()},
                 {"slots", std::move(slots)},
                 {"status", boost::json::parse(service_.board().StatusJson())}});

@@ -22,6 +22,8 @@
 #include "parsers/config/redis_url.h"
 #include "parsers/documents/job.h"
 #include "parsers/policy/drain.h"
+#include "probes/os/clock.h"
+#include "supervisor/modes/claim_loop.h"
 #include "supervisor/modes/encoder_watch.h"
 #include "supervisor/modes/pod_cost_updater.h"
 #include "supervisor/modes/service.h"
@@ -66,11 +68,9 @@ class WorkerMode {
  private:
   void OnRedisState(bool up, const std::string& reason);
   void OnFirstConnect();
-  void MaybeClaim();
-  // Before a claim: the self-recovery at start, and handing back claims whose reply was lost.
-  // True when it started one of those (it calls MaybeClaim again when done).
-  bool ClaimPrelude();
-  void ScheduleClaim(std::chrono::milliseconds delay);
+  class ClaimQueue;
+  class ClaimOwner;
+  void MaybeClaim();  // kicks the claim loop
   void Heartbeat();
   void RecoverScan();
   void Promote();
@@ -89,11 +89,14 @@ class WorkerMode {
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<RedisClient> claim_redis_;
   std::unique_ptr<JobQueue> queue_;
+  AsioClock clock_;
+  std::unique_ptr<ClaimQueue> claim_queue_;  // the claim loop's views of the queue and of
+  std::unique_ptr<ClaimOwner> claim_owner_;  // this worker
+  std::unique_ptr<ClaimLoop> claims_;
   std::unique_ptr<EncoderWatch> encoder_watch_;  // --require-encoders
   std::unique_ptr<PodCostUpdater> pod_cost_;     // --pod-deletion-cost
   std::vector<std::unique_ptr<WorkerSlot>> slots_;
   boost::asio::thread_pool hash_pool_{2};
-  boost::asio::steady_timer claim_timer_;
   boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer recover_timer_;
   boost::asio::steady_timer promote_timer_;
@@ -101,12 +104,7 @@ class WorkerMode {
   boost::asio::steady_timer cancel_timer_;
   boost::asio::steady_timer exit_timer_;
   std::optional<DrainClock> drain_;
-  bool claiming_ = false;          // a claim (or its prelude) is in flight
-  bool self_recovered_ = false;    // this worker's own active list was recovered at start
-  bool reconcile_needed_ = false;  // a claim failed: its document may sit in the active list
-  std::chrono::steady_clock::time_point last_reconcile_{};
   bool connected_once_ = false;
-  bool paused_ = false;
   bool exiting_ = false;
   int exit_code_ = 0;
   int64_t jobs_finished_ = 0;
