@@ -373,7 +373,7 @@ Result<OtelConfig> ParseOtelConfig(const std::map<std::string, std::string>& env
     } else {
       for (auto& [k, v] : *parsed) {
         auto it = std::find_if(c.resource_attributes.begin(), c.resource_attributes.end(),
-                               [&](const auto& e) { return e.first == k; });
+                               [&key = k](const auto& e) { return e.first == key; });
         if (it != c.resource_attributes.end()) {
           it->second = std::move(v);
         } else {

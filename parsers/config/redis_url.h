@@ -76,6 +76,6 @@ inline constexpr int kRedisDefaultPort = 6379;
 
 // Parses one URL. On failure the error names the part that is wrong, e.g.
 // "redis URL port '70000' is out of range (1-65535)".
-Result<RedisUrl> ParseRedisUrl(std::string_view url);
+Result<RedisUrl> ParseRedisUrl(std::string_view text);
 
 }  // namespace ffpod

@@ -90,7 +90,7 @@ int64_t FfmpegJob::NowUs() const {
 
 boost::json::object FfmpegJob::Fields() const { return options_.log_fields; }
 
-void FfmpegJob::Emit(std::string_view name, boost::json::object attributes) {
+void FfmpegJob::Emit(std::string_view name, const boost::json::object& attributes) const {
   if (callbacks_.on_event) callbacks_.on_event(name, attributes);
 }
 
@@ -201,7 +201,7 @@ void FfmpegJob::StartProbes(const FfmpegCommand& cmd) {
     auto started = system_clock::now();
     probe_stops_.push_back(
         RunCommand(io_, reaper_, options_.ffprobe, args, options_.probe_timeout,
-                   [this, i, args, started, alive = alive_](CommandOutput out) {
+                   [this, i, args, started, alive = alive_](const CommandOutput& out) {
                      if (!*alive) return;
                      if (finished_) {  // abandoned (see OnReaped): the job was reported without it
                        --probes_pending_;

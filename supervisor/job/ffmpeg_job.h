@@ -144,7 +144,7 @@ class FfmpegJob {
   void OnReaped(int wait_status);
   void MaybeFinish();
   void Finish();
-  void Emit(std::string_view name, boost::json::object attributes);
+  void Emit(std::string_view name, const boost::json::object& attributes) const;
   boost::json::object Fields() const;
 
   boost::asio::io_context& io_;

@@ -80,7 +80,7 @@ class PodCostUpdater::State : public std::enable_shared_from_this<State> {
   asio::awaitable<void> Run();
   // One PATCH; an empty string when the API server accepted it, else why not.
   asio::awaitable<std::string> PatchOnce(int64_t cost);
-  void Log(Severity level, std::string_view msg, boost::json::object fields) {
+  void Log(Severity level, std::string_view msg, const boost::json::object& fields) const {
     if (options.logger) options.logger->Log(level, msg, fields);
   }
 
@@ -232,7 +232,7 @@ Result<std::unique_ptr<PodCostUpdater>> PodCostUpdater::Create(PodCostUpdaterOpt
   std::string error;
   if (!MakeTlsContext(options, &error)) return Error{error};
   auto state = std::make_shared<State>(std::move(options));
-  asio::co_spawn(state->io, state->Run(), [s = state.get()](std::exception_ptr e) {
+  asio::co_spawn(state->io, state->Run(), [s = state.get()](const std::exception_ptr& e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);

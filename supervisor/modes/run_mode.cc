@@ -48,7 +48,7 @@ int RunMode::Run() {
   FfmpegCommand cmd = AnalyzeFfmpegArgs(
       std::vector<std::string>(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end()));
   if (cmd.has_hide_banner || cmd.has_loglevel) {
-    service_.ProbeFfmpeg(config_.ffmpeg_argv.front(), [this](Result<FfmpegVersion> version) {
+    service_.ProbeFfmpeg(config_.ffmpeg_argv.front(), [this](const Result<FfmpegVersion>& version) {
       if (!version) logger_.Debug("ffmpeg -version failed", {{"error", version.error().message}});
     });
   }

@@ -183,7 +183,7 @@ void Service::ProbeFfmpeg(const std::string& ffmpeg,
                           std::function<void(Result<FfmpegVersion>)> done) {
   RunCommand(
       io_, reaper_, ffmpeg, {"-hide_banner", "-version"}, std::chrono::seconds(15),
-      [this, ffmpeg, done = std::move(done)](CommandOutput out) {
+      [this, ffmpeg, done = std::move(done)](const CommandOutput& out) {
         if (!out.exit.Succeeded()) {
           std::string why;
           if (out.exit.kind == ExitStatus::Kind::kNotStarted) {

@@ -22,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <utility>
 
 #include "parsers/telemetry/log_format.h"
 #include "parsers/telemetry/redact.h"
@@ -94,7 +95,7 @@ class OtlpExporter::State : public std::enable_shared_from_this<State> {
       : options(std::move(o)), wake(io), retry_timer(io), rng(std::random_device{}()) {}
 
   asio::awaitable<void> Run();
-  void OnLoopEnded(std::exception_ptr error);
+  void OnLoopEnded(const std::exception_ptr& error);
   void CountDropped(uint64_t spans);
 
   OtlpExporterOptions options;
@@ -207,7 +208,7 @@ asio::awaitable<void> OtlpExporter::State::Run() {
   conn_.reset();
 }
 
-void OtlpExporter::State::OnLoopEnded(std::exception_ptr error) {
+void OtlpExporter::State::OnLoopEnded(const std::exception_ptr& error) {
   // Only an allocation failure or a thread that cannot start ends the loop early.
   if (error && options.logger) {
     options.logger->Error("OTLP exporter stopped by an unexpected error; spans are dropped",
@@ -500,7 +501,7 @@ Result<std::unique_ptr<OtlpExporter>> OtlpExporter::Create(OtlpExporterOptions o
   }
   auto state = std::make_shared<State>(std::move(options));
   asio::co_spawn(state->io, state->Run(),
-                 [s = state.get()](std::exception_ptr e) { s->OnLoopEnded(e); });
+                 [s = state.get()](const std::exception_ptr& e) { s->OnLoopEnded(e); });
   std::unique_ptr<OtlpExporter> exporter(new OtlpExporter(state));
   exporter->thread_ = std::thread([state] {
     state->io.run();
