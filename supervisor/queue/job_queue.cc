@@ -19,6 +19,13 @@ std::string Failed(const RedisReply& reply) {
 
 }  // namespace
 
+std::vector<std::string> ResultsStreamAdd(const QueueKeys& keys, int64_t maxlen,
+                                          const std::string& id, const std::string& status,
+                                          const std::string& result_json) {
+  return {"XADD",   keys.Results(), "MAXLEN", "~",        std::to_string(maxlen), "*", "id", id,
+          "status", status,         "result", result_json};
+}
+
 JobQueue::JobQueue(RedisClient& commands, Settings settings)
     : redis_(commands), settings_(std::move(settings)), keys_(settings_.queue) {}
 

@@ -35,6 +35,16 @@ struct QueueKeys {
   std::string Paused() const { return q + ":paused"; }
 };
 
+// Q:results is trimmed to about this many entries unless --results-maxlen says otherwise.
+constexpr int64_t kDefaultResultsMaxlen = 100000;
+
+// The XADD that appends one attempt's result to Q:results with the fields the queue's scripts
+// write (id, status, result), trimmed to about `maxlen` entries. For a result recorded outside
+// the scripts (`ffpod run --report-redis`).
+std::vector<std::string> ResultsStreamAdd(const QueueKeys& keys, int64_t maxlen,
+                                          const std::string& id, const std::string& status,
+                                          const std::string& result_json);
+
 struct FinishRequest {
   std::string document;  // exactly as claimed
   std::string id;        // empty for a document without a usable id
@@ -51,7 +61,7 @@ class JobQueue {
     std::string queue = "ffpod";
     std::string worker_id;
     int64_t result_ttl_s = 7 * 24 * 3600;
-    int64_t results_maxlen = 100000;
+    int64_t results_maxlen = kDefaultResultsMaxlen;
     int default_max_attempts = 3;
   };
 
