@@ -2,24 +2,17 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 namespace ffpod {
 
-int64_t DrainClock::DeadlineUs() const {
-  return t0_us + static_cast<int64_t>(std::llround((grace_s - margin_s) * 1e6));
-}
-
-int64_t DrainClock::ExitByUs() const {
-  return t0_us + static_cast<int64_t>(std::llround(grace_s * 1e6));
-}
-
-int64_t PredictedExitUs(int64_t now_us, double eta_s) {
-  double seconds = std::max(0.0, eta_s) * 1.1 + 1.0;
-  return now_us + static_cast<int64_t>(std::llround(std::min(seconds, 1e9) * 1e6));
-}
-
 namespace {
+
+// Seconds to a whole number of microseconds, rounded to the nearest.
+std::chrono::microseconds Micros(double seconds) {
+  return std::chrono::microseconds(static_cast<int64_t>(std::llround(seconds * 1e6)));
+}
 
 std::string Seconds(double s) {
   char buf[32];
@@ -29,9 +22,18 @@ std::string Seconds(double s) {
 
 }  // namespace
 
-DrainDecision DecideDrain(const DrainClock& clock, int signals, int64_t now_us,
+SteadyTime DrainClock::Deadline() const { return t0 + Micros(grace_s - margin_s); }
+
+SteadyTime DrainClock::ExitBy() const { return t0 + Micros(grace_s); }
+
+SteadyTime PredictedExit(SteadyTime now, double eta_s) {
+  double seconds = std::max(0.0, eta_s) * 1.1 + 1.0;
+  return now + Micros(std::min(seconds, 1e9));
+}
+
+DrainDecision DecideDrain(const DrainClock& clock, int signals, SteadyTime now,
                           const JobDrainState& job) {
-  const int64_t deadline = clock.DeadlineUs();
+  const SteadyTime deadline = clock.Deadline();
   DrainDecision d;
   if (signals >= 3) {
     d.action = DrainAction::kKillNow;
@@ -40,9 +42,9 @@ DrainDecision DecideDrain(const DrainClock& clock, int signals, int64_t now_us,
   }
   if (signals == 2) {
     // Skip the waiting: stop what still runs, and shorten every SIGKILL deadline to at most M.
-    int64_t soon = now_us + static_cast<int64_t>(std::llround(clock.margin_s * 1e6));
-    d.kill_at_us = std::min(deadline, soon);
-    if (d.kill_at_us < now_us) d.kill_at_us = now_us;
+    SteadyTime soon = now + Micros(clock.margin_s);
+    d.kill_at = std::min(deadline, soon);
+    if (d.kill_at < now) d.kill_at = now;
     if (job.stopping || job.finishing) {
       d.action = DrainAction::kKeep;
       d.why = "second signal: SIGKILL deadline brought forward";
@@ -52,7 +54,7 @@ DrainDecision DecideDrain(const DrainClock& clock, int signals, int64_t now_us,
     }
     return d;
   }
-  d.kill_at_us = deadline;
+  d.kill_at = deadline;
   if (job.stopping) {
     d.action = DrainAction::kKeep;
     d.why = "already stopping";
@@ -63,7 +65,7 @@ DrainDecision DecideDrain(const DrainClock& clock, int signals, int64_t now_us,
     d.why = "ffmpeg is already finishing its output";
     return d;
   }
-  if (now_us >= deadline) {
+  if (now >= deadline) {
     d.action = DrainAction::kStopNow;
     d.why = "the drain deadline has passed";
     return d;
@@ -73,8 +75,8 @@ DrainDecision DecideDrain(const DrainClock& clock, int signals, int64_t now_us,
     d.why = "the time left is unknown, so it cannot be shown to fit the grace period";
     return d;
   }
-  int64_t predicted = PredictedExitUs(now_us, *job.eta_s);
-  double left_s = (deadline - now_us) / 1e6;
+  SteadyTime predicted = PredictedExit(now, *job.eta_s);
+  double left_s = std::chrono::duration<double>(deadline - now).count();
   if (predicted <= deadline) {
     d.action = DrainAction::kLetFinish;
     d.why = "estimated " + Seconds(*job.eta_s) + " left fits in the " + Seconds(left_s) +

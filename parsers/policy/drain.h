@@ -8,23 +8,25 @@
 // second signal skips the waiting: jobs still running are stopped now, and SIGKILL comes after
 // at most M. A third signal kills at once.
 //
-// Pure: time is passed in (steady-clock microseconds), so every branch is tested with
+// Pure: time is passed in (steady-clock time points), so every branch is tested with
 // simulated time, after envoy's drain manager.
 #pragma once
 
-#include <cstdint>
+#include <chrono>
 #include <optional>
 #include <string>
 
 namespace ffpod {
 
+using SteadyTime = std::chrono::steady_clock::time_point;
+
 struct DrainClock {
-  int64_t t0_us = 0;    // first signal
+  SteadyTime t0;        // first signal
   double grace_s = 30;  // --grace-period
   double margin_s = 5;  // --drain-margin
 
-  int64_t DeadlineUs() const;  // D = t0 + G - M: every job has exited by then
-  int64_t ExitByUs() const;    // t0 + G: ffpod has exited by then
+  SteadyTime Deadline() const;  // D = t0 + G - M: every job has exited by then
+  SteadyTime ExitBy() const;    // t0 + G: ffpod has exited by then
 };
 
 struct JobDrainState {
@@ -35,23 +37,23 @@ struct JobDrainState {
 
 enum class DrainAction {
   kLetFinish,  // the estimate fits: keep running, check again soon
-  kStopNow,    // graceful stop now, SIGKILL at kill_at_us
+  kStopNow,    // graceful stop now, SIGKILL at kill_at
   kKillNow,    // SIGKILL now
   kKeep,       // already stopping or finishing: nothing new to do
 };
 
 struct DrainDecision {
   DrainAction action = DrainAction::kKeep;
-  int64_t kill_at_us = 0;  // for kStopNow (and kKeep of a stopping job): the SIGKILL deadline
-  std::string why;         // one sentence for the log and the span event
+  SteadyTime kill_at;  // for kStopNow (and kKeep of a stopping job): the SIGKILL deadline
+  std::string why;     // one sentence for the log and the span event
 };
 
-// The finish time predicted for a job with `eta_s` left, at `now_us`: the ETA plus 10 % and
+// The finish time predicted for a job with `eta_s` left, at `now`: the ETA plus 10 % and
 // one second for the trailer, so that a job that only just fits is not cut at the deadline.
-int64_t PredictedExitUs(int64_t now_us, double eta_s);
+SteadyTime PredictedExit(SteadyTime now, double eta_s);
 
-// Decides for one job at `now_us`, the `signals`-th signal having been received (1, 2, 3+).
-DrainDecision DecideDrain(const DrainClock& clock, int signals, int64_t now_us,
+// Decides for one job at `now`, the `signals`-th signal having been received (1, 2, 3+).
+DrainDecision DecideDrain(const DrainClock& clock, int signals, SteadyTime now,
                           const JobDrainState& job);
 
 }  // namespace ffpod

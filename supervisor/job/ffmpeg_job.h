@@ -9,6 +9,16 @@
 // SIGINT when stdin carries media or transcoding has not started), escalates to SIGKILL of the
 // process group at the stop deadline, and finally classifies how it ended.
 //
+// It composes one part per job: StderrForwarder (lines, decoding, repeats, tail),
+// DurationProbes (ffprobe runs), StopEscalation (graceful stop, then SIGKILL at the deadline),
+// JobWatchdog (stall and timeout), ProgressReporter (progress log and milestones); itself it
+// spawns the child, reads its pipes, tracks progress and classifies the end. Time comes from the
+// Clock (probes/os/clock.h).
+//
+// States: created -> running (Start: spawned, or not started: exec failed) -> reaped (ffmpeg
+// exited; pipes and probes still draining, at most 2 s) -> finished (on_finished called once).
+// While running, a stop may be under way (stopping(), see StopEscalation).
+//
 // Threading: lives on one io_context thread; every method and callback runs there.
 #pragma once
 
@@ -17,10 +27,8 @@
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -35,7 +43,14 @@
 #include "parsers/ffmpeg/progress.h"
 #include "parsers/ffmpeg/progress_tracker.h"
 #include "parsers/ffmpeg/stderr_facts.h"
+#include "probes/os/clock.h"
 #include "probes/os/process.h"
+#include "supervisor/job/duration_probes.h"
+#include "supervisor/job/job_watchdog.h"
+#include "supervisor/job/progress_reporter.h"
+#include "supervisor/job/stderr_forwarder.h"
+#include "supervisor/job/stop_escalation.h"
+#include "supervisor/job/stoppable_job.h"
 #include "supervisor/telemetry/logger.h"
 
 namespace ffpod {
@@ -73,18 +88,7 @@ struct JobOutcome {
   std::string ffmpeg_path;                               // resolved executable
 };
 
-// One ffprobe run of the duration probes.
-struct ProbeRun {
-  std::string executable;
-  std::vector<std::string> args;
-  std::chrono::system_clock::time_point started_at;
-  std::chrono::system_clock::time_point finished_at;
-  ExitStatus exit;
-  bool timed_out = false;
-  bool cancelled = false;  // ffmpeg finished first: the probe was stopped, its answer not needed
-};
-
-class FfmpegJob {
+class FfmpegJob final : public StoppableJob {
  public:
   struct Callbacks {
     // After every progress block (also from the stats-line fallback).
@@ -101,9 +105,9 @@ class FfmpegJob {
     std::function<void(const JobOutcome&)> on_finished;
   };
 
-  FfmpegJob(boost::asio::io_context& io, ChildReaper& reaper, Logger& logger,
+  FfmpegJob(boost::asio::io_context& io, Clock& clock, ChildReaper& reaper, Logger& logger,
             FfmpegJobOptions options, Callbacks callbacks);
-  ~FfmpegJob();
+  ~FfmpegJob() override;
   FfmpegJob(const FfmpegJob&) = delete;
   FfmpegJob& operator=(const FfmpegJob&) = delete;
 
@@ -112,42 +116,44 @@ class FfmpegJob {
 
   // Graceful stop: one `q` or one SIGINT now (never a second), SIGKILL of the process group at
   // `kill_at`. A later call can only bring the SIGKILL deadline forward.
-  void Stop(StopCause cause, std::chrono::steady_clock::time_point kill_at);
+  void Stop(StopCause cause, SteadyTime kill_at) override;
   // SIGKILL to the process group now (a second SIGTERM to ffpod skips the waiting).
-  void Kill();
+  void Kill() override;
 
-  bool running() const { return started_ && !finished_; }
-  bool stopping() const { return stop_cause_ != StopCause::kNone; }
-  StopCause stop_cause() const { return stop_cause_; }
+  bool running() const override { return started_ && !finished_; }
+  bool stopping() const override { return stop_.stopping(); }
+  bool finishing() const override { return tracker_.View().ended; }
+  std::optional<double> EtaSeconds() const override;
+  StopCause stop_cause() const { return stop_.cause(); }
   pid_t pid() const { return pid_; }
   const ProgressTracker& tracker() const { return tracker_; }
   ProgressView View() const { return tracker_.View(); }
   // Every ffprobe run has ended.
-  bool probes_done() const { return probes_pending_ == 0; }
+  bool probes_done() const { return probes_.pending() == 0; }
   // The version ffmpeg printed in its banner, else the one given in the options.
   const FfmpegVersion& version() const;
-  std::chrono::steady_clock::time_point started_steady() const { return started_steady_; }
+  SteadyTime started_steady() const { return started_steady_; }
 
  private:
-  int64_t NowUs() const;
-  void StartProbes(const FfmpegCommand& cmd);
+  void NotStarted(ExitStatus exit, const std::string& why);
+  void AttachPipes(int stdin_fd, int stderr_fd, int progress_fd);
+  void LogStarted(const std::vector<std::string>& args);
   void UpdateExpectedDuration();
   void ReadStderr();
   void ReadProgress();
-  void OnStderrBytes(std::string_view bytes);
-  void OnStderrLine(const SplitLine& line);
-  void ForwardLine(const LogLine& decoded, std::string_view raw);
-  void FlushRepeats();
+  bool InspectStderrLine(const SplitLine& line);
   void OnProgressBlock(const ProgressBlock& block);
-  void ArmWatchdog();
-  void ArmProgressLog();
+  void OnStopDue(StopCause cause, std::string_view why, std::string_view event,
+                 std::string_view timeout_field, Duration timeout, SteadyTime now);
   void OnReaped(int wait_status);
   void MaybeFinish();
   void Finish();
+  JobOutcome Outcome();
   void Emit(std::string_view name, const boost::json::object& attributes) const;
-  boost::json::object Fields() const;
+  boost::json::object Fields() const { return options_.log_fields; }
 
   boost::asio::io_context& io_;
+  Clock& clock_;
   ChildReaper& reaper_;
   Logger& logger_;
   FfmpegJobOptions options_;
@@ -158,18 +164,21 @@ class FfmpegJob {
   bool stdin_owned_ = false;
   FailureClassifier classifier_;
   ProgressTracker tracker_;
-  LineSplitter stderr_splitter_;
   ProgressParser progress_parser_;
+  StderrFacts facts_;
 
   boost::asio::posix::stream_descriptor stdin_pipe_;
   boost::asio::posix::stream_descriptor stderr_pipe_;
   boost::asio::posix::stream_descriptor progress_pipe_;
   std::array<char, 65536> stderr_buf_{};
   std::array<char, 16384> progress_buf_{};
-  boost::asio::steady_timer watchdog_;
-  boost::asio::steady_timer progress_log_timer_;
-  boost::asio::steady_timer kill_timer_;
-  boost::asio::steady_timer drain_timer_;  // bounded wait for pipe EOF after reaping
+
+  StderrForwarder stderr_;
+  DurationProbes probes_;
+  StopEscalation stop_;
+  JobWatchdog watchdog_;
+  ProgressReporter reporter_;
+  std::unique_ptr<Timer> drain_timer_;  // bounded wait for pipe EOF after reaping
 
   pid_t pid_ = -1;
   bool started_ = false;
@@ -177,28 +186,15 @@ class FfmpegJob {
   bool reaped_ = false;
   bool stderr_open_ = false;
   bool progress_open_ = false;
-  int probes_pending_ = 0;
-  std::vector<std::function<void()>> probe_stops_;  // kill a probe that still runs
-  bool probes_abandoned_ = false;                   // 2 s after ffmpeg's exit: finish without them
-  std::vector<std::optional<int64_t>> probed_;      // ffprobe's durations, per input
-  StderrFacts facts_;
-  StopCause stop_cause_ = StopCause::kNone;
-  std::optional<std::chrono::steady_clock::time_point> kill_at_;
+  bool probes_abandoned_ = false;  // 2 s after ffmpeg's exit: finish without them
   bool killed_by_us_ = false;
   std::optional<uint64_t> oom_before_;
   ExitStatus exit_;
-  std::chrono::system_clock::time_point started_at_;
-  std::chrono::steady_clock::time_point started_steady_;
-  std::chrono::steady_clock::time_point reaped_steady_;
+  WallTime started_at_;
+  SteadyTime started_steady_;
+  SteadyTime reaped_steady_;
   std::string resolved_ffmpeg_;
-  std::deque<std::string> tail_;
-  int milestone_ = 0;  // last progress milestone reported (25/50/75)
-  int error_events_ = 0;
-  // Consecutive identical lines are forwarded once, then summarised.
-  std::string last_forwarded_;
-  uint64_t repeats_ = 0;
-  LogLevel last_level_ = LogLevel::kUnknown;
-  // Lifetime guard for callbacks that may outlive this object (probes).
+  // Lifetime guard for callbacks that may outlive this object (pipes, the reaper).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

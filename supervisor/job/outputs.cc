@@ -78,4 +78,25 @@ Result<OutputFile> HashOutput(const std::string& path) {
   return file;
 }
 
+PublishedOutputs PublishAndHash(const std::map<std::string, std::string>& temporaries,
+                                const std::vector<std::string>& outputs) {
+  PublishedOutputs p;
+  if (!temporaries.empty()) {
+    auto published = PublishOutputs(temporaries);
+    if (!published.ok()) p.error = published.error().message;
+  }
+  if (p.error.empty()) {
+    for (const auto& path : outputs) {
+      auto h = HashOutput(path);
+      if (!h.ok()) {
+        p.error = h.error().message;
+        break;
+      }
+      p.files.push_back(std::move(h).value());
+    }
+  }
+  if (!p.error.empty()) RemoveTemporaries(temporaries);
+  return p;
+}
+
 }  // namespace ffpod

@@ -33,4 +33,16 @@ void RemoveTemporaries(const std::map<std::string, std::string>& temporaries);
 // Size and sha256 (lowercase hex) of `path`.
 Result<OutputFile> HashOutput(const std::string& path);
 
+// What publishing a successful attempt's outputs gave: the hashed files (up to the first
+// failure) and, on failure, one sentence saying why.
+struct PublishedOutputs {
+  std::string error;  // empty: every output is in place and hashed
+  std::vector<OutputFile> files;
+};
+
+// Renames the temporaries into place (when there are any), then hashes each of `outputs`; on
+// failure the temporaries are removed. Reads whole files: run it off the event loop.
+PublishedOutputs PublishAndHash(const std::map<std::string, std::string>& temporaries,
+                                const std::vector<std::string>& outputs);
+
 }  // namespace ffpod

@@ -16,12 +16,22 @@
 namespace ffpod {
 
 namespace asio = boost::asio;
+using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+
+namespace {
+
+milliseconds Ms(double seconds) {
+  return milliseconds(static_cast<int64_t>(std::llround(seconds * 1000)));
+}
+
+}  // namespace
 
 RunMode::RunMode(const Config& config, Logger& logger)
     : config_(config),
       logger_(logger),
       service_(config, logger, "run"),
+      clock_(service_.io()),
       exit_deadline_timer_(service_.io()),
       linger_timer_(service_.io()),
       report_timer_(service_.io()) {
@@ -56,9 +66,7 @@ int RunMode::Run() {
   // Spans go out within the drain budget (or 5 s), never past the kubelet's SIGKILL.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   if (drain_) {
-    auto exit_by = std::chrono::steady_clock::time_point(
-        std::chrono::microseconds(drain_->ExitByUs() - 250'000));
-    deadline = std::min(deadline, exit_by);
+    deadline = std::min(deadline, drain_->ExitBy() - milliseconds(250));
   }
   if (late_signal_exit_by_) deadline = std::min(deadline, *late_signal_exit_by_);
   service_.StopTracing(deadline);
@@ -66,70 +74,47 @@ int RunMode::Run() {
 }
 
 void RunMode::StartJob() {
-  FfmpegJobOptions options;
-  options.ffmpeg = config_.ffmpeg_argv.front();
-  options.ffprobe = config_.ffprobe;
-  options.args.assign(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end());
-  options.version = service_.ffmpeg_version();
-  options.pass_stdout = true;
-  options.rewrite.overwrite = false;  // neither -y nor -n given: -n, never the prompt
-  options.stall_timeout =
-      std::chrono::milliseconds(static_cast<int64_t>(std::llround(config_.stall_timeout_s * 1000)));
-  options.stop_timeout =
-      std::chrono::milliseconds(static_cast<int64_t>(std::llround(config_.stop_timeout_s * 1000)));
-  options.progress_log_period = std::chrono::milliseconds(
-      static_cast<int64_t>(std::llround(config_.progress_log_interval_s * 1000)));
-  JobSpanInfo span_info;
-  span_info.job_id = job_id_;
-  span_info.attempt = 1;
+  AttemptSpec spec;
+  spec.ffmpeg = config_.ffmpeg_argv.front();
+  spec.ffprobe = config_.ffprobe;
+  spec.args.assign(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end());
+  spec.version = service_.ffmpeg_version();
+  spec.pass_stdout = true;
+  spec.rewrite.overwrite = false;  // neither -y nor -n given: -n, never the prompt
+  spec.stall_timeout = Ms(config_.stall_timeout_s);
+  spec.stop_timeout = Ms(config_.stop_timeout_s);
+  spec.progress_log_period = Ms(config_.progress_log_interval_s);
+  spec.slot = 0;
+  spec.job_id = job_id_;
+  spec.attempt = 1;
+  spec.worker = identity_;
+  spec.log_fields["job_id"] = job_id_;
+  spec.span.job_id = job_id_;
+  spec.span.attempt = 1;
   // A Job's parent trace comes from the environment (TRACEPARENT / TRACESTATE).
-  if (const char* tp = std::getenv("TRACEPARENT")) span_info.traceparent = tp;
-  if (const char* ts = std::getenv("TRACESTATE")) span_info.tracestate = ts;
-  trace_ = std::make_unique<JobTrace>(service_.tracer(), span_info);
-  options.log_fields = trace_->LogFields();
-  options.log_fields["job_id"] = job_id_;
-  options.read_oom_kills = [] { return ReadOomKillCount(); };
-
-  FfmpegJob::Callbacks cb;
-  cb.on_progress = [this](const ProgressBlock&) {
-    if (!build_info_set_ && job_->version().known) {
-      build_info_set_ = true;
-      service_.metrics().SetBuildInfo(job_->version().text);
-    }
-    ProgressView v = job_->View();
-    service_.metrics().SetSlotProgress(0, job_id_, SlotProgressFrom(v));
-    RunningJobStatus status;
-    status.slot = 0;
-    status.id = job_id_;
-    status.attempt = 1;
-    status.progress = v;
-    status.running_s =
-        std::chrono::duration<double>(steady_clock::now() - job_->started_steady()).count();
-    service_.board().SetJob(status);
-  };
-  cb.on_stderr_line = [this](const LogLine& line) {
-    service_.metrics().CountStderrLine(LogLevelName(line.level));
-  };
-  cb.on_progress_parse_errors = [this](uint64_t n) {
-    service_.metrics().CountProgressParseErrors(n);
-  };
-  cb.on_event = [this](std::string_view name, const boost::json::object& attributes) {
-    if (name == "stall") service_.metrics().CountStall();
-    trace_->Event(name, attributes);
-  };
-  cb.on_probe = [this](const ProbeRun& run) { trace_->Probe(run); };
-  cb.on_finished = [this](const JobOutcome& outcome) { OnFinished(outcome); };
-  job_ = std::make_unique<FfmpegJob>(service_.io(), service_.reaper(), logger_, options, cb);
+  if (const char* tp = std::getenv("TRACEPARENT")) spec.span.traceparent = tp;
+  if (const char* ts = std::getenv("TRACESTATE")) spec.span.tracestate = ts;
+  AttemptEnv env{.io = service_.io(),
+                 .clock = clock_,
+                 .reaper = service_.reaper(),
+                 .logger = logger_,
+                 .metrics = service_.metrics(),
+                 .board = service_.board(),
+                 .tracer = service_.tracer()};
+  attempt_ = std::make_unique<JobAttempt>(env, std::move(spec));
   service_.board().SetState(ServiceState::kRunning);
   service_.metrics().SetJobsInFlight(1);
   service_.metrics().SetReady(service_.board().Readiness().Ready());
-  RunningJobStatus status;
-  status.slot = 0;
-  status.id = job_id_;
-  status.attempt = 1;
-  service_.board().SetJob(status);
-  job_->Start();
-  if (job_->pid() > 0) trace_->FfmpegStarted(options.ffmpeg, options.args, job_->pid());
+  attempt_->Start(
+      [this](const ProgressView&) {
+        if (!build_info_set_ && attempt_->job()->version().known) {
+          build_info_set_ = true;
+          service_.metrics().SetBuildInfo(attempt_->job()->version().text);
+        }
+      },
+      [this](ResultDoc result, const JobOutcome& outcome) {
+        OnFinished(std::move(result), outcome);
+      });
 }
 
 void RunMode::OnSignal(int count, int signo) {
@@ -162,7 +147,7 @@ void RunMode::OnSignal(int count, int signo) {
   }
   if (!drain_) {
     DrainClock clock;
-    clock.t0_us = JobDrainer::NowUs();
+    clock.t0 = clock_.Now();
     clock.grace_s = config_.grace_period_s;
     clock.margin_s = config_.drain_margin_s;
     drain_ = clock;
@@ -171,15 +156,11 @@ void RunMode::OnSignal(int count, int signo) {
     service_.metrics().SetDraining(true);
     service_.metrics().SetReady(false);
     // Whatever happens, ffpod is gone before the kubelet's SIGKILL.
-    exit_deadline_timer_.expires_after(
-        std::chrono::microseconds(clock.ExitByUs() - clock.t0_us - 500'000));
+    exit_deadline_timer_.expires_after(clock.ExitBy() - clock.t0 - milliseconds(500));
     exit_deadline_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || done_) return;
       logger_.Error("grace period almost over; killing ffmpeg and exiting");
-      if (job_ && job_->running()) {
-        job_->Stop(StopCause::kDrain, std::chrono::steady_clock::now());  // preempted, not killed
-        job_->Kill();
-      }
+      if (attempt_) attempt_->KillNow();  // preempted, not killed
     });
   }
   (void)count;
@@ -187,35 +168,12 @@ void RunMode::OnSignal(int count, int signo) {
 }
 
 void RunMode::DrainCheck() {
-  if (!drain_ || !job_ || !job_->running() || done_) return;
-  if (!drainer_) {
-    boost::json::object fields = trace_->LogFields();
-    fields["job_id"] = job_id_;
-    drainer_ = std::make_unique<JobDrainer>(
-        service_.io(), logger_, *job_, fields,
-        [this](std::string_view name, const boost::json::object& a) { trace_->Event(name, a); });
-  }
-  drainer_->Check(*drain_, service_.signals_received());
+  if (!drain_ || !attempt_ || done_) return;
+  attempt_->Drain(*drain_, service_.signals_received());
 }
 
-void RunMode::OnFinished(const JobOutcome& outcome) {
-  if (drainer_) drainer_->Cancel();
-  ResultDoc r;
-  r.id = job_id_;
-  r.attempt = 1;
-  r.reason = outcome.classification.reason;
-  r.message = outcome.classification.message;
-  r.exit = outcome.exit;
-  r.started_at = FormatTimestamp(outcome.started_at);
-  r.finished_at = FormatTimestamp(outcome.finished_at);
-  r.duration_s = outcome.duration_s;
-  r.progress = outcome.progress;
-  r.ffmpeg_path = outcome.ffmpeg_path;
-  r.ffmpeg_version = job_->version().known ? job_->version().text : service_.ffmpeg_version().text;
-  r.worker = identity_;
-  r.stderr_tail = outcome.stderr_tail;
-  r.trace_id = trace_->trace_id();
-  trace_->FfmpegEnded(outcome);
+void RunMode::OnFinished(ResultDoc r, const JobOutcome& outcome) {
+  if (!attempt_->job()->version().known) r.ffmpeg_version = service_.ffmpeg_version().text;
   if (r.reason == Reason::kOk) {
     r.status = ResultStatus::kSucceeded;
   } else if (r.reason == Reason::kPreempted) {
@@ -245,7 +203,7 @@ void RunMode::Finish(const ResultDoc& result, int exit_code) {
   service_.board().SetCheck("running", "the job has ended");
   service_.metrics().SetReady(false);
 
-  boost::json::object f = trace_ ? trace_->LogFields() : boost::json::object{};
+  boost::json::object f = attempt_->trace().LogFields();
   f["job_id"] = result.id;
   boost::json::object more{{"status", ResultStatusName(result.status)},
                            {"reason", ReasonName(result.reason)},
@@ -254,23 +212,14 @@ void RunMode::Finish(const ResultDoc& result, int exit_code) {
   f["result"] = ResultToJson(result);
   f["orphans_reaped"] = service_.reaper().orphans_reaped();
   f["ffpod"] = OwnResourceUsage();
-  Severity sev = result.status == ResultStatus::kSucceeded   ? Severity::kInfo
-                 : result.status == ResultStatus::kPreempted ? Severity::kWarning
-                                                             : Severity::kError;
-  logger_.Log(sev,
-              "job finished: " + std::string(ReasonName(result.reason)) +
-                  (result.message.empty() ? "" : " (" + result.message + ")"),
-              f);
-  if (trace_) trace_->PublishStarted();
+  logger_.Log(ResultSeverity(result), JobFinishedMessage(result), f);
+  attempt_->trace().PublishStarted();
   if (std::string err = WriteExistingFile(config_.termination_log, TerminationSummary(result));
       !err.empty()) {
     logger_.Warn("termination log not written", {{"error", err}});
   }
   ReportToRedis(result, [this, result] {
-    if (trace_) {
-      trace_->PublishEnded();
-      trace_->Finish(result);
-    }
+    attempt_->End(result);
     double linger = config_.linger_s;
     if (linger > 0 && service_.signals_received() == 0) {
       lingering_ = true;
@@ -295,8 +244,9 @@ void RunMode::ReportToRedis(const ResultDoc& result, std::function<void()> then)
   // Bounded: a dead Redis delays the exit by at most 10 s, and never past the drain deadline.
   auto budget = std::chrono::milliseconds(10000);
   if (drain_) {
-    int64_t left_us = drain_->ExitByUs() - JobDrainer::NowUs() - 1'000'000;
-    budget = std::min(budget, std::chrono::milliseconds(std::max<int64_t>(0, left_us / 1000)));
+    auto left = std::chrono::duration_cast<milliseconds>(drain_->ExitBy() - clock_.Now() -
+                                                         std::chrono::seconds(1));
+    budget = std::min(budget, std::max(milliseconds(0), left));
   }
   auto shared_then = std::make_shared<std::function<void()>>(std::move(then));
   auto once = [shared_then] {
@@ -327,8 +277,7 @@ void RunMode::ReportToRedis(const ResultDoc& result, std::function<void()> then)
     reported_ = true;
     QueueKeys keys(config_.queue);
     report_client_->Command(
-        {"XADD", keys.Results(), "MAXLEN", "~", "100000", "*", "id", id, "status", status, "result",
-         json},
+        ResultsStreamAdd(keys, kDefaultResultsMaxlen, id, status, json),
         [this, once](std::error_code ec, RedisReply reply) {
           if (ec || reply.IsError()) {
             logger_.Warn("result not pushed to Redis", {{"error", ec ? ec.message() : reply.str}});
@@ -350,9 +299,9 @@ void RunMode::DumpState() {
   f["status"] = boost::json::parse(service_.board().StatusJson());
   f["draining"] = drain_.has_value();
   f["signals"] = service_.signals_received();
-  if (job_) {
-    f["pid"] = job_->pid();
-    f["stopping"] = job_->stopping();
+  if (attempt_ && attempt_->job()) {
+    f["pid"] = attempt_->job()->pid();
+    f["stopping"] = attempt_->job()->stopping();
   }
   logger_.Info("state dump (SIGUSR1)", f);
 }

@@ -1,7 +1,7 @@
 // `ffpod run`: supervise one ffmpeg as a pod's entrypoint or a Kubernetes Job (docs/run.md and
 // docs/queue.md).
 //
-// Starts the HTTP listener, learns the ffmpeg version, runs the job (FfmpegJob), drains on
+// Starts the HTTP listener, learns the ffmpeg version, runs the job (one JobAttempt), drains on
 // SIGTERM/SIGINT/SIGHUP within the grace period (docs/operations.md), and on exit writes the
 // result: a log record, the termination log (when the file exists), optionally the Redis
 // results stream, then exits with the policy's code.
@@ -18,9 +18,8 @@
 #include "parsers/config/redis_url.h"
 #include "parsers/documents/job.h"
 #include "parsers/policy/drain.h"
-#include "supervisor/job/ffmpeg_job.h"
-#include "supervisor/job/job_drainer.h"
-#include "supervisor/job/job_trace.h"
+#include "probes/os/clock.h"
+#include "supervisor/job/job_attempt.h"
 #include "supervisor/modes/service.h"
 #include "supervisor/queue/job_queue.h"
 #include "supervisor/queue/redis_client.h"
@@ -41,7 +40,7 @@ class RunMode {
   void StartJob();
   void OnSignal(int count, int signo);
   void DrainCheck();
-  void OnFinished(const JobOutcome& outcome);
+  void OnFinished(ResultDoc result, const JobOutcome& outcome);
   void Finish(const ResultDoc& result, int exit_code);
   void ReportToRedis(const ResultDoc& result, std::function<void()> then);
   void DumpState();
@@ -51,10 +50,9 @@ class RunMode {
   Service service_;
   std::string job_id_;
   WorkerIdentity identity_;
-  std::unique_ptr<JobTrace> trace_;  // declared before job_: outlives it
-  std::unique_ptr<FfmpegJob> job_;
+  AsioClock clock_;
+  std::unique_ptr<JobAttempt> attempt_;
   std::optional<DrainClock> drain_;
-  std::unique_ptr<JobDrainer> drainer_;
   boost::asio::steady_timer exit_deadline_timer_;
   boost::asio::steady_timer linger_timer_;
   std::optional<ResultDoc> result_;

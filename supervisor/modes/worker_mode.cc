@@ -11,10 +11,6 @@
 #include "parsers/policy/retry_policy.h"
 #include "parsers/telemetry/log_format.h"
 #include "probes/cgroup.h"
-#include "supervisor/job/ffmpeg_job.h"
-#include "supervisor/job/job_drainer.h"
-#include "supervisor/job/job_trace.h"
-#include "supervisor/job/outputs.h"
 #include "supervisor/modes/worker_slot.h"
 
 namespace ffpod {
@@ -45,6 +41,29 @@ WorkerMode::WorkerMode(const Config& config, Logger& logger)
       exit_timer_(service_.io()) {
   identity_ = DetectIdentity(config.worker_id);
 }
+
+// The slots' view of the worker: the queue, the drain, and where their changes go.
+class WorkerMode::SlotOwner final : public WorkerSlot::Owner {
+ public:
+  explicit SlotOwner(WorkerMode& w) : w_(w) {}
+  JobQueue& queue() override { return *w_.queue_; }
+  bool redis_up() const override { return w_.redis_ && w_.redis_->up(); }
+  const DrainClock* drain() const override { return w_.drain_ ? &*w_.drain_ : nullptr; }
+  double Jitter() override { return w_.Jitter(); }
+  void OnSlotBusy() override { w_.UpdateInFlight(); }
+  void OnSlotProgress() override { w_.UpdatePodCost(); }
+  void OnAttemptRecorded(bool preempted) override {
+    ++w_.jobs_finished_;
+    if (preempted) ++w_.jobs_preempted_;
+  }
+  void OnSlotIdle() override {
+    w_.UpdateInFlight();
+    w_.OnSlotIdle();
+  }
+
+ private:
+  WorkerMode& w_;
+};
 
 WorkerMode::~WorkerMode() { hash_pool_.join(); }
 
@@ -113,7 +132,16 @@ int WorkerMode::Run() {
   }
   url_ = *url;
   if (auto failed = service_.StartTracingAndHttp()) return *failed;
-  for (int i = 0; i < config_.slots; ++i) slots_.push_back(std::make_unique<WorkerSlot>(*this, i));
+  slot_owner_ = std::make_unique<SlotOwner>(*this);
+  WorkerSlot::Context context{.config = config_,
+                              .identity = identity_,
+                              .service = service_,
+                              .logger = logger_,
+                              .clock = clock_,
+                              .hash_pool = hash_pool_};
+  for (int i = 0; i < config_.slots; ++i) {
+    slots_.push_back(std::make_unique<WorkerSlot>(context, *slot_owner_, i));
+  }
   if (config_.pod_deletion_cost) {
     if (auto error = StartPodCost()) {
       logger_.Error(*error);
@@ -171,9 +199,7 @@ int WorkerMode::Run() {
   service_.io().run();
   auto deadline = steady_clock::now() + seconds(5);
   if (drain_) {
-    deadline =
-        std::min(deadline,
-                 steady_clock::time_point(std::chrono::microseconds(drain_->ExitByUs() - 250'000)));
+    deadline = std::min(deadline, drain_->ExitBy() - milliseconds(250));
   }
   service_.StopTracing(deadline);
   return exit_code_;
@@ -401,7 +427,7 @@ class WorkerMode::ClaimOwner final : public ClaimLoop::Owner {
 void WorkerMode::OnSignal(int count) {
   if (!drain_) {
     DrainClock clock;
-    clock.t0_us = JobDrainer::NowUs();
+    clock.t0 = clock_.Now();
     clock.grace_s = config_.grace_period_s;
     clock.margin_s = config_.drain_margin_s;
     drain_ = clock;
@@ -416,7 +442,7 @@ void WorkerMode::OnSignal(int count) {
     logger_.Info("draining", {{"grace_period_s", config_.grace_period_s},
                               {"drain_margin_s", config_.drain_margin_s}});
     // Whatever happens, ffpod is gone before the kubelet's SIGKILL.
-    exit_timer_.expires_after(std::chrono::microseconds(clock.ExitByUs() - clock.t0_us - 500'000));
+    exit_timer_.expires_after(clock.ExitBy() - clock.t0 - milliseconds(500));
     exit_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       logger_.Error("grace period almost over; killing what still runs and exiting");

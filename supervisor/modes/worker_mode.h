@@ -45,27 +45,13 @@ class WorkerMode {
   // Runs until drained; returns the process exit status.
   int Run();
 
-  // For slots.
-  Service& service() { return service_; }
-  JobQueue& queue() { return *queue_; }
-  const Config& config() const { return config_; }
-  Logger& logger() { return logger_; }
-  const WorkerIdentity& identity() const { return identity_; }
-  boost::asio::thread_pool& hash_pool() { return hash_pool_; }
-  bool draining() const { return drain_.has_value(); }
-  const std::optional<DrainClock>& drain_clock() const { return drain_; }
+ private:
+  class SlotOwner;
   double Jitter();
   void OnSlotIdle();
   void CountRedisError();
-  bool redis_up() const { return redis_ && redis_->up(); }
-  void CountFinished(bool preempted) {
-    ++jobs_finished_;
-    if (preempted) ++jobs_preempted_;
-  }
   void UpdateInFlight();
   void UpdatePodCost();  // --pod-deletion-cost: the cost from the slots' current state
-
- private:
   void OnRedisState(bool up, const std::string& reason);
   void OnFirstConnect();
   class ClaimQueue;
@@ -93,6 +79,7 @@ class WorkerMode {
   std::unique_ptr<ClaimQueue> claim_queue_;  // the claim loop's views of the queue and of
   std::unique_ptr<ClaimOwner> claim_owner_;  // this worker
   std::unique_ptr<ClaimLoop> claims_;
+  std::unique_ptr<SlotOwner> slot_owner_;        // the slots' view of this worker
   std::unique_ptr<EncoderWatch> encoder_watch_;  // --require-encoders
   std::unique_ptr<PodCostUpdater> pod_cost_;     // --pod-deletion-cost
   std::vector<std::unique_ptr<WorkerSlot>> slots_;

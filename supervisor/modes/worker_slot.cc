@@ -7,16 +7,14 @@
 #include "parsers/common/json_text.h"
 #include "parsers/policy/retry_policy.h"
 #include "parsers/telemetry/log_format.h"
-#include "probes/cgroup.h"
 #include "supervisor/job/outputs.h"
-#include "supervisor/modes/worker_mode.h"
+#include "supervisor/modes/slot_result.h"
 
 namespace ffpod {
 
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using std::chrono::steady_clock;
 
 namespace {
 
@@ -24,312 +22,256 @@ milliseconds Ms(double seconds) {
   return milliseconds(static_cast<int64_t>(std::llround(seconds * 1000)));
 }
 
-// A failed Redis step is retried after 250 ms (the declaration's default), doubling up to 5 s.
-constexpr milliseconds kMaxRetry{5000};
-
 }  // namespace
 
-WorkerSlot::WorkerSlot(WorkerMode& worker, int index)
-    : w_(worker), index_(index), retry_timer_(worker.service().io()) {}
+WorkerSlot::WorkerSlot(const Context& context, Owner& owner, int index)
+    : ctx_(context),
+      owner_(owner),
+      index_(index),
+      retry_(context.clock, [this](const std::string& error, milliseconds wait) {
+        ctx_.service.metrics().CountRedisError();
+        boost::json::object f = Fields();
+        f["error"] = error;
+        f["retry_in_ms"] = wait.count();
+        ctx_.logger.Warn("queue step failed; retrying", f);
+      }) {}
 
 void WorkerSlot::Begin(std::string document) {
-  busy_ = true;
+  state_ = State::kStarting;
   document_ = std::move(document);
-  claimed_at_ = steady_clock::now();
-  claimed_wall_ = std::chrono::system_clock::now();
-  start_token_ = w_.identity().id + ":" + std::to_string(index_) + ":" +
+  claimed_at_ = ctx_.clock.Now();
+  claimed_wall_ = ctx_.clock.WallNow();
+  start_token_ = ctx_.identity.id + ":" + std::to_string(index_) + ":" +
                  std::to_string(claimed_at_.time_since_epoch().count());
-  attempt_ = 0;
+  attempt_number_ = 0;
   result_.reset();
-  temporaries_.clear();
-  spawned_at_ = exited_at_ = steady_clock::time_point{};
+  spawned_at_ = exited_at_ = SteadyTime{};
   auto parsed = ParseJob(document_);
   if (!parsed.ok()) {
-    BadJob(parsed.error().message);
+    DeadLetter(parsed.error().message);
     return;
   }
   spec_ = std::move(parsed).value();
   if (auto why = CheckJobOutputs(spec_)) {
-    BadJob(*why);
+    DeadLetter(*why);
     return;
   }
   if (spec_.traceparent_ignored) {
-    w_.logger().Warn("the job's traceparent is not valid W3C trace context; ignored", Fields());
+    ctx_.logger.Warn("the job's traceparent is not valid W3C trace context; ignored", Fields());
   }
   StartAttempt();
 }
 
-void WorkerSlot::OnDrain(const DrainClock& clock, int signals) {
-  if (!job_ || !job_->running()) return;
-  if (!drainer_) {
-    drainer_ = std::make_unique<JobDrainer>(
-        w_.service().io(), w_.logger(), *job_, Fields(),
-        [this](std::string_view name, const boost::json::object& a) { trace_->Event(name, a); });
-  }
-  drainer_->Check(clock, signals);
+void WorkerSlot::OnDrain(const DrainClock& drain, int signals) {
+  if (attempt_) attempt_->Drain(drain, signals);
 }
 
 void WorkerSlot::Cancel() {
-  if (!job_ || !job_->running() || job_->stopping()) return;
-  w_.logger().Info("cancel requested: stopping the job", Fields());
-  if (trace_) trace_->Event("cancel", {});
-  job_->Stop(StopCause::kCancel, steady_clock::now() + Ms(w_.config().stop_timeout_s));
+  if (!running_ffmpeg() || attempt_->job()->stopping()) return;
+  ctx_.logger.Info("cancel requested: stopping the job", Fields());
+  attempt_->trace().Event("cancel", {});
+  attempt_->job()->Stop(StopCause::kCancel, ctx_.clock.Now() + Ms(ctx_.config.stop_timeout_s));
 }
 
 void WorkerSlot::KillNow() {
-  if (job_ && job_->running()) {
-    job_->Stop(StopCause::kDrain, steady_clock::now());
-    job_->Kill();
-  }
+  if (attempt_) attempt_->KillNow();
 }
 
 boost::json::object WorkerSlot::Describe() const {
-  boost::json::object o{{"slot", index_}, {"busy", busy_}};
-  if (busy_) {
+  boost::json::object o{{"slot", index_}, {"busy", !idle()}};
+  if (!idle()) {
     o["job_id"] = spec_.id;
-    o["attempt"] = attempt_;
-    o["phase"] = job_ ? (job_->running() ? "ffmpeg" : "reporting") : "starting";
+    o["attempt"] = attempt_number_;
+    const FfmpegJob* job = attempt_ ? attempt_->job() : nullptr;
+    o["phase"] = job ? (job->running() ? "ffmpeg" : "reporting") : "starting";
   }
   return o;
 }
 
 boost::json::object WorkerSlot::Fields() const {
-  boost::json::object f = trace_ ? trace_->LogFields() : boost::json::object{};
+  boost::json::object f = attempt_ ? attempt_->trace().LogFields() : boost::json::object{};
   f["slot"] = index_;
   if (!spec_.id.empty()) f["job_id"] = spec_.id;
-  if (attempt_ > 0) f["attempt"] = attempt_;
+  if (attempt_number_ > 0) f["attempt"] = attempt_number_;
   return f;
-}
-
-void WorkerSlot::BadJob(const std::string& why) {
-  std::string id = SalvageJobId(document_);
-  boost::json::object f{{"slot", index_}, {"reason", "bad_job"}, {"error", why}};
-  if (!id.empty()) f["job_id"] = id;
-  f["document_bytes"] = document_.size();
-  w_.logger().Error("malformed job dead-lettered", f);
-  ResultDoc r = BaseResult();
-  r.id = id;
-  r.attempt = 0;
-  r.status = ResultStatus::kDead;
-  r.reason = Reason::kBadJob;
-  r.message = why;
-  r.started_at = r.finished_at = FormatTimestamp(std::chrono::system_clock::now());
-  std::string result_json = SerializeResult(r);
-  Retry(
-      [this, id, result_json](const std::function<void(const std::string&)>& next) {
-        w_.queue().DeadLetterBadJob(document_, id, result_json,
-                                    [this, next](const std::string& err, bool dead_lettered) {
-                                      if (err.empty()) dead_lettered_ = dead_lettered;
-                                      next(err);
-                                    });
-      },
-      [this] {
-        // Counted by whoever's script moved it: never twice (an earlier try whose reply was lost
-        // goes uncounted).
-        if (dead_lettered_) w_.service().metrics().RecordJobFinished("dead", "bad_job", 0);
-        Done();
-      });
-}
-
-void WorkerSlot::StartAttempt() {
-  Retry(
-      [this](const std::function<void(const std::string&)>& next) {
-        w_.queue().Start(
-            document_, spec_.id, start_token_,
-            [this, next](const std::string& err, JobQueue::StartOutcome outcome, int attempt) {
-              if (err.empty()) {
-                start_outcome_ = outcome;
-                attempt_ = attempt;
-              }
-              next(err);
-            });
-      },
-      [this] {
-        if (start_outcome_ == JobQueue::StartOutcome::kPaused) {
-          w_.logger().Info("queue paused: job handed back to pending", Fields());
-          Done();
-          return;
-        }
-        if (start_outcome_ == JobQueue::StartOutcome::kGone) {
-          // An earlier try (reply lost) handed it back while paused, or another worker recovered
-          // it during a Redis outage: it is someone else's to run now.
-          w_.logger().Info("job no longer in this worker's active list; not started", Fields());
-          Done();
-          return;
-        }
-        if (start_outcome_ == JobQueue::StartOutcome::kCancelled) {
-          // Cancelled before it ran: recorded as such, not retried, ffmpeg never started.
-          ResultDoc r = BaseResult();
-          r.status = ResultStatus::kDead;
-          r.reason = Reason::kCancelled;
-          r.message = "cancelled on request before it started";
-          r.started_at = r.finished_at = FormatTimestamp(std::chrono::system_clock::now());
-          result_ = r;
-          Record();
-          return;
-        }
-        JobSpanInfo info;
-        info.job_id = spec_.id;
-        info.attempt = attempt_;
-        info.traceparent = spec_.traceparent;
-        info.tracestate = spec_.tracestate;
-        info.queue = w_.config().queue;
-        info.worker_id = w_.identity().id;
-        trace_ = std::make_unique<JobTrace>(w_.service().tracer(), info, spec_.enqueued_at,
-                                            claimed_wall_);
-        if (w_.draining()) {
-          // Claimed just as the drain began: never started, handed back at once.
-          result_ = PreemptedBeforeStart();
-          Record();
-          return;
-        }
-        RunFfmpeg();
-      });
 }
 
 ResultDoc WorkerSlot::BaseResult() const {
   ResultDoc r;
   r.id = spec_.id;
-  r.attempt = attempt_;
-  r.worker = w_.identity();
-  r.ffmpeg_path = w_.config().ffmpeg;
-  return r;
-}
-
-ResultDoc WorkerSlot::PreemptedBeforeStart() const {
-  ResultDoc r = BaseResult();
-  r.status = ResultStatus::kPreempted;
-  r.reason = Reason::kPreempted;
-  r.message = "stopped by the drain before ffmpeg started";
-  r.started_at = r.finished_at = FormatTimestamp(std::chrono::system_clock::now());
+  r.attempt = attempt_number_;
+  r.worker = ctx_.identity;
+  r.ffmpeg_path = ctx_.config.ffmpeg;
   return r;
 }
 
 std::string WorkerSlot::Token() const {
-  return w_.identity().id + ":" + std::to_string(index_) + ":" + std::to_string(attempt_) + ":" +
-         std::to_string(claimed_at_.time_since_epoch().count());
+  return ctx_.identity.id + ":" + std::to_string(index_) + ":" + std::to_string(attempt_number_) +
+         ":" + std::to_string(claimed_at_.time_since_epoch().count());
+}
+
+// A malformed document goes to Q:dead with a bad_job result; no attempt is counted.
+void WorkerSlot::DeadLetter(const std::string& why) {
+  state_ = State::kDeadLettering;
+  std::string id = SalvageJobId(document_);
+  boost::json::object f{{"slot", index_}, {"reason", "bad_job"}, {"error", why}};
+  if (!id.empty()) f["job_id"] = id;
+  f["document_bytes"] = document_.size();
+  ctx_.logger.Error("malformed job dead-lettered", f);
+  std::string result_json =
+      SerializeResult(BadJobResult(BaseResult(), id, why, ctx_.clock.WallNow()));
+  retry_.Run(
+      [this, id, result_json](const StepRetry::Next& next) {
+        owner_.queue().DeadLetterBadJob(document_, id, result_json,
+                                        [this, next](const std::string& err, bool dead_lettered) {
+                                          if (err.empty()) dead_lettered_ = dead_lettered;
+                                          next(err);
+                                        });
+      },
+      [this] {
+        // Counted by whoever's script moved it: never twice (an earlier try whose reply was lost
+        // goes uncounted).
+        if (dead_lettered_) ctx_.service.metrics().RecordJobFinished("dead", "bad_job", 0);
+        Done();
+      });
+}
+
+void WorkerSlot::StartAttempt() {
+  retry_.Run(
+      [this](const StepRetry::Next& next) {
+        owner_.queue().Start(
+            document_, spec_.id, start_token_,
+            [this, next](const std::string& err, JobQueue::StartOutcome outcome, int attempt) {
+              if (err.empty()) {
+                start_outcome_ = outcome;
+                attempt_number_ = attempt;
+              }
+              next(err);
+            });
+      },
+      [this] { OnStarted(); });
+}
+
+// The Start script answered.
+void WorkerSlot::OnStarted() {
+  switch (start_outcome_) {
+    case JobQueue::StartOutcome::kPaused:
+      ctx_.logger.Info("queue paused: job handed back to pending", Fields());
+      Done();
+      return;
+    case JobQueue::StartOutcome::kGone:
+      // An earlier try (reply lost) handed it back while paused, or another worker recovered
+      // it during a Redis outage: it is someone else's to run now.
+      ctx_.logger.Info("job no longer in this worker's active list; not started", Fields());
+      Done();
+      return;
+    case JobQueue::StartOutcome::kCancelled:
+      // Cancelled before it ran: recorded as such, not retried, ffmpeg never started.
+      result_ = CancelledBeforeStartResult(BaseResult(), ctx_.clock.WallNow());
+      Record();
+      return;
+    case JobQueue::StartOutcome::kStarted:
+      break;
+  }
+  AttemptEnv env{.io = ctx_.service.io(),
+                 .clock = ctx_.clock,
+                 .reaper = ctx_.service.reaper(),
+                 .logger = ctx_.logger,
+                 .metrics = ctx_.service.metrics(),
+                 .board = ctx_.service.board(),
+                 .tracer = ctx_.service.tracer()};
+  attempt_ = std::make_unique<JobAttempt>(env, MakeAttemptSpec());
+  if (owner_.drain()) {
+    // Claimed just as the drain began: never started, handed back at once.
+    result_ = PreemptedBeforeStartResult(BaseResult(), ctx_.clock.WallNow());
+    Record();
+    return;
+  }
+  RunFfmpeg();
+}
+
+AttemptSpec WorkerSlot::MakeAttemptSpec() const {
+  const Config& c = ctx_.config;
+  AttemptSpec a;
+  a.ffmpeg = c.ffmpeg;
+  a.ffprobe = c.ffprobe;
+  a.args = spec_.args;
+  a.version = ctx_.service.ffmpeg_version();
+  a.pass_stdout = false;
+  a.rewrite.overwrite = true;  // retries must be able to replace their own partial output
+  if (c.atomic_outputs && !spec_.outputs.empty()) {
+    a.temporaries =
+        TemporaryOutputs(spec_.outputs, ctx_.identity.id + "-" + std::to_string(attempt_number_));
+  }
+  a.stall_timeout = Ms(spec_.stall_timeout_s.value_or(c.stall_timeout_s));
+  if (spec_.timeout_s) a.timeout = Ms(*spec_.timeout_s);
+  a.stop_timeout = Ms(c.stop_timeout_s);
+  a.progress_log_period = Ms(c.progress_log_interval_s);
+  a.probe_timeout = Ms(c.probe_timeout_s);
+  a.slot = index_;
+  a.job_id = spec_.id;
+  a.attempt = attempt_number_;
+  a.worker = ctx_.identity;
+  a.log_fields = Fields();  // no trace yet: slot, job_id, attempt
+  a.running_since = claimed_at_;
+  a.span.job_id = spec_.id;
+  a.span.attempt = attempt_number_;
+  a.span.traceparent = spec_.traceparent;
+  a.span.tracestate = spec_.tracestate;
+  a.span.queue = c.queue;
+  a.span.worker_id = ctx_.identity.id;
+  a.enqueued_at = spec_.enqueued_at;
+  a.claimed_at = claimed_wall_;
+  return a;
 }
 
 void WorkerSlot::RunFfmpeg() {
-  const Config& c = w_.config();
-  FfmpegJobOptions o;
-  o.ffmpeg = c.ffmpeg;
-  o.ffprobe = c.ffprobe;
-  o.args = spec_.args;
-  o.version = w_.service().ffmpeg_version();
-  o.pass_stdout = false;
-  o.rewrite.overwrite = true;  // retries must be able to replace their own partial output
-  if (c.atomic_outputs && !spec_.outputs.empty()) {
-    temporaries_ =
-        TemporaryOutputs(spec_.outputs, w_.identity().id + "-" + std::to_string(attempt_));
-    o.rewrite.output_renames = temporaries_;
+  state_ = State::kRunning;
+  owner_.OnSlotBusy();
+  attempt_->Start([this](const ProgressView& v) { OnProgress(v); },
+                  [this](ResultDoc result, const JobOutcome& outcome) {
+                    OnFinished(std::move(result), outcome);
+                  });
+  if (const DrainClock* drain = owner_.drain()) {
+    OnDrain(*drain, ctx_.service.signals_received());
   }
-  o.stall_timeout = Ms(spec_.stall_timeout_s.value_or(c.stall_timeout_s));
-  if (spec_.timeout_s) o.timeout = Ms(*spec_.timeout_s);
-  o.stop_timeout = Ms(c.stop_timeout_s);
-  o.progress_log_period = Ms(c.progress_log_interval_s);
-  o.probe_timeout = Ms(c.probe_timeout_s);
-  o.log_fields = Fields();
-  o.read_oom_kills = [] { return ReadOomKillCount(); };
-  FfmpegJob::Callbacks cb;
-  cb.on_progress = [this](const ProgressBlock&) { OnProgress(); };
-  cb.on_stderr_line = [this](const LogLine& line) {
-    w_.service().metrics().CountStderrLine(LogLevelName(line.level));
-  };
-  cb.on_progress_parse_errors = [this](uint64_t n) {
-    w_.service().metrics().CountProgressParseErrors(n);
-  };
-  cb.on_event = [this](std::string_view name, const boost::json::object& attributes) {
-    if (name == "stall") w_.service().metrics().CountStall();
-    trace_->Event(name, attributes);
-  };
-  cb.on_probe = [this](const ProbeRun& run) { trace_->Probe(run); };
-  cb.on_finished = [this](const JobOutcome& outcome) {
-    // Leave the FfmpegJob's own call stack before acting on the outcome.
-    asio::post(w_.service().io(), [this, outcome] { OnFinished(outcome); });
-  };
-  job_ = std::make_unique<FfmpegJob>(w_.service().io(), w_.service().reaper(), w_.logger(), o, cb);
-  RunningJobStatus status;
-  status.slot = index_;
-  status.id = spec_.id;
-  status.attempt = attempt_;
-  w_.service().board().SetJob(status);
-  w_.UpdateInFlight();
-  job_->Start();
-  if (job_->pid() > 0) trace_->FfmpegStarted(o.ffmpeg, o.args, job_->pid());
-  if (w_.draining()) OnDrain(*w_.drain_clock(), w_.service().signals_received());
 }
 
-void WorkerSlot::OnProgress() {
-  ProgressView v = job_->View();
-  w_.service().metrics().SetSlotProgress(index_, spec_.id, SlotProgressFrom(v));
+void WorkerSlot::OnProgress(const ProgressView& v) {
   progress_ratio_ = v.ratio;
-  w_.UpdatePodCost();
-  RunningJobStatus status;
-  status.slot = index_;
-  status.id = spec_.id;
-  status.attempt = attempt_;
-  status.progress = v;
-  status.running_s = std::chrono::duration<double>(steady_clock::now() - claimed_at_).count();
-  w_.service().board().SetJob(status);
+  owner_.OnSlotProgress();
   // The state hash and the events channel, at most every 2 s.
-  auto now = steady_clock::now();
-  if (now - last_published_ >= seconds(2) && w_.redis_up()) {
+  SteadyTime now = ctx_.clock.Now();
+  if (now - last_published_ >= seconds(2) && owner_.redis_up()) {
     last_published_ = now;
-    w_.queue().PublishProgress(spec_.id, JsonText(ProgressFields(v)), [](const std::string&) {});
+    owner_.queue().PublishProgress(spec_.id, JsonText(ProgressFields(v)),
+                                   [](const std::string&) {});
   }
 }
 
-void WorkerSlot::OnFinished(const JobOutcome& outcome) {
-  if (drainer_) drainer_->Cancel();
-  ResultDoc r = BaseResult();
-  r.reason = outcome.classification.reason;
-  r.message = outcome.classification.message;
-  r.exit = outcome.exit;
-  r.started_at = FormatTimestamp(outcome.started_at);
-  r.finished_at = FormatTimestamp(outcome.finished_at);
-  r.duration_s = outcome.duration_s;
-  r.progress = outcome.progress;
-  r.ffmpeg_path = outcome.ffmpeg_path;
-  r.ffmpeg_version = job_->version().text;
-  r.stderr_tail = outcome.stderr_tail;
-  r.trace_id = trace_->trace_id();
-  trace_->FfmpegEnded(outcome);
-  trace_->PublishStarted();
-  result_ = r;
+void WorkerSlot::OnFinished(ResultDoc result, const JobOutcome& outcome) {
+  attempt_->trace().PublishStarted();
+  result_ = std::move(result);
   spawned_at_ = outcome.spawned_steady;
   exited_at_ = outcome.exited_steady;
-  if (r.reason != Reason::kOk) {
-    RemoveTemporaries(temporaries_);
-    Decide();
+  if (result_->reason != Reason::kOk) {
+    Decide();  // the attempt removed its temporaries
     return;
   }
-  // Publish (rename) and hash off the loop: a big output takes a while to read.
-  auto temporaries = temporaries_;
-  auto outputs = spec_.outputs;
-  asio::post(w_.hash_pool(), [this, temporaries, outputs, &io = w_.service().io()] {
-    std::string error;
-    std::vector<OutputFile> files;
-    if (!temporaries.empty()) {
-      auto published = PublishOutputs(temporaries);
-      if (!published.ok()) error = published.error().message;
-    }
-    if (error.empty()) {
-      for (const auto& path : outputs) {
-        auto h = HashOutput(path);
-        if (!h.ok()) {
-          error = h.error().message;
-          break;
-        }
-        files.push_back(std::move(h).value());
-      }
-    }
-    if (!error.empty()) RemoveTemporaries(temporaries);
-    asio::post(io, [this, error, files] {
-      result_->outputs = files;
-      if (!error.empty()) {
+  Publish();
+}
+
+// Publish (rename) and hash off the loop: a big output takes a while to read.
+void WorkerSlot::Publish() {
+  state_ = State::kPublishing;
+  asio::post(ctx_.hash_pool, [this, temporaries = attempt_->spec().temporaries,
+                              outputs = spec_.outputs, &io = ctx_.service.io()] {
+    PublishedOutputs published = PublishAndHash(temporaries, outputs);
+    asio::post(io, [this, published] {
+      result_->outputs = published.files;
+      if (!published.error.empty()) {
         result_->reason = Reason::kOutputFailed;
-        result_->message = error;
+        result_->message = published.error;
       }
       Decide();
     });
@@ -338,107 +280,69 @@ void WorkerSlot::OnFinished(const JobOutcome& outcome) {
 
 void WorkerSlot::Decide() {
   RetryPolicy policy;
-  policy.max_attempts = spec_.max_attempts.value_or(w_.config().max_attempts);
-  policy.base_s = w_.config().retry_base_s;
-  policy.max_s = w_.config().retry_max_s;
-  AttemptDisposition d = DecideAfterAttempt(result_->reason, attempt_, policy, w_.Jitter());
+  policy.max_attempts = spec_.max_attempts.value_or(ctx_.config.max_attempts);
+  policy.base_s = ctx_.config.retry_base_s;
+  policy.max_s = ctx_.config.retry_max_s;
+  AttemptDisposition d =
+      DecideAfterAttempt(result_->reason, attempt_number_, policy, owner_.Jitter());
   result_->status = d.status;
   result_->next_attempt_in_s = d.delay_s;
   Record();
 }
 
 void WorkerSlot::Record() {
-  if (trace_) result_->trace_id = trace_->trace_id();
+  state_ = State::kRecording;
+  if (attempt_) result_->trace_id = attempt_->trace().trace_id();
   const ResultDoc& r = *result_;
-  FinishRequest req;
-  req.document = document_;
-  req.id = spec_.id;
-  req.status = std::string(ResultStatusName(r.status));
-  req.result_json = SerializeResult(r);
-  if (r.status == ResultStatus::kDead) {
-    req.dead_entry_json = "{\"job\":" + JsonText(boost::json::string_view(document_)) +
-                          ",\"result\":" + req.result_json + "}";
-  }
-  if (r.next_attempt_in_s) req.delay_ms = std::llround(*r.next_attempt_in_s * 1000);
-  req.token = Token();
+  FinishRequest req = MakeFinishRequest(r, document_, Token());
   boost::json::object f = Fields();
   f["status"] = ResultStatusName(r.status);
   f["reason"] = ReasonName(r.reason);
   f["result"] = ResultToJson(r);
-  Severity sev = r.status == ResultStatus::kSucceeded   ? Severity::kInfo
-                 : r.status == ResultStatus::kPreempted ? Severity::kWarning
-                                                        : Severity::kError;
-  w_.logger().Log(sev,
-                  "job finished: " + std::string(ReasonName(r.reason)) +
-                      (r.message.empty() ? "" : " (" + r.message + ")"),
-                  f);
-  w_.service().metrics().RecordJobFinished(ResultStatusName(r.status), ReasonName(r.reason),
+  ctx_.logger.Log(ResultSeverity(r), JobFinishedMessage(r), f);
+  ctx_.service.metrics().RecordJobFinished(ResultStatusName(r.status), ReasonName(r.reason),
                                            r.duration_s);
-  w_.CountFinished(r.status == ResultStatus::kPreempted);
-  w_.service().metrics().ClearSlot(index_);
-  w_.service().board().ClearJob(index_);
-  Retry(
-      [this, req](const std::function<void(const std::string&)>& next) {
-        w_.queue().Finish(req, [this, next](const std::string& err, int owned) {
+  owner_.OnAttemptRecorded(r.status == ResultStatus::kPreempted);
+  ctx_.service.metrics().ClearSlot(index_);
+  ctx_.service.board().ClearJob(index_);
+  retry_.Run(
+      [this, req](const StepRetry::Next& next) {
+        owner_.queue().Finish(req, [this, next](const std::string& err, int owned) {
           if (err.empty() && owned == 0) {
-            w_.logger().Warn("job had been taken over by another worker; result recorded only",
+            ctx_.logger.Warn("job had been taken over by another worker; result recorded only",
                              Fields());
           }
           next(err);
         });
       },
-      [this] {
-        if (exited_at_ != steady_clock::time_point{}) {
-          // The worker's own share of a job: claim to spawn, and ffmpeg's exit to the recorded
-          // result (docs/benchmarks.md).
-          auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-          boost::json::object f = Fields();
-          f["claim_to_spawn_ms"] = std::round(ms(spawned_at_ - claimed_at_) * 1000) / 1000;
-          f["exit_to_recorded_ms"] = std::round(ms(steady_clock::now() - exited_at_) * 1000) / 1000;
-          w_.logger().Debug("result recorded", f);
-        }
-        if (trace_) {
-          trace_->PublishEnded();
-          trace_->Finish(*result_);
-        }
-        Done();
-      });
+      [this] { OnRecorded(); });
 }
 
-void WorkerSlot::Retry(const std::function<void(std::function<void(const std::string&)>)>& step,
-                       const std::function<void()>& then, milliseconds delay) {
-  step([this, step, then, delay](const std::string& err) {
-    if (err.empty()) {
-      then();
-      return;
-    }
-    w_.CountRedisError();
+void WorkerSlot::OnRecorded() {
+  if (exited_at_ != SteadyTime{}) {
+    // The worker's own share of a job: claim to spawn, and ffmpeg's exit to the recorded
+    // result (docs/benchmarks.md).
+    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
     boost::json::object f = Fields();
-    f["error"] = err;
-    f["retry_in_ms"] = delay.count();
-    w_.logger().Warn("queue step failed; retrying", f);
-    retry_timer_.expires_after(delay);
-    retry_timer_.async_wait([this, step, then, delay](const boost::system::error_code& ec) {
-      if (ec) return;
-      Retry(step, then, std::min(kMaxRetry, delay * 2));
-    });
-  });
+    f["claim_to_spawn_ms"] = std::round(ms(spawned_at_ - claimed_at_) * 1000) / 1000;
+    f["exit_to_recorded_ms"] = std::round(ms(ctx_.clock.Now() - exited_at_) * 1000) / 1000;
+    ctx_.logger.Debug("result recorded", f);
+  }
+  if (attempt_) attempt_->End(*result_);
+  Done();
 }
 
 void WorkerSlot::Done() {
-  drainer_.reset();
-  if (job_) {
+  if (attempt_) {
     // Destroyed after this turn: its handlers may still be on the stack.
-    auto job = std::shared_ptr<FfmpegJob>(std::move(job_));
-    asio::post(w_.service().io(), [job] {});
+    auto attempt = std::shared_ptr<JobAttempt>(std::move(attempt_));
+    asio::post(ctx_.service.io(), [attempt] {});
   }
-  trace_.reset();
-  busy_ = false;
+  state_ = State::kIdle;
   progress_ratio_.reset();
   spec_ = JobSpec{};
-  attempt_ = 0;
-  w_.UpdateInFlight();
-  w_.OnSlotIdle();
+  attempt_number_ = 0;
+  owner_.OnSlotIdle();
 }
 
 }  // namespace ffpod

@@ -1,116 +1,152 @@
 // One worker slot: a claimed job from validation to its recorded result. The worker hands it a
 // document (Begin); the slot validates it (a malformed one is dead-lettered as bad_job), starts
-// the attempt with the queue's Start script, runs ffmpeg, publishes the outputs, decides what
-// comes next (retry policy) and records the result with the Finish script, retrying each Redis
-// step with backoff until it succeeds; then it is idle again and tells the worker.
+// the attempt with the queue's Start script, runs ffmpeg (a JobAttempt), publishes the outputs,
+// decides what comes next (retry policy) and records the result with the Finish script,
+// retrying each Redis step with backoff until it succeeds (StepRetry); then it is idle again
+// and tells the worker.
 //
-// States: idle -> validating -> starting (Start script) -> running (ffmpeg) -> publishing
-// (rename and hash, off the loop) -> recording (Finish script) -> idle. A bad job goes
-// validating -> dead-lettering -> idle; a job found paused or gone at the start goes back to
-// idle; one cancelled before it started, or claimed just as the drain began, goes starting ->
-// recording.
+// States (State below):
+//
+//   idle --Begin--> (validated at once)
+//     malformed ---------------------> dead-lettering (DeadLetterBadJob script) --> idle
+//     valid --> starting (Start script)
+//                 paused, or gone from this worker's active list -----------------> idle
+//                 cancelled before it ran ------------> recording (dead, cancelled)
+//                 claimed just as the drain began ----> recording (preempted)
+//                 started --> running (ffmpeg)
+//                               failed, stopped or preempted -----> recording
+//                               succeeded --> publishing (rename and hash, off the loop)
+//                                               --> recording (output_failed on a failure)
+//   recording (Finish script; result stream, state hash, the job's next place) --> idle
+//
+// While running, the drain (OnDrain), a cancel (Cancel) or the backstop (KillNow) may stop
+// ffmpeg; the attempt then ends like any other.
 //
 // Threading: the worker's io_context thread.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "parsers/config/config.h"
 #include "parsers/documents/job.h"
 #include "parsers/policy/drain.h"
-#include "supervisor/job/ffmpeg_job.h"
-#include "supervisor/job/job_drainer.h"
-#include "supervisor/job/job_trace.h"
+#include "probes/os/clock.h"
+#include "supervisor/job/job_attempt.h"
+#include "supervisor/modes/service.h"
+#include "supervisor/modes/step_retry.h"
 #include "supervisor/queue/job_queue.h"
 
 namespace ffpod {
 
-class WorkerMode;
-
-// One slot: a claimed job from validation to its recorded result.
 class WorkerSlot {
  public:
-  WorkerSlot(WorkerMode& worker, int index);
+  enum class State {
+    kIdle,           // no job
+    kDeadLettering,  // a malformed document on its way to Q:dead
+    kStarting,       // the Start script: started, paused, gone or cancelled
+    kRunning,        // ffmpeg runs
+    kPublishing,     // renaming and hashing the outputs on the hash pool
+    kRecording,      // the Finish script records the result
+  };
 
-  bool idle() const { return !busy_; }
+  // What a slot needs from its worker.
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    virtual JobQueue& queue() = 0;
+    virtual bool redis_up() const = 0;
+    // The drain's clock once a termination signal arrived; nullptr before.
+    virtual const DrainClock* drain() const = 0;
+    // Uniform in [0, 1): the retry delay's jitter.
+    virtual double Jitter() = 0;
+    // This slot's ffmpeg starts (the in-flight count and the pod-deletion-cost change).
+    virtual void OnSlotBusy() = 0;
+    // The running job's progress moved (the pod-deletion-cost).
+    virtual void OnSlotProgress() = 0;
+    // An attempt's result was logged and counted (before the Finish script runs).
+    virtual void OnAttemptRecorded(bool preempted) = 0;
+    // The slot is idle again.
+    virtual void OnSlotIdle() = 0;
+  };
+
+  // The worker-wide things every slot uses; all outlive the slot.
+  struct Context {
+    const Config& config;
+    const WorkerIdentity& identity;
+    Service& service;  // io, reaper, metrics, board, tracer, ffmpeg version, signals
+    Logger& logger;
+    Clock& clock;
+    boost::asio::thread_pool& hash_pool;  // publishing and hashing outputs
+  };
+
+  WorkerSlot(const Context& context, Owner& owner, int index);
+  WorkerSlot(const WorkerSlot&) = delete;
+  WorkerSlot& operator=(const WorkerSlot&) = delete;
+
+  State state() const { return state_; }
+  bool idle() const { return state_ == State::kIdle; }
   // The document as claimed (meaningful while busy).
   const std::string& document() const { return document_; }
   // The running job's progress ratio, when known (for the pod-deletion-cost).
   std::optional<double> progress_ratio() const { return progress_ratio_; }
-  bool running_ffmpeg() const { return job_ && job_->running(); }
+  bool running_ffmpeg() const { return attempt_ && attempt_->running(); }
   int index() const { return index_; }
   const std::string& job_id() const { return spec_.id; }
 
+  // Takes a claimed document (the slot must be idle).
   void Begin(std::string document);
-
-  void OnDrain(const DrainClock& clock, int signals);
-
+  // The drain's decision for the running job after the `signals`-th signal.
+  void OnDrain(const DrainClock& drain, int signals);
   // A cancel was requested for the running job: the graceful stop, SIGKILL after
   // --stop-timeout; the attempt ends `cancelled` and is not retried.
   void Cancel();
-
+  // The backstop before the kubelet's SIGKILL: ffmpeg is killed now (reported preempted).
   void KillNow();
-
+  // For the state dump: slot, busy, job id, attempt and phase.
   boost::json::object Describe() const;
 
  private:
   boost::json::object Fields() const;
-
-  void BadJob(const std::string& why);
-
-  void StartAttempt();
-
   ResultDoc BaseResult() const;
-
-  ResultDoc PreemptedBeforeStart() const;
-
   std::string Token() const;
 
+  void DeadLetter(const std::string& why);
+  void StartAttempt();
+  void OnStarted();
+  AttemptSpec MakeAttemptSpec() const;
   void RunFfmpeg();
-
-  void OnProgress();
-
-  void OnFinished(const JobOutcome& outcome);
-
+  void OnProgress(const ProgressView& view);
+  void OnFinished(ResultDoc result, const JobOutcome& outcome);
+  void Publish();
   void Decide();
-
   void Record();
-
-  // Runs `step` until it reports success, with backoff; `then` afterwards. While Redis is down
-  // the claimed job stays in this worker's active list, so nothing is lost if ffpod dies.
-  void Retry(const std::function<void(std::function<void(const std::string&)>)>& step,
-             const std::function<void()>& then,
-             std::chrono::milliseconds delay = std::chrono::milliseconds(250));
-
+  void OnRecorded();
   void Done();
 
-  WorkerMode& w_;
+  Context ctx_;
+  Owner& owner_;
   int index_;
-  bool busy_ = false;
+  State state_ = State::kIdle;
+  StepRetry retry_;
   std::optional<double> progress_ratio_;
   std::string start_token_;     // unique per claim (the Start script's repeat check)
-  bool dead_lettered_ = false;  // BadJob: this worker's script moved the document to Q:dead
+  bool dead_lettered_ = false;  // this worker's script moved the document to Q:dead
   JobQueue::StartOutcome start_outcome_ = JobQueue::StartOutcome::kPaused;
   std::string document_;
   JobSpec spec_;
-  int attempt_ = 0;
-  std::chrono::steady_clock::time_point claimed_at_;
-  std::chrono::system_clock::time_point claimed_wall_;
-  std::chrono::steady_clock::time_point spawned_at_;
-  std::chrono::steady_clock::time_point exited_at_;
-  std::chrono::steady_clock::time_point last_published_;
-  std::map<std::string, std::string> temporaries_;
+  int attempt_number_ = 0;
+  SteadyTime claimed_at_;
+  WallTime claimed_wall_;
+  SteadyTime spawned_at_;
+  SteadyTime exited_at_;
+  SteadyTime last_published_;
   std::optional<ResultDoc> result_;
-  std::unique_ptr<JobTrace> trace_;  // declared before job_: outlives it
-  std::unique_ptr<FfmpegJob> job_;
-  std::unique_ptr<JobDrainer> drainer_;
-  boost::asio::steady_timer retry_timer_;
+  std::unique_ptr<JobAttempt> attempt_;
 };
 
 }  // namespace ffpod

@@ -1,0 +1,150 @@
+#include "supervisor/job/job_attempt.h"
+
+#include <boost/asio/post.hpp>
+
+#include "parsers/ffmpeg/log_line.h"
+#include "parsers/telemetry/log_format.h"
+#include "probes/cgroup.h"
+#include "supervisor/job/outputs.h"
+
+namespace ffpod {
+
+Severity ResultSeverity(const ResultDoc& result) {
+  return result.status == ResultStatus::kSucceeded   ? Severity::kInfo
+         : result.status == ResultStatus::kPreempted ? Severity::kWarning
+                                                     : Severity::kError;
+}
+
+std::string JobFinishedMessage(const ResultDoc& result) {
+  return "job finished: " + std::string(ReasonName(result.reason)) +
+         (result.message.empty() ? "" : " (" + result.message + ")");
+}
+
+JobAttempt::JobAttempt(AttemptEnv env, AttemptSpec spec)
+    : env_(env),
+      spec_(std::move(spec)),
+      trace_(std::make_unique<JobTrace>(env_.tracer, spec_.span, spec_.enqueued_at,
+                                        spec_.claimed_at)) {}
+
+boost::json::object JobAttempt::LogFields() const {
+  boost::json::object f = trace_->LogFields();
+  for (const auto& kv : spec_.log_fields) f[kv.key()] = kv.value();
+  return f;
+}
+
+FfmpegJobOptions JobAttempt::JobOptions() const {
+  FfmpegJobOptions o;
+  o.ffmpeg = spec_.ffmpeg;
+  o.ffprobe = spec_.ffprobe;
+  o.args = spec_.args;
+  o.version = spec_.version;
+  o.pass_stdout = spec_.pass_stdout;
+  o.rewrite = spec_.rewrite;
+  if (!spec_.temporaries.empty()) o.rewrite.output_renames = spec_.temporaries;
+  o.stall_timeout = spec_.stall_timeout;
+  o.timeout = spec_.timeout;
+  o.stop_timeout = spec_.stop_timeout;
+  o.progress_log_period = spec_.progress_log_period;
+  o.probe_timeout = spec_.probe_timeout;
+  o.log_fields = LogFields();
+  o.read_oom_kills = [] { return ReadOomKillCount(); };
+  return o;
+}
+
+FfmpegJob::Callbacks JobAttempt::JobCallbacks() {
+  FfmpegJob::Callbacks cb;
+  cb.on_progress = [this](const ProgressBlock&) { OnProgressBlock(); };
+  cb.on_stderr_line = [this](const LogLine& line) {
+    env_.metrics.CountStderrLine(LogLevelName(line.level));
+  };
+  cb.on_progress_parse_errors = [this](uint64_t n) { env_.metrics.CountProgressParseErrors(n); };
+  cb.on_event = [this](std::string_view name, const boost::json::object& attributes) {
+    if (name == "stall") env_.metrics.CountStall();
+    trace_->Event(name, attributes);
+  };
+  cb.on_probe = [this](const ProbeRun& run) { trace_->Probe(run); };
+  cb.on_finished = [this](const JobOutcome& outcome) {
+    // Leave the FfmpegJob's own call stack before acting on the outcome.
+    boost::asio::post(env_.io, [this, outcome, alive = alive_] {
+      if (*alive) OnFinished(outcome);
+    });
+  };
+  return cb;
+}
+
+RunningJobStatus JobAttempt::Status() const {
+  RunningJobStatus status;
+  status.slot = spec_.slot;
+  status.id = spec_.job_id;
+  status.attempt = spec_.attempt;
+  return status;
+}
+
+void JobAttempt::Start(OnProgress on_progress, OnResult done) {
+  on_progress_ = std::move(on_progress);
+  done_ = std::move(done);
+  FfmpegJobOptions o = JobOptions();
+  std::string ffmpeg = o.ffmpeg;
+  std::vector<std::string> args = o.args;
+  job_ = std::make_unique<FfmpegJob>(env_.io, env_.clock, env_.reaper, env_.logger, std::move(o),
+                                     JobCallbacks());
+  env_.board.SetJob(Status());
+  job_->Start();
+  if (job_->pid() > 0) trace_->FfmpegStarted(ffmpeg, args, job_->pid());
+}
+
+void JobAttempt::OnProgressBlock() {
+  ProgressView v = job_->View();
+  env_.metrics.SetSlotProgress(spec_.slot, spec_.job_id, SlotProgressFrom(v));
+  RunningJobStatus status = Status();
+  status.progress = v;
+  SteadyTime since = spec_.running_since.value_or(job_->started_steady());
+  status.running_s = std::chrono::duration<double>(env_.clock.Now() - since).count();
+  env_.board.SetJob(status);
+  if (on_progress_) on_progress_(v);
+}
+
+void JobAttempt::Drain(const DrainClock& drain, int signals) {
+  if (!running()) return;
+  if (!drainer_) {
+    drainer_ = std::make_unique<JobDrainer>(
+        env_.clock, env_.logger, *job_, LogFields(),
+        [this](std::string_view name, const boost::json::object& a) { trace_->Event(name, a); });
+  }
+  drainer_->Check(drain, signals);
+}
+
+void JobAttempt::KillNow() {
+  if (!running()) return;
+  job_->Stop(StopCause::kDrain, env_.clock.Now());  // preempted, not killed
+  job_->Kill();
+}
+
+void JobAttempt::OnFinished(const JobOutcome& outcome) {
+  if (drainer_) drainer_->Cancel();
+  ResultDoc r;
+  r.id = spec_.job_id;
+  r.attempt = spec_.attempt;
+  r.worker = spec_.worker;
+  r.reason = outcome.classification.reason;
+  r.message = outcome.classification.message;
+  r.exit = outcome.exit;
+  r.started_at = FormatTimestamp(outcome.started_at);
+  r.finished_at = FormatTimestamp(outcome.finished_at);
+  r.duration_s = outcome.duration_s;
+  r.progress = outcome.progress;
+  r.ffmpeg_path = outcome.ffmpeg_path;
+  r.ffmpeg_version = job_->version().text;
+  r.stderr_tail = outcome.stderr_tail;
+  r.trace_id = trace_->trace_id();
+  trace_->FfmpegEnded(outcome);
+  if (r.reason != Reason::kOk) RemoveTemporaries(spec_.temporaries);
+  if (done_) done_(std::move(r), outcome);
+}
+
+void JobAttempt::End(const ResultDoc& result) {
+  trace_->PublishEnded();
+  trace_->Finish(result);
+}
+
+}  // namespace ffpod
