@@ -12,6 +12,7 @@
 #include "parsers/telemetry/log_format.h"
 #include "probes/cgroup.h"
 #include "supervisor/modes/worker_slot.h"
+#include "supervisor/modes/worker_views.h"
 
 namespace ffpod {
 
@@ -41,29 +42,6 @@ WorkerMode::WorkerMode(const Config& config, Logger& logger)
       exit_timer_(service_.io()) {
   identity_ = DetectIdentity(config.worker_id);
 }
-
-// The slots' view of the worker: the queue, the drain, and where their changes go.
-class WorkerMode::SlotOwner final : public WorkerSlot::Owner {
- public:
-  explicit SlotOwner(WorkerMode& w) : w_(w) {}
-  JobQueue& queue() override { return *w_.queue_; }
-  bool redis_up() const override { return w_.redis_ && w_.redis_->up(); }
-  const DrainClock* drain() const override { return w_.drain_ ? &*w_.drain_ : nullptr; }
-  double Jitter() override { return w_.Jitter(); }
-  void OnSlotBusy() override { w_.UpdateInFlight(); }
-  void OnSlotProgress() override { w_.UpdatePodCost(); }
-  void OnAttemptRecorded(bool preempted) override {
-    ++w_.jobs_finished_;
-    if (preempted) ++w_.jobs_preempted_;
-  }
-  void OnSlotIdle() override {
-    w_.UpdateInFlight();
-    w_.OnSlotIdle();
-  }
-
- private:
-  WorkerMode& w_;
-};
 
 WorkerMode::~WorkerMode() { hash_pool_.join(); }
 
@@ -172,6 +150,26 @@ int WorkerMode::Run() {
     encoder_watch_->Start();
   }
 
+  ConnectQueue();
+  logger_.Info("worker starting", {{"worker_id", identity_.id},
+                                   {"queue", config_.queue},
+                                   {"slots", config_.slots},
+                                   {"redis", url_->Redacted()}});
+  redis_->Start([this](bool up, const std::string& reason) { OnRedisState(up, reason); });
+  claim_redis_->Start([this](bool up, const std::string&) {
+    if (up) MaybeClaim();
+  });
+  service_.io().run();
+  auto deadline = steady_clock::now() + seconds(5);
+  if (drain_) {
+    deadline = std::min(deadline, drain_->ExitBy() - milliseconds(250));
+  }
+  service_.StopTracing(deadline);
+  return exit_code_;
+}
+
+// The two Redis clients (commands, and claims that block), the queue and the claim loop.
+void WorkerMode::ConnectQueue() {
   RedisClientOptions options;
   options.client_name = "ffpod-" + identity_.id;
   redis_ = std::make_unique<RedisClient>(service_.io(), *url_, options);
@@ -188,21 +186,6 @@ int WorkerMode::Run() {
   claim_queue_ = std::make_unique<ClaimQueue>(*this);
   claim_owner_ = std::make_unique<ClaimOwner>(*this);
   claims_ = std::make_unique<ClaimLoop>(clock_, *claim_queue_, *claim_owner_);
-  logger_.Info("worker starting", {{"worker_id", identity_.id},
-                                   {"queue", config_.queue},
-                                   {"slots", config_.slots},
-                                   {"redis", url_->Redacted()}});
-  redis_->Start([this](bool up, const std::string& reason) { OnRedisState(up, reason); });
-  claim_redis_->Start([this](bool up, const std::string&) {
-    if (up) MaybeClaim();
-  });
-  service_.io().run();
-  auto deadline = steady_clock::now() + seconds(5);
-  if (drain_) {
-    deadline = std::min(deadline, drain_->ExitBy() - milliseconds(250));
-  }
-  service_.StopTracing(deadline);
-  return exit_code_;
 }
 
 void WorkerMode::OnRedisState(bool up, const std::string& reason) {
@@ -348,81 +331,6 @@ void WorkerMode::OnSlotIdle() {
 void WorkerMode::MaybeClaim() {
   if (claims_ && !exiting_) claims_->Kick();
 }
-
-// The claim loop's view of the queue: JobQueue's steps, claims on the blocking connection.
-class WorkerMode::ClaimQueue final : public ClaimLoop::Queue {
- public:
-  explicit ClaimQueue(WorkerMode& w) : w_(w) {}
-  bool up() const override { return w_.redis_->up() && w_.claim_redis_->up(); }
-  void RecoverOwn(ClaimLoop::Reply<long long> done) override {
-    w_.queue_->Recover(w_.identity_.id, true, std::move(done));
-  }
-  void ReturnUnheld(const std::vector<std::string>& held,
-                    ClaimLoop::Reply<long long> done) override {
-    w_.queue_->ReturnUnheld(held, std::move(done));
-  }
-  void IsPaused(ClaimLoop::Reply<bool> done) override { w_.queue_->IsPaused(std::move(done)); }
-  void Claim(ClaimLoop::Reply<std::string> done) override {
-    w_.queue_->Claim(*w_.claim_redis_, seconds(2), std::move(done));
-  }
-
- private:
-  WorkerMode& w_;
-};
-
-// The claim loop's view of the worker: its slots, readiness, and where events go.
-class WorkerMode::ClaimOwner final : public ClaimLoop::Owner {
- public:
-  explicit ClaimOwner(WorkerMode& w) : w_(w) {}
-  bool HasIdleSlot() const override {
-    for (const auto& s : w_.slots_) {
-      if (s->idle()) return true;
-    }
-    return false;
-  }
-  std::vector<std::string> HeldDocuments() const override {
-    std::vector<std::string> held;
-    for (const auto& s : w_.slots_) {
-      if (!s->idle()) held.push_back(s->document());
-    }
-    return held;
-  }
-  bool ClaimsBlocked() const override {
-    ReadinessChecks checks = w_.service_.board().Readiness();
-    for (const char* check : {"ffmpeg", EncoderWatch::kCheckName}) {
-      auto it = checks.checks.find(check);
-      if (it != checks.checks.end() && it->second) return true;
-    }
-    return false;
-  }
-  void OnClaimed(std::string document) override {
-    for (auto& s : w_.slots_) {
-      if (s->idle()) {
-        s->Begin(std::move(document));
-        return;
-      }
-    }
-  }
-  void OnPausedChanged(bool paused) override {
-    StatusBoard& board = w_.service_.board();
-    board.SetCheck("paused",
-                   paused ? std::optional<std::string>("the queue is paused") : std::nullopt);
-    w_.service_.metrics().SetReady(board.Readiness().Ready());
-    w_.logger_.Info(paused ? "queue paused: not claiming" : "queue resumed");
-  }
-  void OnQueueError() override { w_.CountRedisError(); }
-  void OnRecovered(long long own, long long unheld) override {
-    if (own > 0) w_.logger_.Warn("recovered jobs from this worker's previous run", {{"jobs", own}});
-    if (unheld > 0) {
-      w_.logger_.Warn(
-          "handed back claimed jobs that no slot was running (a claim's reply was lost)",
-          {{"jobs", unheld}});
-    }
-  }
-
- private:
-  WorkerMode& w_;
-};
 
 void WorkerMode::OnSignal(int count) {
   if (!drain_) {

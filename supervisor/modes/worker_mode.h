@@ -52,6 +52,7 @@ class WorkerMode {
   void CountRedisError();
   void UpdateInFlight();
   void UpdatePodCost();  // --pod-deletion-cost: the cost from the slots' current state
+  void ConnectQueue();
   void OnRedisState(bool up, const std::string& reason);
   void OnFirstConnect();
   class ClaimQueue;
