@@ -7,7 +7,9 @@ namespace ffpod {
 StepRetry::StepRetry(Clock& clock, OnFailure on_failure)
     : on_failure_(std::move(on_failure)), timer_(clock.MakeTimer()) {}
 
-void StepRetry::Run(Step step, std::function<void()> then) { Try(step, then, kFirstWait); }
+void StepRetry::Run(const Step& step, const std::function<void()>& then) {
+  Try(step, then, kFirstWait);
+}
 
 void StepRetry::Try(const Step& step, const std::function<void()>& then,
                     std::chrono::milliseconds wait) {

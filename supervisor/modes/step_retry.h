@@ -31,7 +31,7 @@ class StepRetry {
   StepRetry& operator=(const StepRetry&) = delete;
 
   // Tries `step` now and after each failure until one succeeds; then `then`. One run at a time.
-  void Run(Step step, std::function<void()> then);
+  void Run(const Step& step, const std::function<void()>& then);
   // A retry that waits is not tried again.
   void Cancel() { timer_->Cancel(); }
   // Waiting for the next try.
