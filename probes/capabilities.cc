@@ -257,9 +257,9 @@ std::string InfoCommandError(const std::string& ffmpeg, std::string_view what,
 // one reported (or the io_context is destroyed with them).
 class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
  public:
-  ProbeRun(asio::io_context& io, ChildReaper& reaper, CapabilityProbeOptions options,
+  ProbeRun(Processes& processes, CapabilityProbeOptions options,
            std::function<void(Capabilities)> done)
-      : io_(io), reaper_(reaper), options_(std::move(options)), done_(std::move(done)) {
+      : processes_(processes), options_(std::move(options)), done_(std::move(done)) {
     options_.concurrency = std::max(1, options_.concurrency);
   }
 
@@ -268,35 +268,35 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
     std::string resolved = FindExecutable(options_.ffmpeg);
     caps_.ffmpeg_path = resolved.empty() ? options_.ffmpeg : resolved;
     auto self = shared_from_this();
-    RunCommand(io_, reaper_, options_.ffmpeg, {"-hide_banner", "-version"}, options_.timeout,
-               [self](const CommandOutput& out) {
-                 std::string err = InfoCommandError(self->options_.ffmpeg, "-version", out,
-                                                    self->options_.timeout);
-                 if (err.empty()) {
-                   self->caps_.build = ParseBuildInfo(out.out);
-                 } else if (self->caps_.ffmpeg_error.empty()) {
-                   self->caps_.ffmpeg_error = err;
-                 }
-                 self->InfoDone();
-               });
-    RunCommand(io_, reaper_, options_.ffmpeg, {"-hide_banner", "-encoders"}, options_.timeout,
-               [self](const CommandOutput& out) {
-                 std::string err = InfoCommandError(self->options_.ffmpeg, "-encoders", out,
-                                                    self->options_.timeout);
-                 if (err.empty()) {
-                   EncoderListParser parser;
-                   parser.Feed(out.out);
-                   parser.Finish();
-                   if (!parser.saw_table()) {
-                     err = self->options_.ffmpeg + " -encoders printed no encoder table";
-                   }
-                   self->listed_ = parser.encoders();
-                 }
-                 if (!err.empty() && self->caps_.ffmpeg_error.empty()) {
-                   self->caps_.ffmpeg_error = err;
-                 }
-                 self->InfoDone();
-               });
+    processes_.Run(options_.ffmpeg, {"-hide_banner", "-version"}, options_.timeout,
+                   [self](const CommandOutput& out) {
+                     std::string err = InfoCommandError(self->options_.ffmpeg, "-version", out,
+                                                        self->options_.timeout);
+                     if (err.empty()) {
+                       self->caps_.build = ParseBuildInfo(out.out);
+                     } else if (self->caps_.ffmpeg_error.empty()) {
+                       self->caps_.ffmpeg_error = err;
+                     }
+                     self->InfoDone();
+                   });
+    processes_.Run(options_.ffmpeg, {"-hide_banner", "-encoders"}, options_.timeout,
+                   [self](const CommandOutput& out) {
+                     std::string err = InfoCommandError(self->options_.ffmpeg, "-encoders", out,
+                                                        self->options_.timeout);
+                     if (err.empty()) {
+                       EncoderListParser parser;
+                       parser.Feed(out.out);
+                       parser.Finish();
+                       if (!parser.saw_table()) {
+                         err = self->options_.ffmpeg + " -encoders printed no encoder table";
+                       }
+                       self->listed_ = parser.encoders();
+                     }
+                     if (!err.empty() && self->caps_.ffmpeg_error.empty()) {
+                       self->caps_.ffmpeg_error = err;
+                     }
+                     self->InfoDone();
+                   });
   }
 
  private:
@@ -351,9 +351,8 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
       const EncoderCapability& cap = caps_.encoders[index];
       auto t0 = steady_clock::now();
       auto self = shared_from_this();
-      RunCommand(
-          io_, reaper_, options_.ffmpeg, TestEncodeArgs(cap.name, cap.family, vaapi_device_),
-          options_.timeout,
+      processes_.Run(
+          options_.ffmpeg, TestEncodeArgs(cap.name, cap.family, vaapi_device_), options_.timeout,
           [self, index, t0](const CommandOutput& out) {
             EncoderCapability& c = self->caps_.encoders[index];
             c.probe_ms = ElapsedMs(t0);
@@ -381,8 +380,7 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
     if (done) done(std::move(caps_));
   }
 
-  asio::io_context& io_;
-  ChildReaper& reaper_;
+  Processes& processes_;
   CapabilityProbeOptions options_;
   std::function<void(Capabilities)> done_;
   Capabilities caps_;
@@ -397,10 +395,9 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
 
 }  // namespace
 
-void ProbeCapabilities(asio::io_context& io, ChildReaper& reaper,
-                       const CapabilityProbeOptions& options,
+void ProbeCapabilities(Processes& processes, const CapabilityProbeOptions& options,
                        std::function<void(Capabilities)> done) {
-  auto run = std::make_shared<ProbeRun>(io, reaper, options, std::move(done));
+  auto run = std::make_shared<ProbeRun>(processes, options, std::move(done));
   run->Start();
 }
 

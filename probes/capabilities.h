@@ -155,8 +155,7 @@ struct CapabilityProbeOptions {
 // ffmpeg cannot be run at all, `ffmpeg_error` says why and every encoder is unlisted with that
 // reason. Pending commands keep `done` alive; when the io_context is stopped and destroyed
 // before they finish, `done` is never called (children die with ffpod: parent-death signal).
-void ProbeCapabilities(boost::asio::io_context& io, ChildReaper& reaper,
-                       const CapabilityProbeOptions& options,
+void ProbeCapabilities(Processes& processes, const CapabilityProbeOptions& options,
                        std::function<void(Capabilities)> done);
 
 }  // namespace ffpod

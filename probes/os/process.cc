@@ -319,4 +319,23 @@ std::function<void()> RunCommand(asio::io_context& io, ChildReaper& reaper,
   };
 }
 
+SpawnOutcome OsProcesses::Spawn(const SpawnOptions& options) { return ffpod::Spawn(io_, options); }
+
+void OsProcesses::Watch(pid_t pid, ExitHandler on_exit) { reaper_.Watch(pid, std::move(on_exit)); }
+
+void OsProcesses::Signal(pid_t pid, int signal) {
+  if (pid > 0) ::kill(pid, signal);
+}
+
+void OsProcesses::SignalGroup(pid_t pgid, int signal) {
+  if (pgid > 0) ::kill(-pgid, signal);
+}
+
+std::function<void()> OsProcesses::Run(const std::string& executable,
+                                       const std::vector<std::string>& args,
+                                       std::chrono::milliseconds timeout, CommandDone done,
+                                       size_t max_output) {
+  return RunCommand(io_, reaper_, executable, args, timeout, std::move(done), max_output);
+}
+
 }  // namespace ffpod

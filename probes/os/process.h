@@ -7,6 +7,9 @@
 // no file descriptors of ffpod's but the ones passed on purpose. Exec failures come back as
 // 127 (not found) / 126 (not executable), like tini.
 //
+// The supervisor reaches all of this through one interface, Processes (at the end): OsProcesses
+// is the real one, and tests/fakes/fake_processes.h scripts children for unit tests.
+//
 // Threading: everything here runs on the one io_context thread that owns it.
 #pragma once
 
@@ -117,5 +120,51 @@ std::function<void()> RunCommand(boost::asio::io_context& io, ChildReaper& reape
                                  std::chrono::milliseconds timeout,
                                  std::function<void(CommandOutput)> done,
                                  size_t max_output = 1 << 20);
+
+// The processes the supervisor starts, watches and signals, as one interface: what the job, the
+// duration probes and the capability probes use, so that a fake can stand in for the OS.
+class Processes {
+ public:
+  using ExitHandler = ChildReaper::ExitHandler;
+  using CommandDone = std::function<void(CommandOutput)>;
+
+  virtual ~Processes() = default;
+  // Spawn above.
+  virtual SpawnOutcome Spawn(const SpawnOptions& options) = 0;
+  // FindExecutable above.
+  virtual std::string Resolve(const std::string& name) = 0;
+  // ChildReaper::Watch and ChildReaper::Forget.
+  virtual void Watch(pid_t pid, ExitHandler on_exit) = 0;
+  virtual void Forget(pid_t pid) = 0;
+  // `signal` to the process `pid` alone.
+  virtual void Signal(pid_t pid, int signal) = 0;
+  // `signal` to the process group `pgid` (a child's pid: its whole tree).
+  virtual void SignalGroup(pid_t pgid, int signal) = 0;
+  // RunCommand above.
+  virtual std::function<void()> Run(const std::string& executable,
+                                    const std::vector<std::string>& args,
+                                    std::chrono::milliseconds timeout, CommandDone done,
+                                    size_t max_output = 1 << 20) = 0;
+};
+
+// The operating system's processes, on `io` with `reaper`; both outlive it.
+class OsProcesses final : public Processes {
+ public:
+  OsProcesses(boost::asio::io_context& io, ChildReaper& reaper) : io_(io), reaper_(reaper) {}
+
+  SpawnOutcome Spawn(const SpawnOptions& options) override;
+  std::string Resolve(const std::string& name) override { return FindExecutable(name); }
+  void Watch(pid_t pid, ExitHandler on_exit) override;
+  void Forget(pid_t pid) override { reaper_.Forget(pid); }
+  void Signal(pid_t pid, int signal) override;
+  void SignalGroup(pid_t pgid, int signal) override;
+  std::function<void()> Run(const std::string& executable, const std::vector<std::string>& args,
+                            std::chrono::milliseconds timeout, CommandDone done,
+                            size_t max_output = 1 << 20) override;
+
+ private:
+  boost::asio::io_context& io_;
+  ChildReaper& reaper_;
+};
 
 }  // namespace ffpod

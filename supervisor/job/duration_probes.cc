@@ -7,11 +7,10 @@ namespace ffpod {
 
 using std::chrono::system_clock;
 
-DurationProbes::DurationProbes(boost::asio::io_context& io, ChildReaper& reaper, Logger& logger,
+DurationProbes::DurationProbes(Processes& processes, Logger& logger,
                                const boost::json::object& fields, std::string ffprobe,
                                std::chrono::milliseconds timeout, Hooks hooks)
-    : io_(io),
-      reaper_(reaper),
+    : processes_(processes),
       logger_(logger),
       fields_(fields),
       ffprobe_(std::move(ffprobe)),
@@ -33,10 +32,11 @@ void DurationProbes::Start(const FfmpegCommand& command) {
     auto args = FfprobeDurationArgs(in.url);
     if (!in.format.empty()) args.insert(args.end() - 2, {"-f", in.format});
     auto started = system_clock::now();
-    stops_.push_back(RunCommand(io_, reaper_, ffprobe_, args, timeout_,
-                                [this, i, args, started, alive = alive_](const CommandOutput& out) {
-                                  if (*alive) OnEnded(i, args, started, out);
-                                }));
+    stops_.push_back(
+        processes_.Run(ffprobe_, args, timeout_,
+                       [this, i, args, started, alive = alive_](const CommandOutput& out) {
+                         if (*alive) OnEnded(i, args, started, out);
+                       }));
   }
 }
 

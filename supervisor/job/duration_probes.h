@@ -42,9 +42,8 @@ class DurationProbes {
   };
 
   // `ffprobe` empty: no probes. `fields` go on every record and must outlive this object.
-  DurationProbes(boost::asio::io_context& io, ChildReaper& reaper, Logger& logger,
-                 const boost::json::object& fields, std::string ffprobe,
-                 std::chrono::milliseconds timeout, Hooks hooks);
+  DurationProbes(Processes& processes, Logger& logger, const boost::json::object& fields,
+                 std::string ffprobe, std::chrono::milliseconds timeout, Hooks hooks);
   ~DurationProbes();
   DurationProbes(const DurationProbes&) = delete;
   DurationProbes& operator=(const DurationProbes&) = delete;
@@ -67,8 +66,7 @@ class DurationProbes {
   void OnEnded(size_t input, const std::vector<std::string>& args,
                std::chrono::system_clock::time_point started, const CommandOutput& out);
 
-  boost::asio::io_context& io_;
-  ChildReaper& reaper_;
+  Processes& processes_;
   Logger& logger_;
   const boost::json::object& fields_;
   std::string ffprobe_;

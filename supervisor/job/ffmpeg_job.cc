@@ -56,11 +56,11 @@ struct ChildPipes {
 
 }  // namespace
 
-FfmpegJob::FfmpegJob(asio::io_context& io, Clock& clock, ChildReaper& reaper, Logger& logger,
+FfmpegJob::FfmpegJob(asio::io_context& io, Clock& clock, Processes& processes, Logger& logger,
                      FfmpegJobOptions options, Callbacks callbacks)
     : io_(io),
       clock_(clock),
-      reaper_(reaper),
+      processes_(processes),
       logger_(logger),
       options_(std::move(options)),
       callbacks_(std::move(callbacks)),
@@ -78,7 +78,7 @@ FfmpegJob::FfmpegJob(asio::io_context& io, Clock& clock, ChildReaper& reaper, Lo
                  if (callbacks_.on_stderr_line) callbacks_.on_stderr_line(line);
                },
            .on_event = [this](std::string_view n, const boost::json::object& a) { Emit(n, a); }}),
-      probes_(io, reaper, logger, options_.log_fields, options_.ffprobe, options_.probe_timeout,
+      probes_(processes, logger, options_.log_fields, options_.ffprobe, options_.probe_timeout,
               {.on_run =
                    [this](const ProbeRun& run) {
                      if (callbacks_.on_probe) callbacks_.on_probe(run);
@@ -121,8 +121,8 @@ FfmpegJob::~FfmpegJob() {
   *alive_ = false;
   if (pid_ > 0 && !reaped_) {
     // Never leave an ffmpeg behind: the owner is going away.
-    ::kill(-pid_, SIGKILL);
-    reaper_.Forget(pid_);
+    processes_.SignalGroup(pid_, SIGKILL);
+    processes_.Forget(pid_);
   }
 }
 
@@ -156,7 +156,7 @@ void FfmpegJob::Start() {
   if (progress_channel_) {
     spawn.extra_fds.push_back({options_.rewrite.progress_fd, pipes.progress_fds[1]});
   }
-  SpawnOutcome spawned = Spawn(io_, spawn);
+  SpawnOutcome spawned = processes_.Spawn(spawn);
   pipes.CloseChildEnds();
   if (spawned.pid <= 0) {
     resolved_ffmpeg_ = options_.ffmpeg;
@@ -169,10 +169,10 @@ void FfmpegJob::Start() {
     return;
   }
   pid_ = spawned.pid;
-  resolved_ffmpeg_ = FindExecutable(options_.ffmpeg);
+  resolved_ffmpeg_ = processes_.Resolve(options_.ffmpeg);
   AttachPipes(ChildPipes::Take(pipes.stdin_fds[1]), ChildPipes::Take(pipes.stderr_fds[0]),
               ChildPipes::Take(pipes.progress_fds[0]));
-  reaper_.Watch(pid_, [this, alive = alive_](int status) {
+  processes_.Watch(pid_, [this, alive = alive_](int status) {
     if (*alive) OnReaped(status);
   });
   LogStarted(rewritten.args);
@@ -347,7 +347,7 @@ void FfmpegJob::Stop(StopCause cause, SteadyTime kill_at) {
     asio::async_write(stdin_pipe_, asio::buffer(kQuit, 1),
                       [](const boost::system::error_code&, size_t) {});
   } else {
-    ::kill(pid_, SIGINT);
+    processes_.Signal(pid_, SIGINT);
   }
 }
 
@@ -357,7 +357,7 @@ void FfmpegJob::Kill() {
   boost::json::object f = Fields();
   f["pid"] = pid_;
   logger_.Warn("ffmpeg did not stop in time; SIGKILL to its process group", f);
-  ::kill(-pid_, SIGKILL);
+  processes_.SignalGroup(pid_, SIGKILL);
 }
 
 void FfmpegJob::OnReaped(int wait_status) {
@@ -369,7 +369,7 @@ void FfmpegJob::OnReaped(int wait_status) {
   reporter_.Stop();
   // Whatever ffmpeg left in its process group goes with it, and so do probes still running
   // (ffmpeg finished before ffprobe could tell the duration; the job waits for their ends).
-  ::kill(-pid_, SIGKILL);
+  processes_.SignalGroup(pid_, SIGKILL);
   probes_.StopAll();
   boost::system::error_code ignored;
   stdin_pipe_.close(ignored);

@@ -105,7 +105,7 @@ class FfmpegJob final : public StoppableJob {
     std::function<void(const JobOutcome&)> on_finished;
   };
 
-  FfmpegJob(boost::asio::io_context& io, Clock& clock, ChildReaper& reaper, Logger& logger,
+  FfmpegJob(boost::asio::io_context& io, Clock& clock, Processes& processes, Logger& logger,
             FfmpegJobOptions options, Callbacks callbacks);
   ~FfmpegJob() override;
   FfmpegJob(const FfmpegJob&) = delete;
@@ -154,7 +154,7 @@ class FfmpegJob final : public StoppableJob {
 
   boost::asio::io_context& io_;
   Clock& clock_;
-  ChildReaper& reaper_;
+  Processes& processes_;
   Logger& logger_;
   FfmpegJobOptions options_;
   Callbacks callbacks_;

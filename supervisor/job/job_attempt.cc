@@ -86,7 +86,7 @@ void JobAttempt::Start(OnProgress on_progress, OnResult done) {
   FfmpegJobOptions o = JobOptions();
   std::string ffmpeg = o.ffmpeg;
   std::vector<std::string> args = o.args;
-  job_ = std::make_unique<FfmpegJob>(env_.io, env_.clock, env_.reaper, env_.logger, std::move(o),
+  job_ = std::make_unique<FfmpegJob>(env_.io, env_.clock, env_.processes, env_.logger, std::move(o),
                                      JobCallbacks());
   env_.board.SetJob(Status());
   job_->Start();

@@ -48,7 +48,7 @@ std::string JobFinishedMessage(const ResultDoc& result);
 struct AttemptEnv {
   boost::asio::io_context& io;
   Clock& clock;
-  ChildReaper& reaper;
+  Processes& processes;
   Logger& logger;
   FfpodMetrics& metrics;
   StatusBoard& board;

@@ -12,15 +12,15 @@ EncoderWatch::EncoderWatch(Clock& clock, Prober prober, FfpodMetrics& metrics, S
     : EncoderWatch(nullptr, std::ref(clock), std::move(prober), metrics, board, logger,
                    std::move(ffmpeg), std::move(encoders), interval, timeout) {}
 
-EncoderWatch::EncoderWatch(boost::asio::io_context& io, ChildReaper& reaper, FfpodMetrics& metrics,
+EncoderWatch::EncoderWatch(boost::asio::io_context& io, Processes& processes, FfpodMetrics& metrics,
                            StatusBoard& board, Logger& logger, std::string ffmpeg,
                            std::vector<std::string> encoders, std::chrono::milliseconds interval,
                            std::chrono::milliseconds timeout)
     : EncoderWatch(
           std::make_unique<AsioClock>(io), std::nullopt,
-          [&io, &reaper](const CapabilityProbeOptions& options,
-                         std::function<void(Capabilities)> done) {
-            ProbeCapabilities(io, reaper, options, std::move(done));
+          [&processes](const CapabilityProbeOptions& options,
+                       std::function<void(Capabilities)> done) {
+            ProbeCapabilities(processes, options, std::move(done));
           },
           metrics, board, logger, std::move(ffmpeg), std::move(encoders), interval, timeout) {}
 

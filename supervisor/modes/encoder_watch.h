@@ -51,8 +51,8 @@ class EncoderWatch {
   EncoderWatch(Clock& clock, Prober prober, FfpodMetrics& metrics, StatusBoard& board,
                Logger& logger, std::string ffmpeg, std::vector<std::string> encoders,
                std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
-  // The real clock on `io`, and ProbeCapabilities with `reaper`.
-  EncoderWatch(boost::asio::io_context& io, ChildReaper& reaper, FfpodMetrics& metrics,
+  // The real clock on `io`, and ProbeCapabilities with `processes`.
+  EncoderWatch(boost::asio::io_context& io, Processes& processes, FfpodMetrics& metrics,
                StatusBoard& board, Logger& logger, std::string ffmpeg,
                std::vector<std::string> encoders, std::chrono::milliseconds interval,
                std::chrono::milliseconds timeout);

@@ -119,11 +119,12 @@ int RunProbeCommand(const Config& config, Logger& logger) {
 
   boost::asio::io_context io;
   ChildReaper reaper(io, ::getpid() == 1);
+  OsProcesses processes(io, reaper);
   CapabilityProbeOptions options;
   options.ffmpeg = config.ffmpeg;
   options.timeout = std::chrono::milliseconds(std::llround(config.probe_timeout_s * 1000));
   std::optional<Capabilities> result;
-  ProbeCapabilities(io, reaper, options, [&](Capabilities caps) {
+  ProbeCapabilities(processes, options, [&](Capabilities caps) {
     result = std::move(caps);
     io.stop();
   });

@@ -96,7 +96,7 @@ void RunMode::StartJob() {
   if (const char* ts = std::getenv("TRACESTATE")) spec.span.tracestate = ts;
   AttemptEnv env{.io = service_.io(),
                  .clock = clock_,
-                 .reaper = service_.reaper(),
+                 .processes = service_.processes(),
                  .logger = logger_,
                  .metrics = service_.metrics(),
                  .board = service_.board(),

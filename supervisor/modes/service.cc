@@ -77,6 +77,7 @@ Service::Service(const Config& config, Logger& logger, std::string mode)
     : config_(config),
       logger_(logger),
       reaper_(io_, ReapsOrphans(config)),
+      processes_(io_, reaper_),
       metrics_(FfpodMetricsOptions{config.metrics_job_label}),
       board_(std::move(mode)),
       beat_timer_(io_),
@@ -181,8 +182,8 @@ void Service::StopSignals() {
 
 void Service::ProbeFfmpeg(const std::string& ffmpeg,
                           std::function<void(Result<FfmpegVersion>)> done) {
-  RunCommand(
-      io_, reaper_, ffmpeg, {"-hide_banner", "-version"}, std::chrono::seconds(15),
+  processes_.Run(
+      ffmpeg, {"-hide_banner", "-version"}, std::chrono::seconds(15),
       [this, ffmpeg, done = std::move(done)](const CommandOutput& out) {
         if (!out.exit.Succeeded()) {
           std::string why;

@@ -53,6 +53,7 @@ class Service {
 
   boost::asio::io_context& io() { return io_; }
   ChildReaper& reaper() { return reaper_; }
+  Processes& processes() { return processes_; }
   FfpodMetrics& metrics() { return metrics_; }
   StatusBoard& board() { return board_; }
   Logger& logger() { return logger_; }
@@ -95,6 +96,7 @@ class Service {
   Logger& logger_;
   boost::asio::io_context io_;
   ChildReaper reaper_;
+  OsProcesses processes_;
   FfpodMetrics metrics_;
   StatusBoard board_;
   LoopWatch loop_watch_;

@@ -143,7 +143,7 @@ int WorkerMode::Run() {
 
   if (!config_.require_encoders.empty()) {
     encoder_watch_ = std::make_unique<EncoderWatch>(
-        service_.io(), service_.reaper(), service_.metrics(), board, logger_, config_.ffmpeg,
+        service_.io(), service_.processes(), service_.metrics(), board, logger_, config_.ffmpeg,
         config_.require_encoders, Ms(config_.probe_interval_s), Ms(config_.probe_timeout_s));
     encoder_watch_->OnUpdate(
         [this](bool) { service_.metrics().SetReady(service_.board().Readiness().Ready()); });

@@ -175,7 +175,7 @@ void WorkerSlot::OnStarted() {
   }
   AttemptEnv env{.io = ctx_.service.io(),
                  .clock = ctx_.clock,
-                 .reaper = ctx_.service.reaper(),
+                 .processes = ctx_.service.processes(),
                  .logger = ctx_.logger,
                  .metrics = ctx_.service.metrics(),
                  .board = ctx_.service.board(),

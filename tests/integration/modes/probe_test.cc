@@ -110,8 +110,9 @@ std::optional<Capabilities> Probe(const CapabilityProbeOptions& options,
                                   std::chrono::milliseconds limit = 240s) {
   boost::asio::io_context io;
   ChildReaper reaper(io, false);
+  OsProcesses processes(io, reaper);
   std::optional<Capabilities> result;
-  ProbeCapabilities(io, reaper, options, [&](Capabilities caps) { result = std::move(caps); });
+  ProbeCapabilities(processes, options, [&](Capabilities caps) { result = std::move(caps); });
   RunUntil(
       io, [&] { return result.has_value(); }, limit);
   return result;
@@ -519,6 +520,7 @@ class EncoderWatchTest : public ::testing::Test {
   TempDir dir_;
   boost::asio::io_context io_;
   ChildReaper reaper_;
+  OsProcesses processes_{io_, reaper_};
   FfpodMetrics metrics_;
   StatusBoard board_;
   int log_fd_;
@@ -540,7 +542,7 @@ TEST_F(EncoderWatchTest, ReadinessFollowsTheEncoderAcrossReprobes) {
       "esac");
   ReplaceScript(ffmpeg, works);
 
-  EncoderWatch watch(io_, reaper_, metrics_, board_, logger_, ffmpeg.string(),
+  EncoderWatch watch(io_, processes_, metrics_, board_, logger_, ffmpeg.string(),
                      {"h264_nvenc", "libx264", "h264_nvenc"}, 200ms, 30s);
   std::vector<bool> updates;
   watch.OnUpdate([&](bool all) { updates.push_back(all); });
@@ -605,8 +607,8 @@ TEST_F(EncoderWatchTest, ReadinessFollowsTheEncoderAcrossReprobes) {
 
 TEST_F(EncoderWatchTest, RealFfmpegRequiringNvencIsNotReady) {
   if (HasNvidia()) GTEST_SKIP() << "this machine has NVIDIA device nodes";
-  EncoderWatch watch(io_, reaper_, metrics_, board_, logger_, "ffmpeg", {"libx264", "h264_nvenc"},
-                     300s, 120s);
+  EncoderWatch watch(io_, processes_, metrics_, board_, logger_, "ffmpeg",
+                     {"libx264", "h264_nvenc"}, 300s, 120s);
   watch.Start();
   ASSERT_TRUE(RunUntil(
       io_, [&] { return watch.probes() >= 1; }, 240s));
