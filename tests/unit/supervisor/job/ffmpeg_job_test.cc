@@ -125,7 +125,7 @@ TEST_F(FfmpegJobTest, AStopBeforeTheFirstBlockSendsOneSigintAndALaterStopOnlyMov
   Start(Options());
   job_->Stop(StopCause::kDrain, clock_.Now() + 20s);
   EXPECT_EQ(processes_.child().signals, (std::vector<int>{SIGINT}));
-  job_->Stop(StopCause::kDrain, clock_.Now() + 5s);  // a second SIGTERM's earlier deadline
+  job_->Stop(StopCause::kDrain, clock_.Now() + 5s);   // a second SIGTERM's earlier deadline
   job_->Stop(StopCause::kDrain, clock_.Now() + 30s);  // never later
   EXPECT_EQ(processes_.child().signals, (std::vector<int>{SIGINT}));  // never a second signal
   Pump();
@@ -191,8 +191,7 @@ TEST_F(FfmpegJobTest, TheLineThatExplainsTheExitClassifiesIt) {
   Exit(FakeProcesses::ExitedWith(1));
   ASSERT_TRUE(outcome_);
   EXPECT_EQ(outcome_->classification.reason, Reason::kEncoderUnavailable);
-  EXPECT_NE(outcome_->classification.evidence.find("Unknown encoder 'libx264'"),
-            std::string::npos);
+  EXPECT_NE(outcome_->classification.evidence.find("Unknown encoder 'libx264'"), std::string::npos);
   ASSERT_FALSE(outcome_->stderr_tail.empty());
   EXPECT_EQ(outcome_->stderr_tail.back(), "Error selecting an encoder");
 }
