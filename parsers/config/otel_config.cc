@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <variant>
+
+#include "parsers/config/url.h"
 
 namespace ffpod {
 
@@ -24,13 +27,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // The variable's value, or empty when unset (an empty value counts as unset).
@@ -110,28 +106,31 @@ void MergeHeaders(std::vector<std::pair<std::string, std::string>>& base,
   base.insert(base.end(), overrides.begin(), overrides.end());
 }
 
+// What is wrong with the endpoint's host or port, in this parser's words.
+std::string_view Describe(const AuthorityError& e) {
+  switch (e.problem) {
+    case AuthorityProblem::kUnclosedBracket:
+      return "has an unterminated IPv6 address";
+    case AuthorityProblem::kAfterBracket:
+      return "has characters after the IPv6 address";
+    case AuthorityProblem::kBareIpv6:
+      return "has an IPv6 address without [ ]";
+    case AuthorityProblem::kNoHost:
+      return "has no host";
+    case AuthorityProblem::kBadPort:
+      return "has an invalid port";
+    case AuthorityProblem::kNotIpv6:
+    case AuthorityProblem::kBadHost:
+      break;
+  }
+  return "has an invalid host";
+}
+
 }  // namespace
 
 std::string OtlpEndpoint::HostHeader() const {
   std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   if (port_explicit) out += ":" + std::to_string(port);
-  return out;
-}
-
-std::optional<std::string> PercentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    int hi = HexValue(text[i + 1]), lo = HexValue(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi << 4 | lo);
-    i += 2;
-  }
   return out;
 }
 
@@ -184,43 +183,20 @@ Result<OtlpEndpoint> ParseOtlpEndpoint(std::string_view url, std::string_view va
   std::string_view rest = url.substr(scheme_end + 3);
   if (size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
   size_t auth_end = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, auth_end);
+  std::string_view authority_text = rest.substr(0, auth_end);
   std::string_view target = auth_end == std::string_view::npos ? "" : rest.substr(auth_end);
-  if (authority.find('@') != std::string_view::npos) {
+  if (authority_text.find('@') != std::string_view::npos) {
     return fail("must not hold credentials (put them in OTEL_EXPORTER_OTLP_HEADERS)");
   }
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return fail("has an unterminated IPv6 address");
-    ep.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return fail("has characters after the IPv6 address");
-      port_text = after.substr(1);
-      ep.port_explicit = true;
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-      ep.host = std::string(authority.substr(0, colon));
-      port_text = authority.substr(colon + 1);
-      ep.port_explicit = true;
-    } else {
-      ep.host = std::string(authority);
-    }
-    if (ep.host.find(':') != std::string::npos) return fail("has an IPv6 address without [ ]");
-  }
-  if (ep.host.empty()) return fail("has no host");
-  for (char c : ep.host) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || c == '/' || c == '\\' || c == '%') {
-      return fail("has an invalid host");
-    }
-  }
+  // A percent-encoded name is a valid URL host, but neither a Host header nor a TLS name.
+  auto parsed = ParseAuthority(authority_text, [](char c) { return c != '%'; });
+  if (const auto* error = std::get_if<AuthorityError>(&parsed)) return fail(Describe(*error));
+  const Authority& authority = std::get<Authority>(parsed);
+  ep.host = authority.host;
+  ep.port_explicit = authority.has_port;
   if (ep.port_explicit) {
-    auto port = ParseInt(port_text, 1, 65535);
-    if (!port) return fail("has an invalid port");
+    auto port = ParseInt(authority.port, 1, 65535);
+    if (!port) return fail(Describe({AuthorityProblem::kBadPort, {}}));
     ep.port = static_cast<uint16_t>(*port);
   } else {
     ep.port = ep.tls ? 443 : 80;

@@ -83,9 +83,6 @@ Result<OtelConfig> ParseOtelConfig(const std::map<std::string, std::string>& env
 // Parses an http:// or https:// URL into an endpoint. The error names `variable`.
 Result<OtlpEndpoint> ParseOtlpEndpoint(std::string_view url, std::string_view variable);
 
-// Decodes %XX escapes (either case); nullopt for a malformed escape. '+' stays '+'.
-std::optional<std::string> PercentDecode(std::string_view text);
-
 // Parses a "k=v,k2=v2" list (W3C Baggage without properties): members trimmed of spaces and
 // tabs, empty members skipped, key and value percent-decoded when `decode_keys` /
 // always respectively. The error says what is wrong with which member.
