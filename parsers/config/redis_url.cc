@@ -165,6 +165,39 @@ Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) 
   return true;
 }
 
+// unix://: no host, an absolute socket path that fits in sockaddr_un.
+Result<bool> ParseSocketPath(std::string_view authority, std::string_view path, RedisUrl& url) {
+  if (!authority.empty()) {
+    return Fail("unix:// takes no host ('" + std::string(authority) +
+                "'): write unix:///path/to/socket");
+  }
+  auto decoded = PercentDecode(path);
+  if (!decoded) return Fail("socket path has a malformed percent-escape");
+  if (decoded->size() < 2) return Fail("has no socket path (write unix:///path/to/socket)");
+  if (decoded->size() > kMaxUnixPath) {
+    return Fail("socket path is longer than " + std::to_string(kMaxUnixPath) + " bytes");
+  }
+  if (decoded->find('\0') != std::string::npos) return Fail("socket path contains a NUL byte");
+  url.path = *decoded;
+  return true;
+}
+
+// redis://, rediss://: host[:port], and the database as the path (`/3`) when there is one.
+Result<bool> ParseServer(std::string_view authority, std::string_view path, RedisUrl& url,
+                         bool& db_in_path) {
+  auto hp = ParseHostPort(authority, url);
+  if (!hp) return hp.error();
+  if (path.size() > 1) {
+    auto db = ParseNumber(path.substr(1), 0, 2147483647);
+    if (!db) {
+      return Fail("database '" + std::string(path.substr(1)) + "' is not a non-negative number");
+    }
+    url.db = *db;
+    db_in_path = true;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<RedisUrl> ParseRedisUrl(std::string_view text) {
@@ -214,31 +247,10 @@ Result<RedisUrl> ParseRedisUrl(std::string_view text) {
   std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
 
   bool db_in_path = false;
-  if (url.transport == RedisTransport::kUnix) {
-    if (!authority.empty()) {
-      return Fail("unix:// takes no host ('" + std::string(authority) +
-                  "'): write unix:///path/to/socket");
-    }
-    auto decoded = PercentDecode(path);
-    if (!decoded) return Fail("socket path has a malformed percent-escape");
-    if (decoded->size() < 2) return Fail("has no socket path (write unix:///path/to/socket)");
-    if (decoded->size() > kMaxUnixPath) {
-      return Fail("socket path is longer than " + std::to_string(kMaxUnixPath) + " bytes");
-    }
-    if (decoded->find('\0') != std::string::npos) return Fail("socket path contains a NUL byte");
-    url.path = *decoded;
-  } else {
-    auto hp = ParseHostPort(authority, url);
-    if (!hp) return hp.error();
-    if (path.size() > 1) {
-      auto db = ParseNumber(path.substr(1), 0, 2147483647);
-      if (!db) {
-        return Fail("database '" + std::string(path.substr(1)) + "' is not a non-negative number");
-      }
-      url.db = *db;
-      db_in_path = true;
-    }
-  }
+  auto where = url.transport == RedisTransport::kUnix
+                   ? ParseSocketPath(authority, path, url)
+                   : ParseServer(authority, path, url, db_in_path);
+  if (!where) return where.error();
   auto q = ParseQuery(query, db_in_path, url);
   if (!q) return q.error();
   return url;
