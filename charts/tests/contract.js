@@ -3,12 +3,12 @@
 // every name it uses exists in the C++ sources, read from the sources themselves, so a rename
 // in the code breaks this check until the chart follows.
 //
-//   flags and FFPOD_* variables   parsers/config/config.cc (flag table; FFPOD_<FLAG_IN_UPPER_SNAKE>)
+//   flags and FFPOD_* variables   parsers/config/flag_table.cc (FFPOD_<FLAG_IN_UPPER_SNAKE>)
 //   metric names and labels       supervisor/telemetry/ffpod_metrics.cc (registry_.Add* calls)
 //   HTTP paths                    supervisor/net/http_server.cc (path -> provider)
 //   exit codes, reasons           parsers/ffmpeg/reasons.cc (the table of docs/failure-reasons.md)
 //   Redis key of the pending list supervisor/queue/job_queue.h (QueueKeys::Pending)
-//   OTEL_* variables              parsers/config/otel_config.cc
+//   OTEL_* variables              parsers/config/otel_variables.cc (what otel_config.cc reads)
 //   Downward API variables        parsers/**/*.cc, supervisor/**/*.cc
 //
 // It also checks what ties the objects together: the grace period passed to ffpod equals the
@@ -51,16 +51,21 @@ function flagEnvVar(flag) {
   return 'FFPOD_' + flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase();
 }
 
-// Which commands each flag belongs to, from the flag table and the command bits of config.cc
-// (`constexpr unsigned kRun = 1 << 0, ...`, the composites, and `Bit(Command)`).
-function parseCommandBits(text) {
+// Which commands each command bit stands for: the bits and the composites of config_table.h
+// (`kRunCommand = 1U << 0, ...`, `kQueueCommands = kWorkerCommand | ...`), the short names of
+// flag_table.cc (`kRun = kRunCommand`), the cases of CommandBit(Command) in flag_table.cc and
+// the names of CommandName(Command) in config.cc.
+function parseCommandBits(root) {
+  const header = read(root, 'parsers/config/config_table.h');
+  const table = read(root, 'parsers/config/flag_table.cc');
   const names = new Map();  // Command::kX -> "x"
-  for (const m of text.matchAll(/if \(s == "([a-z]+)"\) return (Command::k\w+);/g)) names.set(m[2], m[1]);
-  const bits = new Map();  // kRun -> Set of command names
-  const base = text.match(/constexpr unsigned ((?:k\w+ = 1 << \d+,?\s*)+);/);
-  if (!base || names.size < 5) throw new Error('config.cc: the command bits changed shape');
-  for (const m of base[1].matchAll(/(k\w+) = 1 << \d+/g)) bits.set(m[1], new Set());
-  const body = (text.match(/unsigned Bit\(Command c\) \{([\s\S]*?)\n\}/) || [])[1] || '';
+  for (const m of read(root, 'parsers/config/config.cc').matchAll(/case (Command::k\w+):\s*return "([a-z]+)";/g)) {
+    names.set(m[1], m[2]);
+  }
+  const bits = new Map();  // kRunCommand -> Set of command names
+  for (const m of header.matchAll(/(k\w+Command) = 1U << \d+/g)) bits.set(m[1], new Set());
+  if (bits.size < 5 || names.size < 5) throw new Error('config_table.h: the command bits changed shape');
+  const body = (table.match(/CommandSet CommandBit\(Command c\) \{([\s\S]*?)\n\}/) || [])[1] || '';
   let pending = [];
   for (const m of body.matchAll(/case (Command::k\w+):|return (k\w+);/g)) {
     if (m[1]) pending.push(m[1]);
@@ -69,29 +74,30 @@ function parseCommandBits(text) {
       pending = [];
     }
   }
-  for (const m of text.matchAll(/constexpr unsigned (k\w+) = (k\w+(?:\s*\|\s*k\w+)+);/g)) {
+  for (const m of header.matchAll(/(k\w+) =\s*(k\w+(?:\s*\|\s*k\w+)+);/g)) {
     const all = new Set();
     for (const b of m[2].split('|').map((x) => x.trim())) for (const c of bits.get(b) || []) all.add(c);
     bits.set(m[1], all);
   }
+  for (const m of table.matchAll(/\b(k\w+) = (k\w+Command)\b/g)) bits.set(m[1], bits.get(m[2]));
   return bits;
 }
 
 function parseFlags(root) {
-  const text = read(root, 'parsers/config/config.cc');
-  const bits = parseCommandBits(text);
+  const text = read(root, 'parsers/config/flag_table.cc');
+  const bits = parseCommandBits(root);
   const flags = new Map();  // env var -> {flag, commands:Set, isSwitch}
   const re = /\{"(--[a-z0-9-]+)",\s*([A-Za-z |]+?),\s*"([^"]*)"/g;
   let m;
   while ((m = re.exec(text)) !== null) {
     const commands = new Set();
     for (const b of m[2].split('|').map((x) => x.trim())) {
-      if (!bits.has(b)) throw new Error(`config.cc: unknown command bit ${b} for ${m[1]}`);
+      if (!bits.has(b)) throw new Error(`flag_table.cc: unknown command bit ${b} for ${m[1]}`);
       bits.get(b).forEach((c) => commands.add(c));
     }
     flags.set(flagEnvVar(m[1]), { flag: m[1], commands, isSwitch: m[3] === '' });
   }
-  if (flags.size < 20) throw new Error(`config.cc: found only ${flags.size} flags; the table format changed`);
+  if (flags.size < 20) throw new Error(`flag_table.cc: found only ${flags.size} flags; the table format changed`);
   return flags;
 }
 
@@ -148,12 +154,13 @@ function parsePendingSuffix(root) {
   return m[1];
 }
 
+// OtelVariables(), the list of what ParseOtelConfig reads (config_docs_test.cc holds the
+// parser to it); "OTEL_EXPORTER_OTLP_[TRACES_]X" stands for both forms of X.
 function knowsOtelVar(root, name) {
-  const text = read(root, 'parsers/config/otel_config.cc');
-  if (text.includes(`"${name}"`)) return true;
+  const text = read(root, 'parsers/config/otel_variables.cc');
+  if (text.includes(`{"${name}"`)) return true;
   const m = name.match(/^OTEL_EXPORTER_OTLP_(?:TRACES_)?([A-Z_]+)$/);
-  return m !== null && text.includes(`GetSignal(env, "${m[1]}"`) &&
-    text.includes('"OTEL_EXPORTER_OTLP_" + suffix');
+  return m !== null && text.includes(`{"OTEL_EXPORTER_OTLP_[TRACES_]${m[1]}"`);
 }
 
 function knowsDownwardVar(root, name) {
@@ -243,7 +250,7 @@ function checkFfpodContainer(o, spec, c, src, problems, runs) {
   for (const [name] of env) {
     if (!name.startsWith('FFPOD_')) continue;
     const flag = src.flags.get(name);
-    if (!flag) problems.push(`${where}: ${name} is not the variable of any flag in parsers/config/config.cc`);
+    if (!flag) problems.push(`${where}: ${name} is not the variable of any flag in parsers/config/flag_table.cc`);
     else if (!flag.commands.has(command)) {
       problems.push(`${where}: ${name} (${flag.flag}) is not a flag of ffpod ${command}`);
     }
@@ -257,7 +264,7 @@ function checkFfpodContainer(o, spec, c, src, problems, runs) {
   }
   for (const [name, e] of env) {
     if (name.startsWith('OTEL_') && !knowsOtelVar(src.root, name)) {
-      problems.push(`${where}: ${name} is not read by parsers/config/otel_config.cc`);
+      problems.push(`${where}: ${name} is not read by parsers/config/otel_config.cc (otel_variables.cc)`);
     }
   }
 
@@ -528,14 +535,14 @@ const MUTATIONS = [
   ['supervisor/telemetry/ffpod_metrics.cc', '"ffpod_stalls_total"', '"ffpod_stall_total"', 'metric ffpod_stalls_total does not exist'],
   ['supervisor/telemetry/ffpod_metrics.cc', '"ffpod_jobs_in_flight"', '"ffpod_jobs_running"', 'metric ffpod_jobs_in_flight does not exist'],
   ['supervisor/telemetry/ffpod_metrics.cc', '{"result", "reason"}', '{"result", "cause"}', 'names reason, which no series in the expression has'],
-  ['parsers/config/config.cc', '"--grace-period"', '"--grace-seconds"', 'FFPOD_GRACE_PERIOD is not the variable of any flag'],
-  ['parsers/config/config.cc', '"--require-encoders"', '"--require-encoder"', 'FFPOD_REQUIRE_ENCODERS is not the variable of any flag'],
-  ['parsers/config/config.cc', '{"--slots", kWorker,', '{"--slots", kRun,', 'FFPOD_SLOTS (--slots) is not a flag of ffpod worker'],
+  ['parsers/config/flag_table.cc', '"--grace-period"', '"--grace-seconds"', 'FFPOD_GRACE_PERIOD is not the variable of any flag'],
+  ['parsers/config/flag_table.cc', '"--require-encoders"', '"--require-encoder"', 'FFPOD_REQUIRE_ENCODERS is not the variable of any flag'],
+  ['parsers/config/flag_table.cc', '{"--slots", kWorker,', '{"--slots", kRun,', 'FFPOD_SLOTS (--slots) is not a flag of ffpod worker'],
   ['parsers/ffmpeg/reasons.cc', '"input_invalid", false, true, 11}', '"input_invalid", false, true, 13}', 'FailJob exit codes'],
   ['parsers/ffmpeg/reasons.cc', '"preempted", true, false, 143}', '"preempted", true, false, 142}', 'Ignore exit codes'],
   ['supervisor/queue/job_queue.h', 'return q + ":pending";', 'return q + ":waiting";', 'the workers\' pending list is'],
-  ['parsers/config/otel_config.cc', '"OTEL_SERVICE_NAME"', '"OTEL_SERVICE"', 'OTEL_SERVICE_NAME is not read'],
-  ['supervisor/**/*.cc', '"NODE_NAME"', '"K8S_NODE_NAME"', 'NODE_NAME is not read anywhere'],
+  ['parsers/config/otel_variables.cc', '"OTEL_SERVICE_NAME"', '"OTEL_SERVICE"', 'OTEL_SERVICE_NAME is not read'],
+  ['parsers/**/*.cc', '"NODE_NAME"', '"K8S_NODE_NAME"', 'NODE_NAME is not read anywhere'],
 ];
 
 function copySources(root, dest) {

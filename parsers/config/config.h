@@ -1,7 +1,13 @@
-// ffpod's configuration: one struct, one comment per field saying what it changes, filled from
-// the command line and FFPOD_* environment variables (a flag wins over its variable) and
-// checked once, at load. A bad flag or value yields one sentence naming the flag and what was
-// expected; the CLI prints it and exits 2. Pure: argv and the environment are passed in.
+// ffpod's configuration: one struct, one comment per field saying what it changes, filled once,
+// at start, from the command line, the FFPOD_* environment variables (a flag wins over its
+// variable) and the other variables ffpod reads (the pod's identity, the Kubernetes API, the
+// parent trace, OTEL_*), and checked once, at load. The rest of the program takes all of it
+// from here and reads no environment of its own. A bad flag or value yields one sentence naming
+// the flag (or variable) and what was expected; the CLI prints it and exits 2. Pure: argv and
+// the environment are passed in.
+//
+// Each default is written once, as the initial value of its field below; the flag table
+// (config_table.h), --help and docs/configuration.md show that value.
 #pragma once
 
 #include <map>
@@ -63,13 +69,6 @@ struct Config {
   int results_maxlen = 100000;            // Q:results approximate trim length
   bool pod_deletion_cost = false;         // keep this pod's pod-deletion-cost annotation current
   std::string serviceaccount_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
-  // With pod_deletion_cost, from the environment: the API server (KUBERNETES_SERVICE_HOST and
-  // KUBERNETES_SERVICE_PORT) and this pod (POD_NAME; POD_NAMESPACE, else empty: the namespace
-  // file in serviceaccount_dir).
-  std::string kube_api_host;
-  int kube_api_port = 443;
-  std::string pod_name;
-  std::string pod_namespace;
 
   // --- enqueue ---
   std::string job_id;  // default: generated
@@ -88,20 +87,40 @@ struct Config {
   std::string probe_format = "json";  // json | nfd
   double probe_timeout_s = 15;
 
+  // --- environment variables that are not flags (run, worker) ---
+  // This pod, from the Kubernetes Downward API variables the chart sets; empty when unset.
+  // POD_NAME is the default worker id (and run's job id), POD_NAME and NODE_NAME go into the
+  // result's `worker` block, all four into the spans' resource. With pod_deletion_cost, the pod
+  // to patch is POD_NAME in POD_NAMESPACE (empty: the namespace file in serviceaccount_dir).
+  std::string pod_name;       // POD_NAME
+  std::string pod_namespace;  // POD_NAMESPACE
+  std::string pod_uid;        // POD_UID
+  std::string node_name;      // NODE_NAME
+  // With pod_deletion_cost only: the API server (KUBERNETES_SERVICE_HOST and _PORT).
+  std::string kube_api_host;
+  int kube_api_port = 443;
+  // run: the trace the job's spans join (TRACEPARENT, TRACESTATE); a new trace when empty.
+  std::string run_traceparent;
+  std::string run_tracestate;
+  // Every OTEL_* variable, as set; ParseOtelConfig reads them when tracing starts.
+  std::map<std::string, std::string> otel_env;
+
   // `--help` was asked for (print HelpText and exit 0).
   bool help = false;
 };
 
-// Parses `ffpod <command> [flags] [-- args]` (argv without the program name).
-// `env` holds the process environment (only FFPOD_* entries are read).
-// Whether ParseConfig reads this environment variable: every FFPOD_*, and the pod's identity
-// and API server for --pod-deletion-cost.
+// Whether ParseConfig reads this environment variable: every FFPOD_* and OTEL_*, and the others
+// in the variable table (config_table.h). main passes only these.
 bool ConfigReadsVariable(std::string_view name);
 
+// Parses `ffpod <command> [flags] [-- args]` (argv without the program name). `env` holds the
+// process environment (ParseConfig reads the variables ConfigReadsVariable names).
 Result<Config> ParseConfig(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& env);
 
-// `ffpod --help` (nullopt) or `ffpod <command> --help`: every flag with its env var and default.
+// `ffpod --help` (nullopt): the commands and the environment variables besides FFPOD_*.
+// `ffpod <command> --help`: every flag with its variable and default, then the other
+// environment variables the command reads, with their meaning.
 std::string HelpText(std::optional<Command> command);
 
 // The environment variable that backs a flag: "--grace-period" -> "FFPOD_GRACE_PERIOD".

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <variant>
+
+#include "parsers/config/url.h"
 
 namespace ffpod {
 
 namespace {
 
-constexpr std::string_view kDefaultEndpoint = "http://localhost:4318/v1/traces";
 constexpr int64_t kMaxMillis = 24 * 3600 * 1000;
 constexpr int64_t kMaxQueue = 1 << 20;
 
@@ -24,13 +26,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // The variable's value, or empty when unset (an empty value counts as unset).
@@ -110,28 +105,31 @@ void MergeHeaders(std::vector<std::pair<std::string, std::string>>& base,
   base.insert(base.end(), overrides.begin(), overrides.end());
 }
 
+// What is wrong with the endpoint's host or port, in this parser's words.
+std::string_view Describe(const AuthorityError& e) {
+  switch (e.problem) {
+    case AuthorityProblem::kUnclosedBracket:
+      return "has an unterminated IPv6 address";
+    case AuthorityProblem::kAfterBracket:
+      return "has characters after the IPv6 address";
+    case AuthorityProblem::kBareIpv6:
+      return "has an IPv6 address without [ ]";
+    case AuthorityProblem::kNoHost:
+      return "has no host";
+    case AuthorityProblem::kBadPort:
+      return "has an invalid port";
+    case AuthorityProblem::kNotIpv6:
+    case AuthorityProblem::kBadHost:
+      break;
+  }
+  return "has an invalid host";
+}
+
 }  // namespace
 
 std::string OtlpEndpoint::HostHeader() const {
   std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   if (port_explicit) out += ":" + std::to_string(port);
-  return out;
-}
-
-std::optional<std::string> PercentDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    int hi = HexValue(text[i + 1]), lo = HexValue(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi << 4 | lo);
-    i += 2;
-  }
   return out;
 }
 
@@ -184,43 +182,20 @@ Result<OtlpEndpoint> ParseOtlpEndpoint(std::string_view url, std::string_view va
   std::string_view rest = url.substr(scheme_end + 3);
   if (size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
   size_t auth_end = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, auth_end);
+  std::string_view authority_text = rest.substr(0, auth_end);
   std::string_view target = auth_end == std::string_view::npos ? "" : rest.substr(auth_end);
-  if (authority.find('@') != std::string_view::npos) {
+  if (authority_text.find('@') != std::string_view::npos) {
     return fail("must not hold credentials (put them in OTEL_EXPORTER_OTLP_HEADERS)");
   }
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return fail("has an unterminated IPv6 address");
-    ep.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return fail("has characters after the IPv6 address");
-      port_text = after.substr(1);
-      ep.port_explicit = true;
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-      ep.host = std::string(authority.substr(0, colon));
-      port_text = authority.substr(colon + 1);
-      ep.port_explicit = true;
-    } else {
-      ep.host = std::string(authority);
-    }
-    if (ep.host.find(':') != std::string::npos) return fail("has an IPv6 address without [ ]");
-  }
-  if (ep.host.empty()) return fail("has no host");
-  for (char c : ep.host) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || c == '/' || c == '\\' || c == '%') {
-      return fail("has an invalid host");
-    }
-  }
+  // A percent-encoded name is a valid URL host, but neither a Host header nor a TLS name.
+  auto parsed = ParseAuthority(authority_text, [](char c) { return c != '%'; });
+  if (const auto* error = std::get_if<AuthorityError>(&parsed)) return fail(Describe(*error));
+  const Authority& authority = std::get<Authority>(parsed);
+  ep.host = authority.host;
+  ep.port_explicit = authority.has_port;
   if (ep.port_explicit) {
-    auto port = ParseInt(port_text, 1, 65535);
-    if (!port) return fail("has an invalid port");
+    auto port = ParseInt(authority.port, 1, 65535);
+    if (!port) return fail(Describe({AuthorityProblem::kBadPort, {}}));
     ep.port = static_cast<uint16_t>(*port);
   } else {
     ep.port = ep.tls ? 443 : 80;
@@ -235,110 +210,133 @@ Result<OtlpEndpoint> ParseOtlpEndpoint(std::string_view url, std::string_view va
   return ep;
 }
 
-Result<OtelConfig> ParseOtelConfig(const std::map<std::string, std::string>& env) {
-  OtelConfig c;
+namespace {
 
-  std::string disabled = Get(env, "OTEL_SDK_DISABLED");
+// One pass over the environment. Each step reads its variables into `c` and returns true to go
+// on, false when tracing is off (`c.disabled_because` says why), or the error.
+struct Reading {
+  const std::map<std::string, std::string>& env;
+  OtelConfig& c;
+  bool otlp_requested = false;  // OTEL_TRACES_EXPORTER names otlp
+
+  std::string Get(const std::string& name) const { return ffpod::Get(env, name); }
+};
+
+Result<bool> ReadSdkDisabled(Reading& r) {
+  std::string disabled = r.Get("OTEL_SDK_DISABLED");
   if (IEquals(Trim(disabled), "true")) {
-    c.disabled_because = "OTEL_SDK_DISABLED is true";
-    return c;
+    r.c.disabled_because = "OTEL_SDK_DISABLED is true";
+    return false;
   }
   if (!disabled.empty() && !IEquals(Trim(disabled), "false")) {
-    c.warnings.push_back("OTEL_SDK_DISABLED=\"" + disabled +
-                         "\" is neither true nor false; treated as false");
+    r.c.warnings.push_back("OTEL_SDK_DISABLED=\"" + disabled +
+                           "\" is neither true nor false; treated as false");
   }
+  return true;
+}
 
-  // OTEL_TRACES_EXPORTER: a comma-separated list; ffpod sends otlp and nothing else.
-  bool otlp_requested = false;
-  if (std::string exporters = Get(env, "OTEL_TRACES_EXPORTER"); !exporters.empty()) {
-    bool none = false;
-    std::vector<std::string> unsupported;
-    size_t pos = 0;
-    while (pos <= exporters.size()) {
-      size_t comma = exporters.find(',', pos);
-      if (comma == std::string::npos) comma = exporters.size();
-      std::string name = Lower(Trim(std::string_view(exporters).substr(pos, comma - pos)));
-      pos = comma + 1;
-      if (name.empty()) continue;
-      if (name == "otlp") {
-        otlp_requested = true;
-      } else if (name == "none") {
-        none = true;
-      } else {
-        unsupported.push_back(name);
-      }
+// OTEL_TRACES_EXPORTER: a comma-separated list; ffpod sends otlp and nothing else.
+Result<bool> ReadExporters(Reading& r) {
+  std::string exporters = r.Get("OTEL_TRACES_EXPORTER");
+  if (exporters.empty()) return true;
+  bool none = false;
+  std::vector<std::string> unsupported;
+  size_t pos = 0;
+  while (pos <= exporters.size()) {
+    size_t comma = exporters.find(',', pos);
+    if (comma == std::string::npos) comma = exporters.size();
+    std::string name = Lower(Trim(std::string_view(exporters).substr(pos, comma - pos)));
+    pos = comma + 1;
+    if (name.empty()) continue;
+    if (name == "otlp") {
+      r.otlp_requested = true;
+    } else if (name == "none") {
+      none = true;
+    } else {
+      unsupported.push_back(name);
     }
-    if (none && !otlp_requested) {
-      c.disabled_because = "OTEL_TRACES_EXPORTER is none";
-      return c;
-    }
-    if (!otlp_requested) {
-      return Error{"OTEL_TRACES_EXPORTER=\"" + exporters +
-                   "\" names no exporter ffpod has (it exports otlp, or none)"};
-    }
-    for (const auto& name : unsupported) {
-      c.warnings.push_back("OTEL_TRACES_EXPORTER: exporter \"" + name +
+  }
+  if (none && !r.otlp_requested) {
+    r.c.disabled_because = "OTEL_TRACES_EXPORTER is none";
+    return false;
+  }
+  if (!r.otlp_requested) {
+    return Error{"OTEL_TRACES_EXPORTER=\"" + exporters +
+                 "\" names no exporter ffpod has (it exports otlp, or none)"};
+  }
+  for (const auto& name : unsupported) {
+    r.c.warnings.push_back("OTEL_TRACES_EXPORTER: exporter \"" + name +
                            "\" is not available in ffpod; only otlp is used");
-    }
   }
+  return true;
+}
 
-  // Endpoint.
+Result<bool> ReadEndpoint(Reading& r) {
   std::string url;
   std::string url_var;
-  if (std::string v = Get(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); !v.empty()) {
+  if (std::string v = r.Get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); !v.empty()) {
     url = std::string(Trim(v));
     url_var = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
-  } else if (std::string g = Get(env, "OTEL_EXPORTER_OTLP_ENDPOINT"); !g.empty()) {
+  } else if (std::string g = r.Get("OTEL_EXPORTER_OTLP_ENDPOINT"); !g.empty()) {
     url = std::string(Trim(g));
     url += url.empty() || url.back() != '/' ? "/v1/traces" : "v1/traces";
     url_var = "OTEL_EXPORTER_OTLP_ENDPOINT";
-  } else if (otlp_requested) {
-    url = std::string(kDefaultEndpoint);
+  } else if (r.otlp_requested) {
+    url = std::string(kOtlpDefaultTracesEndpoint);
     url_var = "the default endpoint";
   } else {
-    c.disabled_because =
+    r.c.disabled_because =
         "no OTLP endpoint is configured (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or "
         "OTEL_EXPORTER_OTLP_ENDPOINT)";
-    return c;
+    return false;
   }
   auto endpoint = ParseOtlpEndpoint(url, url_var);
   if (!endpoint) return endpoint.error();
-  c.endpoint = std::move(*endpoint);
+  r.c.endpoint = std::move(*endpoint);
+  return true;
+}
 
+Result<bool> ReadProtocol(Reading& r) {
   std::string var;
-  if (std::string protocol = GetSignal(env, "PROTOCOL", &var); !protocol.empty()) {
-    std::string p = Lower(Trim(protocol));
-    if (p == "http/protobuf") {
-      c.warnings.push_back(var +
+  std::string protocol = GetSignal(r.env, "PROTOCOL", &var);
+  if (protocol.empty()) return true;
+  std::string p = Lower(Trim(protocol));
+  if (p == "http/protobuf") {
+    r.c.warnings.push_back(var +
                            " is http/protobuf; ffpod sends http/json, which OTLP/HTTP receivers "
                            "accept on the same endpoint");
-    } else if (p != "http/json") {
-      return Error{var + "=\"" + protocol + "\" is not supported (ffpod sends http/json)"};
-    }
+  } else if (p != "http/json") {
+    return Error{var + "=\"" + protocol + "\" is not supported (ffpod sends http/json)"};
   }
+  return true;
+}
 
-  // Headers: generic, then the TRACES_ ones replace those of the same name.
+// Headers: generic, then the TRACES_ ones replace those of the same name.
+Result<bool> ReadHeaders(Reading& r) {
   std::vector<std::pair<std::string, std::string>> headers;
-  if (std::string h = Get(env, "OTEL_EXPORTER_OTLP_HEADERS"); !h.empty()) {
-    auto parsed = ParseHeaders(h, "OTEL_EXPORTER_OTLP_HEADERS");
-    if (!parsed) return parsed.error();
-    MergeHeaders(headers, *parsed);
-  }
-  if (std::string h = Get(env, "OTEL_EXPORTER_OTLP_TRACES_HEADERS"); !h.empty()) {
-    auto parsed = ParseHeaders(h, "OTEL_EXPORTER_OTLP_TRACES_HEADERS");
-    if (!parsed) return parsed.error();
-    MergeHeaders(headers, *parsed);
+  for (const char* var : {"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"}) {
+    if (std::string h = r.Get(var); !h.empty()) {
+      auto parsed = ParseHeaders(h, var);
+      if (!parsed) return parsed.error();
+      MergeHeaders(headers, *parsed);
+    }
   }
   for (const auto& [name, value] : headers) {
     if (IEquals(name, "content-type") || IEquals(name, "content-length") ||
         IEquals(name, "transfer-encoding")) {
-      c.warnings.push_back("header \"" + name + "\" from OTEL_EXPORTER_OTLP_HEADERS is ignored");
+      r.c.warnings.push_back("header \"" + name + "\" from OTEL_EXPORTER_OTLP_HEADERS is ignored");
     } else {
-      c.headers.emplace_back(name, value);
+      r.c.headers.emplace_back(name, value);
     }
   }
+  return true;
+}
 
-  if (std::string t = GetSignal(env, "TIMEOUT", &var); !t.empty()) {
+// The request timeout, compression and TLS files.
+Result<bool> ReadTransport(Reading& r) {
+  OtelConfig& c = r.c;
+  std::string var;
+  if (std::string t = GetSignal(r.env, "TIMEOUT", &var); !t.empty()) {
     if (auto ms = ParseInt(t, 1, kMaxMillis)) {
       c.request_timeout = std::chrono::milliseconds(*ms);
     } else {
@@ -346,27 +344,30 @@ Result<OtelConfig> ParseOtelConfig(const std::map<std::string, std::string>& env
                            std::to_string(c.request_timeout.count()));
     }
   }
-  if (std::string z = GetSignal(env, "COMPRESSION", &var); !z.empty()) {
-    std::string zl = Lower(Trim(z));
-    if (zl != "none") {
+  if (std::string z = GetSignal(r.env, "COMPRESSION", &var); !z.empty()) {
+    if (Lower(Trim(z)) != "none") {
       c.warnings.push_back(var + "=\"" + z + "\" is not supported; spans are sent uncompressed");
     }
   }
-  c.ca_file = GetSignal(env, "CERTIFICATE", &var);
+  c.ca_file = GetSignal(r.env, "CERTIFICATE", &var);
   if (!c.ca_file.empty() && !c.endpoint.tls) {
     c.warnings.push_back(var + " is set but the endpoint is not https; it is not used");
   }
   std::string cert_var, key_var;
-  c.client_certificate_file = GetSignal(env, "CLIENT_CERTIFICATE", &cert_var);
-  c.client_key_file = GetSignal(env, "CLIENT_KEY", &key_var);
+  c.client_certificate_file = GetSignal(r.env, "CLIENT_CERTIFICATE", &cert_var);
+  c.client_key_file = GetSignal(r.env, "CLIENT_KEY", &key_var);
   if (c.client_certificate_file.empty() != c.client_key_file.empty()) {
     return Error{c.client_key_file.empty()
                      ? cert_var + " is set without " + "OTEL_EXPORTER_OTLP_CLIENT_KEY"
                      : key_var + " is set without " + "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"};
   }
+  return true;
+}
 
-  // Resource.
-  if (std::string attrs = Get(env, "OTEL_RESOURCE_ATTRIBUTES"); !attrs.empty()) {
+// The resource attributes and the service name; the sampler, which ffpod does not choose.
+Result<bool> ReadResource(Reading& r) {
+  OtelConfig& c = r.c;
+  if (std::string attrs = r.Get("OTEL_RESOURCE_ATTRIBUTES"); !attrs.empty()) {
     auto parsed = ParseKeyValueList(attrs, /*decode_keys=*/true);
     if (!parsed) {
       c.warnings.push_back("OTEL_RESOURCE_ATTRIBUTES is ignored: " + parsed.error().message);
@@ -385,28 +386,29 @@ Result<OtelConfig> ParseOtelConfig(const std::map<std::string, std::string>& env
   for (const auto& [k, v] : c.resource_attributes) {
     if (k == "service.name" && !v.empty()) c.service_name = v;
   }
-  if (std::string name = std::string(Trim(Get(env, "OTEL_SERVICE_NAME"))); !name.empty()) {
+  if (std::string name = std::string(Trim(r.Get("OTEL_SERVICE_NAME"))); !name.empty()) {
     c.service_name = name;
   }
-
-  if (std::string s = Get(env, "OTEL_TRACES_SAMPLER"); !s.empty()) {
-    std::string sl = Lower(Trim(s));
-    if (sl != "parentbased_always_on") {
+  if (std::string s = r.Get("OTEL_TRACES_SAMPLER"); !s.empty()) {
+    if (Lower(Trim(s)) != "parentbased_always_on") {
       c.warnings.push_back("OTEL_TRACES_SAMPLER=\"" + s +
                            "\" is not supported; every job whose parent is sampled is traced");
     }
   }
+  return true;
+}
 
-  // Batch processor.
+Result<bool> ReadBatchProcessor(Reading& r) {
+  OtelConfig& c = r.c;
   c.schedule_delay = std::chrono::milliseconds(IntSetting(
-      env, "OTEL_BSP_SCHEDULE_DELAY", c.schedule_delay.count(), 0, kMaxMillis, c.warnings));
+      r.env, "OTEL_BSP_SCHEDULE_DELAY", c.schedule_delay.count(), 0, kMaxMillis, c.warnings));
   c.export_timeout = std::chrono::milliseconds(IntSetting(
-      env, "OTEL_BSP_EXPORT_TIMEOUT", c.export_timeout.count(), 1, kMaxMillis, c.warnings));
-  c.max_queue_size = static_cast<size_t>(IntSetting(env, "OTEL_BSP_MAX_QUEUE_SIZE",
+      r.env, "OTEL_BSP_EXPORT_TIMEOUT", c.export_timeout.count(), 1, kMaxMillis, c.warnings));
+  c.max_queue_size = static_cast<size_t>(IntSetting(r.env, "OTEL_BSP_MAX_QUEUE_SIZE",
                                                     static_cast<int64_t>(c.max_queue_size), 1,
                                                     kMaxQueue, c.warnings));
   c.max_export_batch_size = static_cast<size_t>(
-      IntSetting(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+      IntSetting(r.env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
                  static_cast<int64_t>(c.max_export_batch_size), 1, kMaxQueue, c.warnings));
   if (c.max_export_batch_size > c.max_queue_size) {
     c.warnings.push_back(
@@ -415,7 +417,20 @@ Result<OtelConfig> ParseOtelConfig(const std::map<std::string, std::string>& env
         std::to_string(c.max_queue_size));
     c.max_export_batch_size = c.max_queue_size;
   }
+  return true;
+}
 
+}  // namespace
+
+Result<OtelConfig> ParseOtelConfig(const std::map<std::string, std::string>& env) {
+  OtelConfig c;
+  Reading reading{env, c};
+  for (auto* step : {ReadSdkDisabled, ReadExporters, ReadEndpoint, ReadProtocol, ReadHeaders,
+                     ReadTransport, ReadResource, ReadBatchProcessor}) {
+    auto go_on = step(reading);
+    if (!go_on) return go_on.error();
+    if (!*go_on) return c;
+  }
   c.enabled = true;
   return c;
 }

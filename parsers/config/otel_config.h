@@ -2,23 +2,15 @@
 // read as the OpenTelemetry specification defines them. Pure: the environment is passed in.
 //
 // Tracing is on when an endpoint is configured, or when OTEL_TRACES_EXPORTER names `otlp`
-// (then the specification's default http://localhost:4318/v1/traces is used). It is off when
+// (then the specification's default kOtlpDefaultTracesEndpoint is used). It is off when
 // OTEL_SDK_DISABLED is `true` (any case), when OTEL_TRACES_EXPORTER is `none`, or when nothing
 // asks for it (so a pod without a Collector sends nothing and counts no drops).
 //
-//   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT   used as is (http:// or https://; "/" when no path)
-//   OTEL_EXPORTER_OTLP_ENDPOINT          + "v1/traces" ("/v1/traces" when it does not end in /)
-//   OTEL_EXPORTER_OTLP_[TRACES_]HEADERS  "k=v,k2=v2", values percent-decoded; the TRACES_
-//                                        entries replace generic ones of the same name
-//   OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT  one request, milliseconds (default 10000)
-//   OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL http/json; http/protobuf is accepted with a warning
-//                                        (the same endpoint takes JSON); grpc is an error
-//   OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION, _CERTIFICATE, _CLIENT_CERTIFICATE, _CLIENT_KEY
-//   OTEL_SERVICE_NAME                    wins over service.name in OTEL_RESOURCE_ATTRIBUTES
-//   OTEL_RESOURCE_ATTRIBUTES             "k=v,k2=v2", keys and values percent-decoded
-//   OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT (ms), OTEL_BSP_MAX_QUEUE_SIZE,
-//   OTEL_BSP_MAX_EXPORT_BATCH_SIZE       the batch processor
-// A TRACES_ variable wins over its generic one; an empty value counts as unset.
+// The variables, what each changes and their defaults are in OtelVariables() below (which
+// `ffpod run --help`, `ffpod worker --help` and docs/configuration.md show). A TRACES_ variable
+// wins over its generic one (OTEL_EXPORTER_OTLP_TRACES_TIMEOUT over OTEL_EXPORTER_OTLP_TIMEOUT);
+// OTEL_EXPORTER_OTLP_ENDPOINT gets "v1/traces" appended ("/v1/traces" when it does not end in
+// /); an empty value counts as unset.
 //
 // Errors (one sentence naming the variable) are settings ffpod cannot send with at all: a
 // malformed endpoint, an unsupported exporter or protocol, a malformed header list, a client
@@ -31,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -77,14 +70,26 @@ struct OtelConfig {
   std::vector<std::string> warnings;
 };
 
+// Where spans go when OTEL_TRACES_EXPORTER is otlp and no endpoint is set.
+inline constexpr std::string_view kOtlpDefaultTracesEndpoint = "http://localhost:4318/v1/traces";
+
+// One variable ParseOtelConfig reads. A name with "[TRACES_]" stands for two variables
+// (OTEL_EXPORTER_OTLP_TRACES_X wins over OTEL_EXPORTER_OTLP_X).
+struct OtelVariable {
+  std::string_view name;
+  std::string_view help;  // what it changes
+  // Its default, rendered from an OtelConfig's initial values; nullptr when none is shown.
+  std::string (*default_text)(const OtelConfig& defaults);
+};
+
+// Every variable ParseOtelConfig reads, in the order --help lists them.
+std::span<const OtelVariable> OtelVariables();
+
 // Reads OTEL_* from `env`. See the file comment for what is an error.
 Result<OtelConfig> ParseOtelConfig(const std::map<std::string, std::string>& env);
 
 // Parses an http:// or https:// URL into an endpoint. The error names `variable`.
 Result<OtlpEndpoint> ParseOtlpEndpoint(std::string_view url, std::string_view variable);
-
-// Decodes %XX escapes (either case); nullopt for a malformed escape. '+' stays '+'.
-std::optional<std::string> PercentDecode(std::string_view text);
 
 // Parses a "k=v,k2=v2" list (W3C Baggage without properties): members trimmed of spaces and
 // tabs, empty members skipped, key and value percent-decoded when `decode_keys` /

@@ -4,7 +4,9 @@
 #include <array>
 #include <cctype>
 #include <optional>
+#include <variant>
 
+#include "parsers/config/url.h"
 #include "parsers/telemetry/redact.h"
 
 namespace ffpod {
@@ -14,50 +16,6 @@ constexpr std::string_view kPrefix = "redis URL ";
 constexpr size_t kMaxUnixPath = 107;  // sizeof(sockaddr_un::sun_path) - 1 on Linux
 
 Error Fail(std::string message) { return Error{std::string(kPrefix) + std::move(message)}; }
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes `in`; nullopt on a malformed escape. `+` stays `+`.
-std::optional<std::string> PercentDecode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    int hi = HexValue(in[i + 1]);
-    int lo = HexValue(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
-// Percent-encodes everything except RFC 3986 unreserved characters.
-std::string PercentEncode(std::string_view in) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : in) {
-    auto u = static_cast<unsigned char>(c);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[u >> 4]);
-      out.push_back(kHex[u & 15]);
-    }
-  }
-  return out;
-}
 
 // A non-negative decimal number in [min, max]; nullopt otherwise (no sign, no spaces).
 std::optional<int> ParseNumber(std::string_view s, int min, int max) {
@@ -75,8 +33,6 @@ bool IsHostNameChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_';
 }
-
-bool IsIpv6Char(char c) { return HexValue(c) >= 0 || c == ':' || c == '.'; }
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -111,52 +67,44 @@ Result<bool> ParseUserInfo(std::string_view info, RedisUrl& url) {
   return true;
 }
 
+// What is wrong with an authority, in this parser's words.
+std::string Describe(const AuthorityError& e) {
+  switch (e.problem) {
+    case AuthorityProblem::kUnclosedBracket:
+      return "has '[' without ']' around an IPv6 address";
+    case AuthorityProblem::kNotIpv6:
+      return "host '[" + e.text + "]' is not an IPv6 address";
+    case AuthorityProblem::kAfterBracket:
+      return "has unexpected text after ']'";
+    case AuthorityProblem::kBareIpv6:
+      return "host has several ':' (write IPv6 addresses in brackets: [::1]:6379)";
+    case AuthorityProblem::kNoHost:
+      return "has no host";
+    case AuthorityProblem::kBadPort:
+      return "port '" + e.text + "' is not a number in 1-65535";
+    case AuthorityProblem::kBadHost:
+      break;
+  }
+  return "host '" + e.text + "' has characters not allowed in a host name";
+}
+
 // host[:port] or [v6][:port].
 Result<bool> ParseHostPort(std::string_view hp, RedisUrl& url) {
-  std::string_view port_text;
-  bool has_port = false;
-  if (!hp.empty() && hp.front() == '[') {
-    size_t close = hp.find(']');
-    if (close == std::string_view::npos) return Fail("has '[' without ']' around an IPv6 address");
-    std::string_view v6 = hp.substr(1, close - 1);
-    if (v6.empty() || v6.find(':') == std::string_view::npos ||
-        !std::all_of(v6.begin(), v6.end(), IsIpv6Char)) {
-      return Fail("host '[" + std::string(v6) + "]' is not an IPv6 address");
-    }
-    url.host = std::string(v6);
-    std::string_view after = hp.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return Fail("has unexpected text after ']'");
-      port_text = after.substr(1);
-      has_port = true;
-    }
-  } else {
-    size_t colon = hp.find(':');
-    if (colon != std::string_view::npos && hp.find(':', colon + 1) != std::string_view::npos) {
-      return Fail("host has several ':' (write IPv6 addresses in brackets: [::1]:6379)");
-    }
-    std::string_view host = hp.substr(0, colon);
-    if (host.empty()) return Fail("has no host");
-    if (!std::all_of(host.begin(), host.end(), IsHostNameChar)) {
-      return Fail("host '" + std::string(host) + "' has characters not allowed in a host name");
-    }
-    url.host = std::string(host);
-    if (colon != std::string_view::npos) {
-      port_text = hp.substr(colon + 1);
-      has_port = true;
-    }
-  }
-  if (has_port) {
-    auto port = ParseNumber(port_text, 1, 65535);
-    if (!port) {
-      return Fail("port '" + std::string(port_text) + "' is not a number in 1-65535");
-    }
+  auto parsed = ParseAuthority(hp, IsHostNameChar);
+  if (const auto* error = std::get_if<AuthorityError>(&parsed)) return Fail(Describe(*error));
+  const Authority& authority = std::get<Authority>(parsed);
+  url.host = authority.host;
+  if (authority.has_port) {
+    auto port = ParseNumber(authority.port, 1, 65535);
+    if (!port) return Fail(Describe({AuthorityProblem::kBadPort, authority.port}));
     url.port = *port;
   }
   return true;
 }
 
-// The query string: db and the TLS parameters. Each may appear once.
+// The query string: db and the TLS parameters. Each may appear once. Split here rather than by
+// Boost.URL's parse_query, which refuses the whole query for one bad escape: the error names
+// the parameter.
 Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) {
   static constexpr std::array<std::string_view, 6> kKnown = {
       "db", "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"};
@@ -217,6 +165,39 @@ Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) 
   return true;
 }
 
+// unix://: no host, an absolute socket path that fits in sockaddr_un.
+Result<bool> ParseSocketPath(std::string_view authority, std::string_view path, RedisUrl& url) {
+  if (!authority.empty()) {
+    return Fail("unix:// takes no host ('" + std::string(authority) +
+                "'): write unix:///path/to/socket");
+  }
+  auto decoded = PercentDecode(path);
+  if (!decoded) return Fail("socket path has a malformed percent-escape");
+  if (decoded->size() < 2) return Fail("has no socket path (write unix:///path/to/socket)");
+  if (decoded->size() > kMaxUnixPath) {
+    return Fail("socket path is longer than " + std::to_string(kMaxUnixPath) + " bytes");
+  }
+  if (decoded->find('\0') != std::string::npos) return Fail("socket path contains a NUL byte");
+  url.path = *decoded;
+  return true;
+}
+
+// redis://, rediss://: host[:port], and the database as the path (`/3`) when there is one.
+Result<bool> ParseServer(std::string_view authority, std::string_view path, RedisUrl& url,
+                         bool& db_in_path) {
+  auto hp = ParseHostPort(authority, url);
+  if (!hp) return hp.error();
+  if (path.size() > 1) {
+    auto db = ParseNumber(path.substr(1), 0, 2147483647);
+    if (!db) {
+      return Fail("database '" + std::string(path.substr(1)) + "' is not a non-negative number");
+    }
+    url.db = *db;
+    db_in_path = true;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<RedisUrl> ParseRedisUrl(std::string_view text) {
@@ -237,7 +218,8 @@ Result<RedisUrl> ParseRedisUrl(std::string_view text) {
                 "' is not one of redis://, rediss://, unix://");
   }
   std::string_view rest = text.substr(sep + 3);
-  // The user-info ends at the last '@', so a password may hold raw '/', '?', ':' or '#'.
+  // The user-info ends at the last '@', so a password may hold raw '/', '?', ':' or '#'. That is
+  // not RFC 3986 (so not Boost.URL's parse_uri), but what Redis users write; the rest is.
   size_t at = rest.rfind('@');
   if (at != std::string_view::npos) {
     std::string_view info = rest.substr(0, at);
@@ -265,31 +247,10 @@ Result<RedisUrl> ParseRedisUrl(std::string_view text) {
   std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
 
   bool db_in_path = false;
-  if (url.transport == RedisTransport::kUnix) {
-    if (!authority.empty()) {
-      return Fail("unix:// takes no host ('" + std::string(authority) +
-                  "'): write unix:///path/to/socket");
-    }
-    auto decoded = PercentDecode(path);
-    if (!decoded) return Fail("socket path has a malformed percent-escape");
-    if (decoded->size() < 2) return Fail("has no socket path (write unix:///path/to/socket)");
-    if (decoded->size() > kMaxUnixPath) {
-      return Fail("socket path is longer than " + std::to_string(kMaxUnixPath) + " bytes");
-    }
-    if (decoded->find('\0') != std::string::npos) return Fail("socket path contains a NUL byte");
-    url.path = *decoded;
-  } else {
-    auto hp = ParseHostPort(authority, url);
-    if (!hp) return hp.error();
-    if (path.size() > 1) {
-      auto db = ParseNumber(path.substr(1), 0, 2147483647);
-      if (!db) {
-        return Fail("database '" + std::string(path.substr(1)) + "' is not a non-negative number");
-      }
-      url.db = *db;
-      db_in_path = true;
-    }
-  }
+  auto where = url.transport == RedisTransport::kUnix
+                   ? ParseSocketPath(authority, path, url)
+                   : ParseServer(authority, path, url, db_in_path);
+  if (!where) return where.error();
   auto q = ParseQuery(query, db_in_path, url);
   if (!q) return q.error();
   return url;

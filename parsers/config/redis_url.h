@@ -29,7 +29,8 @@
 //   disables verification).
 // - The unix socket path is percent-decoded, must be absolute and at most 107 bytes.
 //
-// Error messages never contain the password.
+// Error messages never contain the password. Percent-decoding, IPv6 addresses and the host/port
+// split are Boost.URL's (parsers/config/url.h).
 #pragma once
 
 #include <string>

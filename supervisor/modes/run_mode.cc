@@ -6,7 +6,6 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
 #include "parsers/telemetry/log_format.h"
@@ -35,7 +34,7 @@ RunMode::RunMode(const Config& config, Logger& logger)
       exit_deadline_timer_(service_.io()),
       linger_timer_(service_.io()),
       report_timer_(service_.io()) {
-  identity_ = DetectIdentity(config.worker_id);
+  identity_ = DetectIdentity(config);
   job_id_ = config.job_id.empty() ? identity_.id : config.job_id;
 }
 
@@ -92,8 +91,8 @@ void RunMode::StartJob() {
   spec.span.job_id = job_id_;
   spec.span.attempt = 1;
   // A Job's parent trace comes from the environment (TRACEPARENT / TRACESTATE).
-  if (const char* tp = std::getenv("TRACEPARENT")) spec.span.traceparent = tp;
-  if (const char* ts = std::getenv("TRACESTATE")) spec.span.tracestate = ts;
+  spec.span.traceparent = config_.run_traceparent;
+  spec.span.tracestate = config_.run_tracestate;
   AttemptEnv env{.io = service_.io(),
                  .clock = clock_,
                  .processes = service_.processes(),

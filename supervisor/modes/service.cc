@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
 #include "ffpod_version.h"
@@ -57,13 +56,11 @@ boost::json::object OwnResourceUsage() {
   return {{"cpu_s", std::round(cpu * 1000) / 1000}, {"max_rss_kib", ru.ru_maxrss}};
 }
 
-WorkerIdentity DetectIdentity(const std::string& configured_id) {
+WorkerIdentity DetectIdentity(const Config& config) {
   WorkerIdentity id;
-  const char* pod = std::getenv("POD_NAME");
-  const char* node = std::getenv("NODE_NAME");
-  if (pod != nullptr) id.pod = pod;
-  if (node != nullptr) id.node = node;
-  id.id = configured_id;
+  id.pod = config.pod_name;
+  id.node = config.node_name;
+  id.id = config.worker_id;
   if (id.id.empty() && IsValidJobId(id.pod)) id.id = id.pod;
   if (id.id.empty()) {
     char host[256] = {};
@@ -135,7 +132,11 @@ std::optional<int> Service::StartTracingAndHttp() {
 
 Result<bool> Service::StartTracing() {
   TracerOptions options;
-  options.env = ProcessEnvironment();
+  options.otel_env = config_.otel_env;
+  options.pod_name = config_.pod_name;
+  options.pod_namespace = config_.pod_namespace;
+  options.pod_uid = config_.pod_uid;
+  options.node_name = config_.node_name;
   options.service_version = kVersion;
   options.logger = &logger_;
   options.on_dropped = [this](uint64_t n) { metrics_.CountOtlpSpansDropped(n); };

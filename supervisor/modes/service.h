@@ -40,9 +40,9 @@ boost::json::object OwnResourceUsage();
 // log); never creates a file. Returns an error sentence, or "" on success or when it is absent.
 std::string WriteExistingFile(const std::string& path, const std::string& line);
 
-// Who this process is: `id` is `configured_id`, else $POD_NAME, else the hostname; `pod` is
-// $POD_NAME and `node` $NODE_NAME (the Downward API), when set.
-WorkerIdentity DetectIdentity(const std::string& configured_id);
+// Who this process is: `id` is --worker-id, else POD_NAME, else the hostname; `pod` is POD_NAME
+// and `node` NODE_NAME (the Downward API), when set.
+WorkerIdentity DetectIdentity(const Config& config);
 
 class Service {
  public:
@@ -75,7 +75,8 @@ class Service {
   void ProbeFfmpeg(const std::string& ffmpeg, std::function<void(Result<FfmpegVersion>)> done);
   const FfmpegVersion& ffmpeg_version() const { return ffmpeg_version_; }
 
-  // Reads the OTEL_* environment and starts the exporter (tracing is off without an endpoint).
+  // Reads the configuration's OTEL_* variables and starts the exporter (tracing is off without
+  // an endpoint).
   // Returns the sentence that says why the configuration cannot work (the CLI exits 2).
   Result<bool> StartTracing();
   Tracer& tracer() { return *tracer_; }

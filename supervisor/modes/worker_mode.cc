@@ -40,7 +40,7 @@ WorkerMode::WorkerMode(const Config& config, Logger& logger)
       length_timer_(service_.io()),
       cancel_timer_(service_.io()),
       exit_timer_(service_.io()) {
-  identity_ = DetectIdentity(config.worker_id);
+  identity_ = DetectIdentity(config);
 }
 
 WorkerMode::~WorkerMode() { hash_pool_.join(); }

@@ -10,8 +10,6 @@
 #include "parsers/ffmpeg/reasons.h"
 #include "parsers/telemetry/redact.h"
 
-extern char** environ;
-
 namespace ffpod {
 
 using std::chrono::system_clock;
@@ -30,11 +28,6 @@ std::string LocalHostName() {
   char buf[HOST_NAME_MAX + 1] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return {};
   return buf;
-}
-
-std::string Getenv(const std::map<std::string, std::string>& env, const std::string& name) {
-  auto it = env.find(name);
-  return it == env.end() ? std::string() : it->second;
 }
 
 // Secrets never reach a span: every string goes through RedactText.
@@ -211,7 +204,7 @@ void Span::End(std::optional<system_clock::time_point> time) {
 // --- Tracer ---
 
 Result<std::unique_ptr<Tracer>> Tracer::Create(TracerOptions options) {
-  auto config = ParseOtelConfig(options.env);
+  auto config = ParseOtelConfig(options.otel_env);
   if (!config) return config.error();
   std::unique_ptr<Tracer> t(new Tracer());
   t->config_ = std::move(*config);
@@ -235,12 +228,13 @@ Result<std::unique_ptr<Tracer>> Tracer::Create(TracerOptions options) {
   if (!host.empty()) r.emplace_back("host.name", host);
   r.emplace_back("process.pid", static_cast<int64_t>(::getpid()));
   r.emplace_back("process.executable.name", "ffpod");
-  const std::pair<const char*, const char*> kDownward[] = {{"POD_NAME", "k8s.pod.name"},
-                                                           {"POD_NAMESPACE", "k8s.namespace.name"},
-                                                           {"NODE_NAME", "k8s.node.name"},
-                                                           {"POD_UID", "k8s.pod.uid"}};
-  for (const auto& [var, key] : kDownward) {
-    if (std::string v = Getenv(options.env, var); !v.empty()) r.emplace_back(key, v);
+  const std::pair<const char*, const std::string*> kDownward[] = {
+      {"k8s.pod.name", &options.pod_name},
+      {"k8s.namespace.name", &options.pod_namespace},
+      {"k8s.node.name", &options.node_name},
+      {"k8s.pod.uid", &options.pod_uid}};
+  for (const auto& [key, value] : kDownward) {
+    if (!value->empty()) r.emplace_back(key, *value);
   }
   for (const auto& [k, v] : t->config_.resource_attributes) {
     if (k == "service.name") continue;  // resolved into config_.service_name above
@@ -384,16 +378,6 @@ std::vector<KeyValue> AttributesFromJson(const boost::json::object& fields,
   std::vector<KeyValue> out;
   FlattenJson(fields, std::string(prefix), out);
   return out;
-}
-
-std::map<std::string, std::string> ProcessEnvironment() {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv(*e);
-    size_t eq = kv.find('=');
-    if (eq != std::string::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return env;
 }
 
 }  // namespace ffpod

@@ -2,9 +2,10 @@
 // and its children `ffpod.queue_wait`, `ffprobe`, `ffmpeg`, `ffpod.publish`) and hands finished
 // spans to the OTLP exporter.
 //
-// The Tracer is created once per process from the environment: OTEL_*
-// (parsers/config/otel_config.h), the Kubernetes Downward API variables POD_NAME, POD_NAMESPACE,
-// NODE_NAME (and POD_UID), the host name and the process id. Its resource: service.name
+// The Tracer is created once per process from the configuration's environment (Config): the
+// OTEL_* variables (parsers/config/otel_config.h), the Kubernetes Downward API variables
+// POD_NAME, POD_NAMESPACE, NODE_NAME and POD_UID; and from the host name and the process id.
+// Its resource: service.name
 // (OTEL_SERVICE_NAME, else service.name in OTEL_RESOURCE_ATTRIBUTES, else "ffpod"),
 // service.version, telemetry.sdk.*, host.name, process.pid, process.executable.name, k8s.pod.name,
 // k8s.namespace.name, k8s.node.name, k8s.pod.uid; OTEL_RESOURCE_ATTRIBUTES replaces any of them
@@ -99,12 +100,17 @@ struct JobSpanInfo {
 };
 
 struct TracerOptions {
-  std::map<std::string, std::string> env;          // the process environment
+  std::map<std::string, std::string> otel_env;  // the OTEL_* variables (Config::otel_env)
+  // This pod (Config's Downward API fields); each becomes a k8s.* resource attribute when set.
+  std::string pod_name;
+  std::string pod_namespace;
+  std::string pod_uid;
+  std::string node_name;
   std::string service_version;                     // ffpod's version
   std::string host_name;                           // empty: gethostname()
   Logger* logger = nullptr;                        // warnings and the exporter's records
   std::function<void(uint64_t spans)> on_dropped;  // FfpodMetrics::CountOtlpSpansDropped
-  // Tests: exporter settings to use instead of those derived from `env` (endpoint etc.).
+  // Tests: exporter settings to use instead of those derived from `otel_env` (endpoint etc.).
   std::function<void(OtlpExporterOptions&)> adjust_exporter;
 };
 
@@ -171,8 +177,5 @@ std::vector<KeyValue> ProcessAttributes(const std::string& executable,
 // nulls skipped; every key prefixed with `prefix`.
 std::vector<KeyValue> AttributesFromJson(const boost::json::object& fields,
                                          std::string_view prefix = {});
-
-// The process environment as a map (for TracerOptions::env).
-std::map<std::string, std::string> ProcessEnvironment();
 
 }  // namespace ffpod

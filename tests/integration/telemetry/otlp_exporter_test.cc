@@ -397,14 +397,15 @@ TEST(OtlpExporter, JobTraceArrivesWithLinksIdsTimesAttributesAndStatus) {
   Logger logger(LogFormat::kJson, Severity::kError, 2);
   Drops drops;
   TracerOptions to;
-  to.env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url("")},
-            {"OTEL_SERVICE_NAME", "transcoder"},
-            {"OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod%20eu,k8s.cluster.name=c1"},
-            {"OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20s3cret,x-scope-orgid=acme"},
-            {"OTEL_BSP_SCHEDULE_DELAY", "50"},
-            {"POD_NAME", "ffpod-worker-abc12"},
-            {"POD_NAMESPACE", "media"},
-            {"NODE_NAME", "node-3"}};
+  to.otel_env = {
+      {"OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url("")},
+      {"OTEL_SERVICE_NAME", "transcoder"},
+      {"OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod%20eu,k8s.cluster.name=c1"},
+      {"OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20s3cret,x-scope-orgid=acme"},
+      {"OTEL_BSP_SCHEDULE_DELAY", "50"}};
+  to.pod_name = "ffpod-worker-abc12";
+  to.pod_namespace = "media";
+  to.node_name = "node-3";
   to.service_version = "0.1.0";
   to.host_name = "worker-7";
   to.logger = &logger;
@@ -919,8 +920,8 @@ TEST(OtlpExporter, FailureAndRecoveryAreLoggedOnce) {
 TEST(Tracer, NotSampledParentOrTracingOffStillGivesIds) {
   Receiver receiver;
   TracerOptions to;
-  to.env = {{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.url()},
-            {"OTEL_BSP_SCHEDULE_DELAY", "10"}};
+  to.otel_env = {{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.url()},
+                 {"OTEL_BSP_SCHEDULE_DELAY", "10"}};
   auto tracer = Tracer::Create(to);
   ASSERT_TRUE(tracer.ok());
   JobSpanInfo info;
@@ -955,7 +956,7 @@ TEST(Tracer, NotSampledParentOrTracingOffStillGivesIds) {
            {{"OTEL_TRACES_EXPORTER", "none"}, {"OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url("")}},
            {}}) {
     TracerOptions off;
-    off.env = env;
+    off.otel_env = env;
     auto t = Tracer::Create(off);
     ASSERT_TRUE(t.ok());
     EXPECT_FALSE((*t)->exporting());
@@ -972,7 +973,7 @@ TEST(Tracer, NotSampledParentOrTracingOffStillGivesIds) {
 
   // A configuration ffpod cannot export with is one sentence.
   TracerOptions bad;
-  bad.env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"}};
+  bad.otel_env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"}};
   auto refused = Tracer::Create(bad);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().message.find("OTEL_EXPORTER_OTLP_ENDPOINT"), std::string::npos);
@@ -981,9 +982,9 @@ TEST(Tracer, NotSampledParentOrTracingOffStillGivesIds) {
 TEST(Tracer, DropsReachTheMetric) {
   FfpodMetrics metrics;
   TracerOptions to;
-  to.env = {{"OTEL_EXPORTER_OTLP_ENDPOINT",
-             "http://127.0.0.1:" + std::to_string(testing::FreePort())},  // nothing listens
-            {"OTEL_BSP_MAX_QUEUE_SIZE", "2"}};
+  to.otel_env = {{"OTEL_EXPORTER_OTLP_ENDPOINT",
+                  "http://127.0.0.1:" + std::to_string(testing::FreePort())},  // nothing listens
+                 {"OTEL_BSP_MAX_QUEUE_SIZE", "2"}};
   to.on_dropped = [&](uint64_t n) { metrics.CountOtlpSpansDropped(n); };
   auto tracer = Tracer::Create(to);
   ASSERT_TRUE(tracer.ok());
@@ -997,7 +998,7 @@ TEST(Tracer, DropsReachTheMetric) {
 TEST(Tracer, AttributeAndEventLimits) {
   Receiver receiver;
   TracerOptions to;
-  to.env = {{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.url()}};
+  to.otel_env = {{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.url()}};
   auto tracer = Tracer::Create(to);
   ASSERT_TRUE(tracer.ok());
   Span s = (*tracer)->StartSpan("limits", nullptr);

@@ -102,6 +102,78 @@ TEST(Config, HelpListsEveryFlagWithItsVariable) {
   EXPECT_TRUE(h->help);
 }
 
+TEST(Config, TheEnvironmentIsReadIntoTheConfig) {
+  Env env = {{"POD_NAME", "ffpod-abc"},
+             {"POD_NAMESPACE", "video"},
+             {"POD_UID", "0c6e-11"},
+             {"NODE_NAME", "node-3"},
+             {"TRACEPARENT", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
+             {"TRACESTATE", "vendor=1"},
+             {"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"},
+             {"OTEL_SERVICE_NAME", "transcoder"},
+             {"HOME", "/root"}};
+  auto run = ParseConfig({"run", "--", "ffmpeg"}, env);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->pod_name, "ffpod-abc");
+  EXPECT_EQ(run->pod_namespace, "video");
+  EXPECT_EQ(run->pod_uid, "0c6e-11");
+  EXPECT_EQ(run->node_name, "node-3");
+  EXPECT_EQ(run->run_traceparent, env["TRACEPARENT"]);
+  EXPECT_EQ(run->run_tracestate, "vendor=1");
+  EXPECT_EQ(run->otel_env, (Env{{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"},
+                                {"OTEL_SERVICE_NAME", "transcoder"}}));
+  EXPECT_EQ(run->kube_api_host, "");  // only with --pod-deletion-cost
+
+  auto worker = ParseConfig({"worker", "--redis", "redis://x"}, env);
+  ASSERT_TRUE(worker.ok()) << worker.error().message;
+  EXPECT_EQ(worker->pod_name, "ffpod-abc");
+  EXPECT_EQ(worker->otel_env.size(), 2u);
+  EXPECT_EQ(worker->run_traceparent, "");  // a worker's jobs carry their own
+
+  auto enqueue = ParseConfig({"enqueue", "--redis", "redis://x", "--", "-i", "a", "b"}, env);
+  ASSERT_TRUE(enqueue.ok()) << enqueue.error().message;
+  EXPECT_EQ(enqueue->pod_name, "");
+  EXPECT_TRUE(enqueue->otel_env.empty());
+
+  for (const char* name : {"TRACEPARENT", "TRACESTATE", "NODE_NAME", "POD_UID",
+                           "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_BSP_MAX_QUEUE_SIZE"}) {
+    EXPECT_TRUE(ConfigReadsVariable(name)) << name;
+  }
+  EXPECT_FALSE(ConfigReadsVariable("HOME"));
+}
+
+TEST(Config, HelpListsTheOtherVariables) {
+  std::string run = HelpText(Command::kRun);
+  for (const char* s : {"  POD_NAME\n", "  NODE_NAME\n", "  TRACEPARENT\n", "  TRACESTATE\n",
+                        "  OTEL_EXPORTER_OTLP_ENDPOINT\n", "  OTEL_BSP_MAX_QUEUE_SIZE\n",
+                        "(default: 2048)", "(default: ffpod)"}) {
+    EXPECT_NE(run.find(s), std::string::npos) << s;
+  }
+  EXPECT_EQ(run.find("KUBERNETES_SERVICE_HOST"), std::string::npos);  // worker only
+  std::string worker = HelpText(Command::kWorker);
+  EXPECT_NE(worker.find("  KUBERNETES_SERVICE_PORT\n"), std::string::npos);
+  EXPECT_NE(worker.find("(default: 443)"), std::string::npos);
+  EXPECT_EQ(worker.find("TRACEPARENT"), std::string::npos);
+  EXPECT_EQ(HelpText(Command::kEnqueue).find("OTEL_"), std::string::npos);
+  std::string overview = HelpText(std::nullopt);
+  for (const char* s :
+       {"POD_NAME", "NODE_NAME", "TRACEPARENT", "KUBERNETES_SERVICE_HOST", "OTEL_*"}) {
+    EXPECT_NE(overview.find(s), std::string::npos) << s;
+  }
+}
+
+TEST(Config, DefaultsShownAreTheConfigsInitialValues) {
+  std::string worker = HelpText(Command::kWorker);
+  const Config defaults;
+  EXPECT_NE(worker.find("(default: " + std::to_string(defaults.results_maxlen) + ")"),
+            std::string::npos);
+  EXPECT_NE(worker.find("(default: " + defaults.serviceaccount_dir + ")"), std::string::npos);
+  EXPECT_NE(HelpText(Command::kRun).find("(default: ffmpeg on PATH)"), std::string::npos);
+  EXPECT_NE(worker.find("(default: $POD_NAME, else the hostname)"), std::string::npos);
+  EXPECT_NE(worker.find("--log-level LEVEL\n      debug, info, warning or error (default: info)"),
+            std::string::npos);
+}
+
 TEST(Config, EnqueueAndStatus) {
   auto c = ParseConfig({"enqueue", "--redis", "redis://x", "--id", "clip-1", "--output", "o.mp4",
                         "--label", "tenant=acme,tier=gold", "--", "-i", "a", "o.mp4"},

@@ -281,15 +281,6 @@ TEST(OtelConfig, Certificates) {
             "OTEL_EXPORTER_OTLP_CLIENT_KEY");
 }
 
-TEST(PercentDecode, Cases) {
-  EXPECT_EQ(PercentDecode("a%20b%2c%2C+"), "a b,,+");
-  EXPECT_EQ(PercentDecode(""), "");
-  EXPECT_EQ(PercentDecode("%e2%82%AC"), "\xe2\x82\xac");
-  EXPECT_FALSE(PercentDecode("%").has_value());
-  EXPECT_FALSE(PercentDecode("%2").has_value());
-  EXPECT_FALSE(PercentDecode("%g0").has_value());
-}
-
 TEST(KeyValueList, KeysDecodedOnlyWhenAsked) {
   auto a = ParseKeyValueList("a%2Eb=c%2Ed", true);
   ASSERT_TRUE(a.ok());

@@ -1,0 +1,441 @@
+// The flag and variable tables (config_table.h), and the kinds of value they parse: seconds,
+// whole numbers, text, switches, lists, choices. A kind's getter renders what its setter parses,
+// so a default Config's values are the defaults --help and the docs show.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <utility>
+#include <vector>
+
+#include "parsers/config/config_table.h"
+#include "parsers/documents/job.h"
+
+namespace ffpod {
+
+namespace {
+
+std::optional<double> ToDouble(std::string_view s) {
+  double v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<long long> ToInt(std::string_view s) {
+  long long v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<bool> ToBool(std::string_view s) {
+  std::string l;
+  for (char c : s) l += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if (l == "1" || l == "true" || l == "yes" || l == "on") return true;
+  if (l == "0" || l == "false" || l == "no" || l == "off") return false;
+  return std::nullopt;
+}
+
+std::vector<std::string> SplitList(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    std::string_view part =
+        s.substr(start, comma == std::string_view::npos ? s.npos : comma - start);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    if (!part.empty()) out.emplace_back(part);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string Number(double d) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(d);
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// --- kinds of value ---
+
+FieldAccess Seconds(double Config::*field, double min, double max) {
+  return {[=](Config& c, std::string_view v) -> Result<bool> {
+            auto d = ToDouble(v);
+            if (!d || *d < min || *d > max) {
+              return Error{"a number of seconds from " + Number(min) + " to " + Number(max)};
+            }
+            c.*field = *d;
+            return true;
+          },
+          [=](const Config& c) { return Number(c.*field); }};
+}
+
+// An optional limit of the job's own: unset unless given.
+FieldAccess PositiveSeconds(std::optional<double> Config::*field) {
+  return {[=](Config& c, std::string_view v) -> Result<bool> {
+            auto d = ToDouble(v);
+            if (!d || *d <= 0) return Error{"a positive number of seconds"};
+            c.*field = *d;
+            return true;
+          },
+          [=](const Config& c) { return c.*field ? Number(*(c.*field)) : std::string(); }};
+}
+
+std::optional<int> WholeNumber(std::string_view v, int min, int max) {
+  auto n = ToInt(v);
+  if (!n || *n < min || *n > max) return std::nullopt;
+  return static_cast<int>(*n);
+}
+
+std::string WholeNumberExpected(int min, int max) {
+  return "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+}
+
+FieldAccess Integer(int Config::*field, int min, int max) {
+  return {[=](Config& c, std::string_view v) -> Result<bool> {
+            auto n = WholeNumber(v, min, max);
+            if (!n) return Error{WholeNumberExpected(min, max)};
+            c.*field = *n;
+            return true;
+          },
+          [=](const Config& c) { return std::to_string(c.*field); }};
+}
+
+FieldAccess OptionalInteger(std::optional<int> Config::*field, int min, int max) {
+  return {[=](Config& c, std::string_view v) -> Result<bool> {
+            auto n = WholeNumber(v, min, max);
+            if (!n) return Error{WholeNumberExpected(min, max)};
+            c.*field = *n;
+            return true;
+          },
+          [=](const Config& c) { return c.*field ? std::to_string(*(c.*field)) : std::string(); }};
+}
+
+// Text, accepted when `check` (if any) accepts it; its error says what was expected.
+using TextCheck = Result<bool> (*)(std::string_view);
+
+FieldAccess Text(std::string Config::*field, TextCheck check) {
+  return {[=](Config& c, std::string_view v) -> Result<bool> {
+            if (check != nullptr) {
+              if (auto ok = check(v); !ok) return ok.error();
+            }
+            c.*field = std::string(v);
+            return true;
+          },
+          [=](const Config& c) { return c.*field; }};
+}
+
+Result<bool> NonEmpty(std::string_view v) {
+  if (v.empty()) return Error{"a non-empty value"};
+  return true;
+}
+
+Result<bool> JobId(std::string_view v) {
+  if (!IsValidJobId(v)) return Error{"1-128 characters from [A-Za-z0-9._:-]"};
+  return true;
+}
+
+Result<bool> QueueName(std::string_view v) {
+  if (v.empty() || v.size() > 200 || v.find_first_of(" \t\r\n") != std::string_view::npos) {
+    return Error{"a name of 1-200 characters without spaces"};
+  }
+  return true;
+}
+
+Result<bool> Traceparent(std::string_view v) {
+  if (!IsValidTraceparent(v)) return Error{"a W3C traceparent like 00-<32 hex>-<16 hex>-01"};
+  return true;
+}
+
+Result<bool> ListenAddress(std::string_view v) {
+  if (v.empty()) return true;
+  size_t colon = v.rfind(':');
+  if (colon == std::string_view::npos) return Error{"HOST:PORT (or an empty value to disable it)"};
+  auto port = ToInt(v.substr(colon + 1));
+  if (!port || *port < 0 || *port > 65535) return Error{"HOST:PORT with a port from 0 to 65535"};
+  std::string_view host = v.substr(0, colon);
+  if (host.starts_with('[') != host.ends_with(']')) {
+    return Error{"HOST:PORT with [IPv6] in brackets"};
+  }
+  return true;
+}
+
+FieldAccess Switch(bool Config::*field) {
+  return {[=](Config& c, std::string_view v) -> Result<bool> {
+            auto b = ToBool(v);
+            if (!b) return Error{"true or false"};
+            c.*field = *b;
+            return true;
+          },
+          [=](const Config& c) { return std::string(c.*field ? "true" : "false"); }};
+}
+
+FieldAccess List(std::vector<std::string> Config::*field) {
+  return {[=](Config& c, std::string_view v) -> Result<bool> {
+            c.*field = SplitList(v);
+            return true;
+          },
+          [=](const Config& c) { return Join(c.*field); }};
+}
+
+FieldAccess Labels(std::map<std::string, std::string> Config::*field) {
+  return {[=](Config& c, std::string_view v) -> Result<bool> {
+            for (const auto& kv : SplitList(v)) {
+              size_t eq = kv.find('=');
+              if (eq == std::string::npos || eq == 0) {
+                return Error{"KEY=VALUE pairs separated by commas"};
+              }
+              (c.*field)[kv.substr(0, eq)] = kv.substr(eq + 1);
+            }
+            return true;
+          },
+          [=](const Config& c) {
+            std::vector<std::string> pairs;
+            for (const auto& [k, v] : c.*field) pairs.push_back(k + "=" + v);
+            return Join(pairs);
+          }};
+}
+
+// One of a few names. A name whose value an earlier name already has is an alias: accepted,
+// but neither listed in the error nor shown.
+template <typename T>
+FieldAccess Choice(T Config::*field, std::vector<std::pair<std::string_view, T>> names) {
+  std::string expected;
+  std::vector<T> seen;
+  std::vector<std::string_view> listed;
+  for (const auto& [name, value] : names) {
+    if (std::find(seen.begin(), seen.end(), value) != seen.end()) continue;
+    seen.push_back(value);
+    listed.push_back(name);
+  }
+  for (size_t i = 0; i < listed.size(); ++i) {
+    expected += (i == 0 ? "" : i + 1 == listed.size() ? " or " : ", ") + std::string(listed[i]);
+  }
+  return {[=](Config& c, std::string_view v) -> Result<bool> {
+            for (const auto& [name, value] : names) {
+              if (v == name) {
+                c.*field = value;
+                return true;
+              }
+            }
+            return Error{expected};
+          },
+          [=](const Config& c) {
+            for (const auto& [name, value] : names) {
+              if (c.*field == value) return std::string(name);
+            }
+            return std::string();
+          }};
+}
+
+// The port of the Kubernetes API server.
+FieldAccess Port(int Config::*field) {
+  return {[=](Config& c, std::string_view v) -> Result<bool> {
+            auto n = WholeNumber(v, 1, 65535);
+            if (!n) return Error{"a port from 1 to 65535"};
+            c.*field = *n;
+            return true;
+          },
+          [=](const Config& c) { return std::to_string(c.*field); }};
+}
+
+// --- the tables ---
+
+constexpr CommandSet kRun = kRunCommand, kWorker = kWorkerCommand, kEnqueue = kEnqueueCommand,
+                     kProbe = kProbeCommand;
+
+const Flag kFlags[] = {
+    {"--listen", kRun | kWorker, "HOST:PORT",
+     "HTTP listener for /metrics, /healthz, /readyz and /status; port 0 picks a free port, an "
+     "empty value disables it",
+     Text(&Config::listen, ListenAddress)},
+    {"--ffmpeg", kRun | kWorker | kProbe, "PATH", "ffmpeg executable (run: the one after -- wins)",
+     Text(&Config::ffmpeg, NonEmpty), "on PATH"},
+    {"--ffprobe", kRun | kWorker, "PATH", "ffprobe executable, used to learn input durations",
+     Text(&Config::ffprobe, NonEmpty), "on PATH"},
+    {"--log-format", kAllCommands, "json|text", "json: one object per line; text: for people",
+     Choice(&Config::log_format, {{"json", LogFormat::kJson}, {"text", LogFormat::kText}})},
+    {"--log-level", kAllCommands, "LEVEL", "debug, info, warning or error",
+     Choice(&Config::log_level, {{"debug", Severity::kDebug},
+                                 {"info", Severity::kInfo},
+                                 {"warning", Severity::kWarning},
+                                 {"warn", Severity::kWarning},
+                                 {"error", Severity::kError}})},
+    {"--grace-period", kRun | kWorker, "SECONDS",
+     "the pod's terminationGracePeriodSeconds: everything is reported and ffpod exits before it "
+     "ends",
+     Seconds(&Config::grace_period_s, 1, 7 * 24 * 3600)},
+    {"--drain-margin", kRun | kWorker, "SECONDS",
+     "time reserved at the end of the grace period to stop ffmpeg and report",
+     Seconds(&Config::drain_margin_s, 0, 3600)},
+    {"--stall-timeout", kRun | kWorker, "SECONDS",
+     "stop ffmpeg (reason stalled) when its progress has not moved for this long; 0 disables",
+     Seconds(&Config::stall_timeout_s, 0, 30 * 24 * 3600)},
+    {"--stop-timeout", kRun | kWorker, "SECONDS",
+     "after a graceful stop for a stall or a timeout, SIGKILL ffmpeg's process group after this",
+     Seconds(&Config::stop_timeout_s, 1, 3600)},
+    {"--progress-log-interval", kRun | kWorker, "SECONDS",
+     "a progress log record this often while ffmpeg encodes",
+     Seconds(&Config::progress_log_interval_s, 0.1, 86400)},
+    {"--redis", kQueueCommands, "URL",
+     "redis://[user:password@]host:port[/db], rediss://... (TLS) or unix:///path",
+     Text(&Config::redis_url, NonEmpty)},
+    {"--queue", kRun | kQueueCommands, "NAME", "queue name: the prefix of every Redis key",
+     Text(&Config::queue, QueueName)},
+    {"--termination-log", kRun | kWorker, "PATH",
+     "where the one-line exit summary goes when the file exists (Kubernetes mounts it)",
+     Text(&Config::termination_log, nullptr)},
+    {"--subreaper", kRun | kWorker, "", "reap orphaned processes even when not PID 1",
+     Switch(&Config::subreaper)},
+    {"--metrics-job-label", kRun | kWorker, "",
+     "add a job_id label to the per-slot gauges (small fleets only: one series per job)",
+     Switch(&Config::metrics_job_label)},
+    {"--exit-codes", kRun, "ffmpeg|classified",
+     "ffmpeg: ffmpeg's own status; classified: the failure reason's code",
+     Choice(&Config::exit_codes,
+            {{"ffmpeg", ExitCodePolicy::kFfmpeg}, {"classified", ExitCodePolicy::kClassified}})},
+    {"--report-redis", kRun, "URL", "also push the result document to this Redis' results stream",
+     Text(&Config::report_redis, nullptr)},
+    {"--linger", kRun, "SECONDS",
+     "keep serving /metrics this long after the job ended, so the last scrape sees the result",
+     Seconds(&Config::linger_s, 0, 3600)},
+    {"--slots", kWorker, "N", "ffmpeg processes run in parallel", Integer(&Config::slots, 1, 64)},
+    {"--max-attempts", kWorker, "N", "attempts per job unless the job says otherwise",
+     Integer(&Config::max_attempts, 1, 100)},
+    {"--worker-id", kWorker, "ID", "this worker's id in Redis", Text(&Config::worker_id, JobId),
+     "$POD_NAME, else the hostname"},
+    {"--heartbeat", kWorker, "SECONDS",
+     "heartbeat period; the heartbeat key expires after three periods",
+     Seconds(&Config::heartbeat_s, 1, 300)},
+    {"--require-encoders", kWorker, "ENC[,ENC]",
+     "readiness requires each of these encoders to be usable", List(&Config::require_encoders)},
+    {"--atomic-outputs", kWorker, "",
+     "write outputs under temporary names and rename them only on success",
+     Switch(&Config::atomic_outputs)},
+    {"--pod-deletion-cost", kWorker, "",
+     "keep this pod's controller.kubernetes.io/pod-deletion-cost annotation current, so that "
+     "scale-in removes idle workers first (needs POD_NAME and patch on pods)",
+     Switch(&Config::pod_deletion_cost)},
+    {"--serviceaccount-dir", kWorker, "PATH",
+     "where the pod's API token, CA certificate and namespace are mounted (for "
+     "--pod-deletion-cost)",
+     Text(&Config::serviceaccount_dir, NonEmpty)},
+    {"--probe-interval", kWorker, "SECONDS", "re-probe the required encoders this often",
+     Seconds(&Config::probe_interval_s, 10, 86400)},
+    {"--retry-base", kWorker, "SECONDS", "first retry delay; doubles per attempt, with jitter",
+     Seconds(&Config::retry_base_s, 0, 86400)},
+    {"--retry-max", kWorker, "SECONDS", "longest retry delay",
+     Seconds(&Config::retry_max_s, 0, 7 * 86400)},
+    {"--result-ttl", kWorker, "SECONDS", "how long Q:job:<id> is kept after a terminal state",
+     Seconds(&Config::result_ttl_s, 60, 365 * 86400)},
+    {"--results-maxlen", kWorker, "N", "approximate length Q:results is trimmed to",
+     Integer(&Config::results_maxlen, 100, 100000000)},
+    {"--id", kEnqueue | kRun, "ID", "job id (run: in logs, the result and spans)",
+     Text(&Config::job_id, JobId), "enqueue: generated; run: $POD_NAME, else the hostname"},
+    {"--output", kEnqueue, "PATH[,PATH]", "outputs to publish atomically (job field outputs)",
+     List(&Config::outputs)},
+    {"--job-max-attempts", kEnqueue, "N", "the job's max_attempts",
+     OptionalInteger(&Config::job_max_attempts, 1, 100), "the worker's --max-attempts"},
+    {"--timeout", kEnqueue, "SECONDS", "the job's timeout_s",
+     PositiveSeconds(&Config::job_timeout_s), "none"},
+    {"--job-stall-timeout", kEnqueue, "SECONDS", "the job's stall_timeout_s",
+     PositiveSeconds(&Config::job_stall_timeout_s), "the worker's --stall-timeout"},
+    {"--traceparent", kEnqueue, "TRACEPARENT", "W3C traceparent the job's spans belong to",
+     Text(&Config::traceparent, Traceparent)},
+    {"--label", kEnqueue, "KEY=VALUE[,KEY=VALUE]", "job labels", Labels(&Config::labels)},
+    {"--require", kProbe, "ENC[,ENC]", "exit 1 unless each of these encoders is usable",
+     List(&Config::require)},
+    {"--format", kProbe, "json|nfd",
+     "json, or node-feature-discovery local-source lines (ffpod.io/encoder.NAME=true)",
+     Choice<std::string>(&Config::probe_format, {{"json", "json"}, {"nfd", "nfd"}})},
+    {"--probe-timeout", kProbe | kWorker, "SECONDS", "time limit of each test encode",
+     Seconds(&Config::probe_timeout_s, 1, 600)},
+};
+
+const Variable kVariables[] = {
+    {"POD_NAME", kRun | kWorker, false,
+     "this pod's name (Downward API metadata.name): the worker id and run's job id unless given, "
+     "the results' worker block, the k8s.pod.name span attribute; with --pod-deletion-cost, the "
+     "pod to patch",
+     Text(&Config::pod_name, nullptr)},
+    {"POD_NAMESPACE", kRun | kWorker, false,
+     "this pod's namespace (metadata.namespace): the k8s.namespace.name span attribute; with "
+     "--pod-deletion-cost, the pod's namespace (unset: the namespace file in "
+     "--serviceaccount-dir)",
+     Text(&Config::pod_namespace, nullptr)},
+    {"POD_UID", kRun | kWorker, false,
+     "this pod's uid (metadata.uid): the k8s.pod.uid span attribute",
+     Text(&Config::pod_uid, nullptr)},
+    {"NODE_NAME", kRun | kWorker, false,
+     "the node's name (spec.nodeName): the results' worker block, the k8s.node.name span "
+     "attribute",
+     Text(&Config::node_name, nullptr)},
+    {"KUBERNETES_SERVICE_HOST", kWorker, true,
+     "the Kubernetes API server, for --pod-deletion-cost (Kubernetes sets it in every container)",
+     Text(&Config::kube_api_host, nullptr),
+     "--pod-deletion-cost needs the Kubernetes API: KUBERNETES_SERVICE_HOST is not set (it is set "
+     "in every pod)"},
+    {"KUBERNETES_SERVICE_PORT", kWorker, true, "the API server's port, for --pod-deletion-cost",
+     Port(&Config::kube_api_port)},
+    {"TRACEPARENT", kRun, false,
+     "W3C traceparent of the trace the job's spans join (unset or invalid: a new trace)",
+     Text(&Config::run_traceparent, nullptr)},
+    {"TRACESTATE", kRun, false, "the W3C tracestate that goes with TRACEPARENT",
+     Text(&Config::run_tracestate, nullptr)},
+};
+
+}  // namespace
+
+CommandSet CommandBit(Command c) {
+  switch (c) {
+    case Command::kRun:
+      return kRunCommand;
+    case Command::kWorker:
+      return kWorkerCommand;
+    case Command::kEnqueue:
+      return kEnqueueCommand;
+    case Command::kStatus:
+    case Command::kCancel:
+      return kStatusCommand;
+    case Command::kPause:
+    case Command::kResume:
+      return kPauseCommand;
+    case Command::kProbe:
+      return kProbeCommand;
+  }
+  return 0;
+}
+
+std::string CommandsText(CommandSet set) {
+  static constexpr std::pair<CommandSet, std::string_view> kNames[] = {
+      {kRunCommand, "run"},       {kWorkerCommand, "worker"}, {kEnqueueCommand, "enqueue"},
+      {kStatusCommand, "status"}, {kStatusCommand, "cancel"}, {kPauseCommand, "pause/resume"},
+      {kProbeCommand, "probe"}};
+  std::string out;
+  for (const auto& [bit, name] : kNames) {
+    if (set & bit) out += (out.empty() ? "" : ", ") + std::string(name);
+  }
+  return out;
+}
+
+std::span<const Flag> Flags() { return kFlags; }
+std::span<const Variable> Variables() { return kVariables; }
+
+std::string DefaultText(const Flag& flag) {
+  std::string value = flag.field.get(Config{});
+  if (flag.default_note.empty()) return value;
+  return value.empty() ? std::string(flag.default_note)
+                       : value + " " + std::string(flag.default_note);
+}
+
+std::string DefaultText(const Variable& variable) { return variable.field.get(Config{}); }
+
+}  // namespace ffpod
