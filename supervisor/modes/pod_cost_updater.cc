@@ -34,13 +34,12 @@ namespace {
 
 constexpr auto kUseAwaitable = asio::as_tuple(asio::use_awaitable);
 
-std::shared_ptr<asio::ssl::context> MakeTlsContext(const PodCostUpdaterOptions& o,
-                                                   std::string* error) {
+Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const PodCostUpdaterOptions& o) {
   TlsClientFiles files;
   files.ca_file = o.ca_file;
   files.ca_label = "Kubernetes API CA file";
   files.prefix = "Kubernetes API TLS";
-  return MakeClientTlsContext(files, error);
+  return MakeClientTlsContext(files);
 }
 
 // The token file's content without surrounding whitespace, or an error sentence.
@@ -146,11 +145,11 @@ asio::awaitable<std::string> PodCostUpdater::State::PatchOnce(int64_t cost) {
   std::string error;
   std::string token = ReadToken(options.token_file, &error);
   if (!error.empty()) co_return error;
-  auto tls_context = MakeTlsContext(options, &error);
-  if (!tls_context) co_return error;
+  auto tls_context = MakeTlsContext(options);
+  if (!tls_context) co_return tls_context.error().message;
 
   const auto deadline = Clock::now() + options.request_timeout;
-  beast::ssl_stream<beast::tcp_stream> stream(io, *tls_context);
+  beast::ssl_stream<beast::tcp_stream> stream(io, **tls_context);
   beast::tcp_stream& socket = beast::get_lowest_layer(stream);
   current = &socket;
   struct Forget {
@@ -229,8 +228,7 @@ asio::awaitable<std::string> PodCostUpdater::State::PatchOnce(int64_t cost) {
 }
 
 Result<std::unique_ptr<PodCostUpdater>> PodCostUpdater::Create(PodCostUpdaterOptions options) {
-  std::string error;
-  if (!MakeTlsContext(options, &error)) return Error{error};
+  if (auto tls_context = MakeTlsContext(options); !tls_context) return tls_context.error();
   auto state = std::make_shared<State>(std::move(options));
   asio::co_spawn(state->io, state->Run(), [s = state.get()](const std::exception_ptr& e) {
     if (!e) return;

@@ -45,8 +45,7 @@ constexpr uint64_t kMaxResponseBytes = 1 << 20;
 constexpr size_t kErrorBodyChars = 200;
 
 // The TLS context for one connection (renewed certificate files are picked up on reconnect).
-std::shared_ptr<asio::ssl::context> MakeTlsContext(const OtlpExporterOptions& o,
-                                                   std::string* error) {
+Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const OtlpExporterOptions& o) {
   TlsClientFiles files;
   files.ca_file = o.ca_file;
   files.cert_file = o.client_certificate_file;
@@ -55,7 +54,7 @@ std::shared_ptr<asio::ssl::context> MakeTlsContext(const OtlpExporterOptions& o,
   files.cert_label = "OTLP client certificate file";
   files.key_label = "OTLP client key file";
   files.prefix = "OTLP TLS";
-  return MakeClientTlsContext(files, error);
+  return MakeClientTlsContext(files);
 }
 
 // The outcome of one HTTP request.
@@ -452,9 +451,9 @@ asio::awaitable<std::string> OtlpExporter::State::Connect(Clock::time_point dead
     conn_ = std::move(c);
     co_return std::string();
   }
-  std::string error;
-  c->tls_context = MakeTlsContext(options, &error);
-  if (!c->tls_context) co_return error;
+  auto tls_context = MakeTlsContext(options);
+  if (!tls_context) co_return tls_context.error().message;
+  c->tls_context = std::move(*tls_context);
   c->tls.emplace(std::move(stream), *c->tls_context);
   SSL* ssl = c->tls->native_handle();
   SetServerIdentity(ssl, ep.host);
@@ -496,8 +495,7 @@ Result<std::unique_ptr<OtlpExporter>> OtlpExporter::Create(OtlpExporterOptions o
   options.initial_backoff = std::max(milliseconds(1), options.initial_backoff);
   options.max_backoff = std::max(options.initial_backoff, options.max_backoff);
   if (options.endpoint.tls) {
-    std::string error;
-    if (!MakeTlsContext(options, &error)) return Error{error};
+    if (auto tls_context = MakeTlsContext(options); !tls_context) return tls_context.error();
   }
   auto state = std::make_shared<State>(std::move(options));
   asio::co_spawn(state->io, state->Run(),
