@@ -1,7 +1,8 @@
 // A background HTTP(S) sender: one thread with its own io_context, sending one request at a time
 // to one server, each attempt within a deadline, failed attempts retried with exponential backoff
 // (parsers/policy/backoff.h). The OTLP trace exporter (supervisor/telemetry/otlp_exporter.h,
-// docs/tracing.md) sends through it; what to send, and what an answer means, is the user's: the
+// docs/tracing.md) and the pod-deletion-cost updater (supervisor/modes/pod_cost_updater.h,
+// docs/kubernetes.md) send through it; what to send, and what an answer means, is theirs: the
 // sender asks its Delegate.
 //
 // The loop. Whenever it is idle the sender asks the delegate for the next message (Next). A
