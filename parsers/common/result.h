@@ -1,5 +1,6 @@
 // Result<T>: a value or one human-readable error sentence, for pure-core functions whose caller
 // needs to know why something was rejected (a malformed job document, a bad flag value).
+// Status: the same for an operation that has no value to give back: nothing, or an error.
 // Cheap to move; no exceptions. Thread-compatible.
 #pragma once
 
@@ -35,6 +36,22 @@ class [[nodiscard]] Result {
 
  private:
   std::variant<T, Error> v_;
+};
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;                                // success
+  Status(Error error) : error_(std::move(error)) {}  // NOLINT: implicit by design
+  static Status Ok() { return {}; }
+
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+
+  // Precondition: !ok().
+  const Error& error() const { return *error_; }
+
+ private:
+  std::optional<Error> error_;
 };
 
 }  // namespace ffpod

@@ -2,14 +2,15 @@
 // worker --pod-deletion-cost`, parsers/policy/pod_cost.h) by PATCHing the pod through the
 // Kubernetes API over HTTPS, with the service account's bearer token and CA certificate.
 //
-// Set(cost) only records the wanted value and wakes the updater's own thread; it never waits for
-// the network. That thread sends one request at a time, always with the latest value, so a burst
-// of changes costs one request. Each request (connect, TLS handshake, write, read) must complete
-// within `request_timeout`, on a connection of its own: there are a handful per job. A failed
-// request is retried with exponential backoff (1 s doubling to 60 s by default, with jitter) for
-// as long as a value is waiting. Failures are logged once when they start, saying what to fix
-// for 401, 403 and 404, and once when updates work again. The token file is read for every
-// request, so a rotated token is picked up.
+// Set(cost) only records the wanted value and wakes the thread of the updater's background
+// sender (supervisor/net/https_sender.h); it never waits for the network. That thread sends one
+// request at a time, always with the latest value, so a burst of changes costs one request. Each
+// request (connect, TLS handshake, write, read) must complete within `request_timeout`, on a
+// connection of its own: there are a handful per job. A failed request is retried with
+// exponential backoff (1 s doubling to 60 s by default, with jitter) for as long as a value is
+// waiting. Failures are logged once when they start, saying what to fix for 401, 403 and 404,
+// and once when updates work again. The token file is read for every request, so a rotated token
+// is picked up.
 //
 // Threading: Set and stats are thread-safe; Shutdown is called by the owner (the destructor
 // calls it too).
@@ -24,6 +25,8 @@
 #include "supervisor/telemetry/logger.h"
 
 namespace ffpod {
+
+class HttpsSender;
 
 struct PodCostUpdaterOptions {
   std::string host;  // the API server: an address (KUBERNETES_SERVICE_HOST) or a name
@@ -57,11 +60,12 @@ class PodCostUpdater {
   void Shutdown();
   Stats stats() const;
 
-  class State;
+  class State;  // what to PATCH and when; the sender's delegate
 
  private:
   explicit PodCostUpdater(std::shared_ptr<State> state);
   std::shared_ptr<State> state_;
+  std::unique_ptr<HttpsSender> sender_;
 };
 
 }  // namespace ffpod

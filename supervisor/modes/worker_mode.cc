@@ -69,8 +69,7 @@ void WorkerMode::UpdatePodCost() {
   pod_cost_->Set(PodDeletionCost(busy));
 }
 
-// --pod-deletion-cost: the updater, or why it cannot run.
-std::optional<std::string> WorkerMode::StartPodCost() {
+Status WorkerMode::StartPodCost() {
   PodCostUpdaterOptions o;
   o.host = config_.kube_api_host;
   o.port = config_.kube_api_port;
@@ -84,22 +83,22 @@ std::optional<std::string> WorkerMode::StartPodCost() {
     std::ifstream in(dir + "/namespace");
     std::getline(in, o.ns);
     if (!in && o.ns.empty()) {
-      return "--pod-deletion-cost: cannot read " + dir +
-             "/namespace; set POD_NAMESPACE or mount the service account token";
+      return Error{"--pod-deletion-cost: cannot read " + dir +
+                   "/namespace; set POD_NAMESPACE or mount the service account token"};
     }
     if (!IsKubernetesName(o.ns)) {
-      return "--pod-deletion-cost: " + dir + "/namespace holds \"" + o.ns +
-             "\", not a namespace name";
+      return Error{"--pod-deletion-cost: " + dir + "/namespace holds \"" + o.ns +
+                   "\", not a namespace name"};
     }
   }
   auto updater = PodCostUpdater::Create(o);
-  if (!updater) return "--pod-deletion-cost: " + updater.error().message;
+  if (!updater) return Error{"--pod-deletion-cost: " + updater.error().message};
   pod_cost_ = std::move(updater).value();
   logger_.Info("keeping this pod's pod-deletion-cost current",
                {{"pod", o.ns + "/" + o.pod}, {"api", o.host + ":" + std::to_string(o.port)}});
   // 0 at once: a restarted container may find the cost of its previous run on the pod.
   UpdatePodCost();
-  return std::nullopt;
+  return Status::Ok();
 }
 
 int WorkerMode::Run() {
@@ -121,8 +120,8 @@ int WorkerMode::Run() {
     slots_.push_back(std::make_unique<WorkerSlot>(context, *slot_owner_, i));
   }
   if (config_.pod_deletion_cost) {
-    if (auto error = StartPodCost()) {
-      logger_.Error(*error);
+    if (Status started = StartPodCost(); !started.ok()) {
+      logger_.Error(started.error().message);
       return 2;
     }
   }

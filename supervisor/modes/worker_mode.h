@@ -18,6 +18,7 @@
 #include <random>
 #include <vector>
 
+#include "parsers/common/result.h"
 #include "parsers/config/config.h"
 #include "parsers/config/redis_url.h"
 #include "parsers/documents/job.h"
@@ -66,7 +67,8 @@ class WorkerMode {
   void OnSignal(int count);
   void MaybeExit();
   void DumpState();
-  std::optional<std::string> StartPodCost();
+  // --pod-deletion-cost: starts the updater, or fails with why it cannot run.
+  Status StartPodCost();
 
   const Config& config_;
   Logger& logger_;

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "parsers/common/result.h"
+
 namespace ffpod {
 
 struct TlsClientFiles {
@@ -29,9 +31,9 @@ struct TlsClientFiles {
   std::string prefix = "TLS";
 };
 
-// The context, or nullptr with `*error` set to one sentence naming the file that failed.
-std::shared_ptr<boost::asio::ssl::context> MakeClientTlsContext(const TlsClientFiles& files,
-                                                                std::string* error);
+// The context, or one sentence naming the file that failed.
+Result<std::shared_ptr<boost::asio::ssl::context>> MakeClientTlsContext(
+    const TlsClientFiles& files);
 
 // Before the handshake: SNI for a host name (never for an address) and, with `verify`, the
 // name or address the server's certificate must match.

@@ -23,7 +23,7 @@ namespace {
 
 // The TLS context for one connection attempt (renewed certificate files are picked up on
 // reconnect).
-std::shared_ptr<asio::ssl::context> MakeTlsContext(const RedisTlsOptions& o, std::string* error) {
+Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const RedisTlsOptions& o) {
   TlsClientFiles files;
   files.ca_file = o.ca_file;
   files.cert_file = o.cert_file;
@@ -32,7 +32,7 @@ std::shared_ptr<asio::ssl::context> MakeTlsContext(const RedisTlsOptions& o, std
   files.ca_label = "TLS ca_file";
   files.cert_label = "TLS cert_file";
   files.key_label = "TLS key_file";
-  return MakeClientTlsContext(files, error);
+  return MakeClientTlsContext(files);
 }
 
 // Keepalive so that a peer that vanished without a FIN/RST is noticed within about a minute
@@ -73,15 +73,15 @@ void RedisClient::Impl::Connect() {
   }
   tcp::socket* socket = nullptr;
   if (url_.transport == RedisTransport::kTls) {
-    std::string error;
-    conn->tls_context = MakeTlsContext(url_.tls, &error);
-    if (!conn->tls_context) {
+    auto tls_context = MakeTlsContext(url_.tls);
+    if (!tls_context) {
       // Reported from the loop like any other failed attempt.
-      asio::post(io_, [self, conn, error] {
+      asio::post(io_, [self, conn, error = tls_context.error().message] {
         if (self->Live(conn)) self->Drop(conn, error);
       });
       return;
     }
+    conn->tls_context = std::move(*tls_context);
     socket = &conn->stream.emplace<TlsStream>(io_, *conn->tls_context).next_layer();
   } else {
     socket = &conn->stream.emplace<tcp::socket>(io_);

@@ -1,9 +1,10 @@
-// The OTLP/HTTP trace exporter: a batch span processor in front of an HTTP(S) client that POSTs
-// ExportTraceServiceRequest JSON bodies (parsers/telemetry/otlp_json.h) to a Collector, Tempo,
-// Jaeger, Honeycomb or any other OTLP/HTTP receiver (docs/tracing.md).
+// The OTLP/HTTP trace exporter: a batch span processor in front of the background HTTP(S)
+// sender (supervisor/net/https_sender.h) that POSTs ExportTraceServiceRequest JSON bodies
+// (parsers/telemetry/otlp_json.h) to a Collector, Tempo, Jaeger, Honeycomb or any other OTLP/HTTP
+// receiver (docs/tracing.md).
 //
 // Export(span) only appends to a bounded queue; it never waits for the network. A span that
-// finds the queue full is dropped. The exporter's own thread (its own io_context, never the main
+// finds the queue full is dropped. The sender's own thread (its own io_context, never the main
 // loop's) sends a batch when `max_export_batch_size` spans are waiting or `schedule_delay` has
 // passed, one request at a time, over a kept-alive HTTP/1.1 connection (Boost.Beast; TLS with
 // OpenSSL, verifying the server's name, optional client certificate).
@@ -21,7 +22,7 @@
 // Failures are logged once when exports start failing and once when they recover.
 //
 // Threading: Export and stats() are thread-safe; Shutdown is called by the owner, once.
-// `on_dropped` and the logger are called from the exporter's thread and from the threads calling
+// `on_dropped` and the logger are called from the sender's thread and from the threads calling
 // Export or Shutdown.
 #pragma once
 
@@ -31,7 +32,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -41,6 +41,8 @@
 #include "supervisor/telemetry/logger.h"
 
 namespace ffpod {
+
+class HttpsSender;
 
 struct OtlpExporterOptions {
   OtlpEndpoint endpoint;
@@ -79,7 +81,8 @@ class OtlpExporter {
     uint64_t failed_requests = 0;  // responses other than 2xx, and network errors
   };
 
-  // Starts the exporter thread. Fails (one sentence) when the TLS files cannot be loaded.
+  // Starts the sender's thread. Fails (one sentence) without an endpoint or when the TLS files
+  // cannot be loaded.
   static Result<std::unique_ptr<OtlpExporter>> Create(OtlpExporterOptions options);
 
   // Shutdown(now) when not done yet: whatever is queued is dropped and counted.
@@ -99,13 +102,13 @@ class OtlpExporter {
 
   Stats stats() const;
 
-  class State;  // shared with the exporter's thread and its helper threads
+  class State;  // the queue and the batches; the sender's delegate
 
  private:
   explicit OtlpExporter(std::shared_ptr<State> state);
 
   std::shared_ptr<State> state_;
-  std::thread thread_;
+  std::unique_ptr<HttpsSender> sender_;
   bool shut_down_ = false;
   bool shutdown_result_ = false;
 };
