@@ -105,6 +105,11 @@ std::string EnsureNodePackages() {
 // Runs tests/otlp/verify.js over request bodies; fails the test with its message if any body
 // does not decode through the OTLP protobuf schema. Returns the spans it counted.
 int VerifyWithProtobufjs(const std::vector<std::string>& bodies) {
+  // Tests that call this may run before any REQUIRE_NODE test installed the packages.
+  if (std::string why = EnsureNodePackages(); !why.empty()) {
+    ADD_FAILURE() << why << ": the protobuf check cannot run";
+    return -1;
+  }
   TempDir dir;
   std::vector<std::string> argv = {"node", OtlpDir() + "/verify.js"};
   for (size_t i = 0; i < bodies.size(); ++i) {
