@@ -4,11 +4,11 @@
 #include <re2/set.h>
 
 #include <algorithm>
-#include <cctype>
 #include <csignal>
 #include <memory>
 #include <utility>
 
+#include "parsers/common/text.h"
 #include "parsers/ffmpeg/classifier_rules.h"
 #include "parsers/telemetry/redact.h"
 
@@ -69,11 +69,8 @@ bool NamesUrl(std::string_view line, std::string_view url) {
 
 bool HasScheme(std::string_view s) {
   size_t i = 0;
-  while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '+' ||
-                          s[i] == '-' || s[i] == '.')) {
-    ++i;
-  }
-  return i > 0 && std::isalpha(static_cast<unsigned char>(s[0])) && s.substr(i).starts_with("://");
+  while (i < s.size() && (IsAsciiAlnum(s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.')) ++i;
+  return i > 0 && IsAsciiAlpha(s[0]) && s.substr(i).starts_with("://");
 }
 
 // A URL that reaches over the network (not a file, a pipe or a device).
@@ -85,9 +82,8 @@ bool IsNetworkUrl(std::string_view url) {
 bool ContainsNetworkUrl(std::string_view line) {
   for (size_t at = line.find("://"); at != std::string_view::npos; at = line.find("://", at + 3)) {
     size_t start = at;
-    while (start > 0 &&
-           (std::isalnum(static_cast<unsigned char>(line[start - 1])) || line[start - 1] == '+' ||
-            line[start - 1] == '-' || line[start - 1] == '.')) {
+    while (start > 0 && (IsAsciiAlnum(line[start - 1]) || line[start - 1] == '+' ||
+                         line[start - 1] == '-' || line[start - 1] == '.')) {
       --start;
     }
     if (IsNetworkUrl(line.substr(start))) return true;
@@ -364,7 +360,7 @@ bool FailureClassifier::ObserveStopMarker(std::string_view m, std::string_view l
     int n = 0;
     size_t i = kSignal.size();
     bool digits = false;
-    while (i < m.size() && m[i] >= '0' && m[i] <= '9' && n < 1000) {
+    while (i < m.size() && IsDigit(m[i]) && n < 1000) {
       n = n * 10 + (m[i] - '0');
       digits = true;
       ++i;

@@ -1,26 +1,17 @@
 #include "parsers/ffmpeg/encoders.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "parsers/common/text.h"
 
 namespace ffpod {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
 
 // The next whitespace-separated token of `s` (advancing it), or empty.
 std::string_view NextToken(std::string_view& s) {
   s = Trim(s);
   size_t end = 0;
-  while (end < s.size() && !std::isspace(static_cast<unsigned char>(s[end]))) ++end;
+  while (end < s.size() && !IsAsciiSpace(s[end])) ++end;
   std::string_view token = s.substr(0, end);
   s.remove_prefix(end);
   return token;
@@ -47,9 +38,9 @@ std::string_view EncoderFamilyName(EncoderFamily family) {
 }
 
 EncoderFamily EncoderFamilyOf(std::string_view encoder) {
-  if (EndsWith(encoder, "_nvenc")) return EncoderFamily::kNvenc;
-  if (EndsWith(encoder, "_vaapi")) return EncoderFamily::kVaapi;
-  if (EndsWith(encoder, "_qsv")) return EncoderFamily::kQsv;
+  if (encoder.ends_with("_nvenc")) return EncoderFamily::kNvenc;
+  if (encoder.ends_with("_vaapi")) return EncoderFamily::kVaapi;
+  if (encoder.ends_with("_qsv")) return EncoderFamily::kQsv;
   return EncoderFamily::kSoftware;
 }
 
@@ -112,7 +103,7 @@ void EncoderListParser::Line(std::string_view line) {
   if (flags.size() != 6 || name.empty()) return;
   if (flags[0] != 'V' && flags[0] != 'A' && flags[0] != 'S') return;
   for (char c : flags.substr(1)) {
-    if (c != '.' && !std::isalpha(static_cast<unsigned char>(c))) return;
+    if (c != '.' && !IsAsciiAlpha(c)) return;
   }
   ListedEncoder e;
   e.name = std::string(name);
@@ -150,7 +141,7 @@ std::vector<std::string> SplitConfiguration(std::string_view configuration) {
   };
   for (size_t i = 0; i + 3 <= configuration.size(); ++i) {
     if (configuration.compare(i, 3, " --") != 0) continue;
-    if (EndsWith(configuration.substr(0, i), "pkg-config")) continue;  // "pkg-config --static"
+    if (configuration.substr(0, i).ends_with("pkg-config")) continue;  // "pkg-config --static"
     take(i);
     start = i + 1;
   }
@@ -197,11 +188,11 @@ void BuildInfoParser::Line(std::string_view line) {
     std::string_view version = slash == std::string_view::npos ? rest : rest.substr(slash + 1);
     std::string compact;
     for (char c : version) {
-      if (!std::isspace(static_cast<unsigned char>(c))) compact += c;
+      if (!IsAsciiSpace(c)) compact += c;
     }
-    if (compact.empty() || !std::isdigit(static_cast<unsigned char>(compact.front()))) return;
+    if (compact.empty() || !IsDigit(compact.front())) return;
     for (char c : compact) {
-      if (c != '.' && !std::isdigit(static_cast<unsigned char>(c))) return;
+      if (c != '.' && !IsDigit(c)) return;
     }
     build_.libraries.emplace_back(std::string(name), std::move(compact));
   }

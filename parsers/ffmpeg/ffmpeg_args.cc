@@ -1,10 +1,11 @@
 #include "parsers/ffmpeg/ffmpeg_args.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <iterator>
 #include <limits>
+
+#include "parsers/common/text.h"
 
 namespace ffpod {
 namespace {
@@ -104,13 +105,6 @@ bool IsStdoutUrl(std::string_view url) {
   return url == "-" || url == "pipe:" || url == "pipe:1" || url == "/dev/stdout";
 }
 
-std::optional<int64_t> ParseInt(std::string_view s) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 // Parses "123" or "123.456" (no sign, no exponent) into microseconds-scaled value of `unit_us`.
 std::optional<int64_t> ParseDecimal(std::string_view s, int64_t unit_us) {
   if (s.empty()) return std::nullopt;
@@ -118,15 +112,13 @@ std::optional<int64_t> ParseDecimal(std::string_view s, int64_t unit_us) {
   std::string_view whole = s.substr(0, dot);
   std::string_view frac = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
   if (whole.empty() && frac.empty()) return std::nullopt;
-  for (char c : whole) {
-    if (c < '0' || c > '9') return std::nullopt;
-  }
-  for (char c : frac) {
-    if (c < '0' || c > '9') return std::nullopt;
+  if (!std::all_of(whole.begin(), whole.end(), IsDigit) ||
+      !std::all_of(frac.begin(), frac.end(), IsDigit)) {
+    return std::nullopt;
   }
   int64_t w = 0;
   if (!whole.empty()) {
-    auto v = ParseInt(whole);
+    auto v = ParseInt64(whole);
     if (!v || *v > std::numeric_limits<int64_t>::max() / unit_us / 2) return std::nullopt;
     w = *v;
   }
@@ -158,7 +150,7 @@ std::optional<int64_t> ParseFfmpegDuration(std::string_view text) {
     int64_t hours = 0;
     std::string_view mm, ss;
     if (second != std::string_view::npos) {
-      auto h = ParseInt(text.substr(0, first));
+      auto h = ParseInt64(text.substr(0, first));
       if (!h || *h < 0) return std::nullopt;
       hours = *h;
       mm = text.substr(first + 1, second - first - 1);
@@ -167,7 +159,7 @@ std::optional<int64_t> ParseFfmpegDuration(std::string_view text) {
       mm = text.substr(0, first);
       ss = text.substr(first + 1);
     }
-    auto m = ParseInt(mm);
+    auto m = ParseInt64(mm);
     auto s = ParseDecimal(ss, 1000000);
     if (!m || *m < 0 || *m > 59 || !s || *s >= 60 * 1000000LL) return std::nullopt;
     if (hours > 1000000000) return std::nullopt;
@@ -188,7 +180,7 @@ std::optional<int64_t> ParseFfmpegDuration(std::string_view text) {
         // Sub-microsecond fractions are dropped.
         text = text.substr(0, text.find('.'));
       }
-      us = ParseInt(text);
+      us = ParseInt64(text);
       if (us && *us < 0) us.reset();
     } else {
       us = ParseDecimal(text, unit);
@@ -265,7 +257,7 @@ FfmpegCommand AnalyzeFfmpegArgs(const std::vector<std::string>& args) {
     } else if (name == "to") {
       stop = ParseFfmpegDuration(value);
     } else if (name == "stream_loop") {
-      loop = ParseInt(value);
+      loop = ParseInt64(value);
     } else if (name == "progress") {
       cmd.has_progress = true;
     } else if (name == "loglevel" || name == "v") {

@@ -1,25 +1,21 @@
 #include "parsers/ffmpeg/ffmpeg_version.h"
 
-#include <cctype>
+#include <algorithm>
 #include <optional>
+
+#include "parsers/common/text.h"
 
 namespace ffpod {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-// Reads a decimal number at `*pos`; advances past it. Nullopt (and no advance) when none.
+// Reads a decimal number at `*pos`; advances past it. Nullopt (and no advance) when there is
+// none or it is above 1000000 (not a version component).
 std::optional<int> ReadNumber(std::string_view s, size_t* pos) {
-  size_t i = *pos;
-  long value = 0;
-  while (i < s.size() && IsDigit(s[i])) {
-    value = value * 10 + (s[i] - '0');
-    if (value > 1000000) return std::nullopt;  // not a version component
-    ++i;
-  }
-  if (i == *pos) return std::nullopt;
-  *pos = i;
-  return static_cast<int>(value);
+  std::string_view digits = LeadingDigits(s.substr(std::min(*pos, s.size())));
+  std::optional<uint64_t> value = ParseUint64(digits);
+  if (!value || *value > 1000000) return std::nullopt;
+  *pos += digits.size();
+  return static_cast<int>(*value);
 }
 
 // The version token: the word after "version " (`ffmpeg version X`, `ffprobe version X`), or
@@ -37,7 +33,7 @@ std::string_view VersionToken(std::string_view line) {
   }
   while (start < line.size() && (line[start] == ' ' || line[start] == '\t')) ++start;
   size_t end = start;
-  while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end]))) ++end;
+  while (end < line.size() && !IsAsciiSpace(line[end])) ++end;
   return line.substr(start, end - start);
 }
 

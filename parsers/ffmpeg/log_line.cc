@@ -3,13 +3,13 @@
 #include <array>
 #include <optional>
 
+#include "parsers/common/text.h"
 #include "parsers/ffmpeg/classifier_rules.h"
 
 namespace ffpod {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsHex(char c) { return HexDigitValue(c) >= 0; }
 
 // Matches `pattern` at the start of `s`, where '9' stands for any digit.
 bool MatchesDigits(std::string_view s, std::string_view pattern) {

@@ -1,52 +1,24 @@
 #include "parsers/ffmpeg/progress.h"
 
-#include <charconv>
-#include <cmath>
 #include <cstring>
 #include <limits>
+
+#include "parsers/common/text.h"
 
 namespace ffpod {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
+// The blanks taken off keys, values and clock times (a line has already lost its '\n').
+constexpr std::string_view kBlanks = " \t\r";
 
 bool IsNotAvailable(std::string_view value) { return value == "N/A"; }
 
-// The whole of `s` as a decimal int64 (optional leading '-'), else nullopt.
-std::optional<int64_t> ParseInt64(std::string_view s) {
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
-
-// The whole of `s` as a finite double (fixed or exponent form), else nullopt.
-std::optional<double> ParseFiniteDouble(std::string_view s) {
-  double v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty() || !std::isfinite(v)) {
-    return std::nullopt;
-  }
-  return v;
-}
-
 // Parses a non-negative decimal int at the front of `*s` (at most 9 digits) and consumes it.
 std::optional<int> TakeIndex(std::string_view* s) {
-  size_t n = 0;
-  while (n < s->size() && n < 10 && (*s)[n] >= '0' && (*s)[n] <= '9') ++n;
-  if (n == 0 || n > 9) return std::nullopt;
-  int v = 0;
-  std::from_chars(s->data(), s->data() + n, v);
-  s->remove_prefix(n);
-  return v;
+  std::string_view digits = LeadingDigits(s->substr(0, 10));
+  if (digits.empty() || digits.size() > 9) return std::nullopt;
+  s->remove_prefix(digits.size());
+  return static_cast<int>(*ParseUint64(digits));
 }
 
 // Recognises `stream_F_S_<rest>` and returns F, S and <rest>.
@@ -74,12 +46,11 @@ bool ParseDoubleWithSuffix(std::string_view value, std::string_view suffix,
     *out = std::nullopt;
     return true;
   }
-  if (value.size() < suffix.size() || value.substr(value.size() - suffix.size()) != suffix) {
+  if (!ConsumeSuffix(&value, suffix)) {
     *out = std::nullopt;
     return false;
   }
-  value.remove_suffix(suffix.size());
-  *out = ParseFiniteDouble(Trim(value));
+  *out = ParseDouble(Trim(value, kBlanks));
   if (*out) **out += 0.0;
   return out->has_value();
 }
@@ -106,7 +77,7 @@ bool IsSentinelTime(int64_t us) {
 }
 
 std::optional<int64_t> ParseClockTime(std::string_view text) {
-  text = Trim(text);
+  text = Trim(text, kBlanks);
   bool negative = false;
   if (!text.empty() && text.front() == '-') {
     negative = true;
@@ -114,16 +85,13 @@ std::optional<int64_t> ParseClockTime(std::string_view text) {
   }
   size_t colon = text.find(':');
   if (colon == 0 || colon == std::string_view::npos) return std::nullopt;
-  int64_t hours = 0;
-  for (size_t i = 0; i < colon; ++i) {
-    char c = text[i];
-    if (c < '0' || c > '9') return std::nullopt;
-    if (__builtin_mul_overflow(hours, 10, &hours) || __builtin_add_overflow(hours, c - '0', &hours))
-      return std::nullopt;
-  }
+  std::string_view hours_text = text.substr(0, colon);
+  if (LeadingDigits(hours_text).size() != colon) return std::nullopt;
+  std::optional<int64_t> hours = ParseInt64(hours_text);
+  if (!hours) return std::nullopt;
   text.remove_prefix(colon + 1);
   auto two_digits = [](std::string_view t) -> int {
-    if (t.size() < 2 || t[0] < '0' || t[0] > '5' || t[1] < '0' || t[1] > '9') return -1;
+    if (t.size() < 2 || t[0] < '0' || t[0] > '5' || !IsDigit(t[1])) return -1;
     return (t[0] - '0') * 10 + (t[1] - '0');
   };
   int minutes = two_digits(text);
@@ -138,13 +106,13 @@ std::optional<int64_t> ParseClockTime(std::string_view text) {
     text.remove_prefix(1);
     int64_t scale = 100000;
     for (char c : text) {
-      if (c < '0' || c > '9') return std::nullopt;
+      if (!IsDigit(c)) return std::nullopt;
       micros += (c - '0') * scale;
       scale /= 10;
     }
   }
   int64_t total = 0;
-  if (__builtin_mul_overflow(hours, int64_t{3600}, &total) ||
+  if (__builtin_mul_overflow(*hours, int64_t{3600}, &total) ||
       __builtin_add_overflow(total, int64_t{minutes} * 60 + seconds, &total) ||
       __builtin_mul_overflow(total, int64_t{1000000}, &total) ||
       __builtin_add_overflow(total, micros, &total))
@@ -199,8 +167,8 @@ void ProgressParser::Line(std::string_view line, std::vector<ProgressBlock>* out
     ++errors_;
     return;
   }
-  std::string_view key = Trim(line.substr(0, eq));
-  std::string_view value = Trim(line.substr(eq + 1));
+  std::string_view key = Trim(line.substr(0, eq), kBlanks);
+  std::string_view value = Trim(line.substr(eq + 1), kBlanks);
   if (key.empty()) {
     ++errors_;
     return;
@@ -277,7 +245,7 @@ bool ProgressParser::OtherValue(std::string_view key, std::string_view value) {
 }
 
 bool ProgressParser::StreamQualityValue(int file, int stream, std::string_view value) {
-  std::optional<double> q = ParseFiniteDouble(value);
+  std::optional<double> q = ParseDouble(value);
   if (!q) return false;
   for (StreamQuality& s : current_.stream_q) {
     if (s.file == file && s.stream == stream) {
@@ -292,11 +260,9 @@ bool ProgressParser::StreamQualityValue(int file, int stream, std::string_view v
 
 bool ProgressParser::StreamPsnrValue(int file, int stream, char plane, std::string_view value) {
   // "%2.2f" of -10*log10(0) prints "inf"; NaN is not a measurement.
-  double db = 0;
-  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), db);
-  if (ec != std::errc() || ptr != value.data() + value.size() || std::isnan(db) || value.empty()) {
-    return false;
-  }
+  std::optional<double> psnr = ParseDouble(value, Infinities::kAccept);
+  if (!psnr) return false;
+  double db = *psnr;
   for (StreamPsnr& s : current_.stream_psnr) {
     if (s.file == file && s.stream == stream && s.plane == plane) {
       s.db = db;

@@ -1,8 +1,8 @@
 #include "parsers/ffmpeg/stats_line.h"
 
 #include <array>
-#include <charconv>
-#include <cmath>
+
+#include "parsers/common/text.h"
 
 namespace ffpod {
 namespace {
@@ -48,15 +48,14 @@ Key Lookup(std::string_view name) {
   }
 }
 
-bool IsUpperHex(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); }
-
 // Classifies a key token; sets *last for an `L` prefix.
 Key Classify(std::string_view token, bool* last) {
   Key key = Lookup(token);
   if (key != Key::kUnknown) return key;
   bool l = !token.empty() && token.front() == 'L';
   if (l) token.remove_prefix(1);
-  while (!token.empty() && IsUpperHex(token.front())) token.remove_prefix(1);
+  while (!token.empty() && HexDigitValue(token.front(), HexCase::kUpper) >= 0)
+    token.remove_prefix(1);
   key = Lookup(token);
   if (key != Key::kSize && key != Key::kQ && key != Key::kPsnr) return Key::kUnknown;
   if (l) *last = true;
@@ -66,7 +65,7 @@ Key Classify(std::string_view token, bool* last) {
 bool Matches(std::string_view s, std::string_view pattern) {  // 'd' in pattern: a digit
   if (s.size() < pattern.size()) return false;
   for (size_t i = 0; i < pattern.size(); ++i) {
-    bool ok = pattern[i] == 'd' ? (s[i] >= '0' && s[i] <= '9') : s[i] == pattern[i];
+    bool ok = pattern[i] == 'd' ? IsDigit(s[i]) : s[i] == pattern[i];
     if (!ok) return false;
   }
   return true;
@@ -81,33 +80,18 @@ std::string_view StripPrefixes(std::string_view s) {
   return s;
 }
 
-std::optional<int64_t> ParseInt64(std::string_view s) {
-  int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
-
+// The whole of `s` as a finite double; -0.0 (FFmpeg's `%6.1f` of a tiny negative) reads as 0.
 std::optional<double> ParseFiniteDouble(std::string_view s) {
-  double v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty() || !std::isfinite(v)) {
-    return std::nullopt;
-  }
-  return v + 0.0;  // -0.0 (FFmpeg's `%6.1f` of a tiny negative) reads as 0
-}
-
-bool StripSuffix(std::string_view* s, std::string_view suffix) {
-  if (s->size() < suffix.size() || s->substr(s->size() - suffix.size()) != suffix) return false;
-  s->remove_suffix(suffix.size());
-  return true;
+  std::optional<double> v = ParseDouble(s);
+  if (v) *v += 0.0;
+  return v;
 }
 
 // `N/A` -> true with nullopt; `<number><suffix>` -> true with the number; else false.
 bool ParseNumberWithSuffix(std::string_view value, std::string_view suffix,
                            std::optional<double>* out) {
   if (value == "N/A") return true;
-  if (!StripSuffix(&value, suffix)) return false;
+  if (!ConsumeSuffix(&value, suffix)) return false;
   *out = ParseFiniteDouble(value);
   return out->has_value();
 }
@@ -115,7 +99,7 @@ bool ParseNumberWithSuffix(std::string_view value, std::string_view suffix,
 // `N/A`, or the `%.0f` count of KiB followed by `kB` (<=6.1) or `KiB` (7.0+).
 bool ParseSize(std::string_view value, std::optional<int64_t>* out) {
   if (value == "N/A") return true;
-  if (!StripSuffix(&value, "KiB") && !StripSuffix(&value, "kB")) return false;
+  if (!ConsumeSuffix(&value, "KiB") && !ConsumeSuffix(&value, "kB")) return false;
   if (value.empty() || value.front() == '-') return false;
   std::optional<int64_t> kib = ParseInt64(value);
   int64_t bytes = 0;
@@ -199,9 +183,7 @@ class StatsLineFields {
 }  // namespace
 
 std::optional<StatsLine> ParseStatsLine(std::string_view line) {
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' ')) {
-    line.remove_suffix(1);
-  }
+  line = TrimRight(line, "\r\n ");
   std::string_view s = StripPrefixes(line);
   StatsLine r;
   StatsLineFields fields(&r);

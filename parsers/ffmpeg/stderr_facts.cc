@@ -1,7 +1,6 @@
 #include "parsers/ffmpeg/stderr_facts.h"
 
-#include <charconv>
-
+#include "parsers/common/text.h"
 #include "parsers/ffmpeg/progress.h"
 
 namespace ffpod {
@@ -32,12 +31,10 @@ bool StderrFacts::Observe(std::string_view raw) {
   }
   if (line.starts_with("Input #")) {
     std::string_view rest = line.substr(7);
-    int index = -1;
-    auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), index);
-    if (ec == std::errc() && p < rest.data() + rest.size() && *p == ',' && index >= 0 &&
-        index < 1024) {
-      current_input_ = index;
-    }
+    size_t comma = rest.find(',');
+    std::optional<int64_t> index =
+        comma == std::string_view::npos ? std::nullopt : ParseInt64(rest.substr(0, comma));
+    if (index && *index >= 0 && *index < 1024) current_input_ = static_cast<int>(*index);
     return false;
   }
   if (current_input_ >= 0 && line.starts_with("  Duration: ")) {

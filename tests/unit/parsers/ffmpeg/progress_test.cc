@@ -335,6 +335,27 @@ TEST(ProgressParser, BitrateForms) {
   EXPECT_EQ(One("bitrate=240.5\nprogress=continue\n", 1).bitrate_kbps, std::nullopt);
 }
 
+// What each value accepts (parsers/common/text.h does the numbers; these are the rules around
+// them): N/A, blanks before the unit, no '+', no infinities outside the PSNR.
+TEST(ProgressParser, NumberRulesPerKey) {
+  EXPECT_EQ(One("bitrate=12.5 kbits/s\nprogress=continue\n").bitrate_kbps, 12.5);
+  EXPECT_EQ(One("fps=N/A\nprogress=continue\n").fps, std::nullopt);
+  EXPECT_EQ(One("fps=+25\nprogress=continue\n", 1).fps, std::nullopt);
+  EXPECT_EQ(One("fps=inf\nprogress=continue\n", 1).fps, std::nullopt);
+  EXPECT_EQ(One("speed=1e999x\nprogress=continue\n", 1).speed, std::nullopt);
+  EXPECT_EQ(One("total_size=-1\nprogress=continue\n").total_size_bytes, -1);
+  EXPECT_EQ(One("frame=+1\nprogress=continue\n", 1).frame, std::nullopt);
+  EXPECT_EQ(One("frame=9223372036854775808\nprogress=continue\n", 1).frame, std::nullopt);
+  EXPECT_EQ(One("out_time_us=12x\nprogress=continue\n", 1).out_time_us, std::nullopt);
+  ProgressBlock q = One("stream_0_0_q=-0.0\nprogress=continue\n");
+  ASSERT_EQ(q.stream_q.size(), 1u);
+  EXPECT_TRUE(std::signbit(q.stream_q[0].q));  // as read: only fps, bitrate and speed add 0.0
+  EXPECT_EQ(One("stream_0_0_q=inf\nprogress=continue\n", 1).stream_q.size(), 0u);
+  EXPECT_EQ(One("stream_0_0_psnr_y=-inf\nprogress=continue\n").stream_psnr.size(), 1u);
+  EXPECT_EQ(One("stream_0000000001_0_q=1\nprogress=continue\n").stream_q.size(), 0u);
+  EXPECT_EQ(One("stream_000000001_0_q=1\nprogress=continue\n").stream_q.size(), 1u);
+}
+
 TEST(ProgressParser, TimeSourcesByPriority) {
   // out_time_ms is microseconds too.
   EXPECT_EQ(One("out_time_ms=3008000\nprogress=continue\n").out_time_us, 3008000);

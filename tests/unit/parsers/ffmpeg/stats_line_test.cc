@@ -167,6 +167,26 @@ TEST(ParseStatsLine, NegativeZeroBitrateReadsAsZero) {
   EXPECT_EQ(s.time_us, -40000);
 }
 
+// The number rules of a stats line (parsers/common/text.h does the numbers): no N/A for frame,
+// fps or q, no negative size, no blanks inside a value, every float finite.
+TEST(ParseStatsLine, NumberRulesPerKey) {
+  constexpr std::string_view kTail = " size=       2kB time=00:00:01.00 bitrate=N/A speed=N/A";
+  auto with = [&](std::string_view head) {
+    return ParseStatsLine(std::string(head) + kTail.data());
+  };
+  EXPECT_EQ(with("frame=N/A"), std::nullopt);
+  EXPECT_EQ(with("frame=+3"), std::nullopt);
+  EXPECT_EQ(with("frame=3 fps=N/A"), std::nullopt);
+  EXPECT_EQ(with("frame=3 fps=inf"), std::nullopt);
+  EXPECT_EQ(with("frame=3 q=nan"), std::nullopt);
+  ASSERT_TRUE(with("frame=3 q=-0.0"));
+  EXPECT_FALSE(std::signbit(*with("frame=3 q=-0.0")->q));
+  EXPECT_EQ(ParseStatsLine("size=      -2kB time=00:00:01.00 bitrate=N/A speed=N/A"), std::nullopt);
+  EXPECT_EQ(ParseStatsLine("size=       2kB time=00:00:01.00 bitrate=1e999kbits/s speed=N/A"),
+            std::nullopt);
+  EXPECT_EQ(Parse("size=       2kB time=00:00:01.00 bitrate=N/A speed=1e+03x").speed, 1000.0);
+}
+
 TEST(ParseStatsLine, RejectsOtherLines) {
   for (const char* line : {
            "",
