@@ -1,9 +1,11 @@
 #include "parsers/documents/job.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 
 #include "parsers/common/json_text.h"
+#include "parsers/common/text.h"
 #include "parsers/ffmpeg/ffmpeg_args.h"
 #include "parsers/telemetry/log_format.h"
 
@@ -14,8 +16,7 @@ namespace json = boost::json;
 bool IsValidJobId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '-';
+    bool ok = IsAsciiAlnum(c) || c == '.' || c == '_' || c == ':' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -24,10 +25,8 @@ bool IsValidJobId(std::string_view id) {
 namespace {
 
 bool IsLowerHex(std::string_view s) {
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return HexDigitValue(c, HexCase::kLower) >= 0; });
 }
 
 bool AllZero(std::string_view s) { return s.find_first_not_of('0') == std::string_view::npos; }

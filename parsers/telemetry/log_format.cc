@@ -1,6 +1,7 @@
 #include "parsers/telemetry/log_format.h"
 
 #include "parsers/common/json_text.h"
+#include "parsers/common/text.h"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -94,12 +95,9 @@ std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_
   // YYYY-MM-DDTHH:MM:SS[.f+](Z|+00:00)
   auto digits = [&](size_t pos, size_t n, int* out) {
     if (pos + n > t.size()) return false;
-    int v = 0;
-    for (size_t i = pos; i < pos + n; ++i) {
-      if (t[i] < '0' || t[i] > '9') return false;
-      v = v * 10 + (t[i] - '0');
-    }
-    *out = v;
+    std::optional<uint64_t> v = ParseUint64(t.substr(pos, n));
+    if (!v) return false;
+    *out = static_cast<int>(*v);
     return true;
   };
   int y, mo, d, h, mi, s;
@@ -115,7 +113,7 @@ std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_
     ++pos;
     int64_t scale = 100000;
     size_t start = pos;
-    while (pos < t.size() && t[pos] >= '0' && t[pos] <= '9') {
+    while (pos < t.size() && IsDigit(t[pos])) {
       if (scale > 0) micros += (t[pos] - '0') * scale;
       scale /= 10;
       ++pos;
@@ -161,7 +159,7 @@ std::string FormatLogRecord(LogFormat format, std::chrono::system_clock::time_po
     std::string out = FormatTimestamp(ts);
     out += ' ';
     std::string_view name = SeverityName(level);
-    for (char c : name) out += static_cast<char>(c - 'a' + 'A');
+    for (char c : name) out += AsciiUpper(c);
     out += ' ';
     out += SanitizeUtf8(msg);
     for (const auto& kv : fields) {

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <charconv>
 #include <cmath>
 
 #include "parsers/common/json_text.h"
+#include "parsers/common/text.h"
 #include "parsers/telemetry/log_format.h"
 
 namespace ffpod {
@@ -30,7 +30,6 @@ void AppendString(std::string& out, std::string_view s) {
     sanitized = SanitizeUtf8(s);
     s = sanitized;
   }
-  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   size_t run = 0;  // start of the bytes not yet copied
   for (size_t i = 0; i < s.size(); ++i) {
@@ -62,8 +61,8 @@ void AppendString(std::string& out, std::string_view s) {
         break;
       default:
         out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0x0f];
+        out += LowerHexDigit(c >> 4);
+        out += LowerHexDigit(c);
     }
   }
   out.append(s.data() + run, s.size() - run);
@@ -233,10 +232,7 @@ std::optional<int64_t> Int64Field(const json::value& v) {
     return std::nullopt;
   }
   if (v.is_string()) {
-    const json::string& s = v.get_string();
-    int64_t n = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec == std::errc() && end == s.data() + s.size()) return n;
+    if (auto n = ParseInt64(v.get_string())) return n;
   }
   return std::nullopt;
 }
@@ -251,14 +247,12 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+// 1-18 decimal digits (no sign): always within int64.
 std::optional<int64_t> Digits(std::string_view s) {
-  if (s.empty() || s.size() > 18) return std::nullopt;
-  int64_t n = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  return n;
+  if (s.size() > 18) return std::nullopt;
+  std::optional<uint64_t> n = ParseUint64(s);
+  if (!n) return std::nullopt;
+  return static_cast<int64_t>(*n);
 }
 
 // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" -> Unix seconds.
@@ -294,8 +288,7 @@ bool IsRetryableOtlpStatus(int http_status) {
 
 std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
                                                          int64_t now_unix_seconds) {
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  value = Trim(value, " \t");
   if (auto seconds = Digits(value)) {
     constexpr int64_t kMaxSeconds = 365LL * 24 * 3600;  // beyond any deadline ffpod has
     return std::chrono::seconds(std::min(*seconds, kMaxSeconds));

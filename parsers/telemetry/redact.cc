@@ -6,6 +6,8 @@
 #include <array>
 #include <string>
 
+#include "parsers/common/text.h"
+
 namespace ffpod {
 namespace {
 
@@ -20,15 +22,6 @@ bool EndsParamName(char c) {
 }
 bool EndsParamValue(char c) { return EndsToken(c) || c == '&' || c == ';' || c == '#'; }
 
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = Lower(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 // Lower-cased, percent-decoded parameter name without leading/trailing underscores
 // (Akamai's `__token__`).
 std::string NormalizeName(std::string_view name) {
@@ -36,20 +29,17 @@ std::string NormalizeName(std::string_view name) {
   out.reserve(name.size());
   for (size_t i = 0; i < name.size(); ++i) {
     if (name[i] == '%' && i + 2 < name.size()) {
-      int hi = HexValue(name[i + 1]);
-      int lo = HexValue(name[i + 2]);
+      int hi = HexDigitValue(name[i + 1]);
+      int lo = HexDigitValue(name[i + 2]);
       if (hi >= 0 && lo >= 0) {
-        out.push_back(Lower(static_cast<char>(hi * 16 + lo)));
+        out.push_back(AsciiLower(static_cast<char>(hi * 16 + lo)));
         i += 2;
         continue;
       }
     }
-    out.push_back(Lower(name[i]));
+    out.push_back(AsciiLower(name[i]));
   }
-  size_t b = out.find_first_not_of('_');
-  if (b == std::string::npos) return "";
-  size_t e = out.find_last_not_of('_');
-  return out.substr(b, e - b + 1);
+  return std::string(Trim(out, "_"));
 }
 
 // Query or fragment parameters whose values are credentials: signed-URL schemes (AWS SigV4,
@@ -129,7 +119,7 @@ bool ContainsIgnoringCase(std::string_view text, std::string_view lower_needle) 
   if (lower_needle.size() > text.size()) return false;
   for (size_t i = 0; i + lower_needle.size() <= text.size(); ++i) {
     size_t j = 0;
-    while (j < lower_needle.size() && Lower(text[i + j]) == lower_needle[j]) ++j;
+    while (j < lower_needle.size() && AsciiLower(text[i + j]) == lower_needle[j]) ++j;
     if (j == lower_needle.size()) return true;
   }
   return false;

@@ -3,39 +3,19 @@
 #include <algorithm>
 #include <vector>
 
+#include "parsers/common/text.h"
+
 namespace ffpod {
 
 namespace {
 
-constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr size_t kMaxTracestateMembers = 32;
 
-int LowerHexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-template <size_t N>
-std::string BytesToHex(const std::array<uint8_t, N>& bytes) {
-  std::string out(2 * N, '0');
-  for (size_t i = 0; i < N; ++i) {
-    out[2 * i] = kHexDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kHexDigits[bytes[i] & 0x0f];
-  }
-  return out;
-}
-
+// W3C trace context: ids and flags are lower-case hex only.
 template <size_t N>
 std::optional<std::array<uint8_t, N>> HexToBytes(std::string_view hex) {
-  if (hex.size() != 2 * N) return std::nullopt;
   std::array<uint8_t, N> out{};
-  for (size_t i = 0; i < N; ++i) {
-    int hi = LowerHexValue(hex[2 * i]);
-    int lo = LowerHexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
+  if (!DecodeHex(hex, out, HexCase::kLower)) return std::nullopt;
   return out;
 }
 
@@ -51,26 +31,23 @@ void PutBigEndian(uint64_t v, uint8_t* out) {
   }
 }
 
-bool IsLcAlpha(char c) { return c >= 'a' && c <= 'z'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsKeyChar(char c) {
-  return IsLcAlpha(c) || IsDigit(c) || c == '_' || c == '-' || c == '*' || c == '/';
+  return IsAsciiLower(c) || IsDigit(c) || c == '_' || c == '-' || c == '*' || c == '/';
 }
-bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
 // simple-key = lcalpha 0*255(keychar)
 // multi-tenant-key = (lcalpha / DIGIT) 0*240(keychar) "@" lcalpha 0*13(keychar)
 bool IsValidTracestateKey(std::string_view key) {
   size_t at = key.find('@');
   if (at == std::string_view::npos) {
-    if (key.empty() || key.size() > 256 || !IsLcAlpha(key[0])) return false;
+    if (key.empty() || key.size() > 256 || !IsAsciiLower(key[0])) return false;
     return std::all_of(key.begin() + 1, key.end(), IsKeyChar);
   }
   std::string_view tenant = key.substr(0, at), system = key.substr(at + 1);
-  if (tenant.empty() || tenant.size() > 241 || !(IsLcAlpha(tenant[0]) || IsDigit(tenant[0]))) {
+  if (tenant.empty() || tenant.size() > 241 || !(IsAsciiLower(tenant[0]) || IsDigit(tenant[0]))) {
     return false;
   }
-  if (system.empty() || system.size() > 14 || !IsLcAlpha(system[0])) return false;
+  if (system.empty() || system.size() > 14 || !IsAsciiLower(system[0])) return false;
   return std::all_of(tenant.begin() + 1, tenant.end(), IsKeyChar) &&
          std::all_of(system.begin() + 1, system.end(), IsKeyChar);
 }
@@ -85,12 +62,6 @@ bool IsValidTracestateValue(std::string_view value) {
   return true;
 }
 
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && IsOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsOws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 bool SpanContext::valid() const { return !AllZero(trace_id) && !AllZero(span_id); }
@@ -98,8 +69,8 @@ bool SpanContext::valid() const { return !AllZero(trace_id) && !AllZero(span_id)
 bool IsZeroId(const TraceId& id) { return AllZero(id); }
 bool IsZeroId(const SpanId& id) { return AllZero(id); }
 
-std::string ToHex(const TraceId& id) { return BytesToHex(id); }
-std::string ToHex(const SpanId& id) { return BytesToHex(id); }
+std::string ToHex(const TraceId& id) { return LowerHex(id); }
+std::string ToHex(const SpanId& id) { return LowerHex(id); }
 
 std::optional<TraceId> TraceIdFromHex(std::string_view hex) { return HexToBytes<16>(hex); }
 std::optional<SpanId> SpanIdFromHex(std::string_view hex) { return HexToBytes<8>(hex); }
@@ -131,7 +102,7 @@ std::string FormatTraceparent(const SpanContext& context) {
   out += '-';
   out += ToHex(context.span_id);
   out += '-';
-  out += BytesToHex(std::array<uint8_t, 1>{context.trace_flags});
+  AppendLowerHex(out, std::array<uint8_t, 1>{context.trace_flags});
   return out;
 }
 
@@ -142,7 +113,7 @@ std::optional<std::string> NormalizeTracestate(std::string_view tracestate) {
   while (pos <= tracestate.size()) {
     size_t comma = tracestate.find(',', pos);
     if (comma == std::string_view::npos) comma = tracestate.size();
-    std::string_view member = TrimOws(tracestate.substr(pos, comma - pos));
+    std::string_view member = Trim(tracestate.substr(pos, comma - pos), " \t");  // OWS
     pos = comma + 1;
     if (member.empty()) continue;
     size_t eq = member.find('=');
