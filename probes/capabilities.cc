@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/json/array.hpp>
-#include <cctype>
 #include <charconv>
 #include <deque>
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include <system_error>
 #include <tuple>
 
+#include "parsers/common/text.h"
 #include "parsers/ffmpeg/classifier.h"
 #include "parsers/ffmpeg/log_line.h"
 
@@ -20,12 +20,6 @@ namespace fs = std::filesystem;
 using std::chrono::steady_clock;
 
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // "15 s", "0.5 s", "1.25 s".
 std::string Seconds(std::chrono::milliseconds d) {
@@ -51,7 +45,7 @@ namespace {
 bool NaturalLess(const std::string& a, const std::string& b) {
   auto split = [](const std::string& s) {
     size_t digits = s.size();
-    while (digits > 0 && std::isdigit(static_cast<unsigned char>(s[digits - 1]))) --digits;
+    while (digits > 0 && IsDigit(s[digits - 1])) --digits;
     uint64_t n = 0;
     for (size_t i = digits; i < s.size() && i < digits + 18; ++i) n = n * 10 + (s[i] - '0');
     return std::make_tuple(s.substr(0, digits), digits == s.size() ? 0 : 1, n, s);

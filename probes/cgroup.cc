@@ -1,8 +1,9 @@
 #include "probes/cgroup.h"
 
-#include <charconv>
 #include <fstream>
 #include <sstream>
+
+#include "parsers/common/text.h"
 
 namespace ffpod {
 
@@ -15,10 +16,7 @@ std::optional<uint64_t> ParseOomKillCount(std::string_view memory_events_or_oom_
     pos = eol == std::string_view::npos ? text.size() : eol + 1;
     constexpr std::string_view kKey = "oom_kill ";
     if (!line.starts_with(kKey)) continue;
-    std::string_view num = line.substr(kKey.size());
-    uint64_t v = 0;
-    auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
-    if (ec == std::errc() && p == num.data() + num.size()) return v;
+    if (std::optional<uint64_t> v = ParseUint64(line.substr(kKey.size()))) return v;
   }
   return std::nullopt;
 }

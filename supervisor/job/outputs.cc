@@ -9,6 +9,8 @@
 #include <cstring>
 #include <memory>
 
+#include "parsers/common/text.h"
+
 namespace ffpod {
 
 std::string TemporaryOutputName(const std::string& final_path, const std::string& token) {
@@ -70,11 +72,7 @@ Result<OutputFile> HashOutput(const std::string& path) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), digest, &len);
-  static const char kHex[] = "0123456789abcdef";
-  for (unsigned int i = 0; i < len; ++i) {
-    file.sha256 += kHex[digest[i] >> 4];
-    file.sha256 += kHex[digest[i] & 0xF];
-  }
+  file.sha256 = LowerHex(std::span<const uint8_t>(digest, len));
   return file;
 }
 

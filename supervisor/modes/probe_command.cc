@@ -4,12 +4,12 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
-#include <cctype>
 #include <cmath>
 #include <iostream>
 #include <optional>
 
 #include "parsers/common/json_text.h"
+#include "parsers/common/text.h"
 #include "probes/os/process.h"
 
 namespace ffpod {
@@ -62,9 +62,7 @@ void AppendPretty(std::string& out, const json::value& v, int depth) {
   }
 }
 
-bool LabelChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-}
+bool LabelChar(char c) { return IsAsciiAlnum(c) || c == '-' || c == '_' || c == '.'; }
 
 // Writes all of `text` to stdout; false when stdout is closed or full.
 bool WriteStdout(const std::string& text) {
@@ -86,11 +84,10 @@ std::string LabelValue(std::string_view text) {
   std::string v;
   for (char c : text) v += LabelChar(c) ? c : '_';
   if (v.size() > 63) v.resize(63);
-  auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
   size_t begin = 0;
-  while (begin < v.size() && !alnum(v[begin])) ++begin;
+  while (begin < v.size() && !IsAsciiAlnum(v[begin])) ++begin;
   size_t end = v.size();
-  while (end > begin && !alnum(v[end - 1])) --end;
+  while (end > begin && !IsAsciiAlnum(v[end - 1])) --end;
   return v.substr(begin, end - begin);
 }
 

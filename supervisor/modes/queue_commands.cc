@@ -9,6 +9,7 @@
 #include <random>
 
 #include "parsers/common/json_text.h"
+#include "parsers/common/text.h"
 #include "parsers/config/redis_url.h"
 #include "parsers/documents/job.h"
 #include "parsers/telemetry/log_format.h"
@@ -73,7 +74,6 @@ int WithQueue(const Config& config, Logger& logger,
 std::string GenerateJobId() {
   std::random_device rd;
   std::mt19937_64 rng(rd());
-  static const char kHex[] = "0123456789abcdef";
   std::string id = "job-" +
                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                       std::chrono::system_clock::now().time_since_epoch())
@@ -81,7 +81,7 @@ std::string GenerateJobId() {
                    "-";
   uint64_t r = rng();
   for (int i = 0; i < 12; ++i) {
-    id += kHex[r & 0xF];
+    id += LowerHexDigit(static_cast<unsigned>(r));
     r >>= 4;
   }
   return id;

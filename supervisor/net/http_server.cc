@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "parsers/common/text.h"
+
 namespace ffpod {
 
 namespace net = boost::asio;
@@ -44,13 +46,11 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
   if (text.empty() || colon == std::string_view::npos) return Error{ListenError(text, kExpected)};
   std::string_view host = text.substr(0, colon);
   std::string_view port_text = text.substr(colon + 1);
-  if (port_text.empty() || port_text.size() > 5 ||
-      !std::all_of(port_text.begin(), port_text.end(),
-                   [](char c) { return c >= '0' && c <= '9'; })) {
+  std::optional<uint64_t> port =
+      port_text.size() <= 5 ? ParseUint64(port_text) : std::optional<uint64_t>();
+  if (!port || *port > 65535) {
     return Error{ListenError(text, "HOST:PORT with a port from 0 to 65535")};
   }
-  int port = std::stoi(std::string(port_text));
-  if (port > 65535) return Error{ListenError(text, "HOST:PORT with a port from 0 to 65535")};
   if (host.starts_with('[') || host.ends_with(']')) {
     if (host.size() < 3 || !host.starts_with('[') || !host.ends_with(']')) {
       return Error{ListenError(text, "HOST:PORT with an IPv6 HOST in brackets, e.g. [::1]:9464")};
@@ -59,7 +59,7 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
   }
   ListenAddress address;
   address.host = host.empty() ? "0.0.0.0" : std::string(host);
-  address.port = static_cast<uint16_t>(port);
+  address.port = static_cast<uint16_t>(*port);
   return address;
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <new>
 
+#include "parsers/common/text.h"
 #include "supervisor/queue/redis_client_impl.h"
 
 namespace ffpod {
@@ -69,11 +70,7 @@ RedisScript::RedisScript(std::string source) : source_(std::move(source)) {
   if (EVP_Digest(source_.data(), source_.size(), md, &len, EVP_sha1(), nullptr) != 1) {
     throw std::bad_alloc();  // EVP_Digest with SHA-1 fails only when out of memory
   }
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned int i = 0; i < len; ++i) {
-    sha1_ += kHex[md[i] >> 4];
-    sha1_ += kHex[md[i] & 15];
-  }
+  sha1_ = LowerHex(std::span<const uint8_t>(md, len));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <utility>
 
+#include "parsers/common/text.h"
+
 namespace ffpod {
 namespace {
 
@@ -14,14 +16,11 @@ namespace {
   std::abort();
 }
 
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 // [a-zA-Z_:][a-zA-Z0-9_:]*
 bool ValidMetricName(std::string_view s) {
   if (s.empty() || IsDigit(s[0])) return false;
   for (char c : s) {
-    if (!IsAlpha(c) && !IsDigit(c) && c != '_' && c != ':') return false;
+    if (!IsAsciiAlpha(c) && !IsDigit(c) && c != '_' && c != ':') return false;
   }
   return true;
 }
@@ -30,7 +29,7 @@ bool ValidMetricName(std::string_view s) {
 bool ValidLabelName(std::string_view s) {
   if (s.empty() || IsDigit(s[0]) || s.starts_with("__")) return false;
   for (char c : s) {
-    if (!IsAlpha(c) && !IsDigit(c) && c != '_') return false;
+    if (!IsAsciiAlpha(c) && !IsDigit(c) && c != '_') return false;
   }
   return true;
 }
