@@ -2,7 +2,8 @@
 
 #include <boost/json.hpp>
 #include <cmath>
-#include <cstdlib>
+
+#include "parsers/common/text.h"
 
 namespace ffpod {
 
@@ -19,14 +20,9 @@ std::optional<int64_t> ParseFfprobeDuration(std::string_view json) {
   if (format == nullptr || !format->is_object()) return std::nullopt;
   const auto* duration = format->as_object().if_contains("duration");
   if (duration == nullptr || !duration->is_string()) return std::nullopt;
-  std::string text(duration->as_string().c_str());
-  char* end = nullptr;
-  double seconds = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || *end != '\0' || !std::isfinite(seconds) || seconds <= 0 ||
-      seconds > 1e9) {
-    return std::nullopt;
-  }
-  return static_cast<int64_t>(std::llround(seconds * 1e6));
+  std::optional<double> seconds = ParseDouble(std::string_view(duration->as_string()));
+  if (!seconds || *seconds <= 0 || *seconds > 1e9) return std::nullopt;
+  return static_cast<int64_t>(std::llround(*seconds * 1e6));
 }
 
 bool IsProbeableInput(std::string_view url, std::string_view format) {

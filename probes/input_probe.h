@@ -14,7 +14,9 @@ namespace ffpod {
 std::vector<std::string> FfprobeDurationArgs(std::string_view input_url);
 
 // Parses the JSON that FfprobeDurationArgs makes ffprobe print. Returns the duration in
-// microseconds, or nullopt when ffprobe could not tell (its JSON writer omits N/A keys).
+// microseconds, or nullopt when ffprobe could not tell (its JSON writer omits N/A keys). The
+// duration is the decimal string ffprobe writes ("12.345000"), read by ParseDouble
+// (parsers/common/text.h); it must be above 0 and at most 1e9 seconds.
 std::optional<int64_t> ParseFfprobeDuration(std::string_view json);
 
 // True when probing this input makes sense: not stdin, not a lavfi graph, not a device.
