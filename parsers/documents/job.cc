@@ -212,18 +212,18 @@ Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits) {
   return job;
 }
 
-std::optional<std::string> CheckJobOutputs(const JobSpec& job) {
-  if (job.outputs.empty()) return std::nullopt;
+Status CheckJobOutputs(const JobSpec& job) {
+  if (job.outputs.empty()) return Status::Ok();
   FfmpegCommand cmd = AnalyzeFfmpegArgs(job.args);
   for (size_t i = 0; i < job.outputs.size(); ++i) {
     bool found = false;
     for (const auto& o : cmd.outputs) found = found || o.url == job.outputs[i];
     if (!found) {
-      return "field \"outputs[" + std::to_string(i) + "]\" (\"" + job.outputs[i] +
-             "\") is not an output of the ffmpeg arguments";
+      return Error{"field \"outputs[" + std::to_string(i) + "]\" (\"" + job.outputs[i] +
+                   "\") is not an output of the ffmpeg arguments"};
     }
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 std::string SalvageJobId(std::string_view document) {

@@ -57,8 +57,9 @@ bool IsValidTraceparent(std::string_view tp);
 Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits = {});
 
 // Each of `job.outputs` must be an output position of its ffmpeg arguments (so that it can be
-// written under a temporary name). Returns the sentence naming the first that is not.
-std::optional<std::string> CheckJobOutputs(const JobSpec& job);
+// written under a temporary name). OK when they all are; otherwise the error names the first
+// that is not.
+Status CheckJobOutputs(const JobSpec& job);
 
 // Best effort: the id of a document that failed validation, when it has a usable one (so its
 // state hash can still say bad_job). Empty otherwise.

@@ -64,8 +64,8 @@ void JobTrace::FfmpegEnded(const JobOutcome& outcome) {
 
 void JobTrace::PublishStarted() { publish_ = tracer_.StartSpan("ffpod.publish", &job_.context()); }
 
-void JobTrace::PublishEnded(const std::string& error) {
-  if (!error.empty()) publish_.SetStatus(SpanStatusCode::kError, error);
+void JobTrace::PublishEnded(const Status& status) {
+  if (!status.ok()) publish_.SetStatus(SpanStatusCode::kError, status.error().message);
   publish_.End();
 }
 

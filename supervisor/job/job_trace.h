@@ -39,7 +39,8 @@ class JobTrace {
   void Event(std::string_view name, const boost::json::object& attributes);
   void FfmpegEnded(const JobOutcome& outcome);
   void PublishStarted();
-  void PublishEnded(const std::string& error = {});
+  // Ends the publish span, with an error status when `status` is not OK.
+  void PublishEnded(const Status& status = Status::Ok());
   // Sets the result attributes and status on the job span and ends every open span.
   void Finish(const ResultDoc& result);
 

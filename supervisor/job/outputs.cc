@@ -30,7 +30,7 @@ std::map<std::string, std::string> TemporaryOutputs(const std::vector<std::strin
   return out;
 }
 
-Result<bool> PublishOutputs(const std::map<std::string, std::string>& temporaries) {
+Status PublishOutputs(const std::map<std::string, std::string>& temporaries) {
   for (const auto& [final_path, temp] : temporaries) {
     if (::access(temp.c_str(), F_OK) != 0) {
       return Error{"output " + final_path + " was not written by ffmpeg"};
@@ -41,7 +41,7 @@ Result<bool> PublishOutputs(const std::map<std::string, std::string>& temporarie
       return Error{"cannot publish output " + final_path + ": " + std::strerror(errno)};
     }
   }
-  return true;
+  return Status::Ok();
 }
 
 void RemoveTemporaries(const std::map<std::string, std::string>& temporaries) {
@@ -79,21 +79,18 @@ Result<OutputFile> HashOutput(const std::string& path) {
 PublishedOutputs PublishAndHash(const std::map<std::string, std::string>& temporaries,
                                 const std::vector<std::string>& outputs) {
   PublishedOutputs p;
-  if (!temporaries.empty()) {
-    auto published = PublishOutputs(temporaries);
-    if (!published.ok()) p.error = published.error().message;
-  }
-  if (p.error.empty()) {
+  if (!temporaries.empty()) p.status = PublishOutputs(temporaries);
+  if (p.status.ok()) {
     for (const auto& path : outputs) {
       auto h = HashOutput(path);
       if (!h.ok()) {
-        p.error = h.error().message;
+        p.status = h.error();
         break;
       }
       p.files.push_back(std::move(h).value());
     }
   }
-  if (!p.error.empty()) RemoveTemporaries(temporaries);
+  if (!p.status.ok()) RemoveTemporaries(temporaries);
   return p;
 }
 

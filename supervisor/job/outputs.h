@@ -24,8 +24,8 @@ std::string TemporaryOutputName(const std::string& final_path, const std::string
 std::map<std::string, std::string> TemporaryOutputs(const std::vector<std::string>& outputs,
                                                     const std::string& token);
 
-// Renames every temporary onto its final path. On failure: one sentence naming the output.
-Result<bool> PublishOutputs(const std::map<std::string, std::string>& temporaries);
+// Renames every temporary onto its final path. On failure the error names the output.
+Status PublishOutputs(const std::map<std::string, std::string>& temporaries);
 
 // Removes the temporaries that exist (ignoring the ones that do not).
 void RemoveTemporaries(const std::map<std::string, std::string>& temporaries);
@@ -34,9 +34,9 @@ void RemoveTemporaries(const std::map<std::string, std::string>& temporaries);
 Result<OutputFile> HashOutput(const std::string& path);
 
 // What publishing a successful attempt's outputs gave: the hashed files (up to the first
-// failure) and, on failure, one sentence saying why.
+// failure) and whether every output is in place and hashed (else why not).
 struct PublishedOutputs {
-  std::string error;  // empty: every output is in place and hashed
+  Status status;
   std::vector<OutputFile> files;
 };
 

@@ -107,8 +107,8 @@ int RunEnqueueCommand(const Config& config, Logger& logger) {
     std::cerr << "ffpod: " << parsed.error().message << "\n";
     return 2;
   }
-  if (auto why = CheckJobOutputs(*parsed)) {
-    std::cerr << "ffpod: " << *why << "\n";
+  if (Status outputs = CheckJobOutputs(*parsed); !outputs.ok()) {
+    std::cerr << "ffpod: " << outputs.error().message << "\n";
     return 2;
   }
   return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {

@@ -213,9 +213,9 @@ void RunMode::Finish(const ResultDoc& result, int exit_code) {
   f["ffpod"] = OwnResourceUsage();
   logger_.Log(ResultSeverity(result), JobFinishedMessage(result), f);
   attempt_->trace().PublishStarted();
-  if (std::string err = WriteExistingFile(config_.termination_log, TerminationSummary(result));
-      !err.empty()) {
-    logger_.Warn("termination log not written", {{"error", err}});
+  if (Status written = WriteExistingFile(config_.termination_log, TerminationSummary(result));
+      !written.ok()) {
+    logger_.Warn("termination log not written", {{"error", written.error().message}});
   }
   ReportToRedis(result, [this, result] {
     attempt_->End(result);

@@ -26,26 +26,26 @@ bool ReapsOrphans(const Config& config) {
 
 }  // namespace
 
-std::string WriteExistingFile(const std::string& path, const std::string& line) {
-  if (path.empty()) return {};
+Status WriteExistingFile(const std::string& path, const std::string& line) {
+  if (path.empty()) return Status::Ok();
   int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    if (errno == ENOENT) return {};
-    return "cannot open " + path + ": " + std::strerror(errno);
+    if (errno == ENOENT) return Status::Ok();
+    return Error{"cannot open " + path + ": " + std::strerror(errno)};
   }
-  std::string err;
+  Status status;
   size_t off = 0;
   while (off < line.size()) {
     ssize_t n = ::write(fd, line.data() + off, line.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      err = "cannot write " + path + ": " + std::strerror(errno);
+      status = Error{"cannot write " + path + ": " + std::strerror(errno)};
       break;
     }
     off += static_cast<size_t>(n);
   }
   ::close(fd);
-  return err;
+  return status;
 }
 
 boost::json::object OwnResourceUsage() {
@@ -130,7 +130,7 @@ std::optional<int> Service::StartTracingAndHttp() {
   return std::nullopt;
 }
 
-Result<bool> Service::StartTracing() {
+Status Service::StartTracing() {
   TracerOptions options;
   options.otel_env = config_.otel_env;
   options.pod_name = config_.pod_name;
@@ -146,7 +146,7 @@ Result<bool> Service::StartTracing() {
   if (tracer_->exporting()) {
     logger_.Info("exporting traces", {{"endpoint", RedactUrl(tracer_->config().endpoint.url)}});
   }
-  return true;
+  return Status::Ok();
 }
 
 void Service::StopTracing(std::chrono::steady_clock::time_point deadline) {

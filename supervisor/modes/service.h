@@ -37,8 +37,9 @@ namespace ffpod {
 boost::json::object OwnResourceUsage();
 
 // Writes `line` to `path` only if the file already exists (Kubernetes mounts the termination
-// log); never creates a file. Returns an error sentence, or "" on success or when it is absent.
-std::string WriteExistingFile(const std::string& path, const std::string& line);
+// log); never creates a file. OK when written, when `path` is empty and when the file is absent;
+// otherwise the error says what could not be opened or written and why.
+Status WriteExistingFile(const std::string& path, const std::string& line);
 
 // Who this process is: `id` is --worker-id, else POD_NAME, else the hostname; `pod` is POD_NAME
 // and `node` NODE_NAME (the Downward API), when set.
@@ -76,9 +77,8 @@ class Service {
   const FfmpegVersion& ffmpeg_version() const { return ffmpeg_version_; }
 
   // Reads the configuration's OTEL_* variables and starts the exporter (tracing is off without
-  // an endpoint).
-  // Returns the sentence that says why the configuration cannot work (the CLI exits 2).
-  Result<bool> StartTracing();
+  // an endpoint). On failure the error says why the configuration cannot work (the CLI exits 2).
+  Status StartTracing();
   Tracer& tracer() { return *tracer_; }
   // StartTracing, then StartHttp, as run and worker begin: on failure logs why and returns the
   // exit status (2: tracing settings that cannot work, 1: the listener cannot bind).

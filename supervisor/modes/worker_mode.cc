@@ -378,8 +378,8 @@ void WorkerMode::MaybeExit() {
     std::string summary = "drained: worker " + identity_.id + " finished " +
                           std::to_string(jobs_finished_) + " job attempts (" +
                           std::to_string(jobs_preempted_) + " preempted and requeued)\n";
-    if (std::string err = WriteExistingFile(config_.termination_log, summary); !err.empty()) {
-      logger_.Warn("termination log not written", {{"error", err}});
+    if (Status written = WriteExistingFile(config_.termination_log, summary); !written.ok()) {
+      logger_.Warn("termination log not written", {{"error", written.error().message}});
     }
     exit_timer_.cancel();
     heartbeat_timer_.cancel();

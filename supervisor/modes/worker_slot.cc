@@ -52,8 +52,8 @@ void WorkerSlot::Begin(std::string document) {
     return;
   }
   spec_ = std::move(parsed).value();
-  if (auto why = CheckJobOutputs(spec_)) {
-    DeadLetter(*why);
+  if (Status outputs = CheckJobOutputs(spec_); !outputs.ok()) {
+    DeadLetter(outputs.error().message);
     return;
   }
   if (spec_.traceparent_ignored) {
@@ -244,8 +244,7 @@ void WorkerSlot::OnProgress(const ProgressView& v) {
   SteadyTime now = ctx_.clock.Now();
   if (now - last_published_ >= seconds(2) && owner_.redis_up()) {
     last_published_ = now;
-    owner_.queue().PublishProgress(spec_.id, JsonText(ProgressFields(v)),
-                                   [](const std::string&) {});
+    owner_.queue().PublishProgress(spec_.id, JsonText(ProgressFields(v)), [](const Status&) {});
   }
 }
 
@@ -269,9 +268,9 @@ void WorkerSlot::Publish() {
     PublishedOutputs published = PublishAndHash(temporaries, outputs);
     asio::post(io, [this, published] {
       result_->outputs = published.files;
-      if (!published.error.empty()) {
+      if (!published.status.ok()) {
         result_->reason = Reason::kOutputFailed;
-        result_->message = published.error;
+        result_->message = published.status.error().message;
       }
       Decide();
     });

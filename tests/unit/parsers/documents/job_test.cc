@@ -98,6 +98,19 @@ TEST(ParseJob, InvalidTraceparentIsIgnoredNotFatal) {
   EXPECT_TRUE(job->traceparent_ignored);
 }
 
+TEST(CheckJobOutputs, EachDeclaredOutputMustBeAnOutputOfTheArguments) {
+  JobSpec spec;
+  spec.args = {"-i", "in.mp4", "-c", "copy", "a.mp4", "-map", "0", "b.mkv"};
+  EXPECT_TRUE(CheckJobOutputs(spec).ok());  // none declared
+  spec.outputs = {"b.mkv", "a.mp4"};
+  EXPECT_TRUE(CheckJobOutputs(spec).ok());
+  spec.outputs = {"a.mp4", "in.mp4"};
+  Status status = CheckJobOutputs(spec);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message,
+            "field \"outputs[1]\" (\"in.mp4\") is not an output of the ffmpeg arguments");
+}
+
 TEST(MakeJobDocument, RoundTrips) {
   JobSpec spec;
   spec.id = "rt-1";
