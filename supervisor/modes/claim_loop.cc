@@ -37,36 +37,35 @@ bool ClaimLoop::Prelude() {
   std::weak_ptr<bool> alive = alive_;
   if (!self_recovered_) {
     // Until this has worked nothing is claimed (the heartbeat keeps other workers off the list).
-    queue_.RecoverOwn([this, alive](const std::string& error, long long n) {
+    queue_.RecoverOwn([this, alive](const Result<long long>& n) {
       if (alive.expired()) return;
-      if (error.empty()) {
+      if (n.ok()) {
         self_recovered_ = true;
         last_reconcile_ = clock_.Now();
-        if (n > 0) owner_.OnRecovered(n, 0);
+        if (*n > 0) owner_.OnRecovered(*n, 0);
       }
-      AfterPrelude(error);
+      AfterPrelude(n.status());
     });
     return true;
   }
   if (reconcile_needed_ || clock_.Now() - last_reconcile_ >= kReconcileEvery) {
-    queue_.ReturnUnheld(owner_.HeldDocuments(),
-                        [this, alive](const std::string& error, long long n) {
-                          if (alive.expired()) return;
-                          if (error.empty()) {
-                            reconcile_needed_ = false;
-                            last_reconcile_ = clock_.Now();
-                            if (n > 0) owner_.OnRecovered(0, n);
-                          }
-                          AfterPrelude(error);
-                        });
+    queue_.ReturnUnheld(owner_.HeldDocuments(), [this, alive](const Result<long long>& n) {
+      if (alive.expired()) return;
+      if (n.ok()) {
+        reconcile_needed_ = false;
+        last_reconcile_ = clock_.Now();
+        if (*n > 0) owner_.OnRecovered(0, *n);
+      }
+      AfterPrelude(n.status());
+    });
     return true;
   }
   return false;
 }
 
-void ClaimLoop::AfterPrelude(const std::string& error) {
+void ClaimLoop::AfterPrelude(const Status& status) {
   in_flight_ = false;
-  if (!error.empty()) {
+  if (!status.ok()) {
     owner_.OnQueueError();
     RetryLater();
     return;
@@ -76,19 +75,19 @@ void ClaimLoop::AfterPrelude(const std::string& error) {
 
 void ClaimLoop::CheckPaused() {
   std::weak_ptr<bool> alive = alive_;
-  queue_.IsPaused([this, alive](const std::string& error, bool paused) {
-    if (!alive.expired()) OnPaused(error, paused);
+  queue_.IsPaused([this, alive](const Result<bool>& paused) {
+    if (!alive.expired()) OnPaused(paused);
   });
 }
 
-void ClaimLoop::OnPaused(const std::string& error, bool paused) {
-  if (!error.empty() || paused) {
+void ClaimLoop::OnPaused(const Result<bool>& paused) {
+  if (!paused.ok() || *paused) {
     in_flight_ = false;
-    if (error.empty() && paused != paused_) {
+    if (paused.ok() && !paused_) {
       paused_ = true;
       owner_.OnPausedChanged(true);
     }
-    if (!error.empty()) owner_.OnQueueError();
+    if (!paused.ok()) owner_.OnQueueError();
     RetryLater();
     return;
   }
@@ -101,22 +100,23 @@ void ClaimLoop::OnPaused(const std::string& error, bool paused) {
     return;
   }
   std::weak_ptr<bool> alive = alive_;
-  queue_.Claim([this, alive](const std::string& error, std::string document) {
-    if (!alive.expired()) OnClaim(error, std::move(document));
+  queue_.Claim([this, alive](Result<std::string> document) {
+    if (!alive.expired()) OnClaim(std::move(document));
   });
 }
 
-void ClaimLoop::OnClaim(const std::string& error, std::string document) {
+void ClaimLoop::OnClaim(Result<std::string> document) {
   in_flight_ = false;
-  if (stopped_ && document.empty()) return;  // the drain closed the blocking connection
-  if (!error.empty()) {
+  // The drain closed the blocking connection (or nothing arrived before it did).
+  if (stopped_ && (!document.ok() || document->empty())) return;
+  if (!document.ok()) {
     // The BLMOVE may have run with its reply lost: check the active list before claiming.
     reconcile_needed_ = true;
     owner_.OnQueueError();
     RetryLater();
     return;
   }
-  if (!document.empty()) owner_.OnClaimed(std::move(document));
+  if (!document->empty()) owner_.OnClaimed(std::move(document).value());
   Kick();
 }
 

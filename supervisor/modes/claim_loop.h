@@ -22,15 +22,16 @@
 #include <string>
 #include <vector>
 
+#include "parsers/common/result.h"
 #include "probes/os/clock.h"
 
 namespace ffpod {
 
 class ClaimLoop {
  public:
-  // A step's answer: `error` is empty on success.
+  // A step's answer, or why there is none.
   template <typename T>
-  using Reply = std::function<void(const std::string& error, T value)>;
+  using Reply = std::function<void(Result<T>)>;
 
   // The queue steps the loop takes (JobQueue in production). Each calls its reply once, later.
   struct Queue {
@@ -79,10 +80,10 @@ class ClaimLoop {
 
  private:
   bool Prelude();
-  void AfterPrelude(const std::string& error);
+  void AfterPrelude(const Status& status);
   void CheckPaused();
-  void OnPaused(const std::string& error, bool paused);
-  void OnClaim(const std::string& error, std::string document);
+  void OnPaused(const Result<bool>& paused);
+  void OnClaim(Result<std::string> document);
   void RetryLater();
 
   Clock& clock_;

@@ -112,20 +112,19 @@ int RunEnqueueCommand(const Config& config, Logger& logger) {
     return 2;
   }
   return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {
-    queue.Enqueue(document, spec.id,
-                  [&, finish](const std::string& err, bool queued, const std::string& state) {
-                    if (!err.empty()) {
-                      std::cerr << "ffpod: enqueue failed: " << err << "\n";
-                      return finish(1);
-                    }
-                    if (!queued) {
-                      std::cerr << "ffpod: job " << spec.id << " already exists and is " << state
-                                << "\n";
-                      return finish(1);
-                    }
-                    std::cout << spec.id << "\n";
-                    finish(0);
-                  });
+    queue.Enqueue(document, spec.id, [&, finish](const Result<JobQueue::Enqueued>& enqueued) {
+      if (!enqueued.ok()) {
+        std::cerr << "ffpod: enqueue failed: " << enqueued.error().message << "\n";
+        return finish(1);
+      }
+      if (!enqueued->queued) {
+        std::cerr << "ffpod: job " << spec.id << " already exists and is " << enqueued->state
+                  << "\n";
+        return finish(1);
+      }
+      std::cout << spec.id << "\n";
+      finish(0);
+    });
   });
 }
 
@@ -133,12 +132,12 @@ int RunStatusCommand(const Config& config, Logger& logger) {
   return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {
     queue.JobHash(
         config.status_job_id,
-        [&, finish](const std::string& err,
-                    const std::vector<std::pair<std::string, std::string>>& fields) {
-          if (!err.empty()) {
-            std::cerr << "ffpod: status failed: " << err << "\n";
+        [&, finish](const Result<std::vector<std::pair<std::string, std::string>>>& hash) {
+          if (!hash.ok()) {
+            std::cerr << "ffpod: status failed: " << hash.error().message << "\n";
             return finish(1);
           }
+          const std::vector<std::pair<std::string, std::string>>& fields = *hash;
           if (fields.empty()) {
             std::cerr << "ffpod: no job " << config.status_job_id << " in queue " << config.queue
                       << "\n";
@@ -169,21 +168,21 @@ int RunStatusCommand(const Config& config, Logger& logger) {
 
 int RunCancelCommand(const Config& config, Logger& logger) {
   return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {
-    queue.Cancel(config.status_job_id,
-                 [&, finish](const std::string& err, const std::string& state) {
-                   if (!err.empty()) {
-                     std::cerr << "ffpod: cancel failed: " << err << "\n";
-                     return finish(1);
-                   }
-                   if (state == "succeeded" || state == "dead") {
-                     std::cerr << "ffpod: job " << config.status_job_id << " has already ended ("
-                               << state << ")\n";
-                     return finish(1);
-                   }
-                   std::cout << "cancel requested for " << config.status_job_id
-                             << (state.empty() ? " (not claimed yet)" : " (" + state + ")") << "\n";
-                   finish(0);
-                 });
+    queue.Cancel(config.status_job_id, [&, finish](const Result<std::string>& asked) {
+      if (!asked.ok()) {
+        std::cerr << "ffpod: cancel failed: " << asked.error().message << "\n";
+        return finish(1);
+      }
+      const std::string& state = *asked;
+      if (state == "succeeded" || state == "dead") {
+        std::cerr << "ffpod: job " << config.status_job_id << " has already ended (" << state
+                  << ")\n";
+        return finish(1);
+      }
+      std::cout << "cancel requested for " << config.status_job_id
+                << (state.empty() ? " (not claimed yet)" : " (" + state + ")") << "\n";
+      finish(0);
+    });
   });
 }
 
@@ -193,9 +192,10 @@ int RunPauseCommand(const Config& config, Logger& logger, bool pause) {
     ::gethostname(host, sizeof host - 1);
     boost::json::object info{{"by", host},
                              {"at", FormatTimestamp(std::chrono::system_clock::now())}};
-    queue.SetPaused(pause, JsonText(info), [&, finish](const std::string& err) {
-      if (!err.empty()) {
-        std::cerr << "ffpod: " << (pause ? "pause" : "resume") << " failed: " << err << "\n";
+    queue.SetPaused(pause, JsonText(info), [&, finish](const Status& set) {
+      if (!set.ok()) {
+        std::cerr << "ffpod: " << (pause ? "pause" : "resume") << " failed: " << set.error().message
+                  << "\n";
         return finish(1);
       }
       std::cout << "queue " << config.queue << (pause ? " paused" : " resumed") << "\n";

@@ -13,12 +13,12 @@ void StepRetry::Run(const Step& step, const std::function<void()>& then) {
 
 void StepRetry::Try(const Step& step, const std::function<void()>& then,
                     std::chrono::milliseconds wait) {
-  step([this, step, then, wait](const std::string& error) {
-    if (error.empty()) {
+  step([this, step, then, wait](const Status& status) {
+    if (status.ok()) {
       then();
       return;
     }
-    if (on_failure_) on_failure_(error, wait);
+    if (on_failure_) on_failure_(status.error(), wait);
     timer_->ArmAfter(wait,
                      [this, step, then, wait] { Try(step, then, std::min(kMaxWait, wait * 2)); });
   });

@@ -10,18 +10,19 @@
 #include <memory>
 #include <string>
 
+#include "parsers/common/result.h"
 #include "probes/os/clock.h"
 
 namespace ffpod {
 
 class StepRetry {
  public:
-  // A step's answer: an error sentence, empty on success.
-  using Next = std::function<void(const std::string& error)>;
+  // A step's answer: OK, or why it failed.
+  using Next = std::function<void(const Status& status)>;
   // One try of the step; it calls `next` once with its answer.
   using Step = std::function<void(Next next)>;
   // Each failed try, before the wait (for the log and the error metric).
-  using OnFailure = std::function<void(const std::string& error, std::chrono::milliseconds wait)>;
+  using OnFailure = std::function<void(const Error& error, std::chrono::milliseconds wait)>;
 
   static constexpr std::chrono::milliseconds kFirstWait{250};
   static constexpr std::chrono::milliseconds kMaxWait{5000};

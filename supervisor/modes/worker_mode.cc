@@ -224,8 +224,8 @@ void WorkerMode::Heartbeat() {
                            {"at", FormatTimestamp(std::chrono::system_clock::now())}};
   if (!identity_.pod.empty()) info["pod"] = identity_.pod;
   if (!identity_.node.empty()) info["node"] = identity_.node;
-  queue_->Heartbeat(JsonText(info), Ms(config_.heartbeat_s * 3), [this](const std::string& err) {
-    if (!err.empty()) CountRedisError();
+  queue_->Heartbeat(JsonText(info), Ms(config_.heartbeat_s * 3), [this](const Status& sent) {
+    if (!sent.ok()) CountRedisError();
   });
   heartbeat_timer_.expires_after(Ms(config_.heartbeat_s));
   heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -239,19 +239,19 @@ void WorkerMode::RecoverScan() {
     if (!ec && !exiting_) RecoverScan();
   });
   if (!redis_->up()) return;
-  queue_->Workers([this](const std::string& err, const std::vector<std::string>& workers) {
-    if (!err.empty()) {
+  queue_->Workers([this](const Result<std::vector<std::string>>& workers) {
+    if (!workers.ok()) {
       CountRedisError();
       return;
     }
-    for (const auto& other : workers) {
+    for (const auto& other : *workers) {
       if (other == identity_.id) continue;
-      queue_->Recover(other, false, [this, other](const std::string& e, long long n) {
-        if (!e.empty()) {
+      queue_->Recover(other, false, [this, other](const Result<long long>& n) {
+        if (!n.ok()) {
           CountRedisError();
-        } else if (n > 0) {
+        } else if (*n > 0) {
           logger_.Warn("recovered the jobs of a worker whose heartbeat expired",
-                       {{"lost_worker", other}, {"jobs", n}});
+                       {{"lost_worker", other}, {"jobs", *n}});
         }
       });
     }
@@ -264,11 +264,11 @@ void WorkerMode::Promote() {
     if (!ec && !exiting_) Promote();
   });
   if (!redis_->up()) return;
-  queue_->PromoteDelayed([this](const std::string& err, long long moved) {
-    if (!err.empty()) {
+  queue_->PromoteDelayed([this](const Result<long long>& moved) {
+    if (!moved.ok()) {
       CountRedisError();
-    } else if (moved > 0) {
-      logger_.Debug("due retries moved to pending", {{"jobs", moved}});
+    } else if (*moved > 0) {
+      logger_.Debug("due retries moved to pending", {{"jobs", *moved}});
       MaybeClaim();
     }
   });
@@ -288,14 +288,14 @@ void WorkerMode::PollCancels() {
       slots.push_back(s->index());
     }
   }
-  queue_->CancelRequested(ids, [this, ids, slots](const std::string& err, std::vector<bool> asked) {
-    if (!err.empty()) {
+  queue_->CancelRequested(ids, [this, ids, slots](const Result<std::vector<bool>>& asked) {
+    if (!asked.ok()) {
       CountRedisError();
       return;
     }
-    for (size_t i = 0; i < asked.size() && i < slots.size(); ++i) {
+    for (size_t i = 0; i < asked->size() && i < slots.size(); ++i) {
       auto& slot = slots_[static_cast<size_t>(slots[i])];
-      if (asked[i] && slot->running_ffmpeg() && slot->job_id() == ids[i]) slot->Cancel();
+      if ((*asked)[i] && slot->running_ffmpeg() && slot->job_id() == ids[i]) slot->Cancel();
     }
   });
 }
@@ -309,9 +309,9 @@ void WorkerMode::PollQueueLength() {
     service_.metrics().ClearQueuePendingJobs();
     return;
   }
-  queue_->PendingLength([this](const std::string& err, long long n) {
-    if (err.empty()) {
-      service_.metrics().SetQueuePendingJobs(n);
+  queue_->PendingLength([this](const Result<long long>& n) {
+    if (n.ok()) {
+      service_.metrics().SetQueuePendingJobs(*n);
     } else {
       service_.metrics().ClearQueuePendingJobs();
       CountRedisError();
@@ -396,19 +396,19 @@ void WorkerMode::MaybeExit() {
     finish();
     return;
   }
-  queue_->Recover(identity_.id, true, [this, finish](const std::string& error, long long n) {
-    if (!error.empty()) {
+  queue_->Recover(identity_.id, true, [this, finish](const Result<long long>& n) {
+    if (!n.ok()) {
       // Keep the heartbeat and the membership: they are how the other workers find this
       // active list and recover it once the heartbeat expires.
       logger_.Warn(
           "claimed jobs not handed back; other workers recover them when this "
           "worker's heartbeat expires",
-          {{"error", error}});
+          {{"error", n.error().message}});
       finish();
       return;
     }
-    if (n > 0) logger_.Info("handed claimed jobs back to pending", {{"jobs", n}});
-    queue_->Leave([finish](const std::string&) { finish(); });
+    if (*n > 0) logger_.Info("handed claimed jobs back to pending", {{"jobs", *n}});
+    queue_->Leave([finish](const Status&) { finish(); });
   });
 }
 

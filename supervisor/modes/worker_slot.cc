@@ -28,10 +28,10 @@ WorkerSlot::WorkerSlot(const Context& context, Owner& owner, int index)
     : ctx_(context),
       owner_(owner),
       index_(index),
-      retry_(context.clock, [this](const std::string& error, milliseconds wait) {
+      retry_(context.clock, [this](const Error& error, milliseconds wait) {
         ctx_.service.metrics().CountRedisError();
         boost::json::object f = Fields();
-        f["error"] = error;
+        f["error"] = error.message;
         f["retry_in_ms"] = wait.count();
         ctx_.logger.Warn("queue step failed; retrying", f);
       }) {}
@@ -123,10 +123,10 @@ void WorkerSlot::DeadLetter(const std::string& why) {
   retry_.Run(
       [this, id, result_json](const StepRetry::Next& next) {
         owner_.queue().DeadLetterBadJob(document_, id, result_json,
-                                        [this, next](const std::string& err, bool dead_lettered) {
-                                          if (err.empty()) dead_lettered_ = dead_lettered;
-                                          next(err);
-                                        });
+                                        JobQueue::Reply<bool>([this, next](Result<bool> moved) {
+                                          if (moved.ok()) dead_lettered_ = *moved;
+                                          next(moved.status());
+                                        }));
       },
       [this] {
         // Counted by whoever's script moved it: never twice (an earlier try whose reply was lost
@@ -139,15 +139,14 @@ void WorkerSlot::DeadLetter(const std::string& why) {
 void WorkerSlot::StartAttempt() {
   retry_.Run(
       [this](const StepRetry::Next& next) {
-        owner_.queue().Start(
-            document_, spec_.id, start_token_,
-            [this, next](const std::string& err, JobQueue::StartOutcome outcome, int attempt) {
-              if (err.empty()) {
-                start_outcome_ = outcome;
-                attempt_number_ = attempt;
-              }
-              next(err);
-            });
+        owner_.queue().Start(document_, spec_.id, start_token_,
+                             [this, next](Result<JobQueue::Started> started) {
+                               if (started.ok()) {
+                                 start_outcome_ = started->outcome;
+                                 attempt_number_ = started->attempt;
+                               }
+                               next(started.status());
+                             });
       },
       [this] { OnStarted(); });
 }
@@ -306,12 +305,12 @@ void WorkerSlot::Record() {
   ctx_.service.board().ClearJob(index_);
   retry_.Run(
       [this, req](const StepRetry::Next& next) {
-        owner_.queue().Finish(req, [this, next](const std::string& err, int owned) {
-          if (err.empty() && owned == 0) {
+        owner_.queue().Finish(req, [this, next](Result<int> owned) {
+          if (owned.ok() && *owned == 0) {
             ctx_.logger.Warn("job had been taken over by another worker; result recorded only",
                              Fields());
           }
-          next(err);
+          next(owned.status());
         });
       },
       [this] { OnRecorded(); });

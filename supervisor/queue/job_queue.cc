@@ -12,9 +12,9 @@ namespace {
 
 std::string Now() { return FormatTimestamp(std::chrono::system_clock::now()); }
 
-std::string Failed(const std::error_code& ec) { return "Redis: " + ec.message(); }
-std::string Failed(const RedisReply& reply) {
-  return "Redis: " + (reply.IsError() ? reply.str : "unexpected reply " + reply.ToString());
+Error Failed(const std::error_code& ec) { return Error{"Redis: " + ec.message()}; }
+Error Failed(const RedisReply& reply) {
+  return Error{"Redis: " + (reply.IsError() ? reply.str : "unexpected reply " + reply.ToString())};
 }
 
 }  // namespace
@@ -29,51 +29,46 @@ std::vector<std::string> ResultsStreamAdd(const QueueKeys& keys, int64_t maxlen,
 JobQueue::JobQueue(RedisClient& commands, Settings settings)
     : redis_(commands), settings_(std::move(settings)), keys_(settings_.queue) {}
 
-void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait,
-                     std::function<void(const std::string&, std::string)> done) {
+void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait, Reply<std::string> done) {
   blocking.Command(
       {"BLMOVE", keys_.Pending(), keys_.Active(settings_.worker_id), "RIGHT", "LEFT",
        std::to_string(wait.count())},
       [done = std::move(done)](std::error_code ec, RedisReply reply) {
-        if (ec) return done(Failed(ec), {});
-        if (reply.IsError()) return done(Failed(reply), {});
-        if (reply.IsNil()) return done(std::string(), {});
-        done(std::string(), std::move(reply.str));
+        if (ec) return done(Failed(ec));
+        if (reply.IsError()) return done(Failed(reply));
+        if (reply.IsNil()) return done(std::string());
+        done(std::move(reply.str));
       },
       wait);
 }
 
 void JobQueue::Start(const std::string& document, const std::string& id, const std::string& token,
-                     std::function<void(const std::string&, StartOutcome, int)> done) {
+                     Reply<Started> done) {
   redis_.Eval(QueueScripts::Start(),
               {keys_.Job(id), keys_.Paused(), keys_.Active(settings_.worker_id), keys_.Pending()},
               {document, settings_.worker_id, Now(), keys_.Events(), id, token},
               [done = std::move(done)](std::error_code ec, RedisReply reply) {
-                if (ec) return done(Failed(ec), StartOutcome::kPaused, 0);
-                if (reply.IsError() || reply.elements.size() != 2) {
-                  return done(Failed(reply), StartOutcome::kPaused, 0);
-                }
+                if (ec) return done(Failed(ec));
+                if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
                 long long code = reply.elements[0].integer;
-                done(std::string(),
-                     code == 1   ? StartOutcome::kStarted
-                     : code == 2 ? StartOutcome::kCancelled
-                     : code == 3 ? StartOutcome::kGone
-                                 : StartOutcome::kPaused,
-                     static_cast<int>(reply.elements[1].integer));
+                done(Started{.outcome = code == 1   ? StartOutcome::kStarted
+                                        : code == 2 ? StartOutcome::kCancelled
+                                        : code == 3 ? StartOutcome::kGone
+                                                    : StartOutcome::kPaused,
+                             .attempt = static_cast<int>(reply.elements[1].integer)});
               });
 }
 
-void JobQueue::ReturnUnheld(const std::vector<std::string>& held,
-                            std::function<void(const std::string&, long long)> done) {
+void JobQueue::ReturnUnheld(const std::vector<std::string>& held, Reply<long long> done) {
   redis_.Eval(QueueScripts::ReturnUnheld(), {keys_.Active(settings_.worker_id), keys_.Pending()},
               held, [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                if (ec) return done(Failed(ec), 0);
-                if (reply.IsError()) return done(Failed(reply), 0);
-                done(std::string(), reply.integer);
+                if (ec) return done(Failed(ec));
+                if (reply.IsError()) return done(Failed(reply));
+                done(reply.integer);
               });
 }
 
-void JobQueue::Finish(const FinishRequest& r, std::function<void(const std::string&, int)> done) {
+void JobQueue::Finish(const FinishRequest& r, Reply<int> done) {
   std::string job_key = r.id.empty() ? keys_.Job("-") : keys_.Job(r.id);
   redis_.Eval(
       QueueScripts::Finish(),
@@ -83,15 +78,14 @@ void JobQueue::Finish(const FinishRequest& r, std::function<void(const std::stri
        std::to_string(settings_.result_ttl_s), std::to_string(settings_.results_maxlen), r.token,
        keys_.Events(), Now(), r.id.empty() ? "0" : "1", r.dead_entry_json, settings_.worker_id},
       [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-        if (ec) return done(Failed(ec), 0);
-        if (reply.IsError()) return done(Failed(reply), 0);
-        done(std::string(), static_cast<int>(reply.integer));
+        if (ec) return done(Failed(ec));
+        if (reply.IsError()) return done(Failed(reply));
+        done(static_cast<int>(reply.integer));
       });
 }
 
 void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& id,
-                                const std::string& result_json,
-                                std::function<void(const std::string&, bool)> done) {
+                                const std::string& result_json, Reply<bool> done) {
   std::string entry = "{\"job\":" + boost::json::serialize(boost::json::string_view(document)) +
                       ",\"result\":" + result_json + "}";
   redis_.Eval(QueueScripts::DeadLetterBadJob(),
@@ -100,16 +94,17 @@ void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& 
               {document, entry, result_json, id, std::to_string(settings_.results_maxlen),
                std::to_string(settings_.result_ttl_s), keys_.Events(), Now()},
               [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                if (ec) return done(Failed(ec), false);
-                if (reply.IsError()) return done(Failed(reply), false);
-                done(std::string(), reply.integer == 1);
+                if (ec) return done(Failed(ec));
+                if (reply.IsError()) return done(Failed(reply));
+                done(reply.integer == 1);
               });
 }
 
 void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& id,
                                 const std::string& result_json, Done done) {
-  DeadLetterBadJob(document, id, result_json,
-                   [done = std::move(done)](const std::string& error, bool) { done(error); });
+  DeadLetterBadJob(
+      document, id, result_json,
+      Reply<bool>([done = std::move(done)](const Result<bool>& r) { done(r.status()); }));
 }
 
 void JobQueue::PublishProgress(const std::string& id, const std::string& progress_json, Done done) {
@@ -120,7 +115,7 @@ void JobQueue::PublishProgress(const std::string& id, const std::string& progres
        "{\"type\":\"progress\",\"id\":" + boost::json::serialize(boost::json::string_view(id)) +
            ",\"progress\":" + progress_json + "}"},
       [done = std::move(done)](std::error_code ec, const RedisReply&) {
-        done(ec ? Failed(ec) : std::string());
+        done(ec ? Status(Failed(ec)) : Status::Ok());
       });
 }
 
@@ -132,7 +127,7 @@ void JobQueue::Heartbeat(const std::string& info_json, std::chrono::milliseconds
                  [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                    if (ec) return done(Failed(ec));
                    if (reply.IsError()) return done(Failed(reply));
-                   done(std::string());
+                   done(Status::Ok());
                  });
 }
 
@@ -141,23 +136,22 @@ void JobQueue::Leave(Done done) {
                  [](std::error_code, const RedisReply&) {});
   redis_.Command({"SREM", keys_.Workers(), settings_.worker_id},
                  [done = std::move(done)](std::error_code ec, const RedisReply&) {
-                   done(ec ? Failed(ec) : std::string());
+                   done(ec ? Status(Failed(ec)) : Status::Ok());
                  });
 }
 
-void JobQueue::Workers(std::function<void(const std::string&, std::vector<std::string>)> done) {
+void JobQueue::Workers(Reply<std::vector<std::string>> done) {
   redis_.Command({"SMEMBERS", keys_.Workers()},
                  [done = std::move(done)](std::error_code ec, RedisReply reply) {
-                   if (ec) return done(Failed(ec), {});
-                   if (reply.IsError()) return done(Failed(reply), {});
+                   if (ec) return done(Failed(ec));
+                   if (reply.IsError()) return done(Failed(reply));
                    std::vector<std::string> out;
                    for (auto& e : reply.elements) out.push_back(std::move(e.str));
-                   done(std::string(), std::move(out));
+                   done(std::move(out));
                  });
 }
 
-void JobQueue::Recover(const std::string& worker, bool force,
-                       std::function<void(const std::string&, long long)> done) {
+void JobQueue::Recover(const std::string& worker, bool force, Reply<long long> done) {
   redis_.Eval(QueueScripts::Recover(),
               {keys_.Worker(worker), keys_.Active(worker), keys_.Pending(), keys_.Dead(),
                keys_.Results(), keys_.Workers()},
@@ -165,37 +159,37 @@ void JobQueue::Recover(const std::string& worker, bool force,
                settings_.worker_id, Now(), std::to_string(settings_.results_maxlen),
                std::to_string(settings_.result_ttl_s), keys_.Events(), force ? "1" : "0"},
               [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                if (ec) return done(Failed(ec), 0);
-                if (reply.IsError()) return done(Failed(reply), 0);
-                done(std::string(), reply.integer);
+                if (ec) return done(Failed(ec));
+                if (reply.IsError()) return done(Failed(reply));
+                done(reply.integer);
               });
 }
 
-void JobQueue::PromoteDelayed(std::function<void(const std::string&, long long)> done) {
+void JobQueue::PromoteDelayed(Reply<long long> done) {
   redis_.Eval(QueueScripts::PromoteDelayed(), {keys_.Delayed(), keys_.Pending()},
               {settings_.queue, "100", keys_.Events(), Now()},
               [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                if (ec) return done(Failed(ec), 0);
-                if (reply.IsError()) return done(Failed(reply), 0);
-                done(std::string(), reply.integer);
+                if (ec) return done(Failed(ec));
+                if (reply.IsError()) return done(Failed(reply));
+                done(reply.integer);
               });
 }
 
-void JobQueue::PendingLength(std::function<void(const std::string&, long long)> done) {
+void JobQueue::PendingLength(Reply<long long> done) {
   redis_.Command({"LLEN", keys_.Pending()},
                  [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                   if (ec) return done(Failed(ec), 0);
-                   if (reply.IsError()) return done(Failed(reply), 0);
-                   done(std::string(), reply.integer);
+                   if (ec) return done(Failed(ec));
+                   if (reply.IsError()) return done(Failed(reply));
+                   done(reply.integer);
                  });
 }
 
-void JobQueue::IsPaused(std::function<void(const std::string&, bool)> done) {
+void JobQueue::IsPaused(Reply<bool> done) {
   redis_.Command({"EXISTS", keys_.Paused()},
                  [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                   if (ec) return done(Failed(ec), false);
-                   if (reply.IsError()) return done(Failed(reply), false);
-                   done(std::string(), reply.integer == 1);
+                   if (ec) return done(Failed(ec));
+                   if (reply.IsError()) return done(Failed(reply));
+                   done(reply.integer == 1);
                  });
 }
 
@@ -206,65 +200,61 @@ void JobQueue::SetPaused(bool paused, const std::string& info_json, Done done) {
   redis_.Command(argv, [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
     if (ec) return done(Failed(ec));
     if (reply.IsError()) return done(Failed(reply));
-    done(std::string());
+    done(Status::Ok());
   });
 }
 
-void JobQueue::Cancel(const std::string& id,
-                      std::function<void(const std::string&, std::string)> done) {
+void JobQueue::Cancel(const std::string& id, Reply<std::string> done) {
   redis_.Eval(QueueScripts::Cancel(), {keys_.Job(id)},
               {Now(), keys_.Events(), id, std::to_string(settings_.result_ttl_s)},
               [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                if (ec) return done(Failed(ec), {});
-                if (reply.IsError()) return done(Failed(reply), {});
-                done(std::string(), reply.str);
+                if (ec) return done(Failed(ec));
+                if (reply.IsError()) return done(Failed(reply));
+                done(reply.str);
               });
 }
 
-void JobQueue::CancelRequested(
-    const std::vector<std::string>& ids,
-    const std::function<void(const std::string&, std::vector<bool>)>& done) {
-  if (ids.empty()) return done(std::string(), {});
+void JobQueue::CancelRequested(const std::vector<std::string>& ids,
+                               const Reply<std::vector<bool>>& done) {
+  if (ids.empty()) return done(std::vector<bool>());
   // One round trip for every running job: HEXISTS in a pipeline, answered in order.
   auto answers = std::make_shared<std::vector<bool>>();
-  auto failed = std::make_shared<std::string>();
+  auto failed = std::make_shared<std::optional<Error>>();
   for (size_t i = 0; i < ids.size(); ++i) {
     bool last = i + 1 == ids.size();
     redis_.Command({"HEXISTS", keys_.Job(ids[i]), "cancel_requested"},
                    [answers, failed, last, done](std::error_code ec, const RedisReply& reply) {
-                     if (ec && failed->empty()) *failed = Failed(ec);
+                     if (ec && !*failed) *failed = Failed(ec);
                      answers->push_back(!ec && reply.integer == 1);
-                     if (last) done(*failed, *answers);
+                     if (!last) return;
+                     if (*failed) return done(**failed);
+                     done(*answers);
                    });
   }
 }
 
-void JobQueue::Enqueue(const std::string& document, const std::string& id,
-                       std::function<void(const std::string&, bool, std::string)> done) {
+void JobQueue::Enqueue(const std::string& document, const std::string& id, Reply<Enqueued> done) {
   redis_.Eval(QueueScripts::Enqueue(), {keys_.Job(id), keys_.Pending()},
               {document, Now(), keys_.Events(), id},
               [done = std::move(done)](std::error_code ec, RedisReply reply) {
-                if (ec) return done(Failed(ec), false, {});
-                if (reply.IsError() || reply.elements.size() != 2) {
-                  return done(Failed(reply), false, reply.str);
-                }
-                done(std::string(), reply.elements[0].integer == 1, reply.elements[1].str);
+                if (ec) return done(Failed(ec));
+                if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
+                done(Enqueued{.queued = reply.elements[0].integer == 1,
+                              .state = std::move(reply.elements[1].str)});
               });
 }
 
-void JobQueue::JobHash(
-    const std::string& id,
-    std::function<void(const std::string&, std::vector<std::pair<std::string, std::string>>)>
-        done) {
+void JobQueue::JobHash(const std::string& id,
+                       Reply<std::vector<std::pair<std::string, std::string>>> done) {
   redis_.Command({"HGETALL", keys_.Job(id)},
                  [done = std::move(done)](std::error_code ec, RedisReply reply) {
-                   if (ec) return done(Failed(ec), {});
-                   if (reply.IsError()) return done(Failed(reply), {});
+                   if (ec) return done(Failed(ec));
+                   if (reply.IsError()) return done(Failed(reply));
                    std::vector<std::pair<std::string, std::string>> fields;
                    for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
                      fields.emplace_back(reply.elements[i].str, reply.elements[i + 1].str);
                    }
-                   done(std::string(), std::move(fields));
+                   done(std::move(fields));
                  });
 }
 

@@ -2,10 +2,10 @@
 // commands (enqueue, status, pause, resume). Multi-key steps run as the Lua scripts of
 // supervisor/queue/queue_scripts.h; single-key ones as plain commands.
 //
-// Every callback gets an error sentence first: empty on success; otherwise why the step did not
-// run or its outcome is unknown (Redis down, connection lost) or Redis' error reply. Nothing is
-// retried here: the worker decides (steps are safe to repeat: Finish carries a token, Start and
-// Recover are guarded).
+// Every callback gets a Status, or a Result with the step's answer: on failure the error says
+// why the step did not run or its outcome is unknown (Redis down, connection lost), or carries
+// Redis' error reply. Nothing is retried here: the worker decides (steps are safe to repeat:
+// Finish carries a token, Start and Recover are guarded).
 //
 // Threading: the io_context thread of the clients.
 #pragma once
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "parsers/common/result.h"
 #include "supervisor/queue/redis_client.h"
 
 namespace ffpod {
@@ -69,40 +70,45 @@ class JobQueue {
   const QueueKeys& keys() const { return keys_; }
   const Settings& settings() const { return settings_; }
 
-  using Done = std::function<void(const std::string&)>;
+  // A step without an answer of its own.
+  using Done = std::function<void(const Status&)>;
+  // A step's answer, or why there is none.
+  template <typename T>
+  using Reply = std::function<void(Result<T>)>;
 
-  // BLMOVE pending -> active:<worker> on `blocking` (a client of its own). `doc` is empty when
-  // nothing arrived within `wait`.
-  void Claim(RedisClient& blocking, std::chrono::seconds wait,
-             std::function<void(const std::string&, std::string doc)> done);
+  // BLMOVE pending -> active:<worker> on `blocking` (a client of its own). The document is empty
+  // when nothing arrived within `wait`.
+  void Claim(RedisClient& blocking, std::chrono::seconds wait, Reply<std::string> done);
   // Starts an attempt.
   enum class StartOutcome { kStarted, kPaused, kCancelled, kGone };
   // kPaused: the job went back to the head of pending. kCancelled: a cancel was requested;
   // nothing started (`attempt` is the attempts used so far). kGone: the document is no longer
   // in this worker's active list; nothing to do. `token` is unique per claim: a repeated call
   // with it (after a lost reply) answers kStarted again without counting a second attempt.
+  struct Started {
+    StartOutcome outcome = StartOutcome::kPaused;
+    int attempt = 0;
+  };
   void Start(const std::string& document, const std::string& id, const std::string& token,
-             std::function<void(const std::string&, StartOutcome, int attempt)> done);
-  // Requests a cancel; `state` is the job's state when asked ("" when unknown yet).
-  void Cancel(const std::string& id,
-              std::function<void(const std::string&, std::string state)> done);
+             Reply<Started> done);
+  // Requests a cancel; the answer is the job's state when asked ("" when unknown yet).
+  void Cancel(const std::string& id, Reply<std::string> done);
   // Whether a cancel was requested for each id, in order.
-  void CancelRequested(const std::vector<std::string>& ids,
-                       const std::function<void(const std::string&, std::vector<bool>)>& done);
+  void CancelRequested(const std::vector<std::string>& ids, const Reply<std::vector<bool>>& done);
   // Hands every document of this worker's active list that `held` (the documents its busy
   // slots hold) does not account for back to the head of pending: claims whose reply was lost.
-  // Call it only while no claim of this worker is in flight.
-  void ReturnUnheld(const std::vector<std::string>& held,
-                    std::function<void(const std::string&, long long returned)> done);
-  void Finish(const FinishRequest& request,
-              std::function<void(const std::string&, int owned)> done);
-  // Moves a malformed document from this worker's active list to Q:dead with its result.
-  // `dead_lettered` is false when the document was no longer there (already dead-lettered by a
-  // call whose reply was lost, or recovered by another worker): then nothing was written.
+  // Call it only while no claim of this worker is in flight. The answer: how many went back.
+  void ReturnUnheld(const std::vector<std::string>& held, Reply<long long> done);
+  // Records the attempt's result. The answer: 1 when the document was still in this worker's
+  // active list, 0 when it had been taken over (only the result was recorded), -1 when a call
+  // with the same token had already recorded it.
+  void Finish(const FinishRequest& request, Reply<int> done);
+  // Moves a malformed document from this worker's active list to Q:dead with its result. The
+  // answer is false when the document was no longer there (already dead-lettered by a call
+  // whose reply was lost, or recovered by another worker): then nothing was written.
   void DeadLetterBadJob(const std::string& document, const std::string& id,
-                        const std::string& result_json,
-                        std::function<void(const std::string&, bool dead_lettered)> done);
-  // The same, for a caller that needs only the error.
+                        const std::string& result_json, Reply<bool> done);
+  // The same, for a caller that needs only to know whether it worked.
   void DeadLetterBadJob(const std::string& document, const std::string& id,
                         const std::string& result_json, Done done);
   // The job's progress document in its hash, and a progress event.
@@ -110,21 +116,22 @@ class JobQueue {
   void Heartbeat(const std::string& info_json, std::chrono::milliseconds ttl, Done done);
   // Removes this worker's heartbeat and membership (a clean exit).
   void Leave(Done done);
-  void Workers(std::function<void(const std::string&, std::vector<std::string>)> done);
+  void Workers(Reply<std::vector<std::string>> done);
   // Recovers `worker`'s active jobs when its heartbeat has expired (or always, with `force`).
-  void Recover(const std::string& worker, bool force,
-               std::function<void(const std::string&, long long recovered)> done);
-  void PromoteDelayed(std::function<void(const std::string&, long long moved)> done);
-  void PendingLength(std::function<void(const std::string&, long long)> done);
-  void IsPaused(std::function<void(const std::string&, bool)> done);
+  // The answer: how many jobs were recovered.
+  void Recover(const std::string& worker, bool force, Reply<long long> done);
+  // Moves the due retries to pending; the answer: how many.
+  void PromoteDelayed(Reply<long long> done);
+  void PendingLength(Reply<long long> done);
+  void IsPaused(Reply<bool> done);
   void SetPaused(bool paused, const std::string& info_json, Done done);
-  // enqueue: {queued, state of the existing job when not queued}.
-  void Enqueue(const std::string& document, const std::string& id,
-               std::function<void(const std::string&, bool queued, std::string state)> done);
-  void JobHash(
-      const std::string& id,
-      std::function<void(const std::string&, std::vector<std::pair<std::string, std::string>>)>
-          done);
+  // Enqueues a document unless a job with its id exists.
+  struct Enqueued {
+    bool queued = false;
+    std::string state;  // of the existing job when not queued
+  };
+  void Enqueue(const std::string& document, const std::string& id, Reply<Enqueued> done);
+  void JobHash(const std::string& id, Reply<std::vector<std::pair<std::string, std::string>>> done);
 
  private:
   RedisClient& redis_;

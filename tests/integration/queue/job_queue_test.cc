@@ -50,10 +50,10 @@ class Queue {
     bool done = false;
     std::pair<std::string, bool> out;
     queue_.DeadLetterBadJob(document, id, result_json,
-                            [&](const std::string& error, bool dead_lettered) {
-                              out = {error, dead_lettered};
+                            JobQueue::Reply<bool>([&](const Result<bool>& moved) {
+                              out = {moved.ok() ? "" : moved.error().message, moved.ok() && *moved};
                               done = true;
-                            });
+                            }));
     EXPECT_TRUE(RunUntil([&] { return done; })) << "no reply";
     return out;
   }
@@ -63,12 +63,11 @@ class Queue {
                                                const std::string& token) {
     bool done = false;
     std::pair<JobQueue::StartOutcome, int> out{JobQueue::StartOutcome::kPaused, -1};
-    queue_.Start(document, id, token,
-                 [&](const std::string& error, JobQueue::StartOutcome outcome, int attempt) {
-                   EXPECT_EQ(error, "");
-                   out = {outcome, attempt};
-                   done = true;
-                 });
+    queue_.Start(document, id, token, [&](const Result<JobQueue::Started>& started) {
+      EXPECT_TRUE(started.ok()) << started.error().message;
+      if (started.ok()) out = {started->outcome, started->attempt};
+      done = true;
+    });
     EXPECT_TRUE(RunUntil([&] { return done; })) << "no reply";
     return out;
   }
@@ -77,9 +76,9 @@ class Queue {
   long long Recover(const std::string& worker) {
     bool done = false;
     long long n = -1;
-    queue_.Recover(worker, true, [&](const std::string& error, long long recovered) {
-      EXPECT_EQ(error, "");
-      if (error.empty()) n = recovered;
+    queue_.Recover(worker, true, [&](const Result<long long>& recovered) {
+      EXPECT_TRUE(recovered.ok()) << recovered.error().message;
+      if (recovered.ok()) n = *recovered;
       done = true;
     });
     EXPECT_TRUE(RunUntil([&] { return done; })) << "no reply";

@@ -37,12 +37,13 @@ class ScriptedQueue : public ClaimLoop::Queue {
     claim.push_back(std::move(done));
   }
 
+  // Answers the oldest step of `q`: with `value`, or with `error` when it is not empty.
   template <typename T>
   static void Answer(std::deque<ClaimLoop::Reply<T>>& q, const std::string& error, T value) {
     ASSERT_FALSE(q.empty());
     auto done = std::move(q.front());
     q.pop_front();
-    done(error, std::move(value));
+    done(error.empty() ? Result<T>(std::move(value)) : Result<T>(Error{error}));
   }
 
   bool up_ = true;
@@ -233,7 +234,7 @@ TEST_F(ClaimLoopTest, RepliesAfterTheLoopIsGoneAreIgnored) {
     loop.Enable();
     left = std::move(queue_.recover);
   }
-  left.front()("", 2);  // must not touch the destroyed loop
+  left.front()(2LL);  // must not touch the destroyed loop
   EXPECT_EQ(worker_.recovered_own, 0);
 }
 

@@ -20,7 +20,8 @@ class StepRetryTest : public ::testing::Test {
   StepRetry::Step FailingStep(int failures) {
     return [this, failures](const StepRetry::Next& next) {
       tries_.push_back(clock_.Now() - t0_);
-      next(static_cast<int>(tries_.size()) <= failures ? "Redis unavailable" : "");
+      next(static_cast<int>(tries_.size()) <= failures ? Status(Error{"Redis unavailable"})
+                                                       : Status::Ok());
     };
   }
 
@@ -29,8 +30,8 @@ class StepRetryTest : public ::testing::Test {
   std::vector<Duration> tries_;
   std::vector<milliseconds> waits_;
   int done_ = 0;
-  StepRetry retry_{clock_, [this](const std::string& error, milliseconds wait) {
-                     EXPECT_EQ(error, "Redis unavailable");
+  StepRetry retry_{clock_, [this](const Error& error, milliseconds wait) {
+                     EXPECT_EQ(error.message, "Redis unavailable");
                      waits_.push_back(wait);
                    }};
 };
