@@ -261,20 +261,33 @@ std::function<void()> RunCommand(asio::io_context& io, ChildReaper& reaper,
                                  std::function<void(CommandOutput)> done, size_t max_output) {
   auto state = std::make_shared<CommandState>(io, max_output);
   state->done = std::move(done);
-  int out_pipe[2], err_pipe[2];
-  if (!MakePipe(out_pipe)) {
+  // Nothing started: `why` goes to the callback from the loop, like any other answer.
+  auto not_started = [&io, &state](std::string why) {
     state->result.exit = ExitStatus::NotStarted(126);
-    state->result.err = std::string("pipe: ") + std::strerror(errno);
+    state->result.err = std::move(why);
     asio::post(io, [state] { state->done(std::move(state->result)); });
     return [] {};
-  }
+  };
+  int out_pipe[2], err_pipe[2];
+  if (!MakePipe(out_pipe)) return not_started(std::string("pipe: ") + std::strerror(errno));
   if (!MakePipe(err_pipe)) {
     ::close(out_pipe[0]);
     ::close(out_pipe[1]);
-    state->result.exit = ExitStatus::NotStarted(126);
-    state->result.err = std::string("pipe: ") + std::strerror(errno);
-    asio::post(io, [state] { state->done(std::move(state->result)); });
-    return [] {};
+    return not_started(std::string("pipe: ") + std::strerror(errno));
+  }
+  // Our ends go to the loop before the spawn: when they cannot be watched, nothing starts.
+  boost::system::error_code ec;
+  state->out.assign(out_pipe[0], ec);
+  if (!ec) {
+    out_pipe[0] = -1;  // the descriptor owns it now
+    state->err.assign(err_pipe[0], ec);
+    if (!ec) err_pipe[0] = -1;
+  }
+  if (ec) {
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return not_started("pipe: " + ec.message());
   }
   SpawnOptions options;
   options.executable = executable;
@@ -285,15 +298,13 @@ std::function<void()> RunCommand(asio::io_context& io, ChildReaper& reaper,
   SpawnOutcome spawned = Spawn(io, options);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
-  state->out.assign(out_pipe[0]);
-  state->err.assign(err_pipe[0]);
   if (spawned.pid <= 0) {
     state->result.exit = spawned.not_started.value_or(ExitStatus::NotStarted(126));
     state->result.err = spawned.error;
     state->exited = true;
     state->open_streams = 0;
-    state->out.close();
-    state->err.close();
+    state->out.close(ec);
+    state->err.close(ec);
     asio::post(io, [state] { state->MaybeFinish(); });
     return [] {};
   }

@@ -147,6 +147,14 @@ void FfmpegJob::Start() {
                std::string("cannot create pipes: ") + std::strerror(errno));
     return;
   }
+  // Our ends go to the loop before the spawn: when they cannot be watched, nothing starts.
+  if (Status attached =
+          AttachPipes(ChildPipes::Take(pipes.stdin_fds[1]), ChildPipes::Take(pipes.stderr_fds[0]),
+                      ChildPipes::Take(pipes.progress_fds[0]));
+      !attached.ok()) {
+    NotStarted(ExitStatus::NotStarted(126), attached.error().message);
+    return;
+  }
   SpawnOptions spawn;
   spawn.executable = options_.ffmpeg;
   spawn.args = rewritten.args;
@@ -159,6 +167,7 @@ void FfmpegJob::Start() {
   SpawnOutcome spawned = processes_.Spawn(spawn);
   pipes.CloseChildEnds();
   if (spawned.pid <= 0) {
+    ClosePipes();
     resolved_ffmpeg_ = options_.ffmpeg;
     ExitStatus exit = spawned.not_started.value_or(ExitStatus::NotStarted(126));
     boost::json::object f = Fields();
@@ -170,8 +179,6 @@ void FfmpegJob::Start() {
   }
   pid_ = spawned.pid;
   resolved_ffmpeg_ = processes_.Resolve(options_.ffmpeg);
-  AttachPipes(ChildPipes::Take(pipes.stdin_fds[1]), ChildPipes::Take(pipes.stderr_fds[0]),
-              ChildPipes::Take(pipes.progress_fds[0]));
   processes_.Watch(pid_, [this, alive = alive_](int status) {
     if (*alive) OnReaped(status);
   });
@@ -195,14 +202,35 @@ void FfmpegJob::NotStarted(ExitStatus exit, const std::string& why) {
   });
 }
 
-void FfmpegJob::AttachPipes(int stdin_fd, int stderr_fd, int progress_fd) {
-  if (stdin_owned_) stdin_pipe_.assign(stdin_fd);
-  stderr_pipe_.assign(stderr_fd);
-  stderr_open_ = true;
-  if (progress_channel_) {
-    progress_pipe_.assign(progress_fd);
-    progress_open_ = true;
+Status FfmpegJob::AttachPipes(int stdin_fd, int stderr_fd, int progress_fd) {
+  boost::system::error_code ec;
+  auto attach = [&ec](asio::posix::stream_descriptor& pipe, int& fd) {
+    if (ec || fd < 0) return;
+    pipe.assign(fd, ec);
+    if (!ec) fd = -1;  // the descriptor owns it now
+  };
+  if (stdin_owned_) attach(stdin_pipe_, stdin_fd);
+  attach(stderr_pipe_, stderr_fd);
+  if (progress_channel_) attach(progress_pipe_, progress_fd);
+  for (int fd : {stdin_fd, stderr_fd, progress_fd}) {
+    if (fd >= 0) ::close(fd);
   }
+  if (ec) {
+    ClosePipes();
+    return Error{"cannot watch ffmpeg's pipes: " + ec.message()};
+  }
+  stderr_open_ = true;
+  progress_open_ = progress_channel_;
+  return Status::Ok();
+}
+
+void FfmpegJob::ClosePipes() {
+  boost::system::error_code ignored;
+  stdin_pipe_.close(ignored);
+  stderr_pipe_.close(ignored);
+  progress_pipe_.close(ignored);
+  stderr_open_ = false;
+  progress_open_ = false;
 }
 
 void FfmpegJob::LogStarted(const std::vector<std::string>& args) {

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "parsers/common/result.h"
 #include "parsers/ffmpeg/classifier.h"
 #include "parsers/ffmpeg/ffmpeg_args.h"
 #include "parsers/ffmpeg/ffmpeg_version.h"
@@ -136,7 +137,10 @@ class FfmpegJob final : public StoppableJob {
 
  private:
   void NotStarted(ExitStatus exit, const std::string& why);
-  void AttachPipes(int stdin_fd, int stderr_fd, int progress_fd);
+  // Hands our ends of the pipes to the loop, taking the fds in every case. On failure nothing
+  // stays attached and the error says why.
+  Status AttachPipes(int stdin_fd, int stderr_fd, int progress_fd);
+  void ClosePipes();
   void LogStarted(const std::vector<std::string>& args);
   void UpdateExpectedDuration();
   void ReadStderr();

@@ -295,7 +295,7 @@ void RunMode::ReportToRedis(const ResultDoc& result, std::function<void()> then)
 void RunMode::DumpState() {
   boost::json::object f;
   f["state"] = ServiceStateName(service_.board().state());
-  f["status"] = boost::json::parse(service_.board().StatusJson());
+  f["status"] = service_.board().StatusValue();
   f["draining"] = drain_.has_value();
   f["signals"] = service_.signals_received();
   if (attempt_ && attempt_->job()) {

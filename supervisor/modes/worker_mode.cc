@@ -415,13 +415,12 @@ void WorkerMode::MaybeExit() {
 void WorkerMode::DumpState() {
   boost::json::array slots;
   for (const auto& s : slots_) slots.push_back(s->Describe());
-  logger_.Info("state dump (SIGUSR1)",
-               {{"worker_id", identity_.id},
-                {"draining", drain_.has_value()},
-                {"paused", claims_ && claims_->paused()},
-                {"redis_up", redis_ && redis_->up()},
-                {"slots", std::move(slots)},
-                {"status", boost::json::parse(service_.board().StatusJson())}});
+  logger_.Info("state dump (SIGUSR1)", {{"worker_id", identity_.id},
+                                        {"draining", drain_.has_value()},
+                                        {"paused", claims_ && claims_->paused()},
+                                        {"redis_up", redis_ && redis_->up()},
+                                        {"slots", std::move(slots)},
+                                        {"status", service_.board().StatusValue()}});
 }
 
 }  // namespace ffpod

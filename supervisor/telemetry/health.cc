@@ -91,7 +91,9 @@ boost::json::value Rounded(const std::optional<double>& v, double scale) {
 
 }  // namespace
 
-std::string StatusBoard::StatusJson() const {
+std::string StatusBoard::StatusJson() const { return JsonText(StatusValue()); }
+
+boost::json::object StatusBoard::StatusValue() const {
   std::lock_guard<std::mutex> lock(mu_);
   boost::json::object body;
   body["mode"] = mode_;
@@ -114,7 +116,7 @@ std::string StatusBoard::StatusJson() const {
     jobs.push_back(std::move(j));
   }
   body["jobs"] = std::move(jobs);
-  return JsonText(body);
+  return body;
 }
 
 }  // namespace ffpod

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -71,8 +72,10 @@ class StatusBoard {
   void SetCheck(const std::string& name, std::optional<std::string> failure);
 
   // GET /status body: {"mode","state","jobs":[{slot,id,attempt,percent,eta_s,fps,speed,
-  // out_time_s,frames}]}; absent figures are null.
+  // out_time_s,frames}]}; absent figures are null. StatusValue is the same document unserialised
+  // (for the state dump's log record).
   std::string StatusJson() const;
+  boost::json::object StatusValue() const;
   ReadinessChecks Readiness() const;
 
  private:
