@@ -9,6 +9,7 @@
 #include <system_error>
 #include <tuple>
 
+#include "parsers/common/result.h"
 #include "parsers/common/text.h"
 #include "parsers/ffmpeg/classifier.h"
 #include "parsers/ffmpeg/log_line.h"
@@ -231,20 +232,21 @@ namespace {
 
 constexpr size_t kMaxTestOutput = 256 * 1024;
 
-// Why a short informational command (`-version`, `-encoders`) gave nothing usable, or empty.
-std::string InfoCommandError(const std::string& ffmpeg, std::string_view what,
-                             const CommandOutput& out, std::chrono::milliseconds timeout) {
+// OK when a short informational command (`-version`, `-encoders`) ran and exited 0; otherwise
+// the error says why it gave nothing usable.
+Status CheckInfoCommand(const std::string& ffmpeg, std::string_view what, const CommandOutput& out,
+                        std::chrono::milliseconds timeout) {
   if (out.exit.kind == ExitStatus::Kind::kNotStarted) {
-    return out.err.empty() ? "cannot execute \"" + ffmpeg + "\"" : out.err;
+    return Error{out.err.empty() ? "cannot execute \"" + ffmpeg + "\"" : out.err};
   }
   if (out.timed_out) {
-    return ffmpeg + " " + std::string(what) + " did not finish within " + Seconds(timeout);
+    return Error{ffmpeg + " " + std::string(what) + " did not finish within " + Seconds(timeout)};
   }
   if (!out.exit.Succeeded()) {
-    return ffmpeg + " " + std::string(what) + " exited with status " +
-           std::to_string(out.exit.ShellCode());
+    return Error{ffmpeg + " " + std::string(what) + " exited with status " +
+                 std::to_string(out.exit.ShellCode())};
   }
-  return {};
+  return Status::Ok();
 }
 
 // One probe in flight. Every pending command holds a reference, so it lives until the last
@@ -264,30 +266,31 @@ class ProbeRun : public std::enable_shared_from_this<ProbeRun> {
     auto self = shared_from_this();
     processes_.Run(options_.ffmpeg, {"-hide_banner", "-version"}, options_.timeout,
                    [self](const CommandOutput& out) {
-                     std::string err = InfoCommandError(self->options_.ffmpeg, "-version", out,
-                                                        self->options_.timeout);
-                     if (err.empty()) {
+                     Status ran = CheckInfoCommand(self->options_.ffmpeg, "-version", out,
+                                                   self->options_.timeout);
+                     if (ran.ok()) {
                        self->caps_.build = ParseBuildInfo(out.out);
                      } else if (self->caps_.ffmpeg_error.empty()) {
-                       self->caps_.ffmpeg_error = err;
+                       self->caps_.ffmpeg_error = ran.error().message;
                      }
                      self->InfoDone();
                    });
     processes_.Run(options_.ffmpeg, {"-hide_banner", "-encoders"}, options_.timeout,
                    [self](const CommandOutput& out) {
-                     std::string err = InfoCommandError(self->options_.ffmpeg, "-encoders", out,
-                                                        self->options_.timeout);
-                     if (err.empty()) {
+                     Status listed = CheckInfoCommand(self->options_.ffmpeg, "-encoders", out,
+                                                      self->options_.timeout);
+                     if (listed.ok()) {
                        EncoderListParser parser;
                        parser.Feed(out.out);
                        parser.Finish();
                        if (!parser.saw_table()) {
-                         err = self->options_.ffmpeg + " -encoders printed no encoder table";
+                         listed =
+                             Error{self->options_.ffmpeg + " -encoders printed no encoder table"};
                        }
                        self->listed_ = parser.encoders();
                      }
-                     if (!err.empty() && self->caps_.ffmpeg_error.empty()) {
-                       self->caps_.ffmpeg_error = err;
+                     if (!listed.ok() && self->caps_.ffmpeg_error.empty()) {
+                       self->caps_.ffmpeg_error = listed.error().message;
                      }
                      self->InfoDone();
                    });
