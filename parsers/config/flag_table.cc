@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "parsers/common/text.h"
 #include "parsers/config/config_table.h"
 #include "parsers/documents/job.h"
 
@@ -14,19 +15,9 @@ namespace ffpod {
 
 namespace {
 
-std::optional<double> ToDouble(std::string_view s) {
-  double v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
+std::optional<double> ToDouble(std::string_view s) { return ParseDouble(s); }
 
-std::optional<long long> ToInt(std::string_view s) {
-  long long v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
+std::optional<long long> ToInt(std::string_view s) { return ParseInt64(s); }
 
 std::optional<bool> ToBool(std::string_view s) {
   std::string l;
@@ -43,8 +34,7 @@ std::vector<std::string> SplitList(std::string_view s) {
     size_t comma = s.find(',', start);
     std::string_view part =
         s.substr(start, comma == std::string_view::npos ? s.npos : comma - start);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    part = Trim(part, " ");
     if (!part.empty()) out.emplace_back(part);
     if (comma == std::string_view::npos) break;
     start = comma + 1;

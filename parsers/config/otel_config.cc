@@ -5,6 +5,7 @@
 #include <charconv>
 #include <variant>
 
+#include "parsers/common/text.h"
 #include "parsers/config/url.h"
 
 namespace ffpod {
@@ -14,19 +15,12 @@ namespace {
 constexpr int64_t kMaxMillis = 24 * 3600 * 1000;
 constexpr int64_t kMaxQueue = 1 << 20;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+std::string Lower(std::string_view s) { return AsciiLowered(s); }
 
 bool IEquals(std::string_view a, std::string_view b) { return Lower(a) == Lower(b); }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+// The OpenTelemetry variables allow blanks and tabs around values (OWS).
+std::string_view TrimOws(std::string_view s) { return Trim(s, " \t"); }
 
 // The variable's value, or empty when unset (an empty value counts as unset).
 std::string Get(const std::map<std::string, std::string>& env, const std::string& name) {
@@ -49,12 +43,8 @@ std::string GetSignal(const std::map<std::string, std::string>& env, const std::
 
 // A non-negative integer within [min, max]; nullopt otherwise.
 std::optional<int64_t> ParseInt(std::string_view text, int64_t min, int64_t max) {
-  text = Trim(text);
-  int64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || end != text.data() + text.size() || n < min || n > max) {
-    return std::nullopt;
-  }
+  auto n = ParseInt64(TrimOws(text));
+  if (!n || *n < min || *n > max) return std::nullopt;
   return n;
 }
 
@@ -71,7 +61,7 @@ int64_t IntSetting(const std::map<std::string, std::string>& env, const std::str
 
 // RFC 9110 token characters (header names).
 bool IsTchar(char c) {
-  if (std::isalnum(static_cast<unsigned char>(c))) return true;
+  if (IsAsciiAlnum(c)) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
@@ -140,15 +130,15 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValueList(std::
   while (pos <= text.size()) {
     size_t comma = text.find(',', pos);
     if (comma == std::string_view::npos) comma = text.size();
-    std::string_view member = Trim(text.substr(pos, comma - pos));
+    std::string_view member = TrimOws(text.substr(pos, comma - pos));
     pos = comma + 1;
     if (member.empty()) continue;
     size_t eq = member.find('=');
     if (eq == std::string_view::npos) {
       return Error{"\"" + std::string(member) + "\" is not a key=value pair"};
     }
-    std::string_view raw_key = Trim(member.substr(0, eq));
-    std::string_view raw_value = Trim(member.substr(eq + 1));
+    std::string_view raw_key = TrimOws(member.substr(0, eq));
+    std::string_view raw_value = TrimOws(member.substr(eq + 1));
     if (raw_key.empty()) {
       return Error{"\"" + std::string(member) + "\" has an empty key"};
     }
@@ -224,11 +214,11 @@ struct Reading {
 
 Result<bool> ReadSdkDisabled(Reading& r) {
   std::string disabled = r.Get("OTEL_SDK_DISABLED");
-  if (IEquals(Trim(disabled), "true")) {
+  if (IEquals(TrimOws(disabled), "true")) {
     r.c.disabled_because = "OTEL_SDK_DISABLED is true";
     return false;
   }
-  if (!disabled.empty() && !IEquals(Trim(disabled), "false")) {
+  if (!disabled.empty() && !IEquals(TrimOws(disabled), "false")) {
     r.c.warnings.push_back("OTEL_SDK_DISABLED=\"" + disabled +
                            "\" is neither true nor false; treated as false");
   }
@@ -245,7 +235,7 @@ Result<bool> ReadExporters(Reading& r) {
   while (pos <= exporters.size()) {
     size_t comma = exporters.find(',', pos);
     if (comma == std::string::npos) comma = exporters.size();
-    std::string name = Lower(Trim(std::string_view(exporters).substr(pos, comma - pos)));
+    std::string name = Lower(TrimOws(std::string_view(exporters).substr(pos, comma - pos)));
     pos = comma + 1;
     if (name.empty()) continue;
     if (name == "otlp") {
@@ -275,10 +265,10 @@ Result<bool> ReadEndpoint(Reading& r) {
   std::string url;
   std::string url_var;
   if (std::string v = r.Get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); !v.empty()) {
-    url = std::string(Trim(v));
+    url = std::string(TrimOws(v));
     url_var = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
   } else if (std::string g = r.Get("OTEL_EXPORTER_OTLP_ENDPOINT"); !g.empty()) {
-    url = std::string(Trim(g));
+    url = std::string(TrimOws(g));
     url += url.empty() || url.back() != '/' ? "/v1/traces" : "v1/traces";
     url_var = "OTEL_EXPORTER_OTLP_ENDPOINT";
   } else if (r.otlp_requested) {
@@ -300,7 +290,7 @@ Result<bool> ReadProtocol(Reading& r) {
   std::string var;
   std::string protocol = GetSignal(r.env, "PROTOCOL", &var);
   if (protocol.empty()) return true;
-  std::string p = Lower(Trim(protocol));
+  std::string p = Lower(TrimOws(protocol));
   if (p == "http/protobuf") {
     r.c.warnings.push_back(var +
                            " is http/protobuf; ffpod sends http/json, which OTLP/HTTP receivers "
@@ -345,7 +335,7 @@ Result<bool> ReadTransport(Reading& r) {
     }
   }
   if (std::string z = GetSignal(r.env, "COMPRESSION", &var); !z.empty()) {
-    if (Lower(Trim(z)) != "none") {
+    if (Lower(TrimOws(z)) != "none") {
       c.warnings.push_back(var + "=\"" + z + "\" is not supported; spans are sent uncompressed");
     }
   }
@@ -386,11 +376,11 @@ Result<bool> ReadResource(Reading& r) {
   for (const auto& [k, v] : c.resource_attributes) {
     if (k == "service.name" && !v.empty()) c.service_name = v;
   }
-  if (std::string name = std::string(Trim(r.Get("OTEL_SERVICE_NAME"))); !name.empty()) {
+  if (std::string name = std::string(TrimOws(r.Get("OTEL_SERVICE_NAME"))); !name.empty()) {
     c.service_name = name;
   }
   if (std::string s = r.Get("OTEL_TRACES_SAMPLER"); !s.empty()) {
-    if (Lower(Trim(s)) != "parentbased_always_on") {
+    if (Lower(TrimOws(s)) != "parentbased_always_on") {
       c.warnings.push_back("OTEL_TRACES_SAMPLER=\"" + s +
                            "\" is not supported; every job whose parent is sampled is traced");
     }

@@ -6,6 +6,7 @@
 #include <optional>
 #include <variant>
 
+#include "parsers/common/text.h"
 #include "parsers/config/url.h"
 #include "parsers/telemetry/redact.h"
 
@@ -34,12 +35,7 @@ bool IsHostNameChar(char c) {
          c == '.' || c == '_';
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
+std::string Lower(std::string_view s) { return AsciiLowered(s); }
 
 std::optional<bool> ParseBool(std::string_view s) {
   std::string v = Lower(s);

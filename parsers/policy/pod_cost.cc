@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "parsers/common/json_text.h"
+#include "parsers/common/text.h"
 
 namespace ffpod {
 
@@ -35,7 +36,7 @@ std::string PodApiPath(std::string_view ns, std::string_view pod) {
 
 bool IsKubernetesName(std::string_view name) {
   if (name.empty() || name.size() > 253) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  auto alnum = [](char c) { return IsAsciiLower(c) || IsDigit(c); };
   if (!alnum(name.front()) || !alnum(name.back())) return false;
   return std::all_of(name.begin(), name.end(),
                      [&](char c) { return alnum(c) || c == '-' || c == '.'; });

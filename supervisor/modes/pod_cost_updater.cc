@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "parsers/common/text.h"
 #include "parsers/policy/pod_cost.h"
 #include "supervisor/net/https_sender.h"
 
@@ -24,12 +25,7 @@ Result<std::string> ReadToken(const std::string& path) {
   }
   std::stringstream buf;
   buf << in.rdbuf();
-  std::string token = buf.str();
-  auto space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
-  while (!token.empty() && space(token.back())) token.pop_back();
-  size_t first = 0;
-  while (first < token.size() && space(token[first])) ++first;
-  token.erase(0, first);
+  std::string token(Trim(buf.str(), " \n\r\t"));
   if (token.empty()) return Error{"the service account token " + path + " is empty"};
   return token;
 }
