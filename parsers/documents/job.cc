@@ -273,6 +273,8 @@ std::string_view ResultStatusName(ResultStatus status) {
       return "preempted";
     case ResultStatus::kDead:
       return "dead";
+    case ResultStatus::kSuperseded:
+      return "superseded";
   }
   return "failed";
 }

@@ -81,7 +81,8 @@ struct WorkerIdentity {
 };
 
 // Result statuses of one attempt.
-enum class ResultStatus { kSucceeded, kFailed, kRetrying, kPreempted, kDead };
+// kSuperseded: an attempt whose claim was fenced (docs/queue.md): recorded for the audit only.
+enum class ResultStatus { kSucceeded, kFailed, kRetrying, kPreempted, kDead, kSuperseded };
 std::string_view ResultStatusName(ResultStatus status);
 
 struct ResultDoc {

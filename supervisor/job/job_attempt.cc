@@ -10,9 +10,10 @@
 namespace ffpod {
 
 Severity ResultSeverity(const ResultDoc& result) {
-  return result.status == ResultStatus::kSucceeded   ? Severity::kInfo
-         : result.status == ResultStatus::kPreempted ? Severity::kWarning
-                                                     : Severity::kError;
+  return result.status == ResultStatus::kSucceeded ? Severity::kInfo
+         : result.status == ResultStatus::kPreempted || result.status == ResultStatus::kSuperseded
+             ? Severity::kWarning
+             : Severity::kError;
 }
 
 std::string JobFinishedMessage(const ResultDoc& result) {

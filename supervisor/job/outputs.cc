@@ -7,11 +7,20 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "parsers/common/text.h"
 
 namespace ffpod {
+
+namespace {
+
+Error NotWritten(const std::string& final_path) {
+  return Error{"output " + final_path + " was not written by ffmpeg"};
+}
+
+}  // namespace
 
 std::string TemporaryOutputName(const std::string& final_path, const std::string& token) {
   size_t slash = final_path.rfind('/');
@@ -32,20 +41,54 @@ std::map<std::string, std::string> TemporaryOutputs(const std::vector<std::strin
 
 Status PublishOutputs(const std::map<std::string, std::string>& temporaries) {
   for (const auto& [final_path, temp] : temporaries) {
-    if (::access(temp.c_str(), F_OK) != 0) {
-      return Error{"output " + final_path + " was not written by ffmpeg"};
-    }
+    if (::access(temp.c_str(), F_OK) != 0) return NotWritten(final_path);
   }
   for (const auto& [final_path, temp] : temporaries) {
-    if (::rename(temp.c_str(), final_path.c_str()) != 0) {
-      return Error{"cannot publish output " + final_path + ": " + std::strerror(errno)};
-    }
+    if (Status published = PublishOutput(final_path, temp); !published.ok()) return published;
   }
   return Status::Ok();
 }
 
-void RemoveTemporaries(const std::map<std::string, std::string>& temporaries) {
-  for (const auto& [final_path, temp] : temporaries) ::unlink(temp.c_str());
+Status PublishOutput(const std::string& final_path, const std::string& temporary) {
+  if (::rename(temporary.c_str(), final_path.c_str()) != 0) {
+    return Error{"cannot publish output " + final_path + ": " + std::strerror(errno)};
+  }
+  return Status::Ok();
+}
+
+int RemoveTemporaries(const std::map<std::string, std::string>& temporaries) {
+  int removed = 0;
+  for (const auto& [final_path, temp] : temporaries) {
+    if (::unlink(temp.c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+int RemoveOtherTemporaries(const std::vector<std::string>& outputs,
+                           const std::map<std::string, std::string>& own) {
+  namespace fs = std::filesystem;
+  int removed = 0;
+  for (const auto& output : outputs) {
+    // Every temporary of `output` is TemporaryOutputName(output, token): split at the token.
+    std::string pattern = fs::path(TemporaryOutputName(output, "\x01")).filename().string();
+    size_t cut = pattern.find("\x01");
+    std::string prefix = pattern.substr(0, cut);
+    std::string suffix = pattern.substr(cut + 1);
+    fs::path dir = fs::path(output).parent_path();
+    std::error_code ec;
+    fs::directory_iterator it(dir.empty() ? fs::path(".") : dir, ec);
+    auto mine = own.find(output);
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (name.size() <= prefix.size() + suffix.size() || !name.starts_with(prefix) ||
+          !name.ends_with(suffix)) {
+        continue;
+      }
+      if (mine != own.end() && fs::path(mine->second).filename() == name) continue;
+      if (::unlink(it->path().c_str()) == 0) ++removed;
+    }
+  }
+  return removed;
 }
 
 Result<OutputFile> HashOutput(const std::string& path) {
@@ -91,6 +134,31 @@ PublishedOutputs PublishAndHash(const std::map<std::string, std::string>& tempor
     }
   }
   if (!p.status.ok()) RemoveTemporaries(temporaries);
+  return p;
+}
+
+}  // namespace ffpod
+
+namespace ffpod {
+
+PublishedOutputs HashBeforePublishing(const std::map<std::string, std::string>& temporaries,
+                                      const std::vector<std::string>& outputs) {
+  PublishedOutputs p;
+  for (const auto& path : outputs) {
+    auto temp = temporaries.find(path);
+    const std::string& written = temp == temporaries.end() ? path : temp->second;
+    if (temp != temporaries.end() && ::access(written.c_str(), F_OK) != 0) {
+      p.status = NotWritten(path);
+      break;
+    }
+    auto h = HashOutput(written);
+    if (!h.ok()) {
+      p.status = h.error();
+      break;
+    }
+    h->path = path;
+    p.files.push_back(std::move(h).value());
+  }
   return p;
 }
 

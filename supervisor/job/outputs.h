@@ -27,8 +27,18 @@ std::map<std::string, std::string> TemporaryOutputs(const std::vector<std::strin
 // Renames every temporary onto its final path. On failure the error names the output.
 Status PublishOutputs(const std::map<std::string, std::string>& temporaries);
 
-// Removes the temporaries that exist (ignoring the ones that do not).
-void RemoveTemporaries(const std::map<std::string, std::string>& temporaries);
+// Renames one temporary onto its final path; the error names the output.
+Status PublishOutput(const std::string& final_path, const std::string& temporary);
+
+// Removes the temporaries that exist (ignoring the ones that do not); returns how many it
+// removed.
+int RemoveTemporaries(const std::map<std::string, std::string>& temporaries);
+
+// Removes every temporary of `outputs` (any token) except the ones in `own`: those of earlier
+// attempts of the job, which can no longer be published once another claim holds the job.
+// Returns how many it removed. Lists the outputs' directories: run it off the event loop.
+int RemoveOtherTemporaries(const std::vector<std::string>& outputs,
+                           const std::map<std::string, std::string>& own);
 
 // Size and sha256 (lowercase hex) of `path`.
 Result<OutputFile> HashOutput(const std::string& path);
@@ -44,5 +54,10 @@ struct PublishedOutputs {
 // failure the temporaries are removed. Reads whole files: run it off the event loop.
 PublishedOutputs PublishAndHash(const std::map<std::string, std::string>& temporaries,
                                 const std::vector<std::string>& outputs);
+
+// Hashes each of `outputs` where ffmpeg wrote it: its temporary when it has one (the files
+// carry the final paths). Nothing is renamed or removed. Reads whole files: off the loop.
+PublishedOutputs HashBeforePublishing(const std::map<std::string, std::string>& temporaries,
+                                      const std::vector<std::string>& outputs);
 
 }  // namespace ffpod

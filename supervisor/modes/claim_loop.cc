@@ -100,15 +100,15 @@ void ClaimLoop::OnPaused(const Result<bool>& paused) {
     return;
   }
   std::weak_ptr<bool> alive = alive_;
-  queue_.Claim([this, alive](Result<std::string> document) {
+  queue_.Claim([this, alive](Result<std::optional<std::string>> document) {
     if (!alive.expired()) OnClaim(std::move(document));
   });
 }
 
-void ClaimLoop::OnClaim(Result<std::string> document) {
+void ClaimLoop::OnClaim(Result<std::optional<std::string>> document) {
   in_flight_ = false;
   // The drain closed the blocking connection (or nothing arrived before it did).
-  if (stopped_ && (!document.ok() || document->empty())) return;
+  if (stopped_ && (!document.ok() || !document->has_value())) return;
   if (!document.ok()) {
     // The BLMOVE may have run with its reply lost: check the active list before claiming.
     reconcile_needed_ = true;
@@ -116,7 +116,7 @@ void ClaimLoop::OnClaim(Result<std::string> document) {
     RetryLater();
     return;
   }
-  if (!document->empty()) owner_.OnClaimed(std::move(document).value());
+  if (document->has_value()) owner_.OnClaimed(std::move(**document));
   Kick();
 }
 

@@ -40,8 +40,9 @@ class ClaimLoop {
     virtual void RecoverOwn(Reply<long long> done) = 0;
     virtual void ReturnUnheld(const std::vector<std::string>& held, Reply<long long> done) = 0;
     virtual void IsPaused(Reply<bool> done) = 0;
-    // Blocks up to a few seconds; an empty document means nothing arrived.
-    virtual void Claim(Reply<std::string> done) = 0;
+    // Blocks up to a few seconds; no document means nothing arrived (an empty one is a
+    // document: malformed, the slot dead-letters it).
+    virtual void Claim(Reply<std::optional<std::string>> done) = 0;
   };
 
   // What the loop needs of the worker.
@@ -83,7 +84,7 @@ class ClaimLoop {
   void AfterPrelude(const Status& status);
   void CheckPaused();
   void OnPaused(const Result<bool>& paused);
-  void OnClaim(Result<std::string> document);
+  void OnClaim(Result<std::optional<std::string>> document);
   void RetryLater();
 
   Clock& clock_;

@@ -11,6 +11,7 @@
 #include "parsers/policy/retry_policy.h"
 #include "parsers/telemetry/log_format.h"
 #include "probes/cgroup.h"
+#include "supervisor/job/outputs.h"
 #include "supervisor/modes/worker_slot.h"
 #include "supervisor/modes/worker_views.h"
 
@@ -215,16 +216,22 @@ void WorkerMode::OnFirstConnect() {
   claims_->Enable();  // recovers this worker's own active list before the first claim
 }
 
-void WorkerMode::Heartbeat() {
-  heartbeat_timer_.cancel();
-  if (!redis_ || exiting_) return;
+std::string WorkerMode::HeartbeatInfo() const {
   boost::json::object info{{"worker", identity_.id},
                            {"slots", config_.slots},
                            {"draining", drain_.has_value()},
                            {"at", FormatTimestamp(std::chrono::system_clock::now())}};
   if (!identity_.pod.empty()) info["pod"] = identity_.pod;
   if (!identity_.node.empty()) info["node"] = identity_.node;
-  queue_->Heartbeat(JsonText(info), Ms(config_.heartbeat_s * 3), [this](const Status& sent) {
+  return JsonText(info);
+}
+
+std::chrono::milliseconds WorkerMode::HeartbeatTtl() const { return Ms(config_.heartbeat_s * 3); }
+
+void WorkerMode::Heartbeat() {
+  heartbeat_timer_.cancel();
+  if (!redis_ || exiting_) return;
+  queue_->Heartbeat(HeartbeatInfo(), HeartbeatTtl(), [this](const Status& sent) {
     if (!sent.ok()) CountRedisError();
   });
   heartbeat_timer_.expires_after(Ms(config_.heartbeat_s));
@@ -246,12 +253,13 @@ void WorkerMode::RecoverScan() {
     }
     for (const auto& other : *workers) {
       if (other == identity_.id) continue;
-      queue_->Recover(other, false, [this, other](const Result<long long>& n) {
+      queue_->Recover(other, false, [this, other](const Result<Recovered>& n) {
         if (!n.ok()) {
           CountRedisError();
-        } else if (*n > 0) {
+        } else if (n->jobs > 0) {
           logger_.Warn("recovered the jobs of a worker whose heartbeat expired",
-                       {{"lost_worker", other}, {"jobs", *n}});
+                       {{"lost_worker", other}, {"jobs", n->jobs}});
+          RemoveFencedTemporaries(other, n->started);
         }
       });
     }
@@ -274,29 +282,57 @@ void WorkerMode::Promote() {
   });
 }
 
+// Every second: a cancel requested for a running job, or its claim fenced (a recovery took the
+// job while this worker's heartbeat had expired, e.g. the worker was frozen or Redis away).
 void WorkerMode::PollCancels() {
   cancel_timer_.expires_after(seconds(1));
   cancel_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec && !exiting_) PollCancels();
   });
   if (!redis_->up()) return;
-  std::vector<std::string> ids;
+  std::vector<JobQueue::Watched> jobs;
   std::vector<int> slots;
   for (const auto& s : slots_) {
     if (s->running_ffmpeg()) {
-      ids.push_back(s->job_id());
+      jobs.push_back({.id = s->job_id(), .start_token = s->start_token()});
       slots.push_back(s->index());
     }
   }
-  queue_->CancelRequested(ids, [this, ids, slots](const Result<std::vector<bool>>& asked) {
-    if (!asked.ok()) {
+  queue_->Watch(jobs, [this, jobs, slots](const Result<std::vector<JobQueue::WatchedState>>& st) {
+    if (!st.ok()) {
       CountRedisError();
       return;
     }
-    for (size_t i = 0; i < asked->size() && i < slots.size(); ++i) {
+    for (size_t i = 0; i < st->size() && i < slots.size(); ++i) {
       auto& slot = slots_[static_cast<size_t>(slots[i])];
-      if ((*asked)[i] && slot->running_ffmpeg() && slot->job_id() == ids[i]) slot->Cancel();
+      if (!slot->running_ffmpeg() || slot->start_token() != jobs[i].start_token) continue;
+      if ((*st)[i].fenced) {
+        slot->Fenced();
+      } else if ((*st)[i].cancel_requested) {
+        slot->Cancel();
+      }
     }
+  });
+}
+
+// The temporaries of attempts a recovery fenced: nothing can publish them any more (the worker
+// that wrote them was killed, or comes back to find its claim fenced).
+void WorkerMode::RemoveFencedTemporaries(const std::string& worker,
+                                         const std::vector<FencedAttempt>& started) {
+  if (!config_.atomic_outputs || started.empty()) return;
+  boost::asio::post(hash_pool_, [this, worker, started] {
+    int removed = 0;
+    for (const auto& a : started) {
+      auto job = ParseJob(a.document);
+      if (!job.ok()) continue;
+      removed += RemoveTemporaries(
+          TemporaryOutputs(job->outputs, worker + "-" + std::to_string(a.attempt)));
+    }
+    if (removed == 0) return;
+    boost::asio::post(service_.io(), [this, worker, removed] {
+      logger_.Info("removed temporary outputs of attempts fenced by a recovery",
+                   {{"lost_worker", worker}, {"temporaries", removed}});
+    });
   });
 }
 
@@ -396,7 +432,7 @@ void WorkerMode::MaybeExit() {
     finish();
     return;
   }
-  queue_->Recover(identity_.id, true, [this, finish](const Result<long long>& n) {
+  queue_->Recover(identity_.id, true, [this, finish](const Result<Recovered>& n) {
     if (!n.ok()) {
       // Keep the heartbeat and the membership: they are how the other workers find this
       // active list and recover it once the heartbeat expires.
@@ -407,7 +443,7 @@ void WorkerMode::MaybeExit() {
       finish();
       return;
     }
-    if (*n > 0) logger_.Info("handed claimed jobs back to pending", {{"jobs", *n}});
+    if (n->jobs > 0) logger_.Info("handed claimed jobs back to pending", {{"jobs", n->jobs}});
     queue_->Leave([finish](const Status&) { finish(); });
   });
 }

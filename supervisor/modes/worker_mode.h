@@ -64,6 +64,9 @@ class WorkerMode {
   void Promote();
   void PollQueueLength();
   void PollCancels();
+  void RemoveFencedTemporaries(const std::string& worker, const std::vector<FencedAttempt>& started);
+  std::string HeartbeatInfo() const;
+  std::chrono::milliseconds HeartbeatTtl() const;
   void OnSignal(int count);
   void MaybeExit();
   void DumpState();

@@ -44,6 +44,8 @@ void WorkerSlot::Begin(std::string document) {
   start_token_ = ctx_.identity.id + ":" + std::to_string(index_) + ":" +
                  std::to_string(claimed_at_.time_since_epoch().count());
   attempt_number_ = 0;
+  fenced_ = false;
+  unpublished_.clear();
   result_.reset();
   spawned_at_ = exited_at_ = SteadyTime{};
   auto parsed = ParseJob(document_);
@@ -75,6 +77,26 @@ void WorkerSlot::Cancel() {
 
 void WorkerSlot::KillNow() {
   if (attempt_) attempt_->KillNow();
+}
+
+void WorkerSlot::Fenced() {
+  if (fenced_ || !running_ffmpeg()) return;
+  fenced_ = true;  // said once, in the attempt's result record
+  attempt_->trace().Event("fenced", {});
+  if (!attempt_->job()->stopping()) {
+    attempt_->job()->Stop(StopCause::kCancel, ctx_.clock.Now() + Ms(ctx_.config.stop_timeout_s));
+  }
+}
+
+// Only the Finish script found the claim fenced, after the result record was logged.
+void WorkerSlot::LogFencedLate() {
+  boost::json::object f = Fields();
+  f["status"] = "superseded";
+  ctx_.logger.Warn(
+      "job taken over by another worker after this worker's heartbeat expired: the result above "
+      "is recorded as superseded, and the outputs it published are replaced by the live "
+      "attempt's",
+      f);
 }
 
 boost::json::object WorkerSlot::Describe() const {
@@ -164,6 +186,12 @@ void WorkerSlot::OnStarted() {
       ctx_.logger.Info("job no longer in this worker's active list; not started", Fields());
       Done();
       return;
+    case JobQueue::StartOutcome::kEnded:
+      // A copy of a job that already succeeded or is dead: its first terminal state is final.
+      ctx_.logger.Warn("job already ended (succeeded or dead); this copy was dropped, not run",
+                       Fields());
+      Done();
+      return;
     case JobQueue::StartOutcome::kCancelled:
       // Cancelled before it ran: recorded as such, not retried, ffmpeg never started.
       result_ = CancelledBeforeStartResult(BaseResult(), ctx_.clock.WallNow());
@@ -187,6 +215,23 @@ void WorkerSlot::OnStarted() {
     return;
   }
   RunFfmpeg();
+  RemoveOtherTemporaries();
+}
+
+// Temporaries that earlier attempts of this job left (a worker killed mid-job): this claim holds
+// the job now, so none of them can be published any more.
+void WorkerSlot::RemoveOtherTemporaries() {
+  const auto& own = attempt_->spec().temporaries;
+  if (own.empty()) return;
+  asio::post(ctx_.hash_pool, [outputs = spec_.outputs, own, fields = Fields(), &logger = ctx_.logger,
+                              &io = ctx_.service.io()]() mutable {
+    int removed = ffpod::RemoveOtherTemporaries(outputs, own);
+    if (removed == 0) return;
+    asio::post(io, [removed, fields = std::move(fields), &logger]() mutable {
+      fields["temporaries"] = removed;
+      logger.Info("removed temporary outputs of earlier attempts of this job", fields);
+    });
+  });
 }
 
 AttemptSpec WorkerSlot::MakeAttemptSpec() const {
@@ -252,6 +297,11 @@ void WorkerSlot::OnFinished(ResultDoc result, const JobOutcome& outcome) {
   result_ = std::move(result);
   spawned_at_ = outcome.spawned_steady;
   exited_at_ = outcome.exited_steady;
+  if (fenced_) {
+    RemoveTemporaries(attempt_->spec().temporaries);
+    Record();
+    return;
+  }
   if (result_->reason != Reason::kOk) {
     Decide();  // the attempt removed its temporaries
     return;
@@ -259,21 +309,74 @@ void WorkerSlot::OnFinished(ResultDoc result, const JobOutcome& outcome) {
   Publish();
 }
 
-// Publish (rename) and hash off the loop: a big output takes a while to read.
+// Hash off the loop (a big output takes a while to read), then rename under the claim's lease.
 void WorkerSlot::Publish() {
   state_ = State::kPublishing;
   asio::post(ctx_.hash_pool, [this, temporaries = attempt_->spec().temporaries,
                               outputs = spec_.outputs, &io = ctx_.service.io()] {
-    PublishedOutputs published = PublishAndHash(temporaries, outputs);
-    asio::post(io, [this, published] {
-      result_->outputs = published.files;
-      if (!published.status.ok()) {
-        result_->reason = Reason::kOutputFailed;
-        result_->message = published.status.error().message;
-      }
-      Decide();
-    });
+    PublishedOutputs hashed = HashBeforePublishing(temporaries, outputs);
+    asio::post(io, [this, hashed = std::move(hashed)]() mutable { OnHashed(std::move(hashed)); });
   });
+}
+
+void WorkerSlot::OnHashed(PublishedOutputs hashed) {
+  result_->outputs = std::move(hashed.files);
+  unpublished_ = attempt_->spec().temporaries;
+  if (!hashed.status.ok()) {
+    RemoveTemporaries(unpublished_);
+    result_->reason = Reason::kOutputFailed;
+    result_->message = hashed.status.error().message;
+    Decide();
+    return;
+  }
+  if (unpublished_.empty()) {
+    Decide();  // outputs written in place: nothing to rename
+    return;
+  }
+  HoldAndRename();
+}
+
+// Renaming onto the final paths only while the claim is known to hold the job: Hold renews the
+// heartbeat, so no recovery can fence the claim before the heartbeat's TTL has passed. The lease
+// ends a heartbeat period before that (the two clocks need not agree to the millisecond).
+void WorkerSlot::HoldAndRename() {
+  retry_.Run(
+      [this](const StepRetry::Next& next) {
+        hold_sent_ = ctx_.clock.Now();
+        owner_.queue().Hold(document_, spec_.id, start_token_, owner_.HeartbeatInfo(),
+                            owner_.HeartbeatTtl(), [this, next](Result<bool> held) {
+                              if (held.ok()) held_ = *held;
+                              next(held.status());
+                            });
+      },
+      [this] {
+        if (!held_) {
+          fenced_ = true;
+          RemoveTemporaries(unpublished_);
+          Record();
+          return;
+        }
+        std::chrono::milliseconds ttl = owner_.HeartbeatTtl();
+        RenameWithinLease(hold_sent_ + ttl - ttl / 3);
+      });
+}
+
+void WorkerSlot::RenameWithinLease(SteadyTime lease_until) {
+  while (!unpublished_.empty()) {
+    if (ctx_.clock.Now() >= lease_until) {
+      HoldAndRename();  // (this worker was stopped or slow): ask again
+      return;
+    }
+    auto [final_path, temporary] = *unpublished_.begin();
+    if (Status published = PublishOutput(final_path, temporary); !published.ok()) {
+      RemoveTemporaries(unpublished_);
+      result_->reason = Reason::kOutputFailed;
+      result_->message = published.error().message;
+      break;
+    }
+    unpublished_.erase(unpublished_.begin());
+  }
+  Decide();
 }
 
 void WorkerSlot::Decide() {
@@ -291,8 +394,18 @@ void WorkerSlot::Decide() {
 void WorkerSlot::Record() {
   state_ = State::kRecording;
   if (attempt_) result_->trace_id = attempt_->trace().trace_id();
+  if (fenced_) {
+    result_->status = ResultStatus::kSuperseded;
+    result_->reason = Reason::kWorkerLost;
+    result_->message =
+        "superseded: another worker took the job over after this worker's heartbeat expired; "
+        "nothing of this attempt was published";
+    result_->outputs.clear();
+    result_->next_attempt_in_s.reset();
+  }
   const ResultDoc& r = *result_;
   FinishRequest req = MakeFinishRequest(r, document_, Token());
+  req.start_token = start_token_;
   boost::json::object f = Fields();
   f["status"] = ResultStatusName(r.status);
   f["reason"] = ReasonName(r.reason);
@@ -305,12 +418,12 @@ void WorkerSlot::Record() {
   ctx_.service.board().ClearJob(index_);
   retry_.Run(
       [this, req](const StepRetry::Next& next) {
-        owner_.queue().Finish(req, [this, next](Result<int> owned) {
-          if (owned.ok() && *owned == 0) {
-            ctx_.logger.Warn("job had been taken over by another worker; result recorded only",
-                             Fields());
+        owner_.queue().Finish(req, [this, next](Result<FinishOutcome> outcome) {
+          if (outcome.ok() && *outcome == FinishOutcome::kSuperseded && !fenced_) {
+            fenced_ = true;
+            LogFencedLate();
           }
-          next(owned.status());
+          next(outcome.status());
         });
       },
       [this] { OnRecorded(); });

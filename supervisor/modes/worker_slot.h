@@ -15,12 +15,14 @@
 //                 claimed just as the drain began ----> recording (preempted)
 //                 started --> running (ffmpeg)
 //                               failed, stopped or preempted -----> recording
-//                               succeeded --> publishing (rename and hash, off the loop)
+//                               succeeded --> publishing (hash off the loop; then, under the
+//                                             claim's lease (Hold), rename into place)
 //                                               --> recording (output_failed on a failure)
 //   recording (Finish script; result stream, state hash, the job's next place) --> idle
 //
 // While running, the drain (OnDrain), a cancel (Cancel) or the backstop (KillNow) may stop
-// ffmpeg; the attempt then ends like any other.
+// ffmpeg; the attempt then ends like any other. A claim found fenced (Fenced, or Hold's answer,
+// or the Finish script's) publishes nothing and is recorded as superseded.
 //
 // Threading: the worker's io_context thread.
 #pragma once
@@ -28,6 +30,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +40,7 @@
 #include "parsers/policy/drain.h"
 #include "probes/os/clock.h"
 #include "supervisor/job/job_attempt.h"
+#include "supervisor/job/outputs.h"
 #include "supervisor/modes/service.h"
 #include "supervisor/modes/step_retry.h"
 #include "supervisor/queue/job_queue.h"
@@ -72,6 +76,9 @@ class WorkerSlot {
     virtual void OnAttemptRecorded(bool preempted) = 0;
     // The slot is idle again.
     virtual void OnSlotIdle() = 0;
+    // This worker's heartbeat document and its TTL: renewed with the claim's lease to publish.
+    virtual std::string HeartbeatInfo() const = 0;
+    virtual std::chrono::milliseconds HeartbeatTtl() const = 0;
   };
 
   // The worker-wide things every slot uses; all outlive the slot.
@@ -107,6 +114,11 @@ class WorkerSlot {
   void Cancel();
   // The backstop before the kubelet's SIGKILL: ffmpeg is killed now (reported preempted).
   void KillNow();
+  // The claim was fenced (a recovery took the job while this worker's heartbeat had expired):
+  // ffmpeg is stopped, nothing is published, and the result is recorded as superseded.
+  void Fenced();
+  // The claim's fencing token (meaningful once started).
+  const std::string& start_token() const { return start_token_; }
   // For the state dump: slot, busy, job id, attempt and phase.
   boost::json::object Describe() const;
 
@@ -123,6 +135,11 @@ class WorkerSlot {
   void OnProgress(const ProgressView& view);
   void OnFinished(ResultDoc result, const JobOutcome& outcome);
   void Publish();
+  void OnHashed(PublishedOutputs hashed);
+  void HoldAndRename();
+  void RenameWithinLease(SteadyTime lease_until);
+  void RemoveOtherTemporaries();
+  void LogFencedLate();
   void Decide();
   void Record();
   void OnRecorded();
@@ -136,6 +153,10 @@ class WorkerSlot {
   std::optional<double> progress_ratio_;
   std::string start_token_;     // unique per claim (the Start script's repeat check)
   bool dead_lettered_ = false;  // this worker's script moved the document to Q:dead
+  bool fenced_ = false;         // another claim holds the job: publish nothing, record superseded
+  bool held_ = false;           // the last Hold's answer
+  SteadyTime hold_sent_;        // when the last Hold was sent (its lease counts from then)
+  std::map<std::string, std::string> unpublished_;  // temporaries not renamed yet
   JobQueue::StartOutcome start_outcome_ = JobQueue::StartOutcome::kPaused;
   std::string document_;
   JobSpec spec_;

@@ -22,14 +22,19 @@ class WorkerMode::ClaimQueue final : public ClaimLoop::Queue {
   explicit ClaimQueue(WorkerMode& w) : w_(w) {}
   bool up() const override { return w_.redis_->up() && w_.claim_redis_->up(); }
   void RecoverOwn(ClaimLoop::Reply<long long> done) override {
-    w_.queue_->Recover(w_.identity_.id, true, std::move(done));
+    w_.queue_->Recover(w_.identity_.id, true,
+                       [this, done = std::move(done)](const Result<Recovered>& n) {
+                         if (!n.ok()) return done(n.error());
+                         w_.RemoveFencedTemporaries(w_.identity_.id, n->started);
+                         done(n->jobs);
+                       });
   }
   void ReturnUnheld(const std::vector<std::string>& held,
                     ClaimLoop::Reply<long long> done) override {
     w_.queue_->ReturnUnheld(held, std::move(done));
   }
   void IsPaused(ClaimLoop::Reply<bool> done) override { w_.queue_->IsPaused(std::move(done)); }
-  void Claim(ClaimLoop::Reply<std::string> done) override {
+  void Claim(ClaimLoop::Reply<std::optional<std::string>> done) override {
     w_.queue_->Claim(*w_.claim_redis_, std::chrono::seconds(2), std::move(done));
   }
 
@@ -109,6 +114,8 @@ class WorkerMode::SlotOwner final : public WorkerSlot::Owner {
     w_.UpdateInFlight();
     w_.OnSlotIdle();
   }
+  std::string HeartbeatInfo() const override { return w_.HeartbeatInfo(); }
+  std::chrono::milliseconds HeartbeatTtl() const override { return w_.HeartbeatTtl(); }
 
  private:
   WorkerMode& w_;

@@ -29,15 +29,16 @@ std::vector<std::string> ResultsStreamAdd(const QueueKeys& keys, int64_t maxlen,
 JobQueue::JobQueue(RedisClient& commands, Settings settings)
     : redis_(commands), settings_(std::move(settings)), keys_(settings_.queue) {}
 
-void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait, Reply<std::string> done) {
+void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait,
+                     Reply<std::optional<std::string>> done) {
   blocking.Command(
       {"BLMOVE", keys_.Pending(), keys_.Active(settings_.worker_id), "RIGHT", "LEFT",
        std::to_string(wait.count())},
       [done = std::move(done)](std::error_code ec, RedisReply reply) {
         if (ec) return done(Failed(ec));
         if (reply.IsError()) return done(Failed(reply));
-        if (reply.IsNil()) return done(std::string());
-        done(std::move(reply.str));
+        if (reply.IsNil()) return done(std::optional<std::string>());
+        done(std::optional<std::string>(std::move(reply.str)));
       },
       wait);
 }
@@ -54,6 +55,7 @@ void JobQueue::Start(const std::string& document, const std::string& id, const s
                 done(Started{.outcome = code == 1   ? StartOutcome::kStarted
                                         : code == 2 ? StartOutcome::kCancelled
                                         : code == 3 ? StartOutcome::kGone
+                                        : code == 4 ? StartOutcome::kEnded
                                                     : StartOutcome::kPaused,
                              .attempt = static_cast<int>(reply.elements[1].integer)});
               });
@@ -68,7 +70,7 @@ void JobQueue::ReturnUnheld(const std::vector<std::string>& held, Reply<long lon
               });
 }
 
-void JobQueue::Finish(const FinishRequest& r, Reply<int> done) {
+void JobQueue::Finish(const FinishRequest& r, Reply<FinishOutcome> done) {
   std::string job_key = r.id.empty() ? keys_.Job("-") : keys_.Job(r.id);
   redis_.Eval(
       QueueScripts::Finish(),
@@ -76,12 +78,29 @@ void JobQueue::Finish(const FinishRequest& r, Reply<int> done) {
        keys_.Results()},
       {r.document, r.status, r.result_json, r.id, std::to_string(r.delay_ms),
        std::to_string(settings_.result_ttl_s), std::to_string(settings_.results_maxlen), r.token,
-       keys_.Events(), Now(), r.id.empty() ? "0" : "1", r.dead_entry_json, settings_.worker_id},
+       keys_.Events(), Now(), r.id.empty() ? "0" : "1", r.dead_entry_json, settings_.worker_id,
+       r.start_token},
       [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
         if (ec) return done(Failed(ec));
         if (reply.IsError()) return done(Failed(reply));
-        done(static_cast<int>(reply.integer));
+        done(reply.integer == 2    ? FinishOutcome::kSuperseded
+             : reply.integer == -1 ? FinishOutcome::kRepeated
+                                   : FinishOutcome::kRecorded);
       });
+}
+
+void JobQueue::Hold(const std::string& document, const std::string& id,
+                    const std::string& start_token, const std::string& info_json,
+                    std::chrono::milliseconds ttl, Reply<bool> done) {
+  redis_.Eval(QueueScripts::Hold(),
+              {keys_.Job(id), keys_.Active(settings_.worker_id), keys_.Worker(settings_.worker_id),
+               keys_.Workers()},
+              {document, start_token, info_json, std::to_string(ttl.count()), settings_.worker_id},
+              [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
+                if (ec) return done(Failed(ec));
+                if (reply.IsError()) return done(Failed(reply));
+                done(reply.integer == 1);
+              });
 }
 
 void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& id,
@@ -151,7 +170,7 @@ void JobQueue::Workers(Reply<std::vector<std::string>> done) {
                  });
 }
 
-void JobQueue::Recover(const std::string& worker, bool force, Reply<long long> done) {
+void JobQueue::Recover(const std::string& worker, bool force, Reply<Recovered> done) {
   redis_.Eval(QueueScripts::Recover(),
               {keys_.Worker(worker), keys_.Active(worker), keys_.Pending(), keys_.Dead(),
                keys_.Results(), keys_.Workers()},
@@ -160,8 +179,14 @@ void JobQueue::Recover(const std::string& worker, bool force, Reply<long long> d
                std::to_string(settings_.result_ttl_s), keys_.Events(), force ? "1" : "0"},
               [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                 if (ec) return done(Failed(ec));
-                if (reply.IsError()) return done(Failed(reply));
-                done(reply.integer);
+                if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
+                Recovered r{.jobs = reply.elements[0].integer, .started = {}};
+                const auto& started = reply.elements[1].elements;
+                for (size_t i = 0; i + 1 < started.size(); i += 2) {
+                  r.started.push_back({.document = started[i].str,
+                                       .attempt = static_cast<int>(started[i + 1].integer)});
+                }
+                done(std::move(r));
               });
 }
 
@@ -214,22 +239,32 @@ void JobQueue::Cancel(const std::string& id, Reply<std::string> done) {
               });
 }
 
-void JobQueue::CancelRequested(const std::vector<std::string>& ids,
-                               const Reply<std::vector<bool>>& done) {
-  if (ids.empty()) return done(std::vector<bool>());
-  // One round trip for every running job: HEXISTS in a pipeline, answered in order.
-  auto answers = std::make_shared<std::vector<bool>>();
+void JobQueue::Watch(const std::vector<Watched>& jobs,
+                     const Reply<std::vector<WatchedState>>& done) {
+  if (jobs.empty()) return done(std::vector<WatchedState>());
+  // One round trip for every running job: HMGET in a pipeline, answered in order.
+  auto answers = std::make_shared<std::vector<WatchedState>>();
   auto failed = std::make_shared<std::optional<Error>>();
-  for (size_t i = 0; i < ids.size(); ++i) {
-    bool last = i + 1 == ids.size();
-    redis_.Command({"HEXISTS", keys_.Job(ids[i]), "cancel_requested"},
-                   [answers, failed, last, done](std::error_code ec, const RedisReply& reply) {
-                     if (ec && !*failed) *failed = Failed(ec);
-                     answers->push_back(!ec && reply.integer == 1);
-                     if (!last) return;
-                     if (*failed) return done(**failed);
-                     done(*answers);
-                   });
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    bool last = i + 1 == jobs.size();
+    redis_.Command(
+        {"HMGET", keys_.Job(jobs[i].id), "cancel_requested", "start_token", "state"},
+        [answers, failed, last, done, token = jobs[i].start_token](std::error_code ec,
+                                                                   const RedisReply& reply) {
+          if (ec && !*failed) *failed = Failed(ec);
+          if (!ec && reply.IsError() && !*failed) *failed = Failed(reply);
+          WatchedState w;
+          if (!ec && reply.elements.size() == 3) {
+            w.cancel_requested = !reply.elements[0].IsNil();
+            // A hash without a state was lost by Redis, not taken over: nobody else holds it.
+            w.fenced = !reply.elements[2].IsNil() &&
+                       (reply.elements[1].IsNil() || reply.elements[1].str != token);
+          }
+          answers->push_back(w);
+          if (!last) return;
+          if (*failed) return done(**failed);
+          done(*answers);
+        });
   }
 }
 

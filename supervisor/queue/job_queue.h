@@ -5,7 +5,9 @@
 // Every callback gets a Status, or a Result with the step's answer: on failure the error says
 // why the step did not run or its outcome is unknown (Redis down, connection lost), or carries
 // Redis' error reply. Nothing is retried here: the worker decides (steps are safe to repeat:
-// Finish carries a token, Start and Recover are guarded).
+// Finish carries a token, Start and Recover are guarded). Fencing: a claim that started a job
+// holds its start token; only the holder may publish (Hold) or record an outcome (Finish), and
+// a recovery takes the token away.
 //
 // Threading: the io_context thread of the clients.
 #pragma once
@@ -54,6 +56,26 @@ struct FinishRequest {
   std::string dead_entry_json;  // for dead: {"job": document, "result": result}
   int64_t delay_ms = 0;         // for retrying
   std::string token;            // unique per attempt: makes a repeated Finish harmless
+  std::string start_token;      // the claim's fencing token (the Start script's)
+};
+
+// What Finish did with a result.
+enum class FinishOutcome {
+  kRecorded,    // the claim held the job: the job moved where the status says
+  kSuperseded,  // fenced (another claim holds the job, or it had ended): audit entry only
+  kRepeated,    // a call with the same token had recorded it already: nothing changed
+};
+
+// A started attempt that a recovery fenced: its temporaries can no longer be published.
+struct FencedAttempt {
+  std::string document;
+  int attempt = 0;
+};
+
+// What Recover did.
+struct Recovered {
+  long long jobs = 0;                  // documents moved out of the lost worker's active list
+  std::vector<FencedAttempt> started;  // those it had started
 };
 
 class JobQueue {
@@ -76,15 +98,18 @@ class JobQueue {
   template <typename T>
   using Reply = std::function<void(Result<T>)>;
 
-  // BLMOVE pending -> active:<worker> on `blocking` (a client of its own). The document is empty
-  // when nothing arrived within `wait`.
-  void Claim(RedisClient& blocking, std::chrono::seconds wait, Reply<std::string> done);
+  // BLMOVE pending -> active:<worker> on `blocking` (a client of its own). No document when
+  // nothing arrived within `wait` (an empty string is a document, however malformed).
+  void Claim(RedisClient& blocking, std::chrono::seconds wait,
+             Reply<std::optional<std::string>> done);
   // Starts an attempt.
-  enum class StartOutcome { kStarted, kPaused, kCancelled, kGone };
+  enum class StartOutcome { kStarted, kPaused, kCancelled, kGone, kEnded };
+  // kStarted: `token` is the job's fencing token until Finish (or a recovery) releases it.
   // kPaused: the job went back to the head of pending. kCancelled: a cancel was requested;
   // nothing started (`attempt` is the attempts used so far). kGone: the document is no longer
-  // in this worker's active list; nothing to do. `token` is unique per claim: a repeated call
-  // with it (after a lost reply) answers kStarted again without counting a second attempt.
+  // in this worker's active list; nothing to do. kEnded: the job already succeeded or is dead;
+  // this copy was dropped. `token` is unique per claim: a repeated call with it (after a lost
+  // reply) answers kStarted again without counting a second attempt.
   struct Started {
     StartOutcome outcome = StartOutcome::kPaused;
     int attempt = 0;
@@ -93,16 +118,28 @@ class JobQueue {
              Reply<Started> done);
   // Requests a cancel; the answer is the job's state when asked ("" when unknown yet).
   void Cancel(const std::string& id, Reply<std::string> done);
-  // Whether a cancel was requested for each id, in order.
-  void CancelRequested(const std::vector<std::string>& ids, const Reply<std::vector<bool>>& done);
+  // What the worker watches of each running job: a cancel request, and the fencing token.
+  struct Watched {
+    std::string id;
+    std::string start_token;  // this worker's claim's
+  };
+  struct WatchedState {
+    bool cancel_requested = false;
+    bool fenced = false;  // another claim holds the job (or none: a recovery took it)
+  };
+  // The state of each watched job, in order; one round trip.
+  void Watch(const std::vector<Watched>& jobs, const Reply<std::vector<WatchedState>>& done);
+  // Whether the claim (`document`, `start_token`) still holds its job; if it does, renews this
+  // worker's heartbeat (`info_json`, `ttl`) in the same step, so no recovery can fence the
+  // claim for `ttl` from now: the lease to publish outputs under.
+  void Hold(const std::string& document, const std::string& id, const std::string& start_token,
+            const std::string& info_json, std::chrono::milliseconds ttl, Reply<bool> done);
   // Hands every document of this worker's active list that `held` (the documents its busy
   // slots hold) does not account for back to the head of pending: claims whose reply was lost.
   // Call it only while no claim of this worker is in flight. The answer: how many went back.
   void ReturnUnheld(const std::vector<std::string>& held, Reply<long long> done);
-  // Records the attempt's result. The answer: 1 when the document was still in this worker's
-  // active list, 0 when it had been taken over (only the result was recorded), -1 when a call
-  // with the same token had already recorded it.
-  void Finish(const FinishRequest& request, Reply<int> done);
+  // Records the attempt's result (see FinishOutcome).
+  void Finish(const FinishRequest& request, Reply<FinishOutcome> done);
   // Moves a malformed document from this worker's active list to Q:dead with its result. The
   // answer is false when the document was no longer there (already dead-lettered by a call
   // whose reply was lost, or recovered by another worker): then nothing was written.
@@ -117,9 +154,9 @@ class JobQueue {
   // Removes this worker's heartbeat and membership (a clean exit).
   void Leave(Done done);
   void Workers(Reply<std::vector<std::string>> done);
-  // Recovers `worker`'s active jobs when its heartbeat has expired (or always, with `force`).
-  // The answer: how many jobs were recovered.
-  void Recover(const std::string& worker, bool force, Reply<long long> done);
+  // Recovers `worker`'s active jobs when its heartbeat has expired (or always, with `force`),
+  // fencing the attempts it had started.
+  void Recover(const std::string& worker, bool force, Reply<Recovered> done);
   // Moves the due retries to pending; the answer: how many.
   void PromoteDelayed(Reply<long long> done);
   void PendingLength(Reply<long long> done);

@@ -10,8 +10,16 @@ if not redis.call('LPOS', KEYS[3], ARGV[1]) then
   return {3, 0}
 end
 if redis.call('HGET', KEYS[1], 'start_token') == ARGV[6] then
-  -- This claim already started it (a repeated call after a lost reply).
-  return {1, tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0}
+  -- This claim already started it (a repeated call after a lost reply), or found it cancelled.
+  local code = redis.call('HEXISTS', KEYS[1], 'cancel_requested') == 1 and 2 or 1
+  return {code, tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0}
+end
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'succeeded' or state == 'dead' then
+  -- The job ended: its first terminal state is final. A copy that turns up again is not run.
+  redis.call('LREM', KEYS[3], 1, ARGV[1])
+  return {4, attempts}
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   if redis.call('LREM', KEYS[3], 1, ARGV[1]) == 1 then
@@ -20,7 +28,9 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
   return {0, 0}
 end
 if redis.call('HEXISTS', KEYS[1], 'cancel_requested') == 1 then
-  return {2, tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0}
+  -- This claim records the cancelled outcome: it holds the job's token.
+  redis.call('HSET', KEYS[1], 'start_token', ARGV[6], 'worker', ARGV[2])
+  return {2, attempts}
 end
 local attempt = redis.call('HINCRBY', KEYS[1], 'attempt', 1)
 redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[2], 'updated_at', ARGV[3],
@@ -41,8 +51,26 @@ local has_id = ARGV[11] == '1'
 if has_id and redis.call('HGET', KEYS[1], 'done_token') == ARGV[8] then
   return -1
 end
-local owned = redis.call('LREM', KEYS[2], 1, doc)
-if owned == 1 then
+local owned = redis.call('LPOS', KEYS[2], doc) ~= false
+local fenced = status == 'superseded'  -- the worker found out first
+if has_id and not fenced and redis.call('EXISTS', KEYS[1]) == 1 then
+  local state = redis.call('HGET', KEYS[1], 'state')
+  fenced = redis.call('HGET', KEYS[1], 'start_token') ~= ARGV[14] or not owned or
+           state == 'succeeded' or state == 'dead'
+end
+if fenced then
+  -- Fenced: another claim holds the job now (this worker's heartbeat had expired and the job
+  -- was recovered), or it already ended. Recorded for the audit only; nothing else changes.
+  local audit = string.gsub(result, '"status":"[a-z]+"', '"status":"superseded"', 1)
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[7], '*', 'id', id, 'status', 'superseded',
+             'result', audit)
+  redis.call('PUBLISH', ARGV[9], cjson.encode({type = 'state', id = id, state = 'superseded',
+    worker = ARGV[13], at = ARGV[10]}))
+  return 2
+end
+-- This claim holds the job (or Redis lost the job's hash: no other claim can hold it).
+if owned then
+  redis.call('LREM', KEYS[2], 1, doc)
   if status == 'retrying' then
     local t = redis.call('TIME')
     local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -52,18 +80,15 @@ if owned == 1 then
   elseif status == 'preempted' then
     redis.call('RPUSH', KEYS[3], doc)
   end
-elseif status == 'succeeded' then
-  -- Another worker took the job over (this one's heartbeat had expired). It succeeded here:
-  -- if the copy is still waiting in pending, it need not run again.
-  redis.call('LREM', KEYS[3], 1, doc)
 end
-if has_id and (owned == 1 or status == 'succeeded') then
+if has_id then
   local state = ({succeeded = 'succeeded', retrying = 'delayed', dead = 'dead',
                   preempted = 'pending'})[status]
   redis.call('HSET', KEYS[1], 'state', state, 'result', result, 'updated_at', ARGV[10],
              'done_token', ARGV[8], 'worker', ARGV[13])
-  redis.call('HDEL', KEYS[1], 'progress')
-  if status == 'preempted' and owned == 1 then
+  -- The attempt is over: no claim holds the job until the next Start.
+  redis.call('HDEL', KEYS[1], 'progress', 'start_token')
+  if status == 'preempted' and owned then
     redis.call('HINCRBY', KEYS[1], 'attempt', -1)
   end
   if state == 'succeeded' or state == 'dead' then
@@ -75,8 +100,23 @@ end
 redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[7], '*', 'id', id, 'status', status,
            'result', result)
 redis.call('PUBLISH', ARGV[9], cjson.encode({type = 'state', id = id, state = status,
-  owned = owned, at = ARGV[10]}))
-return owned
+  at = ARGV[10]}))
+return 1
+)lua");
+  return script;
+}
+
+const RedisScript& QueueScripts::Hold() {
+  static const RedisScript script(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 and
+   (redis.call('HGET', KEYS[1], 'start_token') ~= ARGV[2] or
+    not redis.call('LPOS', KEYS[2], ARGV[1])) then
+  return 0
+end
+-- Still this claim's: renewing the heartbeat keeps recovery off the job for the whole TTL.
+redis.call('SET', KEYS[3], ARGV[3], 'PX', tonumber(ARGV[4]))
+redis.call('SADD', KEYS[4], ARGV[5])
+return 1
 )lua");
   return script;
 }
@@ -106,9 +146,10 @@ const RedisScript& QueueScripts::Recover() {
   static const RedisScript script(R"lua(
 local w, queue, default_max = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if ARGV[9] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
+  return {0, {}}
 end
 local n = 0
+local started = {}
 while true do
   local doc = redis.call('RPOP', KEYS[2])
   if not doc then break end
@@ -131,9 +172,15 @@ while true do
     hash = queue .. ':job:' .. id
     attempt = tonumber(redis.call('HGET', hash, 'attempt') or '0') or 0
     state = redis.call('HGET', hash, 'state')
-    ran = state == 'running' and redis.call('HGET', hash, 'worker') == w
+    -- Started by this worker's claim: the claim's token is still the job's (whatever `state`
+    -- says). Removing it fences that attempt: it can no longer publish or record an outcome.
+    ran = redis.call('HEXISTS', hash, 'start_token') == 1 and
+          redis.call('HGET', hash, 'worker') == w
   end
   if ran then
+    redis.call('HDEL', hash, 'start_token')
+    table.insert(started, doc)
+    table.insert(started, attempt)
     local dead = attempt >= max
     local status = dead and 'dead' or 'retrying'
     -- Built by hand, in the documented key order (docs/queue.md): cjson writes an empty table as {} where the document has
@@ -165,9 +212,10 @@ while true do
     redis.call('PUBLISH', ARGV[8], cjson.encode({type = 'state', id = id,
       state = dead and 'dead' or 'pending', reason = 'worker_lost', at = ARGV[5]}))
   else
-    -- Claimed but never started: no attempt was used. Back to the head of pending.
+    -- Claimed but never started: no attempt was used. Back to the head of pending (a copy of
+    -- a job that ended stays ended: Start drops it).
     redis.call('RPUSH', KEYS[3], doc)
-    if hash and state then  -- (a producer's plain LPUSH creates no hash)
+    if hash and state and state ~= 'succeeded' and state ~= 'dead' then
       redis.call('HSET', hash, 'state', 'pending', 'updated_at', ARGV[5])
     end
   end
@@ -175,7 +223,7 @@ end
 if ARGV[9] ~= '1' then
   redis.call('SREM', KEYS[6], w)
 end
-return n
+return {n, started}
 )lua");
   return script;
 }

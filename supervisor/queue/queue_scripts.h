@@ -10,7 +10,9 @@
 // Q:paused (string).
 //
 // Job hash `state`: pending, running, delayed, succeeded, dead. `attempt` counts attempts that
-// started; a preempted attempt is handed back (it does not count).
+// started; a preempted attempt is handed back (it does not count). `start_token` is the fencing
+// token of the claim running the job: only that claim may publish outputs or record an
+// outcome, and the first terminal state (succeeded, dead) is final.
 //
 // Scripts that need Q:job:<id> for an id taken from a document build the key inside the script
 // (Redis Cluster is therefore not supported; a single primary, with replicas or Sentinel, is).
@@ -23,29 +25,30 @@ namespace ffpod {
 struct QueueScripts {
   // KEYS: job hash, Q:paused, Q:active:<w>, Q:pending.
   // ARGV: document, worker id, updated_at, events channel, id, start token (unique per claim).
-  // Returns {1, attempt} when the attempt starts (or this token already started it: a repeated
-  // call after a lost reply counts no second attempt), {0, 0} when the queue is paused (the job
-  // was handed back to the head of pending), {2, attempts so far} when a cancel was requested
-  // (the caller records it as cancelled; nothing runs), {3, 0} when the document is no longer
-  // in Q:active:<w> (handed back by an earlier call, or recovered by another worker): nothing
-  // to do.
+  // Returns {1, attempt} when the attempt starts: the token becomes the job's fencing token,
+  // held until the attempt's Finish or until a recovery removes it (a repeated call after a
+  // lost reply counts no second attempt). {0, 0} when the queue is paused (the job was handed
+  // back to the head of pending), {2, attempts so far} when a cancel was requested (the caller
+  // records it as cancelled, holding the token; nothing runs), {3, 0} when the document is no
+  // longer in Q:active:<w> (handed back by an earlier call, or recovered by another worker):
+  // nothing to do; {4, attempts} when the job already ended (succeeded or dead): the copy is
+  // removed from Q:active:<w> and not run.
   static const RedisScript& Start();
-
   // KEYS: job hash, Q:active:<w>, Q:pending, Q:delayed, Q:dead, Q:results.
   // ARGV: document, status (succeeded|retrying|dead|preempted), result JSON, id, delay ms,
-  // ttl s, results maxlen, token, events channel, updated_at, has_id (1|0), dead entry JSON,
-  // worker id.
-  // Returns 1 when the job was still this worker's (it moved where `status` says), 0 when
-  // another worker had taken it over (only the result is recorded), -1 when this token was
-  // already recorded (a repeated call after a lost reply: nothing changes).
+  // ttl s, results maxlen, done token (unique per attempt), events channel, updated_at, has_id
+  // (1|0), dead entry JSON, worker id, start token (the claim's).
+  // Returns 1 when the claim still held the job: it moved where `status` says, the state hash
+  // has the result, the token is released. 2 when it was fenced (another claim holds the job,
+  // or it already ended): only a `superseded` entry is added to Q:results. -1 when this done
+  // token was already recorded (a repeated call after a lost reply: nothing changes).
   static const RedisScript& Finish();
-
-  // KEYS: Q:active:<w>, Q:dead, Q:results, job hash (any key when there is no usable id).
-  // ARGV: document, dead entry JSON, result JSON, id or "", results maxlen, ttl s, events
-  // channel, updated_at.
-  // Returns 1 when the document was still in Q:active:<w> and is now dead-lettered (dead entry,
-  // job hash, results stream, event); 0 when it was not there (a repeated call after a lost
-  // reply, or another worker recovered it): nothing is written.
+  // KEYS: job hash, Q:active:<w>, Q:worker:<w>, Q:workers.
+  // ARGV: document, start token, heartbeat JSON, heartbeat TTL ms, worker id.
+  // Returns 1 when the claim still holds the job, having renewed the heartbeat: no recovery can
+  // take the job before the TTL runs out, so the caller may publish until then (its lease).
+  // 0 when the claim was fenced: it must not publish.
+  static const RedisScript& Hold();
   static const RedisScript& DeadLetterBadJob();
 
   // KEYS: Q:worker:<w>, Q:active:<w>, Q:pending, Q:dead, Q:results, Q:workers.
@@ -53,7 +56,9 @@ struct QueueScripts {
   // maxlen, ttl s, events channel, force (1: recover even though the heartbeat exists; for a
   // worker restarting under its own id).
   // Moves every job of a worker whose heartbeat expired back to the head of pending (or to dead
-  // when its attempts are used up), reason worker_lost. Returns the number of jobs recovered.
+  // when its attempts are used up), reason worker_lost, fencing the attempts it had started.
+  // Returns {jobs recovered, {document, attempt, ...}} with each started attempt (whose
+  // temporary outputs the caller removes: they can no longer be published).
   static const RedisScript& Recover();
 
   // KEYS: Q:active:<w>, Q:pending. ARGV: the documents this worker's busy slots hold (one

@@ -173,11 +173,22 @@ void RedisServer::Start() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      // A free port chosen for the first start can be taken by a parallel test before Redis
+      // binds it: choose another. (A restart keeps its port: the clients know that one.)
+      if (!started_once_ && options_.port == 0 && ++bind_retries_ <= 5 &&
+          Log().find("Address already in use") != std::string::npos) {
+        port_ = FreePort();
+        Start();
+        return;
+      }
       throw std::runtime_error("redis-server exited during start-up; log:\n" + Log());
     }
     try {
       RedisReply pong = Command({"PING"});
-      if (pong.type == RedisReply::Type::kStatus && pong.str == "PONG") return;
+      if (pong.type == RedisReply::Type::kStatus && pong.str == "PONG") {
+        started_once_ = true;
+        return;
+      }
       last = pong.ToString();  // e.g. LOADING while the append-only file is replayed
     } catch (const std::runtime_error& e) {
       last = e.what();

@@ -76,6 +76,8 @@ class RedisServer {
   RedisServerOptions options_;
   TempDir dir_;
   int port_;
+  bool started_once_ = false;  // a restart keeps port_
+  int bind_retries_ = 0;
   std::string unix_socket_;
   TestCertificates certs_;
   pid_t pid_ = -1;

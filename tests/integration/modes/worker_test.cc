@@ -369,7 +369,8 @@ TEST(Worker, EnqueueAndStatusCommands) {
   // The worker's own tokens stay in Redis, out of the document people read.
   EXPECT_FALSE(doc.contains("start_token")) << status.out;
   EXPECT_FALSE(doc.contains("done_token")) << status.out;
-  EXPECT_FALSE(JobField(redis, "enq-1", "start_token").empty());
+  EXPECT_FALSE(JobField(redis, "enq-1", "done_token").empty());
+  EXPECT_EQ(JobField(redis, "enq-1", "start_token"), "");  // released when the attempt ended
   auto missing = testing::RunCommand({FFPOD_BINARY, "status", "--redis", redis.Url(), "nope"});
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("no job nope"), std::string::npos);

@@ -72,17 +72,57 @@ class Queue {
     return out;
   }
 
-  // Recover(worker, force) to completion: the number recovered (-1 on error).
-  long long Recover(const std::string& worker) {
+  // Recover(worker, force) to completion: the number recovered (-1 on error); `started` gets
+  // the attempts it fenced.
+  long long Recover(const std::string& worker, bool force = true,
+                    std::vector<FencedAttempt>* started = nullptr) {
     bool done = false;
     long long n = -1;
-    queue_.Recover(worker, true, [&](const Result<long long>& recovered) {
+    queue_.Recover(worker, force, [&](const Result<Recovered>& recovered) {
       EXPECT_TRUE(recovered.ok()) << recovered.error().message;
-      if (recovered.ok()) n = *recovered;
+      if (recovered.ok()) {
+        n = recovered->jobs;
+        if (started) *started = recovered->started;
+      }
       done = true;
     });
     EXPECT_TRUE(RunUntil([&] { return done; })) << "no reply";
     return n;
+  }
+
+  // Finish to completion, for the claim `start_token` with a result of `status`.
+  FinishOutcome Finish(const std::string& document, const std::string& id,
+                       const std::string& status, const std::string& start_token) {
+    FinishRequest r;
+    r.document = document;
+    r.id = id;
+    r.status = status;
+    r.result_json = R"({"id":")" + id + R"(","attempt":1,"status":")" + status + R"("})";
+    r.dead_entry_json = R"({"job":"","result":)" + r.result_json + "}";
+    r.token = start_token + ":done";
+    r.start_token = start_token;
+    bool done = false;
+    FinishOutcome out = FinishOutcome::kRepeated;
+    queue_.Finish(r, [&](const Result<FinishOutcome>& outcome) {
+      EXPECT_TRUE(outcome.ok()) << outcome.error().message;
+      if (outcome.ok()) out = *outcome;
+      done = true;
+    });
+    EXPECT_TRUE(RunUntil([&] { return done; })) << "no reply";
+    return out;
+  }
+
+  // Hold to completion: whether the claim still holds the job (heartbeat TTL 60 s).
+  bool Hold(const std::string& document, const std::string& id, const std::string& start_token) {
+    bool done = false;
+    bool held = false;
+    queue_.Hold(document, id, start_token, "{}", 60s, [&](const Result<bool>& h) {
+      EXPECT_TRUE(h.ok()) << h.error().message;
+      held = h.ok() && *h;
+      done = true;
+    });
+    EXPECT_TRUE(RunUntil([&] { return done; })) << "no reply";
+    return held;
   }
 
  private:
@@ -154,7 +194,7 @@ void LostWhileRunning(const RedisServer& redis, const std::string& doc, const st
                       int attempt) {
   redis.Command({"LPUSH", "ffpod:active:w-lost", doc});
   redis.Command({"HSET", "ffpod:job:" + id, "state", "running", "worker", "w-lost", "attempt",
-                 std::to_string(attempt)});
+                 std::to_string(attempt), "start_token", "w-lost:0:1"});
 }
 
 TEST(JobQueue, WorkerLostResultHasTheSpecShapeWhenRetried) {
@@ -269,6 +309,129 @@ TEST(JobQueueStart, ARepeatAfterThePausedHandBackStartsNothing) {
   EXPECT_EQ(JobField(redis, "j2", "attempt"), "");
   EXPECT_EQ(ListLength(redis, "ffpod:pending"), 1);
   EXPECT_EQ(ListLength(redis, "ffpod:active:w1"), 0);
+}
+
+// Fencing (docs/queue.md, "One result per job"): worker w-a ran the job, froze past its heartbeat
+// (SIGSTOP; its ffmpeg kept encoding), w-c recovered it and w-b runs it now.
+struct FencedScene {
+  explicit FencedScene(const RedisServer& redis)
+      : redis(redis), a(redis, "w-a"), b(redis, "w-b"), c(redis, "w-c") {
+    redis.Command({"LPUSH", "ffpod:active:w-a", doc});
+    EXPECT_EQ(a.Start(doc, "f1", "w-a:0:1").first, JobQueue::StartOutcome::kStarted);
+    EXPECT_EQ(c.Recover("w-a", false), 1);  // no heartbeat key: w-a is presumed dead
+    redis.Command({"LMOVE", "ffpod:pending", "ffpod:active:w-b", "RIGHT", "LEFT"});
+    EXPECT_EQ(b.Start(doc, "f1", "w-b:0:1").first, JobQueue::StartOutcome::kStarted);
+  }
+  std::vector<std::string> Statuses() const {
+    std::vector<std::string> out;
+    for (const auto& e : Results(redis)) out.push_back(e.status);
+    return out;
+  }
+  const RedisServer& redis;
+  const std::string doc = testing::JobDocument("f1", {"-i", "in.mp4", "out.mp4"});
+  Queue a, b, c;
+};
+
+TEST(JobQueueFencing, AWorkerBackFromTheDeadCannotPublishOrRecordOverTheLiveCopy) {
+  RedisServer redis;
+  FencedScene scene(redis);
+  // w-a resumes and its late success asks to publish, then to record: both are refused.
+  EXPECT_FALSE(scene.a.Hold(scene.doc, "f1", "w-a:0:1"));
+  EXPECT_EQ(scene.a.Finish(scene.doc, "f1", "succeeded", "w-a:0:1"), FinishOutcome::kSuperseded);
+  EXPECT_EQ(JobField(redis, "f1", "state"), "running");
+  EXPECT_EQ(JobField(redis, "f1", "worker"), "w-b");
+  EXPECT_EQ(ListLength(redis, "ffpod:active:w-b"), 1);
+  // Recorded for the audit, with its own status.
+  auto results = Results(redis);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].result.at("reason").as_string(), "worker_lost");
+  EXPECT_EQ(results[1].status, "superseded");
+  EXPECT_EQ(results[1].result.at("status").as_string(), "superseded");
+  // The live copy holds the job: it may publish, and its outcome is the job's.
+  EXPECT_TRUE(scene.b.Hold(scene.doc, "f1", "w-b:0:1"));
+  EXPECT_EQ(scene.b.Finish(scene.doc, "f1", "succeeded", "w-b:0:1"), FinishOutcome::kRecorded);
+  EXPECT_EQ(JobField(redis, "f1", "state"), "succeeded");
+  EXPECT_EQ(JobField(redis, "f1", "worker"), "w-b");
+  EXPECT_EQ(ListLength(redis, "ffpod:active:w-b"), 0);
+  EXPECT_EQ(ListLength(redis, "ffpod:pending"), 0);
+}
+
+TEST(JobQueueFencing, TheFirstTerminalStateIsFinal) {
+  RedisServer redis;
+  FencedScene scene(redis);
+  EXPECT_EQ(scene.b.Finish(scene.doc, "f1", "succeeded", "w-b:0:1"), FinishOutcome::kRecorded);
+  // w-a's copy then fails for good: no dead entry, no change of state.
+  EXPECT_EQ(scene.a.Finish(scene.doc, "f1", "dead", "w-a:0:1"), FinishOutcome::kSuperseded);
+  EXPECT_EQ(JobField(redis, "f1", "state"), "succeeded");
+  EXPECT_EQ(ListLength(redis, "ffpod:dead"), 0);
+  // A copy of the document that turns up again is not run a third time.
+  redis.Command({"LPUSH", "ffpod:active:w-c", scene.doc});
+  auto late = scene.c.Start(scene.doc, "f1", "w-c:0:1");
+  EXPECT_EQ(late.first, JobQueue::StartOutcome::kEnded);
+  EXPECT_EQ(JobField(redis, "f1", "attempt"), "2");
+  EXPECT_EQ(ListLength(redis, "ffpod:active:w-c"), 0);
+  EXPECT_EQ(scene.Statuses(), (std::vector<std::string>{"retrying", "succeeded", "superseded"}));
+}
+
+// Today the live copy's state says `running` whatever a fenced worker tried to write; recovery
+// recognises a started attempt by the claim's token, not by `state`.
+TEST(JobQueueFencing, RecoveringTheLiveCopyCountsItsAttemptAfterAFencedLateResult) {
+  RedisServer redis;
+  FencedScene scene(redis);
+  EXPECT_EQ(scene.a.Finish(scene.doc, "f1", "succeeded", "w-a:0:1"), FinishOutcome::kSuperseded);
+  // w-b dies too; w-c recovers it: a worker_lost attempt, not "claimed, never started".
+  std::vector<FencedAttempt> started;
+  EXPECT_EQ(scene.c.Recover("w-b", false, &started), 1);
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].document, scene.doc);
+  EXPECT_EQ(started[0].attempt, 2);
+  auto results = Results(redis);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[2].result.at("reason").as_string(), "worker_lost");
+  EXPECT_EQ(results[2].result.at("worker").at("id").as_string(), "w-b");
+  EXPECT_EQ(JobField(redis, "f1", "state"), "pending");
+  EXPECT_EQ(JobField(redis, "f1", "start_token"), "");  // w-b's claim is fenced too
+}
+
+TEST(JobQueueFencing, HoldRenewsTheHeartbeatSoNoRecoveryFencesTheLease) {
+  RedisServer redis;
+  Queue a(redis, "w-a");
+  Queue c(redis, "w-c");
+  std::string doc = testing::JobDocument("h1", {"-i", "in.mp4", "out.mp4"});
+  redis.Command({"LPUSH", "ffpod:active:w-a", doc});
+  ASSERT_EQ(a.Start(doc, "h1", "w-a:0:1").first, JobQueue::StartOutcome::kStarted);
+  // The heartbeat had lapsed (the worker was slow), but no recovery ran yet: still its claim.
+  EXPECT_TRUE(a.Hold(doc, "h1", "w-a:0:1"));
+  EXPECT_GT(redis.Command({"PTTL", "ffpod:worker:w-a"}).integer, 50000);
+  EXPECT_EQ(c.Recover("w-a", false), 0);
+  EXPECT_EQ(a.Finish(doc, "h1", "succeeded", "w-a:0:1"), FinishOutcome::kRecorded);
+  EXPECT_EQ(JobField(redis, "h1", "state"), "succeeded");
+}
+
+TEST(JobQueueFencing, ACancelFoundAtStartIsRecordedByTheClaimThatFoundIt) {
+  RedisServer redis;
+  Queue a(redis, "w-a");
+  std::string doc = testing::JobDocument("c1", {"-i", "in.mp4", "out.mp4"});
+  redis.Command({"HSET", "ffpod:job:c1", "cancel_requested", "now"});
+  redis.Command({"LPUSH", "ffpod:active:w-a", doc});
+  EXPECT_EQ(a.Start(doc, "c1", "w-a:0:1").first, JobQueue::StartOutcome::kCancelled);
+  EXPECT_EQ(a.Start(doc, "c1", "w-a:0:1").first, JobQueue::StartOutcome::kCancelled);  // repeat
+  EXPECT_EQ(a.Finish(doc, "c1", "dead", "w-a:0:1"), FinishOutcome::kRecorded);
+  EXPECT_EQ(JobField(redis, "c1", "state"), "dead");
+  EXPECT_EQ(ListLength(redis, "ffpod:dead"), 1);
+}
+
+// A Redis restarted without its data: the claim is the only copy left, and its result is kept.
+TEST(JobQueueFencing, AResultWhoseJobHashRedisLostIsStillRecorded) {
+  RedisServer redis;
+  Queue a(redis, "w-a");
+  std::string doc = testing::JobDocument("l1", {"-i", "in.mp4", "out.mp4"});
+  redis.Command({"LPUSH", "ffpod:active:w-a", doc});
+  ASSERT_EQ(a.Start(doc, "l1", "w-a:0:1").first, JobQueue::StartOutcome::kStarted);
+  redis.Command({"FLUSHALL"});
+  EXPECT_TRUE(a.Hold(doc, "l1", "w-a:0:1"));
+  EXPECT_EQ(a.Finish(doc, "l1", "succeeded", "w-a:0:1"), FinishOutcome::kRecorded);
+  EXPECT_EQ(JobField(redis, "l1", "state"), "succeeded");
 }
 
 }  // namespace

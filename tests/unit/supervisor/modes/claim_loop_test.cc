@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ namespace ffpod {
 namespace {
 
 using namespace std::chrono_literals;
+
+// A claimed document; none when the BLMOVE timed out.
+using Doc = std::optional<std::string>;
 
 class ScriptedQueue : public ClaimLoop::Queue {
  public:
@@ -32,7 +36,7 @@ class ScriptedQueue : public ClaimLoop::Queue {
     calls.push_back("is_paused");
     paused.push_back(std::move(done));
   }
-  void Claim(ClaimLoop::Reply<std::string> done) override {
+  void Claim(ClaimLoop::Reply<Doc> done) override {
     calls.push_back("claim");
     claim.push_back(std::move(done));
   }
@@ -50,7 +54,7 @@ class ScriptedQueue : public ClaimLoop::Queue {
   std::vector<std::string> calls;
   std::deque<ClaimLoop::Reply<long long>> recover, unheld;
   std::deque<ClaimLoop::Reply<bool>> paused;
-  std::deque<ClaimLoop::Reply<std::string>> claim;
+  std::deque<ClaimLoop::Reply<Doc>> claim;
 };
 
 class FakeWorker : public ClaimLoop::Owner {
@@ -122,11 +126,11 @@ TEST_F(ClaimLoopTest, ClaimsWhileSlotsAreFreeAndHandsEachDocumentOver) {
   worker_.idle_slots = 2;
   Started();
   ScriptedQueue::Answer(queue_.paused, "", false);
-  ScriptedQueue::Answer<std::string>(queue_.claim, "", "{\"id\":\"a\"}");
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc("{\"id\":\"a\"}"));
   ScriptedQueue::Answer(queue_.paused, "", false);
-  ScriptedQueue::Answer<std::string>(queue_.claim, "", "");  // the BLMOVE timed out: again
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc());  // the BLMOVE timed out: again
   ScriptedQueue::Answer(queue_.paused, "", false);
-  ScriptedQueue::Answer<std::string>(queue_.claim, "", "{\"id\":\"b\"}");
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc("{\"id\":\"b\"}"));
   EXPECT_EQ(worker_.claimed, (std::vector<std::string>{"{\"id\":\"a\"}", "{\"id\":\"b\"}"}));
   // Both slots busy: the loop rests until a slot frees.
   EXPECT_FALSE(loop_.claiming());
@@ -138,11 +142,21 @@ TEST_F(ClaimLoopTest, ClaimsWhileSlotsAreFreeAndHandsEachDocumentOver) {
   EXPECT_EQ(queue_.calls.back(), "return_unheld:0");  // 30 s have passed: reconcile first
 }
 
+// `LPUSH Q:pending ""`: the empty string is a document (the slot dead-letters it as bad_job),
+// not a timed-out claim to be found again by the reconcile every 30 s.
+TEST_F(ClaimLoopTest, AnEmptyDocumentIsHandedOverNotTakenForATimeout) {
+  worker_.idle_slots = 2;
+  Started();
+  ScriptedQueue::Answer(queue_.paused, "", false);
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc(""));
+  EXPECT_EQ(worker_.claimed, (std::vector<std::string>{""}));
+}
+
 TEST_F(ClaimLoopTest, AFailedClaimIsReconciledBeforeTheNextOne) {
   worker_.held = {"{\"id\":\"running\"}"};
   Started();
   ScriptedQueue::Answer(queue_.paused, "", false);
-  ScriptedQueue::Answer<std::string>(queue_.claim, "connection reset", "");
+  ScriptedQueue::Answer<Doc>(queue_.claim, "connection reset", Doc());
   EXPECT_EQ(worker_.errors, 1);
   clock_.Advance(1s);
   // The BLMOVE may have moved a document whose reply was lost: hand back what no slot holds.
@@ -151,7 +165,7 @@ TEST_F(ClaimLoopTest, AFailedClaimIsReconciledBeforeTheNextOne) {
   EXPECT_EQ(worker_.returned, 1);
   EXPECT_EQ(queue_.calls.back(), "is_paused");
   ScriptedQueue::Answer(queue_.paused, "", false);
-  ScriptedQueue::Answer<std::string>(queue_.claim, "", "");
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc());
   EXPECT_EQ(queue_.calls.back(), "is_paused");  // no second reconcile until 30 s have passed
 }
 
@@ -180,7 +194,7 @@ TEST_F(ClaimLoopTest, PausedQueueIsPolledEverySecondAndTheChangesReported) {
 TEST_F(ClaimLoopTest, BlockedReadinessWaitsAndRechecksEverySecond) {
   Started();
   ScriptedQueue::Answer(queue_.paused, "", false);
-  ScriptedQueue::Answer<std::string>(queue_.claim, "", "{\"id\":\"a\"}");
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc("{\"id\":\"a\"}"));
   worker_.idle_slots = 1;
   worker_.blocked = true;
   size_t before = queue_.calls.size();
@@ -207,7 +221,7 @@ TEST_F(ClaimLoopTest, StopEndsClaimingButADocumentAlreadyMovedStillReachesTheWor
   ScriptedQueue::Answer(queue_.paused, "", false);
   ASSERT_EQ(queue_.claim.size(), 1u);
   loop_.Stop();
-  ScriptedQueue::Answer<std::string>(queue_.claim, "", "{\"id\":\"late\"}");
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc("{\"id\":\"late\"}"));
   EXPECT_EQ(worker_.claimed, (std::vector<std::string>{"{\"id\":\"late\"}"}));
   worker_.idle_slots = 1;
   loop_.Kick();
