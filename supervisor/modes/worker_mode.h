@@ -64,7 +64,8 @@ class WorkerMode {
   void Promote();
   void PollQueueLength();
   void PollCancels();
-  void RemoveFencedTemporaries(const std::string& worker, const std::vector<FencedAttempt>& started);
+  void RemoveFencedTemporaries(const std::string& worker,
+                               const std::vector<FencedAttempt>& started);
   std::string HeartbeatInfo() const;
   std::chrono::milliseconds HeartbeatTtl() const;
   void OnSignal(int count);

@@ -223,8 +223,8 @@ void WorkerSlot::OnStarted() {
 void WorkerSlot::RemoveOtherTemporaries() {
   const auto& own = attempt_->spec().temporaries;
   if (own.empty()) return;
-  asio::post(ctx_.hash_pool, [outputs = spec_.outputs, own, fields = Fields(), &logger = ctx_.logger,
-                              &io = ctx_.service.io()]() mutable {
+  asio::post(ctx_.hash_pool, [outputs = spec_.outputs, own, fields = Fields(),
+                              &logger = ctx_.logger, &io = ctx_.service.io()]() mutable {
     int removed = ffpod::RemoveOtherTemporaries(outputs, own);
     if (removed == 0) return;
     asio::post(io, [removed, fields = std::move(fields), &logger]() mutable {

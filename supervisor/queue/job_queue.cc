@@ -72,21 +72,20 @@ void JobQueue::ReturnUnheld(const std::vector<std::string>& held, Reply<long lon
 
 void JobQueue::Finish(const FinishRequest& r, Reply<FinishOutcome> done) {
   std::string job_key = r.id.empty() ? keys_.Job("-") : keys_.Job(r.id);
-  redis_.Eval(
-      QueueScripts::Finish(),
-      {job_key, keys_.Active(settings_.worker_id), keys_.Pending(), keys_.Delayed(), keys_.Dead(),
-       keys_.Results()},
-      {r.document, r.status, r.result_json, r.id, std::to_string(r.delay_ms),
-       std::to_string(settings_.result_ttl_s), std::to_string(settings_.results_maxlen), r.token,
-       keys_.Events(), Now(), r.id.empty() ? "0" : "1", r.dead_entry_json, settings_.worker_id,
-       r.start_token},
-      [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-        if (ec) return done(Failed(ec));
-        if (reply.IsError()) return done(Failed(reply));
-        done(reply.integer == 2    ? FinishOutcome::kSuperseded
-             : reply.integer == -1 ? FinishOutcome::kRepeated
-                                   : FinishOutcome::kRecorded);
-      });
+  redis_.Eval(QueueScripts::Finish(),
+              {job_key, keys_.Active(settings_.worker_id), keys_.Pending(), keys_.Delayed(),
+               keys_.Dead(), keys_.Results()},
+              {r.document, r.status, r.result_json, r.id, std::to_string(r.delay_ms),
+               std::to_string(settings_.result_ttl_s), std::to_string(settings_.results_maxlen),
+               r.token, keys_.Events(), Now(), r.id.empty() ? "0" : "1", r.dead_entry_json,
+               settings_.worker_id, r.start_token},
+              [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
+                if (ec) return done(Failed(ec));
+                if (reply.IsError()) return done(Failed(reply));
+                done(reply.integer == 2    ? FinishOutcome::kSuperseded
+                     : reply.integer == -1 ? FinishOutcome::kRepeated
+                                           : FinishOutcome::kRecorded);
+              });
 }
 
 void JobQueue::Hold(const std::string& document, const std::string& id,
@@ -247,24 +246,24 @@ void JobQueue::Watch(const std::vector<Watched>& jobs,
   auto failed = std::make_shared<std::optional<Error>>();
   for (size_t i = 0; i < jobs.size(); ++i) {
     bool last = i + 1 == jobs.size();
-    redis_.Command(
-        {"HMGET", keys_.Job(jobs[i].id), "cancel_requested", "start_token", "state"},
-        [answers, failed, last, done, token = jobs[i].start_token](std::error_code ec,
-                                                                   const RedisReply& reply) {
-          if (ec && !*failed) *failed = Failed(ec);
-          if (!ec && reply.IsError() && !*failed) *failed = Failed(reply);
-          WatchedState w;
-          if (!ec && reply.elements.size() == 3) {
-            w.cancel_requested = !reply.elements[0].IsNil();
-            // A hash without a state was lost by Redis, not taken over: nobody else holds it.
-            w.fenced = !reply.elements[2].IsNil() &&
-                       (reply.elements[1].IsNil() || reply.elements[1].str != token);
-          }
-          answers->push_back(w);
-          if (!last) return;
-          if (*failed) return done(**failed);
-          done(*answers);
-        });
+    redis_.Command({"HMGET", keys_.Job(jobs[i].id), "cancel_requested", "start_token", "state"},
+                   [answers, failed, last, done, token = jobs[i].start_token](
+                       std::error_code ec, const RedisReply& reply) {
+                     if (ec && !*failed) *failed = Failed(ec);
+                     if (!ec && reply.IsError() && !*failed) *failed = Failed(reply);
+                     WatchedState w;
+                     if (!ec && reply.elements.size() == 3) {
+                       w.cancel_requested = !reply.elements[0].IsNil();
+                       // A hash without a state was lost by Redis, not taken over: nobody else
+                       // holds it.
+                       w.fenced = !reply.elements[2].IsNil() &&
+                                  (reply.elements[1].IsNil() || reply.elements[1].str != token);
+                     }
+                     answers->push_back(w);
+                     if (!last) return;
+                     if (*failed) return done(**failed);
+                     done(*answers);
+                   });
   }
 }
 
