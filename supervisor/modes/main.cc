@@ -18,6 +18,12 @@
 extern char** environ;
 
 int main(int argc, char** argv) {
+  // A termination signal that arrives while ffpod starts waits until the command's loop can
+  // handle it (Service unblocks them): a pod deleted during start-up drains, it is not killed.
+  sigset_t termination;
+  sigemptyset(&termination);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&termination, sig);
+  ::sigprocmask(SIG_BLOCK, &termination, nullptr);
   ffpod::EnsureStandardFds();
   ::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an error code, not a death
 
@@ -43,6 +49,10 @@ int main(int argc, char** argv) {
     }
   }
   auto config = ffpod::ParseConfig(args, env);
+  if (!config ||
+      (config->command != ffpod::Command::kRun && config->command != ffpod::Command::kWorker)) {
+    ::sigprocmask(SIG_UNBLOCK, &termination, nullptr);  // no loop: the default dispositions
+  }
   if (!config) {
     std::cerr << "ffpod: " << config.error().message << "\n";
     return 2;

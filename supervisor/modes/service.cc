@@ -80,6 +80,12 @@ Service::Service(const Config& config, Logger& logger, std::string mode)
       beat_timer_(io_),
       signals_(io_, SIGTERM, SIGINT, SIGHUP) {
   signals_.add(SIGUSR1);
+  // main() blocked them until this set could take them: one that arrived meanwhile is
+  // delivered now, as a loop event like any other.
+  sigset_t termination;
+  sigemptyset(&termination);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&termination, sig);
+  ::pthread_sigmask(SIG_UNBLOCK, &termination, nullptr);
   loop_watch_.Beat(std::chrono::steady_clock::now());
   Beat();
 }

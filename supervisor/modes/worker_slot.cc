@@ -161,6 +161,7 @@ void WorkerSlot::DeadLetter(const std::string& why) {
 void WorkerSlot::StartAttempt() {
   retry_.Run(
       [this](const StepRetry::Next& next) {
+        start_sent_ = ctx_.clock.Now();
         owner_.queue().Start(document_, spec_.id, start_token_,
                              [this, next](Result<JobQueue::Started> started) {
                                if (started.ok()) {
@@ -200,6 +201,31 @@ void WorkerSlot::OnStarted() {
     case JobQueue::StartOutcome::kStarted:
       break;
   }
+  if (ctx_.clock.Now() - start_sent_ > owner_.HeartbeatTtl() / 3) {
+    // The answer took longer than a heartbeat period (this worker was stopped, or Redis slow):
+    // a recovery may have fenced the claim meanwhile. Spawn only under a fresh lease.
+    retry_.Run(
+        [this](const StepRetry::Next& next) {
+          owner_.queue().Hold(document_, spec_.id, start_token_, owner_.HeartbeatInfo(),
+                              owner_.HeartbeatTtl(), [this, next](Result<bool> held) {
+                                if (held.ok()) held_ = *held;
+                                next(held.status());
+                              });
+        },
+        [this] {
+          if (held_) return BeginAttempt();
+          ctx_.logger.Warn(
+              "job taken over by another worker while this worker was stopped after starting "
+              "it; not run here",
+              Fields());
+          Done();
+        });
+    return;
+  }
+  BeginAttempt();
+}
+
+void WorkerSlot::BeginAttempt() {
   AttemptEnv env{.io = ctx_.service.io(),
                  .clock = ctx_.clock,
                  .processes = ctx_.service.processes(),
@@ -216,6 +242,14 @@ void WorkerSlot::OnStarted() {
   }
   RunFfmpeg();
   RemoveOtherTemporaries();
+}
+
+// The job ended: a temporary of its outputs left now (by a fenced attempt killed before it
+// cleaned up) would have no one else to remove it.
+void WorkerSlot::SweepEndedJob() {
+  if (!ctx_.config.atomic_outputs || spec_.outputs.empty()) return;
+  asio::post(ctx_.hash_pool,
+             [outputs = spec_.outputs] { ffpod::RemoveOtherTemporaries(outputs, {}); });
 }
 
 // Temporaries that earlier attempts of this job left (a worker killed mid-job): this claim holds
@@ -422,6 +456,11 @@ void WorkerSlot::Record() {
           if (outcome.ok() && *outcome == FinishOutcome::kSuperseded && !fenced_) {
             fenced_ = true;
             LogFencedLate();
+          }
+          if (outcome.ok() && *outcome == FinishOutcome::kRecorded &&
+              (result_->status == ResultStatus::kSucceeded ||
+               result_->status == ResultStatus::kDead)) {
+            SweepEndedJob();
           }
           next(outcome.status());
         });

@@ -130,6 +130,8 @@ class WorkerSlot {
   void DeadLetter(const std::string& why);
   void StartAttempt();
   void OnStarted();
+  void BeginAttempt();  // the attempt and its ffmpeg, once the claim is known to hold the job
+  void SweepEndedJob();
   AttemptSpec MakeAttemptSpec() const;
   void RunFfmpeg();
   void OnProgress(const ProgressView& view);
@@ -156,6 +158,7 @@ class WorkerSlot {
   bool fenced_ = false;         // another claim holds the job: publish nothing, record superseded
   bool held_ = false;           // the last Hold's answer
   SteadyTime hold_sent_;        // when the last Hold was sent (its lease counts from then)
+  SteadyTime start_sent_;       // when the last Start was sent
   std::map<std::string, std::string> unpublished_;  // temporaries not renamed yet
   JobQueue::StartOutcome start_outcome_ = JobQueue::StartOutcome::kPaused;
   std::string document_;

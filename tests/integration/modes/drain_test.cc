@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "tests/harness/ffpod_worker.h"
@@ -180,6 +181,49 @@ TEST(Drain, RunModePreemptedExits143AndSaysSo) {
                                     "-of", "csv=p=0", dir / "o.mp4"});
   EXPECT_EQ(probe.status, 0) << probe.err;
   EXPECT_GT(std::atof(probe.out.c_str()), 1.0);
+}
+
+// Whether `pid` blocks SIGTERM the way ffpod's main() does (SigBlk of /proc/<pid>/status).
+bool TerminationBlocked(pid_t pid) {
+  std::istringstream status(testing::ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("SigBlk:")) {
+      // ffpod's own mask (TERM, INT, HUP), not a thread library's all-signals blocker.
+      unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+      return ((mask >> (SIGTERM - 1)) & 1) && !((mask >> (SIGUSR2 - 1)) & 1);
+    }
+  }
+  return false;
+}
+
+// A pod deleted while ffpod starts: the SIGTERM waits for the loop and drains the worker (exit 0,
+// its heartbeat and membership removed) instead of killing it with the default disposition.
+TEST(Drain, ATerminationSignalDuringStartUpDrainsInsteadOfKilling) {
+  RedisServer redis;
+  TempDir dir;
+  int caught_starting = 0;
+  for (int round = 0; round < 10; ++round) {
+    testing::ProcessOptions o;
+    o.argv = {FFPOD_BINARY,  "worker",  "--redis",  redis.Url(),
+              "--worker-id", "w-early", "--listen", "127.0.0.1:0"};
+    o.stderr_path = dir / ("early." + std::to_string(round) + ".log");
+    BackgroundProcess p(o);
+    // In main() already (it blocks the termination signals first), not yet in the loop: a
+    // window of milliseconds, watched as closely as /proc allows.
+    bool starting = false;
+    for (auto deadline = steady_clock::now() + 2s; !starting && steady_clock::now() < deadline;) {
+      starting = TerminationBlocked(p.pid());
+    }
+    caught_starting += starting;
+    p.Signal(SIGTERM);
+    auto status = p.Wait(20s);
+    ASSERT_TRUE(status.has_value());
+    if (starting) {
+      EXPECT_EQ(*status, 0) << "round " << round << ": " << testing::ReadFile(o.stderr_path);
+    }
+  }
+  EXPECT_GT(caught_starting, 0) << "SIGTERM was never seen blocked during start-up";
+  EXPECT_EQ(redis.Command({"SISMEMBER", "ffpod:workers", "w-early"}).integer, 0);
 }
 
 TEST(Drain, TwentyRandomDrainsLoseNothing) {
