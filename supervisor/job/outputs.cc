@@ -71,7 +71,7 @@ int RemoveOtherTemporaries(const std::vector<std::string>& outputs,
   for (const auto& output : outputs) {
     // Every temporary of `output` is TemporaryOutputName(output, token): split at the token.
     std::string pattern = fs::path(TemporaryOutputName(output, "\x01")).filename().string();
-    size_t cut = pattern.find("\x01");
+    size_t cut = pattern.find('\x01');
     std::string prefix = pattern.substr(0, cut);
     std::string suffix = pattern.substr(cut + 1);
     fs::path dir = fs::path(output).parent_path();

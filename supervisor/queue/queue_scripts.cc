@@ -142,8 +142,8 @@ return 1
   return script;
 }
 
-const RedisScript& QueueScripts::Recover() {
-  static const RedisScript script(R"lua(
+// The recovery script, outside Recover() so that the function stays within the size limit.
+constexpr const char kRecoverLua[] = R"lua(
 local w, queue, default_max = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if ARGV[9] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then
   return {0, {}}
@@ -224,7 +224,10 @@ if ARGV[9] ~= '1' then
   redis.call('SREM', KEYS[6], w)
 end
 return {n, started}
-)lua");
+)lua";
+
+const RedisScript& QueueScripts::Recover() {
+  static const RedisScript script(kRecoverLua);
   return script;
 }
 
