@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -64,29 +65,56 @@ int RemoveTemporaries(const std::map<std::string, std::string>& temporaries) {
   return removed;
 }
 
+namespace {
+
+// Calls `remove(token)` for every temporary of `output` (TemporaryOutputName(output, token)) and
+// unlinks it when that answers true; the answer: how many were unlinked.
+template <typename Choose>
+int RemoveTemporariesWhere(const std::string& output, Choose remove) {
+  namespace fs = std::filesystem;
+  std::string pattern = fs::path(TemporaryOutputName(output, "\x01")).filename().string();
+  size_t cut = pattern.find('\x01');
+  std::string prefix = pattern.substr(0, cut);
+  std::string suffix = pattern.substr(cut + 1);
+  fs::path dir = fs::path(output).parent_path();
+  std::error_code ec;
+  fs::directory_iterator it(dir.empty() ? fs::path(".") : dir, ec);
+  int removed = 0;
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() + suffix.size() || !name.starts_with(prefix) ||
+        !name.ends_with(suffix)) {
+      continue;
+    }
+    std::string token = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    if (remove(token, name) && ::unlink(it->path().c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace
+
 int RemoveOtherTemporaries(const std::vector<std::string>& outputs,
                            const std::map<std::string, std::string>& own) {
-  namespace fs = std::filesystem;
   int removed = 0;
   for (const auto& output : outputs) {
-    // Every temporary of `output` is TemporaryOutputName(output, token): split at the token.
-    std::string pattern = fs::path(TemporaryOutputName(output, "\x01")).filename().string();
-    size_t cut = pattern.find('\x01');
-    std::string prefix = pattern.substr(0, cut);
-    std::string suffix = pattern.substr(cut + 1);
-    fs::path dir = fs::path(output).parent_path();
-    std::error_code ec;
-    fs::directory_iterator it(dir.empty() ? fs::path(".") : dir, ec);
     auto mine = own.find(output);
-    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-      std::string name = it->path().filename().string();
-      if (name.size() <= prefix.size() + suffix.size() || !name.starts_with(prefix) ||
-          !name.ends_with(suffix)) {
-        continue;
-      }
-      if (mine != own.end() && fs::path(mine->second).filename() == name) continue;
-      if (::unlink(it->path().c_str()) == 0) ++removed;
-    }
+    std::string keep = mine == own.end() ? "" : std::filesystem::path(mine->second).filename();
+    removed += RemoveTemporariesWhere(
+        output, [&](const std::string&, const std::string& name) { return name != keep; });
+  }
+  return removed;
+}
+
+int RemoveTemporariesOfWorker(const std::vector<std::string>& outputs, const std::string& worker) {
+  int removed = 0;
+  for (const auto& output : outputs) {
+    removed += RemoveTemporariesWhere(output, [&](const std::string& token, const std::string&) {
+      // worker + "-" + attempt: "w-1-3" is w-1's, "w-1-2-3" is not (that is worker w-1-2).
+      if (token.size() <= worker.size() + 1 || !token.starts_with(worker + "-")) return false;
+      std::string attempt = token.substr(worker.size() + 1);
+      return std::all_of(attempt.begin(), attempt.end(), IsDigit);
+    });
   }
   return removed;
 }

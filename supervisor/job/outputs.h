@@ -40,6 +40,10 @@ int RemoveTemporaries(const std::map<std::string, std::string>& temporaries);
 int RemoveOtherTemporaries(const std::vector<std::string>& outputs,
                            const std::map<std::string, std::string>& own);
 
+// Removes the temporaries of `outputs` that `worker` wrote (token `worker-ATTEMPT`), whatever
+// the attempt: at a worker's start, those of its previous run, which can never be published.
+int RemoveTemporariesOfWorker(const std::vector<std::string>& outputs, const std::string& worker);
+
 // Size and sha256 (lowercase hex) of `path`.
 Result<OutputFile> HashOutput(const std::string& path);
 

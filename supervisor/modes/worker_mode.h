@@ -64,6 +64,8 @@ class WorkerMode {
   void Promote();
   void PollQueueLength();
   void PollCancels();
+  // Off the loop (it lists directories): the temporaries of this worker id's previous run.
+  void RemovePreviousRunTemporaries(const std::vector<std::string>& documents);
   void RemoveFencedTemporaries(const std::string& worker,
                                const std::vector<FencedAttempt>& started);
   std::string HeartbeatInfo() const;

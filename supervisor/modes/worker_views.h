@@ -5,6 +5,7 @@
 // Threading: the worker's io_context thread.
 #pragma once
 
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -21,7 +22,23 @@ class WorkerMode::ClaimQueue final : public ClaimLoop::Queue {
  public:
   explicit ClaimQueue(WorkerMode& w) : w_(w) {}
   bool up() const override { return w_.redis_->up() && w_.claim_redis_->up(); }
+  // This run has started nothing yet: every temporary this worker id wrote for the jobs in its
+  // active list is its previous run's and can never be published. Removed before the recovery,
+  // so that a worker stopped in between finds them again at its next start.
   void RecoverOwn(ClaimLoop::Reply<long long> done) override {
+    w_.queue_->ActiveDocuments(w_.identity_.id, [this, done = std::move(done)](
+                                                    Result<std::vector<std::string>> docs) mutable {
+      if (!docs.ok()) return done(docs.error());
+      boost::asio::post(
+          w_.hash_pool_, [this, docs = std::move(*docs), done = std::move(done)]() mutable {
+            w_.RemovePreviousRunTemporaries(docs);
+            boost::asio::post(w_.service_.io(), [this, done = std::move(done)]() mutable {
+              Recover(std::move(done));
+            });
+          });
+    });
+  }
+  void Recover(ClaimLoop::Reply<long long> done) {
     w_.queue_->Recover(w_.identity_.id, true,
                        [this, done = std::move(done)](const Result<Recovered>& n) {
                          if (!n.ok()) return done(n.error());

@@ -181,12 +181,24 @@ void JobQueue::Recover(const std::string& worker, bool force, Reply<Recovered> d
                 if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
                 Recovered r{.jobs = reply.elements[0].integer, .started = {}};
                 const auto& started = reply.elements[1].elements;
-                for (size_t i = 0; i + 1 < started.size(); i += 2) {
+                for (size_t i = 0; i + 2 < started.size(); i += 3) {
                   r.started.push_back({.document = started[i].str,
-                                       .attempt = static_cast<int>(started[i + 1].integer)});
+                                       .attempt = static_cast<int>(started[i + 1].integer),
+                                       .ended = started[i + 2].integer == 1});
                 }
                 done(std::move(r));
               });
+}
+
+void JobQueue::ActiveDocuments(const std::string& worker, Reply<std::vector<std::string>> done) {
+  redis_.Command({"LRANGE", keys_.Active(worker), "0", "-1"},
+                 [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
+                   if (ec) return done(Failed(ec));
+                   if (reply.IsError()) return done(Failed(reply));
+                   std::vector<std::string> docs;
+                   for (const auto& e : reply.elements) docs.push_back(e.str);
+                   done(std::move(docs));
+                 });
 }
 
 void JobQueue::PromoteDelayed(Reply<long long> done) {

@@ -70,6 +70,7 @@ enum class FinishOutcome {
 struct FencedAttempt {
   std::string document;
   int attempt = 0;
+  bool ended = false;  // the recovery dead-lettered the job: no attempt of it publishes again
 };
 
 // What Recover did.
@@ -157,6 +158,8 @@ class JobQueue {
   // Recovers `worker`'s active jobs when its heartbeat has expired (or always, with `force`),
   // fencing the attempts it had started.
   void Recover(const std::string& worker, bool force, Reply<Recovered> done);
+  // The documents in `worker`'s active list.
+  void ActiveDocuments(const std::string& worker, Reply<std::vector<std::string>> done);
   // Moves the due retries to pending; the answer: how many.
   void PromoteDelayed(Reply<long long> done);
   void PendingLength(Reply<long long> done);

@@ -179,9 +179,10 @@ while true do
   end
   if ran then
     redis.call('HDEL', hash, 'start_token')
+    local dead = attempt >= max
     table.insert(started, doc)
     table.insert(started, attempt)
-    local dead = attempt >= max
+    table.insert(started, dead and 1 or 0)
     local status = dead and 'dead' or 'retrying'
     -- Built by hand, in the documented key order (docs/queue.md): cjson writes an empty table as {} where the document has
     -- arrays. What only the lost worker knew (start, progress, ffmpeg, trace) is null.

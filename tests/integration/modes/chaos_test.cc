@@ -68,6 +68,8 @@ class Fleet {
   std::mt19937_64& rng() { return rng_; }
   std::map<std::string, int>& faults() { return faults_; }
   const std::vector<std::string>& problems() const { return problems_; }
+  // Every fault, in order: "12.345 s w-4.11.log: worker SIGKILL".
+  const std::string& timeline() const { return timeline_; }
 
   int Uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
 
@@ -105,18 +107,18 @@ class Fleet {
       CheckLog(*s);
       s->state = Seat::State::kDown;
       s->due = now + std::chrono::milliseconds(Uniform(0, 1500));
-      ++faults_["worker SIGKILL"];
+      Note(s, "worker SIGKILL");
     } else if (kind < 65) {
       // Past the heartbeat's TTL (3 s): its jobs are recovered and run elsewhere.
       s->process->Signal(SIGSTOP);
       s->state = Seat::State::kFrozen;
       s->due = now + std::chrono::milliseconds(Uniform(3500, 6500));
-      ++faults_["SIGSTOP past the heartbeat"];
+      Note(s, "SIGSTOP past the heartbeat");
     } else if (kind < 72) {
       s->process->Signal(SIGSTOP);
       s->state = Seat::State::kFrozen;
       s->due = now + std::chrono::milliseconds(Uniform(100, 1500));
-      ++faults_["brief SIGSTOP"];
+      Note(s, "brief SIGSTOP");
     } else {
       bool twice = kind >= 88;
       s->process->Signal(SIGTERM);
@@ -124,7 +126,7 @@ class Fleet {
       s->due = now + 4s + 1s;  // --grace-period 4, and the kubelet is a little late
       s->second_term =
           twice ? now + std::chrono::milliseconds(Uniform(50, 1500)) : Clock::time_point{};
-      ++faults_[twice ? "drain with a second SIGTERM" : "drain"];
+      Note(s, twice ? "drain with a second SIGTERM" : "drain");
     }
     return true;
   }
@@ -199,6 +201,14 @@ class Fleet {
     s.due = now + std::chrono::milliseconds(Uniform(0, 1000));
   }
 
+  void Note(const Seat* s, const std::string& kind) {
+    ++faults_[kind];
+    double at = std::chrono::duration<double>(Clock::now() - born_).count();
+    timeline_ += std::to_string(at) + " s " +
+                 (s ? s->log.substr(s->log.rfind('/') + 1) : std::string("redis")) + ": " + kind +
+                 "\n";
+  }
+
   bool KillFfmpeg(Seat& s) {
     std::vector<pid_t> ffmpegs;
     for (pid_t c : testing::ChildrenOf(s.process->pid())) {
@@ -206,7 +216,7 @@ class Fleet {
     }
     if (ffmpegs.empty()) return false;
     ::kill(ffmpegs[static_cast<size_t>(Uniform(0, static_cast<int>(ffmpegs.size()) - 1))], SIGKILL);
-    ++faults_["ffmpeg SIGKILL"];
+    Note(&s, "ffmpeg SIGKILL");
     return true;
   }
 
@@ -214,7 +224,7 @@ class Fleet {
     redis_.Stop();
     std::this_thread::sleep_for(std::chrono::milliseconds(Uniform(200, 2000)));
     redis_.Start();
-    ++faults_["Redis restart"];
+    Note(nullptr, "Redis restart");
     return true;
   }
 
@@ -251,6 +261,8 @@ class Fleet {
   std::vector<Seat> seats_;
   std::map<std::string, int> faults_;
   std::vector<std::string> problems_;
+  Clock::time_point born_ = Clock::now();
+  std::string timeline_;
 };
 
 // Where each job is, from Redis: its state, how often it is in each list, its results.
@@ -325,7 +337,10 @@ std::string CheckJob(const std::string& id, const JobView& j, const TempDir& dir
 }
 
 // What the workers logged about the job of temporary `name` (".<id>.ffpod-..."), for a failure.
-std::string History(const TempDir& dir, const std::string& name) {
+// What the logs say of the job a leftover temporary belongs to (ffmpeg's own lines left out),
+// its recorded results, and the faults, for a failure to be read without a rerun.
+std::string History(const TempDir& dir, const std::string& name,
+                    const std::map<std::string, JobView>& jobs, const std::string& timeline) {
   if (name.size() < 2) return "";
   std::string id = name.substr(1, name.find('.', 1) - 1);
   std::string needle = "\"job_id\":\"" + id + "\"";
@@ -334,12 +349,17 @@ std::string History(const TempDir& dir, const std::string& name) {
     if (e.path().extension() != ".log") continue;
     std::istringstream lines(testing::ReadFile(e.path()));
     for (std::string line; std::getline(lines, line);) {
+      if (line.find("\"source\":\"ffmpeg\"") != std::string::npos) continue;
       if (line.find(needle) != std::string::npos || line.find("recover") != std::string::npos) {
-        out += e.path().filename().string() + ": " + line.substr(0, 400) + "\n";
+        out += e.path().filename().string() + ": " + line.substr(0, 300) + "\n";
       }
     }
   }
-  return out.substr(0, 20000);
+  if (auto j = jobs.find(id); j != jobs.end()) {
+    out += id + " is " + j->second.state + "; its results:\n";
+    for (const auto& r : j->second.results) out += "  " + boost::json::serialize(r.result) + "\n";
+  }
+  return out.substr(0, 30000) + "faults:\n" + timeline;
 }
 
 TEST(Chaos, SeededFaultsLeaveEveryJobInOneTerminalStateAndNothingBehind) {
@@ -414,7 +434,8 @@ TEST(Chaos, SeededFaultsLeaveEveryJobInOneTerminalStateAndNothingBehind) {
     if (name.find(".ffpod-") != std::string::npos) left.push_back(name);
   }
   EXPECT_TRUE(left.empty()) << left.size() << " temporaries left, e.g. " << left.front() << "\n"
-                            << History(dir, left.empty() ? "" : left.front());
+                            << History(dir, left.empty() ? "" : left.front(), jobs,
+                                       fleet.timeline());
   for (const auto& p : fleet.problems()) ADD_FAILURE() << p;
   EXPECT_GE(injected, kFaults);
 

@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "tests/harness/ffpod_worker.h"
@@ -129,6 +130,28 @@ TEST(WorkerFencing, TemporariesOfAKilledWorkerAreRemoved) {
       << Temporaries(dir).size() << " left";
   EXPECT_FALSE(std::filesystem::exists(last));
   EXPECT_TRUE(std::filesystem::exists(again));
+}
+
+// A worker stopped after its start-up recovery ran in Redis but before it removed anything (a
+// drain at start, a SIGKILL) has lost the recovery's answer: its next start must still find the
+// temporaries, whatever attempt of this worker wrote them.
+TEST(WorkerFencing, AWorkerRemovesEveryTemporaryOfItsPreviousRunAtStart) {
+  RedisServer redis;
+  TempDir dir;
+  std::string out = dir / "prev.mp4";
+  std::string doc = JobDocument("prev", EncodeArgs(out, 1), {out}, {{"max_attempts", 2}});
+  redis.Command({"LPUSH", "ffpod:active:w-p", doc});
+  redis.Command({"HSET", "ffpod:job:prev", "state", "running", "worker", "w-p", "attempt", "2",
+                 "start_token", "w-p:earlier-run"});
+  for (const char* token : {"w-p-1", "w-p-2", "w-p-2-1"}) {  // w-p-2-1: worker w-p-2's
+    std::ofstream(dir / (std::string(".prev.ffpod-") + token + ".mp4")) << "partial";
+  }
+  FfpodWorker w(redis.Url(), "w-p", dir, kFast);
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "prev", "state") == "dead"; }, 30s)) << w.Log();
+  // Attempt 2 was the last: the job ended, so even the other worker's temporary is garbage.
+  EXPECT_TRUE(WaitFor([&] { return Temporaries(dir).empty(); }, 5s))
+      << Temporaries(dir).size() << " left, e.g. " << Temporaries(dir).front() << "\n"
+      << w.Log();
 }
 
 // `LPUSH Q:pending ""`: a malformed document like any other, not a claim whose reply was lost.

@@ -31,6 +31,24 @@ TEST(Outputs, PublishRenamesOnlyWhenEveryOutputExists) {
   EXPECT_FALSE(std::filesystem::exists(temps.at(dir / "a.mp4")));
 }
 
+TEST(Outputs, TemporariesOfAWorkerAreItsOwnWhateverTheAttempt) {
+  testing::TempDir dir;
+  std::string out = dir / "clip.mp4";
+  for (const char* token : {"w-1-1", "w-1-12", "w-1-2-3", "w-10-1", "w-1-x"}) {
+    testing::WriteFile(TemporaryOutputName(out, token), "partial");
+  }
+  testing::WriteFile(dir / "clip.mp4", "final");
+  testing::WriteFile(dir / ".other.ffpod-w-1-1.mp4", "another output's");
+  EXPECT_EQ(RemoveTemporariesOfWorker({out}, "w-1"), 2);
+  EXPECT_FALSE(std::filesystem::exists(TemporaryOutputName(out, "w-1-12")));
+  // Worker w-1-2's, worker w-10's, and not a temporary name of this worker at all.
+  EXPECT_TRUE(std::filesystem::exists(TemporaryOutputName(out, "w-1-2-3")));
+  EXPECT_TRUE(std::filesystem::exists(TemporaryOutputName(out, "w-10-1")));
+  EXPECT_TRUE(std::filesystem::exists(TemporaryOutputName(out, "w-1-x")));
+  EXPECT_TRUE(std::filesystem::exists(dir / "clip.mp4"));
+  EXPECT_TRUE(std::filesystem::exists(dir / ".other.ffpod-w-1-1.mp4"));
+}
+
 TEST(Outputs, RemoveTemporariesAndHash) {
   testing::TempDir dir;
   auto temps = TemporaryOutputs({dir / "a.mp4"}, "x");
