@@ -12,6 +12,7 @@
 
 #include "ffpod_version.h"
 #include "parsers/telemetry/redact.h"
+#include "probes/os/fd_limit.h"
 
 namespace ffpod {
 
@@ -105,6 +106,9 @@ Result<int> Service::StartHttp() {
   if (config_.listen.empty()) return 0;
   HttpServerOptions options;
   options.listen = config_.listen;
+  // Hostile clients can hold hundreds of connections: the cap must fit the descriptor limit.
+  FdLimit fd_limit = RaiseFdLimit();
+  options.max_connections = ConnectionCapForFdLimit(options.max_connections, fd_limit.soft);
   HttpProviders providers;
   providers.metrics = [this] { return metrics_.Render(); };
   providers.healthy = [this] { return loop_watch_.Healthy(std::chrono::steady_clock::now()); };
@@ -116,7 +120,10 @@ Result<int> Service::StartHttp() {
   http_ = std::make_unique<HttpServer>(options, providers);
   auto port = http_->Start();
   if (!port) return port;
-  logger_.Info("listening", {{"address", http_->address()}, {"port", *port}});
+  logger_.Info("listening", {{"address", http_->address()},
+                             {"port", *port},
+                             {"max_connections", static_cast<uint64_t>(options.max_connections)},
+                             {"fd_limit", fd_limit.soft}});
   return port;
 }
 

@@ -10,12 +10,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/message_generator.hpp>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "parsers/common/text.h"
+#include "supervisor/net/connection_table.h"
 
 namespace ffpod {
 
@@ -32,6 +34,11 @@ constexpr std::string_view kJsonContentType = "application/json";
 
 std::string Bracketed(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+HttpServerOptions Sanitized(HttpServerOptions options) {
+  options.threads = std::clamp(options.threads, 1, 16);
+  return options;
 }
 
 std::string ListenError(std::string_view text, std::string_view expected) {
@@ -63,11 +70,34 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
   return address;
 }
 
+size_t ConnectionCapForFdLimit(size_t wanted, uint64_t fd_soft_limit) {
+  constexpr size_t kMinimum = 8;
+  uint64_t room = fd_soft_limit > kReservedFds + kMinimum ? fd_soft_limit - kReservedFds : kMinimum;
+  return static_cast<size_t>(std::min<uint64_t>(wanted, room));
+}
+
 // What every connection needs; outlives the io_context that runs the connections.
 struct HttpServer::Shared {
-  HttpServerOptions options;
-  HttpProviders providers;
-  std::atomic<size_t> connections{0};
+  explicit Shared(HttpServerOptions o, HttpProviders p)
+      : options(std::move(o)), providers(std::move(p)), table(options.max_connections) {}
+
+  // Moves connection `id` to `phase`; false when it was evicted meanwhile (it must close).
+  bool SetPhase(uint64_t id, ConnectionPhase phase) {
+    std::lock_guard lock(mu);
+    return table.SetPhase(id, phase);
+  }
+  void Remove(uint64_t id) {
+    std::lock_guard lock(mu);
+    table.Remove(id);
+  }
+
+  const HttpServerOptions options;
+  const HttpProviders providers;
+  std::mutex mu;
+  ConnectionTable<std::weak_ptr<Session>> table;  // guarded by mu
+  std::atomic<uint64_t> evicted{0};
+  std::atomic<uint64_t> refused{0};
+  std::atomic<uint64_t> accept_errors{0};
 };
 
 struct HttpServer::State {
@@ -77,6 +107,15 @@ struct HttpServer::State {
         retry_timer(acceptor.get_executor()) {}
 
   void Accept();
+  void Admit(tcp::socket socket);
+  void OnAcceptError(const beast::error_code& ec);
+  // Removes the connection that matters least from the table and closes it on its strand;
+  // false when every connection is being answered.
+  bool EvictOne();
+  static void CloseEvicted(std::optional<std::weak_ptr<Session>> victim);
+
+  // The pause before accepting again after an accept error.
+  static constexpr std::chrono::milliseconds kAcceptBackoff{10};
 
   std::shared_ptr<Shared> shared;
   net::io_context ioc;
@@ -90,24 +129,69 @@ struct HttpServer::State {
 class HttpServer::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {}
-  ~Session() { shared_->connections.fetch_sub(1); }
+      : stream_(std::move(socket)),
+        shared_(std::move(shared)),
+        accepted_(std::chrono::steady_clock::now()) {}
+  ~Session() { shared_->Remove(id_); }
 
-  void Start() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::Read, shared_from_this()));
+  // `id`: its place in the connection table (in ConnectionPhase::kReading).
+  void Start(uint64_t id) {
+    id_ = id;
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->ReadRequest(self->accepted_ + self->options().read_timeout);
+    });
+  }
+
+  // The table chose this connection to make room: close it (on its strand).
+  void Evict() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->shared_->evicted.fetch_add(1);
+      self->Close();
+    });
   }
 
  private:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
   const HttpServerOptions& options() const { return shared_->options; }
 
-  void Read() {
+  // Records the phase in the table; when the connection was evicted meanwhile, closes it.
+  bool Enter(ConnectionPhase phase) {
+    if (shared_->SetPhase(id_, phase)) return true;
+    Close();
+    return false;
+  }
+
+  // Reads one request, which must be complete by `deadline`: bytes arriving do not extend it.
+  void ReadRequest(SteadyTime deadline) {
+    if (!Enter(ConnectionPhase::kReading)) return;
     parser_.emplace();
     parser_->header_limit(options().max_header_bytes);
     parser_->body_limit(options().max_body_bytes);
-    stream_.expires_after(options().read_timeout);
+    stream_.expires_at(deadline);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  // Kept alive after a response: a request already received (pipelined) is read at once;
+  // otherwise wait up to the idle timeout for the next request's first byte, which starts
+  // that request's read deadline.
+  void AwaitNextRequest() {
+    if (buffer_.size() > 0) {
+      ReadRequest(std::chrono::steady_clock::now() + options().read_timeout);
+      return;
+    }
+    if (!Enter(ConnectionPhase::kIdle)) return;
+    stream_.expires_after(options().idle_timeout);
+    stream_.async_read_some(buffer_.prepare(kIdleReadBytes), [self = shared_from_this()](
+                                                                 beast::error_code ec, size_t n) {
+      if (ec) {
+        self->Close();  // the idle limit, a close, an eviction
+        return;
+      }
+      self->buffer_.commit(n);
+      self->ReadRequest(std::chrono::steady_clock::now() + self->options().read_timeout);
+    });
   }
 
   void OnRead(beast::error_code ec, size_t /*bytes*/) {
@@ -118,6 +202,7 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
         Close();
         return;
       }
+      if (!Enter(ConnectionPhase::kResponding)) return;
       // The request itself is bad: say why, then close (the stream is out of step).
       http::status status = http::status::bad_request;
       if (ec == http::error::header_limit) status = http::status::request_header_fields_too_large;
@@ -130,6 +215,7 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
       Write(http::message_generator(std::move(res)), false, /*linger=*/true);
       return;
     }
+    if (!Enter(ConnectionPhase::kResponding)) return;
     ++requests_;
     const auto& req = parser_->get();
     bool keep_alive = req.keep_alive() && requests_ < options().max_requests_per_connection;
@@ -201,7 +287,7 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
           } else if (ec || !keep_alive) {
             self->Close();
           } else {
-            self->Read();
+            self->AwaitNextRequest();
           }
         });
   }
@@ -210,6 +296,7 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
   // input sends a reset, which can destroy the response before the client reads it. So send
   // FIN, then read and discard input (bounded in time and bytes) until the client closes.
   void Linger() {
+    if (!Enter(ConnectionPhase::kClosing)) return;
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_after(kLingerTime);
@@ -229,7 +316,9 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
+  // Leaves the table at once (its place is free for the next connection) and closes.
   void Close() {
+    shared_->Remove(id_);
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.close();
@@ -237,11 +326,14 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
 
   static constexpr std::chrono::milliseconds kLingerTime{2000};
   static constexpr size_t kLingerMaxBytes = 1 << 20;
+  static constexpr size_t kIdleReadBytes = 4096;
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Shared> shared_;
+  SteadyTime accepted_;
+  uint64_t id_ = 0;  // 0: not in the table
   unsigned requests_ = 0;
   size_t lingered_bytes_ = 0;
 };
@@ -250,29 +342,74 @@ void HttpServer::State::Accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;
     if (ec) {
-      // Out of descriptors or similar: keep the listener, try again shortly.
-      retry_timer.expires_after(std::chrono::milliseconds(50));
-      retry_timer.async_wait([this](beast::error_code wait_ec) {
-        if (!wait_ec) Accept();
-      });
+      OnAcceptError(ec);
       return;
     }
-    if (shared->connections.load() >= shared->options.max_connections) {
-      beast::error_code ignored;
-      socket.close(ignored);  // over the limit: refuse at once rather than queue
-    } else {
-      shared->connections.fetch_add(1);
-      std::make_shared<Session>(std::move(socket), shared)->Start();
-    }
+    Admit(std::move(socket));
     Accept();
   });
 }
 
+// A full table makes room by evicting; only when every connection is being answered is the new
+// one refused (closed at once rather than queued).
+void HttpServer::State::Admit(tcp::socket socket) {
+  auto session = std::make_shared<Session>(std::move(socket), shared);
+  std::optional<std::weak_ptr<Session>> victim;
+  uint64_t id = 0;
+  {
+    std::lock_guard lock(shared->mu);
+    if (shared->table.full()) victim = shared->table.Evict();
+    id = shared->table.Add(session);
+  }
+  CloseEvicted(std::move(victim));
+  if (id == 0) {
+    shared->refused.fetch_add(1);
+    return;  // destroying the session closes the socket
+  }
+  session->Start(id);
+}
+
+// Out of descriptors (EMFILE, ENFILE) or kernel memory: the connection stays in the backlog, so
+// accepting again at once would spin. Free a descriptor by shedding the connection that matters
+// least, then accept again after a short pause. Other errors: only the pause.
+void HttpServer::State::OnAcceptError(const beast::error_code& ec) {
+  namespace errc = boost::system::errc;
+  shared->accept_errors.fetch_add(1);
+  if (ec == errc::too_many_files_open || ec == errc::too_many_files_open_in_system ||
+      ec == errc::no_buffer_space || ec == errc::not_enough_memory) {
+    EvictOne();
+  }
+  retry_timer.expires_after(kAcceptBackoff);
+  retry_timer.async_wait([this](beast::error_code wait_ec) {
+    if (!wait_ec) Accept();
+  });
+}
+
+bool HttpServer::State::EvictOne() {
+  std::optional<std::weak_ptr<Session>> victim;
+  {
+    std::lock_guard lock(shared->mu);
+    victim = shared->table.Evict();
+  }
+  bool evicted = victim.has_value();
+  CloseEvicted(std::move(victim));
+  return evicted;
+}
+
+// Called without the mutex held: the last reference may go here, and ~Session takes it.
+void HttpServer::State::CloseEvicted(std::optional<std::weak_ptr<Session>> victim) {
+  if (!victim) return;
+  if (std::shared_ptr<Session> session = victim->lock()) session->Evict();
+}
+
 HttpServer::HttpServer(HttpServerOptions options, HttpProviders providers)
-    : shared_(std::make_shared<HttpServer::Shared>()) {
-  shared_->options = std::move(options);
-  shared_->options.threads = std::clamp(shared_->options.threads, 1, 16);
-  shared_->providers = std::move(providers);
+    : shared_(std::make_shared<HttpServer::Shared>(Sanitized(std::move(options)),
+                                                   std::move(providers))) {}
+
+HttpServer::Counters HttpServer::counters() const {
+  return Counters{.evicted = shared_->evicted.load(),
+                  .refused = shared_->refused.load(),
+                  .accept_errors = shared_->accept_errors.load()};
 }
 
 HttpServer::~HttpServer() { Stop(); }

@@ -13,12 +13,18 @@
 // A query string is ignored. Any other path: 404. A known path with another method: 405 with
 // `Allow: GET, HEAD`. A path whose provider is empty is not served (404).
 //
-// Misbehaving clients cannot stall the others: connections are served asynchronously, so an
-// idle or slow connection holds no thread; each request must arrive whole within
-// `read_timeout` (also the keep-alive idle limit) and each response must be written within
-// `write_timeout`; request headers larger than `max_header_bytes` get 431 and a close, malformed
-// requests 400 and a close; at most `max_connections` are open at once (beyond that a new
-// connection is closed at once); a connection serves at most `max_requests_per_connection`.
+// Misbehaving clients cannot starve the others (docs/metrics.md, "Limits"): connections are
+// served asynchronously, so an idle or slow connection holds no thread; a request must arrive
+// whole within `read_timeout` of the accept (or, kept alive, of its first byte), however
+// slowly its bytes trickle in; a kept-alive connection waits at most `idle_timeout` for its
+// next request; each response must be written within `write_timeout`; request headers larger
+// than `max_header_bytes` get 431 and a close, malformed requests 400 and a close; a connection
+// serves at most `max_requests_per_connection`. At most `max_connections` are open at once:
+// when a new one arrives and the table is full, the one that matters least is closed to make
+// room (supervisor/net/connection_table.h: an idle one first, then the oldest still sending its
+// request, never one being answered); only when every open connection is being answered is the
+// new one closed at once. Running out of descriptors on accept (EMFILE, ENFILE) sheds one the
+// same way and accepts again after a short pause, so the listener neither spins nor stops.
 //
 // Threading: Start and Stop are called from one owning thread (never from a provider).
 // Providers run on the server's threads, possibly concurrently with each other: they must be
@@ -57,8 +63,9 @@ struct HttpServerOptions {
   // address in brackets, or empty (all IPv4 interfaces).
   std::string listen = "0.0.0.0:9464";
   int threads = 2;                                 // serving threads (clamped to 1..16)
-  size_t max_connections = 64;                     // open connections at once
-  std::chrono::milliseconds read_timeout{5000};    // to receive one whole request
+  size_t max_connections = 512;                    // open connections at once (see above)
+  std::chrono::milliseconds read_timeout{2000};    // to receive one whole request, not extended
+  std::chrono::milliseconds idle_timeout{5000};    // kept alive, to the next request's first byte
   std::chrono::milliseconds write_timeout{10000};  // to send one whole response
   unsigned max_requests_per_connection = 100;      // keep-alive limit
   uint32_t max_header_bytes = 8 * 1024;            // request line plus headers
@@ -74,6 +81,11 @@ struct ListenAddress {
 // On failure: one sentence naming --listen and what was expected. Empty text is an error here:
 // whether empty means "disabled" is the caller's decision.
 Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+// The connection cap that fits a descriptor limit of `fd_soft_limit`: `wanted`, lowered to leave
+// kReservedFds for the rest of ffpod (ffmpeg's pipes, Redis, OTLP, outputs), never below 8.
+inline constexpr uint64_t kReservedFds = 64;
+size_t ConnectionCapForFdLimit(size_t wanted, uint64_t fd_soft_limit);
 
 class HttpServer {
  public:
@@ -91,13 +103,22 @@ class HttpServer {
   // Stops accepting, closes every connection and joins the threads. Idempotent.
   void Stop();
 
+  // What the connection table did since Start: connections closed to make room, new ones
+  // closed at once (every open one was being answered), accepts that failed.
+  struct Counters {
+    uint64_t evicted = 0;
+    uint64_t refused = 0;
+    uint64_t accept_errors = 0;
+  };
+  Counters counters() const;
+
   bool running() const { return running_; }
   // The bound port and `HOST:PORT` (IPv6 in brackets) for the log; 0 and "" until started.
   int port() const { return port_; }
   const std::string& address() const { return address_; }
 
  private:
-  struct Shared;  // options, providers, connection count: shared with every connection
+  struct Shared;  // options, providers, connection table: shared with every connection
   struct State;   // io_context, acceptor, threads: exists while running
   class Session;
 

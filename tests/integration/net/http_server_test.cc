@@ -534,31 +534,58 @@ TEST_F(HttpServerTest, MisbehavingClientsDoNotStallOthers) {
   EXPECT_LT(Clock::now() - start, milliseconds(2500));
 }
 
-TEST_F(HttpServerTest, ConnectionLimitRefusesExtraConnections) {
+// At the cap, a new connection is served and the oldest one still waiting for its request is
+// closed to make room (tests/integration/net/http_starvation_test.cc has the hostile cases).
+TEST_F(HttpServerTest, ConnectionLimitClosesTheOldestWaitingConnection) {
   auto server = StartServer(HttpServerOptions{.max_connections = 4});
   int port = server->port();
   std::vector<std::unique_ptr<RawConnection>> held;
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<RawConnection>(port));
     ASSERT_TRUE(held.back()->connected());
+    // Each accepted before the next (the order of the table is the order of accepts).
+    held.back()->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    held.back()->Read(milliseconds(5000), [](const std::string& d) { return HasWholeResponse(d); });
+    ASSERT_TRUE(TakeResponse(&held.back()->buffer())) << i;
   }
-  // Wait until the server has accepted all four, then a fifth is closed at once.
-  bool refused = false;
-  for (int attempt = 0; attempt < 50 && !refused; ++attempt) {
-    RawConnection extra(port);
-    extra.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-    refused = extra.WaitClosed(milliseconds(500)) && extra.buffer().empty();
-    if (!refused) std::this_thread::sleep_for(milliseconds(10));
-  }
-  EXPECT_TRUE(refused);
-  held.clear();  // the server sees the closes and frees the slots
-  std::optional<Reply> r;
-  for (int attempt = 0; attempt < 50 && !r; ++attempt) {
-    r = Request(port, "GET", "/healthz", milliseconds(500));
-    if (!r) std::this_thread::sleep_for(milliseconds(10));
-  }
+  held[1]->Send("GET /heal");  // the others idle, kept alive; this one is reading
+  std::optional<Reply> r = Request(port, "GET", "/healthz", milliseconds(2000));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(held[0]->WaitClosed(milliseconds(2000)));  // the oldest idle one
+  EXPECT_EQ(server->counters().evicted, 1u);
+  RawConnection extra(port);  // full again: the next idle one makes room, not the reading one
+  r = Request(port, "GET", "/healthz", milliseconds(2000));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(held[2]->WaitClosed(milliseconds(2000)));
+  // (held[3] too, when the first request's connection was not yet gone when `extra` came)
+  EXPECT_GE(server->counters().evicted, 2u);
+  held[1]->Send("thz HTTP/1.1\r\nHost: x\r\n\r\n");  // still open: it finishes its request
+  held[1]->Read(milliseconds(5000), [](const std::string& d) { return HasWholeResponse(d); });
+  r = TakeResponse(&held[1]->buffer());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(server->counters().refused, 0u);
+}
+
+// A kept-alive connection may wait `idle_timeout` for its next request, longer than the read
+// timeout; that request's own deadline starts at its first byte.
+TEST_F(HttpServerTest, KeptAliveConnectionWaitsTheIdleTimeout) {
+  auto server = StartServer(
+      HttpServerOptions{.read_timeout = milliseconds(300), .idle_timeout = milliseconds(5000)});
+  RawConnection c(server->port());
+  for (int i = 0; i < 2; ++i) {
+    if (i == 1) std::this_thread::sleep_for(milliseconds(600));  // idle past the read timeout
+    c.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.Read(milliseconds(5000), [](const std::string& d) { return HasWholeResponse(d); });
+    std::optional<Reply> r = TakeResponse(&c.buffer());
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+  }
+  c.Send("GET /hea");  // then trickles: closed at that request's read deadline, unanswered
+  EXPECT_TRUE(c.WaitClosed(milliseconds(3000)));
+  EXPECT_EQ(c.buffer(), "");
 }
 
 TEST_F(HttpServerTest, ConcurrentScrapesDuringUpdates) {
