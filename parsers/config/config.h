@@ -36,6 +36,9 @@ struct Config {
   std::string listen = "0.0.0.0:9464";  // HTTP listener HOST:PORT; empty disables it
   std::string ffmpeg = "ffmpeg";        // ffmpeg executable (run: the one after `--` wins)
   std::string ffprobe = "ffprobe";      // ffprobe executable, for input durations
+  // --ffmpeg-env: variables (NAME, or PREFIX* for every name with that prefix) that ffmpeg,
+  // ffprobe and the probes get on top of the allowlist (parsers/config/child_env.h).
+  std::vector<std::string> ffmpeg_env;
   LogFormat log_format = LogFormat::kJson;
   Severity log_level = Severity::kInfo;
   double grace_period_s = 30;    // the pod's terminationGracePeriodSeconds

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "parsers/common/text.h"
+#include "parsers/config/child_env.h"
 #include "parsers/config/config_table.h"
 #include "parsers/documents/job.h"
 
@@ -194,6 +195,27 @@ FieldAccess Labels(std::map<std::string, std::string> Config::*field) {
           }};
 }
 
+// Names that add up: each value (a comma-separated list) is appended to what is there, so the
+// flag may be given several times. Each entry must pass `check`.
+FieldAccess AddedList(std::vector<std::string> Config::*field, bool (*check)(std::string_view),
+                      std::string_view expected) {
+  return {[=](Config& c, std::string_view v) -> Result<bool> {
+            std::vector<std::string> items = SplitList(v);
+            if (items.empty() ||
+                !std::all_of(items.begin(), items.end(),
+                             [check](const std::string& item) { return check(item); })) {
+              return Error{std::string(expected)};
+            }
+            for (auto& item : items) {
+              if (std::find((c.*field).begin(), (c.*field).end(), item) == (c.*field).end()) {
+                (c.*field).push_back(std::move(item));
+              }
+            }
+            return true;
+          },
+          [=](const Config& c) { return Join(c.*field); }};
+}
+
 // One of a few names. A name whose value an earlier name already has is an alias: accepted,
 // but neither listed in the error nor shown.
 template <typename T>
@@ -251,6 +273,11 @@ const Flag kFlags[] = {
      Text(&Config::ffmpeg, NonEmpty), "on PATH"},
     {"--ffprobe", kRun | kWorker, "PATH", "ffprobe executable, used to learn input durations",
      Text(&Config::ffprobe, NonEmpty), "on PATH"},
+    {"--ffmpeg-env", kRun | kWorker | kProbe, "NAME[,NAME]",
+     "also pass these variables of ffpod's environment to ffmpeg and ffprobe, which otherwise "
+     "get only the allowlist: NAME, or PREFIX* for every name with that prefix; repeatable",
+     AddedList(&Config::ffmpeg_env, IsEnvPattern,
+               "variable names or PREFIX* (letters, digits and _), separated by commas")},
     {"--log-format", kAllCommands, "json|text", "json: one object per line; text: for people",
      Choice(&Config::log_format, {{"json", LogFormat::kJson}, {"text", LogFormat::kText}})},
     {"--log-level", kAllCommands, "LEVEL", "debug, info, warning or error",

@@ -65,20 +65,73 @@ bool IsTchar(char c) {
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
+bool IsToken(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), IsTchar); }
+
+// One member of a "k=v,k2=v2" list, with its position (1-based, counting every comma-separated
+// piece, empty ones too), so that errors can point at it without quoting it.
+struct Member {
+  size_t position = 0;
+  std::string key;
+  std::string value;
+};
+
+// How an error names a member: its position, and its key when the key is a plain token (a
+// header name or an attribute key). Never the value: a header's value is often a credential, and
+// a member without '=' may be one whole.
+std::string Where(size_t position, std::string_view key) {
+  std::string out = "entry " + std::to_string(position);
+  if (IsToken(key)) out += " (\"" + std::string(key) + "\")";
+  return out;
+}
+
+Result<std::vector<Member>> ParseMembers(std::string_view text, bool decode_keys) {
+  std::vector<Member> out;
+  size_t pos = 0;
+  size_t position = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view member = TrimOws(text.substr(pos, comma - pos));
+    pos = comma + 1;
+    ++position;
+    if (member.empty()) continue;
+    size_t eq = member.find('=');
+    if (eq == std::string_view::npos) {
+      return Error{Where(position, {}) + " is not a key=value pair (it has no '=')"};
+    }
+    std::string_view raw_key = TrimOws(member.substr(0, eq));
+    std::string_view raw_value = TrimOws(member.substr(eq + 1));
+    if (raw_key.empty()) return Error{Where(position, {}) + " has an empty key"};
+    std::optional<std::string> key =
+        decode_keys ? PercentDecode(raw_key) : std::optional<std::string>(raw_key);
+    if (!key) return Error{Where(position, {}) + " has a malformed percent-encoding in its key"};
+    std::optional<std::string> value = PercentDecode(raw_value);
+    if (!value) {
+      return Error{Where(position, *key) + " has a malformed percent-encoding in its value"};
+    }
+    out.push_back(Member{position, std::move(*key), std::move(*value)});
+  }
+  return out;
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> ParseHeaders(std::string_view text,
                                                                       const std::string& var) {
-  auto list = ParseKeyValueList(text, /*decode_keys=*/false);
-  if (!list) return Error{var + ": " + list.error().message};
-  for (const auto& [name, value] : *list) {
-    if (!std::all_of(name.begin(), name.end(), IsTchar)) {
-      return Error{var + ": \"" + name + "\" is not a valid HTTP header name"};
+  auto members = ParseMembers(text, /*decode_keys=*/false);
+  if (!members) return Error{var + ": " + members.error().message};
+  std::vector<std::pair<std::string, std::string>> list;
+  for (auto& m : *members) {
+    if (!IsToken(m.key)) {
+      return Error{var + ": " + Where(m.position, {}) +
+                   " does not start with a valid HTTP header name"};
     }
-    for (char c : value) {
+    for (char c : m.value) {
       unsigned char u = static_cast<unsigned char>(c);
       if (u == '\r' || u == '\n' || u == 0 || (u < 0x20 && u != '\t') || u == 0x7f) {
-        return Error{var + ": the value of header \"" + name + "\" contains a control character"};
+        return Error{var + ": the value of " + Where(m.position, m.key) +
+                     " contains a control character"};
       }
     }
+    list.emplace_back(std::move(m.key), std::move(m.value));
   }
   return list;
 }
@@ -125,37 +178,18 @@ std::string OtlpEndpoint::HostHeader() const {
 
 Result<std::vector<std::pair<std::string, std::string>>> ParseKeyValueList(std::string_view text,
                                                                            bool decode_keys) {
+  auto members = ParseMembers(text, decode_keys);
+  if (!members) return members.error();
   std::vector<std::pair<std::string, std::string>> out;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t comma = text.find(',', pos);
-    if (comma == std::string_view::npos) comma = text.size();
-    std::string_view member = TrimOws(text.substr(pos, comma - pos));
-    pos = comma + 1;
-    if (member.empty()) continue;
-    size_t eq = member.find('=');
-    if (eq == std::string_view::npos) {
-      return Error{"\"" + std::string(member) + "\" is not a key=value pair"};
-    }
-    std::string_view raw_key = TrimOws(member.substr(0, eq));
-    std::string_view raw_value = TrimOws(member.substr(eq + 1));
-    if (raw_key.empty()) {
-      return Error{"\"" + std::string(member) + "\" has an empty key"};
-    }
-    std::optional<std::string> key =
-        decode_keys ? PercentDecode(raw_key) : std::optional<std::string>(raw_key);
-    std::optional<std::string> value = PercentDecode(raw_value);
-    if (!key || !value) {
-      return Error{"\"" + std::string(member) + "\" has a malformed percent-encoding"};
-    }
-    out.emplace_back(std::move(*key), std::move(*value));
-  }
+  for (auto& m : *members) out.emplace_back(std::move(m.key), std::move(m.value));
   return out;
 }
 
 Result<OtlpEndpoint> ParseOtlpEndpoint(std::string_view url, std::string_view variable) {
+  // The URL itself is never quoted: a malformed one may hold credentials anywhere (a user-info
+  // without its '@', a token in the query), and the error goes to the log.
   auto fail = [&](std::string_view why) -> Error {
-    return Error{std::string(variable) + "=\"" + std::string(url) + "\" " + std::string(why)};
+    return Error{std::string(variable) + " " + std::string(why)};
   };
   OtlpEndpoint ep;
   ep.url = std::string(url);
@@ -167,7 +201,8 @@ Result<OtlpEndpoint> ParseOtlpEndpoint(std::string_view url, std::string_view va
   if (scheme == "https") {
     ep.tls = true;
   } else if (scheme != "http") {
-    return fail("must use http:// or https://");
+    return fail(IsSchemeName(scheme) ? "must use http:// or https:// (not " + scheme + "://)"
+                                     : std::string("must use http:// or https://"));
   }
   std::string_view rest = url.substr(scheme_end + 3);
   if (size_t hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);

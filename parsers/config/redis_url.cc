@@ -57,8 +57,10 @@ Result<bool> ParseUserInfo(std::string_view info, RedisUrl& url) {
     url.password = *password;
   }
   if (!url.user.empty() && url.password.empty()) {
-    return Fail("names user '" + url.user +
-                "' without a password (write user:PASSWORD@, or :PASSWORD@ for a password alone)");
+    // The name is not quoted: `redis://PASSWORD@host` (a password without its ':') lands here.
+    return Fail(
+        "names a user without a password (write user:PASSWORD@, or :PASSWORD@ for a password "
+        "alone)");
   }
   return true;
 }
@@ -77,7 +79,9 @@ std::string Describe(const AuthorityError& e) {
     case AuthorityProblem::kNoHost:
       return "has no host";
     case AuthorityProblem::kBadPort:
-      return "port '" + e.text + "' is not a number in 1-65535";
+      // Not quoted: in `redis://user:PASSWORD` (the '@' and host forgotten) the password is
+      // what stands where the port would be.
+      return "port is not a number in 1-65535";
     case AuthorityProblem::kBadHost:
       break;
   }
@@ -92,7 +96,7 @@ Result<bool> ParseHostPort(std::string_view hp, RedisUrl& url) {
   url.host = authority.host;
   if (authority.has_port) {
     auto port = ParseNumber(authority.port, 1, 65535);
-    if (!port) return Fail(Describe({AuthorityProblem::kBadPort, authority.port}));
+    if (!port) return Fail(Describe({AuthorityProblem::kBadPort, {}}));
     url.port = *port;
   }
   return true;
@@ -210,8 +214,10 @@ Result<RedisUrl> ParseRedisUrl(std::string_view text) {
   } else if (scheme == "unix") {
     url.transport = RedisTransport::kUnix;
   } else {
-    return Fail("scheme '" + std::string(text.substr(0, sep)) +
-                "' is not one of redis://, rediss://, unix://");
+    // Quoted only when it is a scheme: what precedes "://" may be anything (a pasted password).
+    return Fail(IsSchemeName(scheme)
+                    ? "scheme '" + scheme + "' is not one of redis://, rediss://, unix://"
+                    : std::string("must start with redis://, rediss:// or unix://"));
   }
   std::string_view rest = text.substr(sep + 3);
   // The user-info ends at the last '@', so a password may hold raw '/', '?', ':' or '#'. That is

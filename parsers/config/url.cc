@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "parsers/common/text.h"
+
 namespace ffpod {
 
 namespace urls = boost::urls;
@@ -29,6 +31,12 @@ std::optional<std::string> PercentDecode(std::string_view text) {
   auto encoded = urls::make_pct_string_view(text);
   if (!encoded) return std::nullopt;
   return encoded->decode();
+}
+
+bool IsSchemeName(std::string_view text) {
+  if (text.empty() || !IsAsciiAlpha(text.front())) return false;
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return IsAsciiAlnum(c) || c == '+' || c == '-' || c == '.'; });
 }
 
 std::string PercentEncode(std::string_view text) {

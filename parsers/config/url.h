@@ -16,6 +16,10 @@ namespace ffpod {
 // stays `+`; every other byte, reserved or not, is kept as it is.
 std::optional<std::string> PercentDecode(std::string_view text);
 
+// Whether `text` is an RFC 3986 scheme name (a letter, then letters, digits, '+', '-', '.'):
+// what precedes "://" is quoted in an error only when it is one, since it may be anything.
+bool IsSchemeName(std::string_view text);
+
 // Percent-encodes every byte but the RFC 3986 unreserved characters (A-Z a-z 0-9 - . _ ~),
 // with upper-case hex digits: "/etc/ca.pem" -> "%2Fetc%2Fca.pem".
 std::string PercentEncode(std::string_view text);

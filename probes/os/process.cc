@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "parsers/config/child_env.h"
+
 extern char** environ;
 
 namespace ffpod {
@@ -44,6 +46,13 @@ void EnsureStandardFds() {
 bool MakePipe(int fds[2]) { return ::pipe2(fds, O_CLOEXEC) == 0; }
 
 namespace {
+
+// ffpod's environment as "K=V" entries.
+std::vector<std::string> OwnEnvironment() {
+  std::vector<std::string> out;
+  for (char** e = environ; *e != nullptr; ++e) out.emplace_back(*e);
+  return out;
+}
 
 // Boost.Process initializer: the child-side set-up every ffpod child gets.
 struct ChildSetup {
@@ -121,8 +130,8 @@ SpawnOutcome Spawn(asio::io_context& io, const SpawnOptions& options) {
     return outcome;
   }
 
-  std::vector<std::string> env_store;
-  for (char** e = environ; *e != nullptr; ++e) env_store.emplace_back(*e);
+  std::vector<std::string> env_store =
+      options.environment ? *options.environment : ChildEnvironment(OwnEnvironment(), {});
   for (const auto& e : options.extra_env) env_store.push_back(e);
 
   bp::posix::default_launcher launcher;
@@ -258,7 +267,8 @@ std::function<void()> RunCommand(asio::io_context& io, ChildReaper& reaper,
                                  const std::string& executable,
                                  const std::vector<std::string>& args,
                                  std::chrono::milliseconds timeout,
-                                 std::function<void(CommandOutput)> done, size_t max_output) {
+                                 std::function<void(CommandOutput)> done, size_t max_output,
+                                 std::optional<std::vector<std::string>> environment) {
   auto state = std::make_shared<CommandState>(io, max_output);
   state->done = std::move(done);
   // Nothing started: `why` goes to the callback from the loop, like any other answer.
@@ -295,6 +305,7 @@ std::function<void()> RunCommand(asio::io_context& io, ChildReaper& reaper,
   options.stdin_fd = -1;
   options.stdout_fd = out_pipe[1];
   options.stderr_fd = err_pipe[1];
+  options.environment = std::move(environment);
   SpawnOutcome spawned = Spawn(io, options);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
@@ -330,7 +341,16 @@ std::function<void()> RunCommand(asio::io_context& io, ChildReaper& reaper,
   };
 }
 
-SpawnOutcome OsProcesses::Spawn(const SpawnOptions& options) { return ffpod::Spawn(io_, options); }
+OsProcesses::OsProcesses(asio::io_context& io, ChildReaper& reaper,
+                         const std::vector<std::string>& ffmpeg_env)
+    : io_(io), reaper_(reaper), environment_(ChildEnvironment(OwnEnvironment(), ffmpeg_env)) {}
+
+SpawnOutcome OsProcesses::Spawn(const SpawnOptions& options) {
+  if (options.environment) return ffpod::Spawn(io_, options);
+  SpawnOptions with_env = options;
+  with_env.environment = environment_;
+  return ffpod::Spawn(io_, with_env);
+}
 
 void OsProcesses::Watch(pid_t pid, ExitHandler on_exit) { reaper_.Watch(pid, std::move(on_exit)); }
 
@@ -346,7 +366,8 @@ std::function<void()> OsProcesses::Run(const std::string& executable,
                                        const std::vector<std::string>& args,
                                        std::chrono::milliseconds timeout, CommandDone done,
                                        size_t max_output) {
-  return RunCommand(io_, reaper_, executable, args, timeout, std::move(done), max_output);
+  return RunCommand(io_, reaper_, executable, args, timeout, std::move(done), max_output,
+                    environment_);
 }
 
 }  // namespace ffpod

@@ -4,8 +4,9 @@
 // Every child gets: its own process group (so a stop reaches its whole tree and a terminal's
 // ^C does not), a parent-death signal (it never outlives ffpod), default signal dispositions
 // and an empty signal mask (a shell's inherited SIG_IGN would defeat ffmpeg's own handlers), and
-// no file descriptors of ffpod's but the ones passed on purpose. Exec failures come back as
-// 127 (not found) / 126 (not executable), like tini.
+// no file descriptors of ffpod's but the ones passed on purpose, and an environment without
+// ffpod's own credentials (parsers/config/child_env.h). Exec failures come back as 127 (not found)
+// / 126 (not executable), like tini.
 //
 // The supervisor reaches all of this through one interface, Processes (at the end): OsProcesses
 // is the real one, and tests/fakes/fake_processes.h scripts children for unit tests.
@@ -53,7 +54,10 @@ struct SpawnOptions {
   // Further descriptors: {target fd in the child, fd of ffpod}.
   std::vector<std::pair<int, int>> extra_fds;
   int parent_death_signal = 9;  // SIGKILL
-  // Extra environment entries "K=V" on top of ffpod's own.
+  // The child's environment, "K=V". nullopt: ChildEnvironment() of ffpod's with the default
+  // allowlist alone (never ffpod's whole environment).
+  std::optional<std::vector<std::string>> environment;
+  // Extra environment entries "K=V" on top of it.
   std::vector<std::string> extra_env;
 };
 
@@ -119,7 +123,8 @@ std::function<void()> RunCommand(boost::asio::io_context& io, ChildReaper& reape
                                  const std::vector<std::string>& args,
                                  std::chrono::milliseconds timeout,
                                  std::function<void(CommandOutput)> done,
-                                 size_t max_output = 1 << 20);
+                                 size_t max_output = 1 << 20,
+                                 std::optional<std::vector<std::string>> environment = {});
 
 // The processes the supervisor starts, watches and signals, as one interface: what the job, the
 // duration probes and the capability probes use, so that a fake can stand in for the OS.
@@ -147,10 +152,13 @@ class Processes {
                                     size_t max_output = 1 << 20) = 0;
 };
 
-// The operating system's processes, on `io` with `reaper`; both outlive it.
+// The operating system's processes, on `io` with `reaper`; both outlive it. Every child gets
+// ChildEnvironment() of ffpod's environment (read once, here) with `ffmpeg_env`, the operator's
+// --ffmpeg-env patterns.
 class OsProcesses final : public Processes {
  public:
-  OsProcesses(boost::asio::io_context& io, ChildReaper& reaper) : io_(io), reaper_(reaper) {}
+  OsProcesses(boost::asio::io_context& io, ChildReaper& reaper,
+              const std::vector<std::string>& ffmpeg_env = {});
 
   SpawnOutcome Spawn(const SpawnOptions& options) override;
   std::string Resolve(const std::string& name) override { return FindExecutable(name); }
@@ -165,6 +173,7 @@ class OsProcesses final : public Processes {
  private:
   boost::asio::io_context& io_;
   ChildReaper& reaper_;
+  std::vector<std::string> environment_;
 };
 
 }  // namespace ffpod

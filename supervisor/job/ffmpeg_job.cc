@@ -65,13 +65,14 @@ FfmpegJob::FfmpegJob(asio::io_context& io, Clock& clock, Processes& processes, L
       options_(std::move(options)),
       callbacks_(std::move(callbacks)),
       command_(AnalyzeFfmpegArgs(options_.args)),
+      secrets_(options_.args),
       classifier_(ClassifierContext{}),
       tracker_(0),
       stdin_pipe_(io),
       stderr_pipe_(io),
       progress_pipe_(io),
       stderr_(
-          logger, options_.log_fields, options_.stderr_tail_lines,
+          logger, options_.log_fields, secrets_, options_.stderr_tail_lines,
           {.inspect = [this](const SplitLine& l) { return InspectStderrLine(l); },
            .on_line =
                [this](const LogLine& line) {
@@ -331,7 +332,7 @@ bool FfmpegJob::InspectStderrLine(const SplitLine& line) {
     if (logger_.Enabled(Severity::kDebug)) {
       boost::json::object f = Fields();
       f["source"] = "ffmpeg";
-      logger_.Debug(DecodeLogLine(raw).message, f);
+      logger_.Debug(secrets_.Redact(DecodeLogLine(raw).message), f);
     }
     return true;
   }
@@ -447,6 +448,9 @@ JobOutcome FfmpegJob::Outcome() {
   }
   // SIGKILL that ffpod sent at a stop deadline belongs to the stop, not to the kernel.
   outcome.classification = classifier_.Classify(exit_, stop_.cause(), oom_rose && !killed_by_us_);
+  // The classifier sees raw lines (its rules match the job's own URLs); what it quotes does not.
+  outcome.classification.message = secrets_.Redact(outcome.classification.message);
+  outcome.classification.evidence = secrets_.Redact(outcome.classification.evidence);
   outcome.progress = tracker_.View();
   outcome.started_at = started_at_;
   outcome.finished_at = clock_.WallNow();

@@ -44,6 +44,7 @@
 #include "parsers/ffmpeg/progress.h"
 #include "parsers/ffmpeg/progress_tracker.h"
 #include "parsers/ffmpeg/stderr_facts.h"
+#include "parsers/telemetry/redact.h"
 #include "probes/os/clock.h"
 #include "probes/os/process.h"
 #include "supervisor/job/duration_probes.h"
@@ -164,6 +165,7 @@ class FfmpegJob final : public StoppableJob {
   Callbacks callbacks_;
 
   FfmpegCommand command_;
+  SecretValues secrets_;  // of options_.args: redacted from stderr, the tail and the outcome
   bool progress_channel_ = false;
   bool stdin_owned_ = false;
   FailureClassifier classifier_;

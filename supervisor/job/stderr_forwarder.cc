@@ -1,7 +1,5 @@
 #include "supervisor/job/stderr_forwarder.h"
 
-#include "parsers/telemetry/redact.h"
-
 namespace ffpod {
 
 namespace {
@@ -32,8 +30,12 @@ Severity SeverityOf(LogLevel level) {
 }  // namespace
 
 StderrForwarder::StderrForwarder(Logger& logger, const boost::json::object& fields,
-                                 size_t tail_lines, Hooks hooks)
-    : logger_(logger), fields_(fields), tail_lines_(tail_lines), hooks_(std::move(hooks)) {}
+                                 const SecretValues& secrets, size_t tail_lines, Hooks hooks)
+    : logger_(logger),
+      fields_(fields),
+      secrets_(secrets),
+      tail_lines_(tail_lines),
+      hooks_(std::move(hooks)) {}
 
 void StderrForwarder::Feed(std::string_view bytes) {
   splitter_.Feed(bytes, [this](const SplitLine& l) { OnLine(l); });
@@ -49,7 +51,7 @@ void StderrForwarder::OnLine(const SplitLine& line) {
   std::string_view raw = line.text;
   LogLine decoded = DecodeLogLine(raw);
   if (hooks_.on_line) hooks_.on_line(decoded);
-  std::string redacted = RedactText(raw);
+  std::string redacted = secrets_.Redact(raw);
   tail_.push_back(redacted);
   while (tail_.size() > tail_lines_) tail_.pop_front();
   if (IsErrorLevel(decoded.level) && error_events_ < 5) {
@@ -60,7 +62,7 @@ void StderrForwarder::OnLine(const SplitLine& line) {
 }
 
 void StderrForwarder::Forward(const LogLine& decoded) {
-  std::string message = RedactText(decoded.message);
+  std::string message = secrets_.Redact(decoded.message);
   std::string key = std::string(decoded.component) + "\x1f" + message;
   if (key == last_forwarded_) {
     ++repeats_;

@@ -1,6 +1,7 @@
 // ffmpeg's stderr on its way to the log: split into lines (`\n` or `\r`), each line first shown
 // to the job (`inspect`: progress stats lines and the version banner are ffpod's own and stop
-// there), then decoded (level tag, component), counted, kept in a redacted tail for the result,
+// there), then decoded (level tag, component), counted, redacted (the job's SecretValues and
+// RedactText: parsers/telemetry/redact.h), kept in a tail for the result,
 // reported as a trace event when it is one of the first five error lines, and forwarded to the
 // log at its level with a run of identical lines collapsed into one "previous line repeated N
 // times" record.
@@ -18,6 +19,7 @@
 
 #include "parsers/ffmpeg/line_splitter.h"
 #include "parsers/ffmpeg/log_line.h"
+#include "parsers/telemetry/redact.h"
 #include "supervisor/telemetry/logger.h"
 
 namespace ffpod {
@@ -33,9 +35,9 @@ class StderrForwarder {
     std::function<void(std::string_view, const boost::json::object&)> on_event;
   };
 
-  // `fields` go on every record and must outlive the forwarder.
-  StderrForwarder(Logger& logger, const boost::json::object& fields, size_t tail_lines,
-                  Hooks hooks);
+  // `fields` and `secrets` (the job's, redacted from every line) must outlive the forwarder.
+  StderrForwarder(Logger& logger, const boost::json::object& fields, const SecretValues& secrets,
+                  size_t tail_lines, Hooks hooks);
   StderrForwarder(const StderrForwarder&) = delete;
   StderrForwarder& operator=(const StderrForwarder&) = delete;
 
@@ -53,6 +55,7 @@ class StderrForwarder {
 
   Logger& logger_;
   const boost::json::object& fields_;
+  const SecretValues& secrets_;
   size_t tail_lines_;
   Hooks hooks_;
   LineSplitter splitter_;

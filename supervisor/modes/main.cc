@@ -38,8 +38,8 @@ int main(int argc, char** argv) {
     std::cout << "\n";
     return 0;
   }
-  // The only read of the environment: what ffpod reads of it goes into the Config (children
-  // inherit the whole of it: probes/os/process.cc).
+  // The only read of the environment: what ffpod reads of it goes into the Config (children get
+  // an allowlisted part of it, without ffpod's credentials: parsers/config/child_env.h).
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv(*e);

@@ -116,7 +116,7 @@ int RunProbeCommand(const Config& config, Logger& logger) {
 
   boost::asio::io_context io;
   ChildReaper reaper(io, ::getpid() == 1);
-  OsProcesses processes(io, reaper);
+  OsProcesses processes(io, reaper, config.ffmpeg_env);
   CapabilityProbeOptions options;
   options.ffmpeg = config.ffmpeg;
   options.timeout = std::chrono::milliseconds(std::llround(config.probe_timeout_s * 1000));

@@ -75,7 +75,7 @@ Service::Service(const Config& config, Logger& logger, std::string mode)
     : config_(config),
       logger_(logger),
       reaper_(io_, ReapsOrphans(config)),
-      processes_(io_, reaper_),
+      processes_(io_, reaper_, config.ffmpeg_env),
       metrics_(FfpodMetricsOptions{config.metrics_job_label}),
       board_(std::move(mode)),
       beat_timer_(io_),

@@ -41,6 +41,20 @@ TEST(Config, EnvironmentBacksEveryFlagAndFlagsWin) {
   EXPECT_EQ(c->require_encoders, (std::vector<std::string>{"libx264", "h264_nvenc"}));
 }
 
+TEST(Config, FfmpegEnvNamesAddUpFromTheVariableAndEachFlag) {
+  auto c = ParseConfig({"worker", "--ffmpeg-env", "SRT_LOG,MY_APP_*", "--ffmpeg-env=AWS_REGION",
+                        "--ffmpeg-env", "SRT_LOG"},
+                       {{"FFPOD_REDIS", "redis://r:6379"}, {"FFPOD_FFMPEG_ENV", "GST_*"}});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->ffmpeg_env,
+            (std::vector<std::string>{"GST_*", "SRT_LOG", "MY_APP_*", "AWS_REGION"}));
+  auto bad = ParseConfig({"run", "--ffmpeg-env", "A-B", "--", "ffmpeg"}, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "--ffmpeg-env expects variable names or PREFIX* (letters, digits and _), separated "
+            "by commas, got \"A-B\"");
+}
+
 TEST(Config, BadValuesNameTheFlag) {
   struct Case {
     std::vector<std::string> argv;

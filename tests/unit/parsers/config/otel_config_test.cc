@@ -120,10 +120,10 @@ TEST(OtelConfig, BadEndpoints) {
     return ErrorOf({{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", url}});
   };
   EXPECT_EQ(err("collector:4318"),
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=\"collector:4318\" is not a URL (expected "
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not a URL (expected "
             "http://host:port/path or https://...)");
   EXPECT_EQ(err("grpc://c:4317"),
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=\"grpc://c:4317\" must use http:// or https://");
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must use http:// or https:// (not grpc://)");
   EXPECT_NE(err("http://user:pw@c:4318").find("must not hold credentials"), std::string::npos);
   EXPECT_NE(err("http://c:0").find("invalid port"), std::string::npos);
   EXPECT_NE(err("http://c:65536").find("invalid port"), std::string::npos);
@@ -132,9 +132,23 @@ TEST(OtelConfig, BadEndpoints) {
   EXPECT_NE(err("http://[::1/x").find("unterminated"), std::string::npos);
   EXPECT_NE(err("http://::1:4318").find("without [ ]"), std::string::npos);
   EXPECT_NE(err("http://c/a b").find("space"), std::string::npos);
-  // The generic variable is named in its own errors, with the URL it was turned into.
+  // The generic variable is named in its own errors.
   EXPECT_EQ(ErrorOf({{"OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://c"}}),
-            "OTEL_EXPORTER_OTLP_ENDPOINT=\"ftp://c/v1/traces\" must use http:// or https://");
+            "OTEL_EXPORTER_OTLP_ENDPOINT must use http:// or https:// (not ftp://)");
+}
+
+TEST(OtelConfig, EndpointErrorsNameTheVariableButNeverQuoteCredentials) {
+  for (const char* var : {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"}) {
+    for (std::string url : {"http://user:hunter2@c:4318", "https://user:hunter2@c:x/v1",
+                            "http://user:hunter2",  // '@' and host forgotten: the port is it
+                            "user:hunter2@c:4318", "hunter2@grpc://c", "grpc://user:hunter2@c:4317",
+                            "http://c:4318/v1?token=hunter2 x", "http://[::1/x?sig=hunter2"}) {
+      std::string message = ErrorOf({{var, url}});
+      EXPECT_NE(message, "") << url;
+      EXPECT_EQ(message.rfind(var, 0), 0u) << message;
+      EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+    }
+  }
 }
 
 TEST(OtelConfig, HeadersPercentDecodedAndMerged) {
@@ -152,19 +166,23 @@ TEST(OtelConfig, HeadersPercentDecodedAndMerged) {
 TEST(OtelConfig, HeaderErrors) {
   Env env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"}};
   env["OTEL_EXPORTER_OTLP_HEADERS"] = "novalue";
-  EXPECT_EQ(ErrorOf(env), "OTEL_EXPORTER_OTLP_HEADERS: \"novalue\" is not a key=value pair");
+  EXPECT_EQ(ErrorOf(env),
+            "OTEL_EXPORTER_OTLP_HEADERS: entry 1 is not a key=value pair (it has no '=')");
   env["OTEL_EXPORTER_OTLP_HEADERS"] = "=v";
-  EXPECT_EQ(ErrorOf(env), "OTEL_EXPORTER_OTLP_HEADERS: \"=v\" has an empty key");
-  env["OTEL_EXPORTER_OTLP_HEADERS"] = "a=%zz";
-  EXPECT_EQ(ErrorOf(env), "OTEL_EXPORTER_OTLP_HEADERS: \"a=%zz\" has a malformed percent-encoding");
+  EXPECT_EQ(ErrorOf(env), "OTEL_EXPORTER_OTLP_HEADERS: entry 1 has an empty key");
+  env["OTEL_EXPORTER_OTLP_HEADERS"] = "k=v,,a=%zz";
+  EXPECT_EQ(ErrorOf(env),
+            "OTEL_EXPORTER_OTLP_HEADERS: entry 3 (\"a\") has a malformed percent-encoding in its "
+            "value");
   env["OTEL_EXPORTER_OTLP_HEADERS"] = "a=%4";
   EXPECT_NE(ErrorOf(env).find("malformed percent-encoding"), std::string::npos);
   env["OTEL_EXPORTER_OTLP_HEADERS"] = "a=x%0d%0aInjected: 1";
   EXPECT_EQ(ErrorOf(env),
-            "OTEL_EXPORTER_OTLP_HEADERS: the value of header \"a\" contains a control character");
+            "OTEL_EXPORTER_OTLP_HEADERS: the value of entry 1 (\"a\") contains a control "
+            "character");
   env["OTEL_EXPORTER_OTLP_HEADERS"] = "bad name=x";
   EXPECT_EQ(ErrorOf(env),
-            "OTEL_EXPORTER_OTLP_HEADERS: \"bad name\" is not a valid HTTP header name");
+            "OTEL_EXPORTER_OTLP_HEADERS: entry 1 does not start with a valid HTTP header name");
   env.erase("OTEL_EXPORTER_OTLP_HEADERS");
   env["OTEL_EXPORTER_OTLP_TRACES_HEADERS"] = "x";
   EXPECT_NE(ErrorOf(env).find("OTEL_EXPORTER_OTLP_TRACES_HEADERS"), std::string::npos);
@@ -174,6 +192,21 @@ TEST(OtelConfig, HeaderErrors) {
   EXPECT_EQ(c.headers, (Pairs{{"k", "v"}}));
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_NE(c.warnings[0].find("Content-Type"), std::string::npos);
+}
+
+TEST(OtelConfig, HeaderErrorsNameTheEntryButNeverQuoteItsValue) {
+  for (const char* var : {"OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"}) {
+    for (std::string headers :
+         {"Authorization: Bearer hunter2", "x-team=ok,Authorization Bearer hunter2",
+          "Authorization: Bearer=hunter2", "authorization=Bearer%2hunter2",
+          "authorization=Bearer hunter2%0d%0ax: 1", "api-key=hunter2%", "=hunter2"}) {
+      Env env = {{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"}, {var, headers}};
+      std::string message = ErrorOf(env);
+      EXPECT_EQ(message.rfind(std::string(var) + ": ", 0), 0u) << message;
+      EXPECT_NE(message.find("entry "), std::string::npos) << message;
+      EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
+    }
+  }
 }
 
 TEST(OtelConfig, ProtocolAndCompression) {
@@ -263,7 +296,8 @@ TEST(OtelConfig, ResourceAttributesAndServiceName) {
   EXPECT_TRUE(c.enabled);
   EXPECT_TRUE(c.resource_attributes.empty());
   ASSERT_EQ(c.warnings.size(), 1u);
-  EXPECT_EQ(c.warnings[0], "OTEL_RESOURCE_ATTRIBUTES is ignored: \"b\" is not a key=value pair");
+  EXPECT_EQ(c.warnings[0],
+            "OTEL_RESOURCE_ATTRIBUTES is ignored: entry 2 is not a key=value pair (it has no '=')");
 }
 
 TEST(OtelConfig, Certificates) {

@@ -146,11 +146,11 @@ TEST(RedisUrl, BadInputsNameTheProblem) {
       {"http://h", "scheme 'http'"},
       {"redis://", "has no host"},
       {"redis://:6379", "has no host"},
-      {"redis://h:", "port ''"},
-      {"redis://h:0", "port '0'"},
-      {"redis://h:65536", "port '65536'"},
-      {"redis://h:12ab", "port '12ab'"},
-      {"redis://h:-1", "port '-1'"},
+      {"redis://h:", "port is not a number in 1-65535"},
+      {"redis://h:0", "port is not a number"},
+      {"redis://h:65536", "port is not a number"},
+      {"redis://h:12ab", "port is not a number"},
+      {"redis://h:-1", "port is not a number"},
       {"redis://h/x", "database 'x'"},
       {"redis://h/-1", "database '-1'"},
       {"redis://h/1/2", "database '1/2'"},
@@ -166,7 +166,8 @@ TEST(RedisUrl, BadInputsNameTheProblem) {
       {"redis://h\x01", "control characters"},
       {"redis://h!x", "not allowed in a host name"},
       {"redis://h#frag", "fragments"},
-      {"redis://user@h", "without a password"},
+      {"redis://user@h", "names a user without a password"},
+      {"user:pw@redis://h", "must start with"},
       {"redis://user:@h", "without a password"},
       {"redis://:p%zz@h", "password has a malformed percent-escape"},
       {"redis://:p%4@h", "password has a malformed percent-escape"},
@@ -193,10 +194,14 @@ TEST(RedisUrl, BadInputsNameTheProblem) {
   }
 }
 
-TEST(RedisUrl, ErrorsNeverShowThePassword) {
+TEST(RedisUrl, ErrorsNeverShowThePasswordEvenWhenMalformed) {
   for (std::string_view text :
        {"redis://:hunter2@h:bad", "redis://u:hunter2@", "redis://:hunter2@h/x",
-        "redis://u:hunter2%zz@h", "redis://:hunter2@h?x=1", "unix://:hunter2@host/s"}) {
+        "redis://u:hunter2%zz@h", "redis://:hunter2@h?x=1", "unix://:hunter2@host/s",
+        // Malformed around the user-info: no '@', or no ':' before the password.
+        "redis://worker:hunter2", "rediss://worker:hunter2/0", "redis://:hunter2:6379",
+        "redis://hunter2@redis:6379", "rediss://hunter2@h/0?ca_file=/c", "hunter2@redis://h",
+        "redis:hunter2@h", "redis://worker:hunter2@"}) {
     std::string message = ParseError(text);
     EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
   }

@@ -163,6 +163,85 @@ TEST(RedactArgs, StreamSpecifiersAndValuesThatLookLikeOptions) {
             (std::vector<std::string>{"-c:v", "libx264", "-crf", "20", "out.mp4"}));
 }
 
+// What Debian's ffmpeg 5.1 printed at -loglevel debug (and at the default level for the errors)
+// for jobs with secret options; the shapes are the same in 4.x to 8.x (fftools/cmdutils.c).
+TEST(RedactText, FfmpegEchoOfASecretOptionValueIsRedacted) {
+  const std::pair<std::string_view, std::string_view> kCases[] = {
+      {"Reading option '-passphrase' ... matched as AVOption 'passphrase' with argument "
+       "'SRTsecret99'.",
+       "Reading option '-passphrase' ... matched as AVOption 'passphrase' with argument "
+       "'REDACTED'."},
+      {"[debug] Reading option '-hls_enc_key' ... matched as AVOption 'hls_enc_key' with "
+       "argument '0123456789abcdef0123456789abcdef'.",
+       "[debug] Reading option '-hls_enc_key' ... matched as AVOption 'hls_enc_key' with "
+       "argument 'REDACTED'."},
+      {"Reading option '-cookies' ... matched as AVOption 'cookies' with argument 'sid=c00kie; "
+       "path=/'.",
+       "Reading option '-cookies' ... matched as AVOption 'cookies' with argument 'REDACTED'."},
+      // A -headers list goes on over several lines: the first one ends with the line.
+      {"Reading option '-headers' ... matched as AVOption 'headers' with argument 'X-Team: t34m",
+       "Reading option '-headers' ... matched as AVOption 'headers' with argument 'REDACTED"},
+      {"Reading option '-key:v' ... matched as AVOption 'key:v' with argument 'k3yk3y'.",
+       "Reading option '-key:v' ... matched as AVOption 'key:v' with argument 'REDACTED'."},
+      {"Applying option password (the password) with argument pa55word.",
+       "Applying option password (the password) with argument REDACTED."},
+      {"Error parsing option 'decryption_key' with argument 'zz11'.",
+       "Error parsing option 'decryption_key' with argument 'REDACTED'."},
+      {"Failed to set value 'x'y' for option 'srtp_in_params': Invalid argument",
+       "Failed to set value 'REDACTED' for option 'srtp_in_params': Invalid argument"},
+      {"[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55aa5b19f500] Error setting option decryption_key to value "
+       "NOTHEXSECRET.",
+       "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55aa5b19f500] Error setting option decryption_key to value "
+       "REDACTED."},
+  };
+  for (const auto& [line, want] : kCases) EXPECT_EQ(RedactText(line), want);
+  // Options that hold no secret, and paths to key files, stay readable.
+  for (const char* line :
+       {"Reading option '-c:v' ... matched as option 'c' (codec name) with argument 'libx264'.",
+        "Applying option f (force format) with argument lavfi.",
+        "Reading option '-hls_key_info_file' ... matched as AVOption 'hls_key_info_file' with "
+        "argument 'keys/info.txt'.",
+        "Reading option '-encryption_kid' ... matched as AVOption 'encryption_kid' with "
+        "argument '00112233445566778899aabbccddeeff'."}) {
+    EXPECT_EQ(RedactText(line), line);
+  }
+}
+
+TEST(IsSecretOption, NamesStreamSpecifiersAndTheFileForm) {
+  for (const char* arg : {"-passphrase", "-password", "-headers", "-cookies", "-key", "-key:v",
+                          "-decryption_key", "-cryptokey", "-hls_enc_key", "-hls_enc_iv",
+                          "-srtp_in_params", "-srtp_out_params", "-/key", "-authorization"}) {
+    EXPECT_TRUE(IsSecretOption(arg)) << arg;
+  }
+  for (const char* arg : {"-hls_key_info_file", "-key_file", "-i", "key", "-", "-c:v"}) {
+    EXPECT_FALSE(IsSecretOption(arg)) << arg;
+  }
+}
+
+// ffmpeg prints a -headers list again in the request it sends (`-loglevel debug`), one header a
+// line, where nothing says it came from -headers: the job's own values are what gives it away.
+TEST(SecretValues, SecretOptionValuesAreRedactedWhereverTheyReappear) {
+  SecretValues secrets({"-headers", "X-Team: t34m-s3cret\r\nAuthorization: Basic dXNlcjpw\r\n",
+                        "-cookies", "sid=c00kie-v4l; path=/; domain=h", "-passphrase",
+                        "SRTsecret99", "-i", "rtmp://live:hunt3r22@ingest/app", "-c:v", "libx264",
+                        "out.mp4"});
+  const std::pair<std::string_view, std::string_view> kCases[] = {
+      {"X-Team: t34m-s3cret", "X-Team: REDACTED"},
+      {"Authorization: Basic dXNlcjpw'.", "Authorization: REDACTED"},
+      {"[http @ 0x1] Cookie: sid=c00kie-v4l", "[http @ 0x1] Cookie: REDACTED"},
+      {"sid=c00kie-v4l; path=/; domain=h", "sid=REDACTED; path=/; domain=h"},
+      {"[srt @ 0x2] passphrase SRTsecret99 is too short",
+       "[srt @ 0x2] passphrase REDACTED is too short"},
+      {"[rtmp @ 0x3] user live, password hunt3r22", "[rtmp @ 0x3] user live, password REDACTED"},
+      {"Stream #0:0 -> #0:0 (h264 (native) -> h264 (libx264))",
+       "Stream #0:0 -> #0:0 (h264 (native) -> h264 (libx264))"},
+  };
+  for (const auto& [line, want] : kCases) EXPECT_EQ(secrets.Redact(line), want);
+  // Short pieces (the cookie's path "/") are not secrets of their own.
+  EXPECT_EQ(secrets.Redact("path=/"), "path=/");
+  EXPECT_TRUE(SecretValues({"-i", "in.mp4", "out.mp4"}).empty());
+}
+
 // Whatever the wrapping, none of these secrets may survive.
 TEST(Redact, NoLeaks) {
   const std::vector<std::string> secrets = {"s3cr3tSIG", "AKIAEXAMPLEKEY", "p4ssw0rd",

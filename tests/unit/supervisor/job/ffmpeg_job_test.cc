@@ -196,6 +196,38 @@ TEST_F(FfmpegJobTest, TheLineThatExplainsTheExitClassifiesIt) {
   EXPECT_EQ(outcome_->stderr_tail.back(), "Error selecting an encoder");
 }
 
+// With -loglevel debug ffmpeg echoes every option with its value, and sends a -headers list
+// again in its request dump, one header a line (Debian's 5.1, recorded).
+TEST_F(FfmpegJobTest, SecretOptionValuesNeverReachTheTailOrTheOutcome) {
+  FfmpegJobOptions o = Options();
+  o.args = {"-loglevel",   "debug",       "-headers", "X-Team: t34m-s3cret\r\n",
+            "-passphrase", "SRTsecret99", "-i",       "http://h/in.mp4",
+            "out.mp4"};
+  Start(o);
+  Stderr(
+      "Reading option '-headers' ... matched as AVOption 'headers' with argument 'X-Team: "
+      "t34m-s3cret\n");
+  Stderr("'.\n");
+  Stderr(
+      "Reading option '-passphrase' ... matched as AVOption 'passphrase' with argument "
+      "'SRTsecret99'.\n");
+  Stderr("[http @ 0x5571] request: GET /in.mp4 HTTP/1.1\n");
+  Stderr("X-Team: t34m-s3cret\n");
+  Stderr("[in#0 @ 0x5572] [error] passphrase SRTsecret99 was refused: No such file or directory\n");
+  Exit(FakeProcesses::ExitedWith(1));
+  ASSERT_TRUE(outcome_);
+  ASSERT_EQ(outcome_->stderr_tail.size(), 6u);
+  for (const std::string& line : outcome_->stderr_tail) {
+    EXPECT_EQ(line.find("t34m-s3cret"), std::string::npos) << line;
+    EXPECT_EQ(line.find("SRTsecret99"), std::string::npos) << line;
+  }
+  EXPECT_EQ(outcome_->stderr_tail[4], "X-Team: REDACTED");
+  for (const std::string& text :
+       {outcome_->classification.message, outcome_->classification.evidence}) {
+    EXPECT_EQ(text.find("SRTsecret99"), std::string::npos) << text;
+  }
+}
+
 TEST_F(FfmpegJobTest, TheProbedDurationGivesTheFractionAndTheEndWaitsForTheProbe) {
   FfmpegJobOptions o = Options();
   o.ffprobe = "ffprobe";
