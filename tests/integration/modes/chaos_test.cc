@@ -336,7 +336,6 @@ std::string CheckJob(const std::string& id, const JobView& j, const TempDir& dir
   return "";
 }
 
-// What the workers logged about the job of temporary `name` (".<id>.ffpod-..."), for a failure.
 // What the logs say of the job a leftover temporary belongs to (ffmpeg's own lines left out),
 // its recorded results, and the faults, for a failure to be read without a rerun.
 std::string History(const TempDir& dir, const std::string& name,
