@@ -234,7 +234,8 @@ void RedisClient::Impl::OnRead(const ConnPtr& conn, const boost::system::error_c
   for (;;) {
     auto next = conn->reader.Next();
     if (!next.ok()) {
-      Drop(conn, next.error().message);
+      // Reconnects: the stream cannot be trusted past this point.
+      Drop(conn, "Redis at " + url_.Address() + ": " + next.error().message);
       return;
     }
     if (!next->has_value()) break;
