@@ -548,6 +548,35 @@ TEST(RedisClient, GarbledReplyAfterTheHandshakeDropsTheConnection) {
   EXPECT_EQ(c.client->stats().disconnects, 1u);
 }
 
+TEST(RedisClient, TlsToASilentPortNamesTheStalledHandshake) {
+  // TCP connects; the peer never answers the ClientHello (a plain port waiting for a line).
+  testing::FakePeer silent("");
+  boost::asio::io_context io;
+  RedisClientOptions options = Backoff(milliseconds(50));
+  options.connect_timeout = milliseconds(1000);
+  Client c(io, silent.Url("rediss"), options);
+  ASSERT_TRUE(RunUntil(io, [&] { return !c.events.empty(); }));
+  EXPECT_FALSE(c.events[0].first);
+  EXPECT_EQ(c.events[0].second, "TLS handshake with 127.0.0.1:" + std::to_string(silent.port()) +
+                                    " did not complete in 1 s: is it a TLS port?");
+}
+
+TEST(RedisClient, TlsToAPlainRedisPortNamesTheTlsHandshake) {
+  RedisServer server;  // plain TCP
+  boost::asio::io_context io;
+  RedisClientOptions options = Backoff(milliseconds(50));
+  options.connect_timeout = milliseconds(1500);
+  Client c(io, "rediss://127.0.0.1:" + std::to_string(server.port()), options);
+  ASSERT_TRUE(RunUntil(io, [&] { return !c.events.empty(); }));
+  EXPECT_FALSE(c.events[0].first);
+  // Redis waits for a line end the ClientHello seldom has (a stall), or answers an error line
+  // OpenSSL cannot read: either way the message names the handshake and the port.
+  EXPECT_THAT(c.events[0].second,
+              HasSubstr("TLS handshake with 127.0.0.1:" + std::to_string(server.port())));
+  EXPECT_THAT(c.events[0].second, HasSubstr("is it a TLS port?"));
+  EXPECT_THAT(c.events[0].second, ::testing::Not(HasSubstr("connect to")));
+}
+
 TEST(RedisClient, ReplyTimeoutDropsAStuckConnectionButAllowsBlocking) {
   RedisServer server;
   boost::asio::io_context io;
