@@ -130,6 +130,7 @@ int WorkerMode::Run() {
   board.SetCheck("draining", std::nullopt);
   board.SetCheck("paused", std::nullopt);
   board.SetCheck("redis", "connecting to " + url_->Redacted());
+  board.SetCheck("redis_writes", std::nullopt);
   board.SetCheck("ffmpeg", "checking that " + config_.ffmpeg + " runs");
   service_.metrics().SetRedisUp(false);
   service_.HandleSignals([this](int count, int) { OnSignal(count); }, [this] { DumpState(); });
@@ -183,6 +184,8 @@ void WorkerMode::ConnectQueue() {
   settings.results_maxlen = config_.results_maxlen;
   settings.default_max_attempts = config_.max_attempts;
   queue_ = std::make_unique<JobQueue>(*redis_, settings);
+  queue_->ObserveWrites(
+      [this](const std::optional<std::string>& refused) { OnWritesRefused(refused); });
   claim_queue_ = std::make_unique<ClaimQueue>(*this);
   claim_owner_ = std::make_unique<ClaimOwner>(*this);
   claims_ = std::make_unique<ClaimLoop>(clock_, *claim_queue_, *claim_owner_);
@@ -205,6 +208,23 @@ void WorkerMode::OnRedisState(bool up, const std::string& reason) {
     Heartbeat();
   }
   MaybeClaim();
+}
+
+// One episode of refused writes (maxmemory, a read-only replica): logged when it begins and
+// when it ends, not ready in between. Claims go on meanwhile: the first accepted one ends it.
+void WorkerMode::OnWritesRefused(const std::optional<std::string>& refused) {
+  if (refused.has_value() == writes_refused_) return;
+  writes_refused_ = refused.has_value();
+  StatusBoard& board = service_.board();
+  if (refused) {
+    logger_.Warn("Redis refuses writes; not ready until it takes them again",
+                 {{"error", *refused}});
+    board.SetCheck("redis_writes", "Redis refuses writes: " + *refused);
+  } else {
+    logger_.Info("Redis takes writes again");
+    board.SetCheck("redis_writes", std::nullopt);
+  }
+  service_.metrics().SetReady(board.Readiness().Ready());
 }
 
 void WorkerMode::OnFirstConnect() {

@@ -6,7 +6,9 @@
 // events, and the job's next place: done, delayed for a retry, dead, or back at the head of
 // pending after a drain). Heartbeats with a TTL; recovers the jobs of workers whose heartbeat
 // expired; promotes due retries. When Redis goes away nothing crashes: readiness turns 503,
-// running jobs keep running, and their results are delivered once Redis is back.
+// running jobs keep running, and their results are delivered once Redis is back. When Redis
+// refuses writes (maxmemory, a read-only replica) readiness is 503 (`redis_writes`) until a
+// write is accepted again, with one log line at each end of the episode.
 //
 // Threading: one io_context thread (the Service's); sha256 of outputs runs on a small pool.
 #pragma once
@@ -56,6 +58,8 @@ class WorkerMode {
   void ConnectQueue();
   void OnRedisState(bool up, const std::string& reason);
   void OnFirstConnect();
+  // What the queue saw of writes: Redis' refusal, or nullopt for an accepted write.
+  void OnWritesRefused(const std::optional<std::string>& refused);
   class ClaimQueue;
   class ClaimOwner;
   void MaybeClaim();  // kicks the claim loop
@@ -101,6 +105,7 @@ class WorkerMode {
   boost::asio::steady_timer exit_timer_;
   std::optional<DrainClock> drain_;
   bool connected_once_ = false;
+  bool writes_refused_ = false;  // an episode of refused writes is under way
   bool exiting_ = false;
   int exit_code_ = 0;
   int64_t jobs_finished_ = 0;

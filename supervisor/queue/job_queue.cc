@@ -17,6 +17,17 @@ Error Failed(const RedisReply& reply) {
   return Error{"Redis: " + (reply.IsError() ? reply.str : "unexpected reply " + reply.ToString())};
 }
 
+// Redis' refusals of a write it takes no writes for now, also as Redis 6 wraps them inside a
+// script's error ("ERR Error running script ...: -OOM command not allowed ...").
+bool IsWriteRefusal(const RedisReply& reply) {
+  if (!reply.IsError()) return false;
+  for (std::string_view code : {"OOM", "READONLY", "MISCONF", "NOREPLICAS"}) {
+    if (reply.IsErrorCode(code)) return true;
+    if (reply.str.find("-" + std::string(code) + " ") != std::string::npos) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<std::string> ResultsStreamAdd(const QueueKeys& keys, int64_t maxlen,
@@ -27,25 +38,50 @@ std::vector<std::string> ResultsStreamAdd(const QueueKeys& keys, int64_t maxlen,
 }
 
 JobQueue::JobQueue(RedisClient& commands, Settings settings)
-    : redis_(commands), settings_(std::move(settings)), keys_(settings_.queue) {}
+    : redis_(commands),
+      write_observer_(std::make_shared<WriteObserver>()),
+      settings_(std::move(settings)),
+      keys_(settings_.queue) {}
+
+void JobQueue::ObserveWrites(WriteObserver observer) { *write_observer_ = std::move(observer); }
+
+RedisClient::Callback JobQueue::Observed(RedisClient::Callback callback, bool plain_write) const {
+  return [observer = write_observer_, callback = std::move(callback), plain_write](
+             std::error_code ec, RedisReply reply) {
+    if (!ec && *observer) {
+      if (IsWriteRefusal(reply)) {
+        (*observer)(reply.str);
+      } else if (plain_write && !reply.IsError()) {
+        (*observer)(std::nullopt);
+      }
+    }
+    callback(ec, std::move(reply));
+  };
+}
+
+void JobQueue::EvalWatched(const RedisScript& script, std::vector<std::string> keys,
+                           std::vector<std::string> args, RedisClient::Callback callback) {
+  redis_.Eval(script, std::move(keys), std::move(args), Observed(std::move(callback), false));
+}
 
 void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait,
                      Reply<std::optional<std::string>> done) {
-  blocking.Command(
-      {"BLMOVE", keys_.Pending(), keys_.Active(settings_.worker_id), "RIGHT", "LEFT",
-       std::to_string(wait.count())},
-      [done = std::move(done)](std::error_code ec, RedisReply reply) {
-        if (ec) return done(Failed(ec));
-        if (reply.IsError()) return done(Failed(reply));
-        if (reply.IsNil()) return done(std::optional<std::string>());
-        done(std::optional<std::string>(std::move(reply.str)));
-      },
-      wait);
+  blocking.Command({"BLMOVE", keys_.Pending(), keys_.Active(settings_.worker_id), "RIGHT", "LEFT",
+                    std::to_string(wait.count())},
+                   Observed(
+                       [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                         if (ec) return done(Failed(ec));
+                         if (reply.IsError()) return done(Failed(reply));
+                         if (reply.IsNil()) return done(std::optional<std::string>());
+                         done(std::optional<std::string>(std::move(reply.str)));
+                       },
+                       true),
+                   wait);
 }
 
 void JobQueue::Start(const std::string& document, const std::string& id, const std::string& token,
                      Reply<Started> done) {
-  redis_.Eval(QueueScripts::Start(),
+  EvalWatched(QueueScripts::Start(),
               {keys_.Job(id), keys_.Paused(), keys_.Active(settings_.worker_id), keys_.Pending()},
               {document, settings_.worker_id, Now(), keys_.Events(), id, token},
               [done = std::move(done)](std::error_code ec, RedisReply reply) {
@@ -62,7 +98,7 @@ void JobQueue::Start(const std::string& document, const std::string& id, const s
 }
 
 void JobQueue::ReturnUnheld(const std::vector<std::string>& held, Reply<long long> done) {
-  redis_.Eval(QueueScripts::ReturnUnheld(), {keys_.Active(settings_.worker_id), keys_.Pending()},
+  EvalWatched(QueueScripts::ReturnUnheld(), {keys_.Active(settings_.worker_id), keys_.Pending()},
               held, [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                 if (ec) return done(Failed(ec));
                 if (reply.IsError()) return done(Failed(reply));
@@ -72,7 +108,7 @@ void JobQueue::ReturnUnheld(const std::vector<std::string>& held, Reply<long lon
 
 void JobQueue::Finish(const FinishRequest& r, Reply<FinishOutcome> done) {
   std::string job_key = r.id.empty() ? keys_.Job("-") : keys_.Job(r.id);
-  redis_.Eval(QueueScripts::Finish(),
+  EvalWatched(QueueScripts::Finish(),
               {job_key, keys_.Active(settings_.worker_id), keys_.Pending(), keys_.Delayed(),
                keys_.Dead(), keys_.Results()},
               {r.document, r.status, r.result_json, r.id, std::to_string(r.delay_ms),
@@ -91,7 +127,7 @@ void JobQueue::Finish(const FinishRequest& r, Reply<FinishOutcome> done) {
 void JobQueue::Hold(const std::string& document, const std::string& id,
                     const std::string& start_token, const std::string& info_json,
                     std::chrono::milliseconds ttl, Reply<bool> done) {
-  redis_.Eval(QueueScripts::Hold(),
+  EvalWatched(QueueScripts::Hold(),
               {keys_.Job(id), keys_.Active(settings_.worker_id), keys_.Worker(settings_.worker_id),
                keys_.Workers()},
               {document, start_token, info_json, std::to_string(ttl.count()), settings_.worker_id},
@@ -106,7 +142,7 @@ void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& 
                                 const std::string& result_json, Reply<bool> done) {
   std::string entry = "{\"job\":" + boost::json::serialize(boost::json::string_view(document)) +
                       ",\"result\":" + result_json + "}";
-  redis_.Eval(QueueScripts::DeadLetterBadJob(),
+  EvalWatched(QueueScripts::DeadLetterBadJob(),
               {keys_.Active(settings_.worker_id), keys_.Dead(), keys_.Results(),
                id.empty() ? keys_.Job("-") : keys_.Job(id)},
               {document, entry, result_json, id, std::to_string(settings_.results_maxlen),
@@ -127,7 +163,7 @@ void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& 
 
 void JobQueue::PublishProgress(const std::string& id, const std::string& progress_json, Done done) {
   redis_.Command({"HSET", keys_.Job(id), "progress", progress_json, "updated_at", Now()},
-                 [](std::error_code, const RedisReply&) {});
+                 Observed([](std::error_code, const RedisReply&) {}, true));
   redis_.Command(
       {"PUBLISH", keys_.Events(),
        "{\"type\":\"progress\",\"id\":" + boost::json::serialize(boost::json::string_view(id)) +
@@ -140,13 +176,15 @@ void JobQueue::PublishProgress(const std::string& id, const std::string& progres
 void JobQueue::Heartbeat(const std::string& info_json, std::chrono::milliseconds ttl, Done done) {
   redis_.Command(
       {"SET", keys_.Worker(settings_.worker_id), info_json, "PX", std::to_string(ttl.count())},
-      [](std::error_code, const RedisReply&) {});
+      Observed([](std::error_code, const RedisReply&) {}, true));
   redis_.Command({"SADD", keys_.Workers(), settings_.worker_id},
-                 [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                   if (ec) return done(Failed(ec));
-                   if (reply.IsError()) return done(Failed(reply));
-                   done(Status::Ok());
-                 });
+                 Observed(
+                     [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
+                       if (ec) return done(Failed(ec));
+                       if (reply.IsError()) return done(Failed(reply));
+                       done(Status::Ok());
+                     },
+                     true));
 }
 
 void JobQueue::Leave(Done done) {
@@ -170,7 +208,7 @@ void JobQueue::Workers(Reply<std::vector<std::string>> done) {
 }
 
 void JobQueue::Recover(const std::string& worker, bool force, Reply<Recovered> done) {
-  redis_.Eval(QueueScripts::Recover(),
+  EvalWatched(QueueScripts::Recover(),
               {keys_.Worker(worker), keys_.Active(worker), keys_.Pending(), keys_.Dead(),
                keys_.Results(), keys_.Workers()},
               {worker, settings_.queue, std::to_string(settings_.default_max_attempts),
@@ -202,7 +240,7 @@ void JobQueue::ActiveDocuments(const std::string& worker, Reply<std::vector<std:
 }
 
 void JobQueue::PromoteDelayed(Reply<long long> done) {
-  redis_.Eval(QueueScripts::PromoteDelayed(), {keys_.Delayed(), keys_.Pending()},
+  EvalWatched(QueueScripts::PromoteDelayed(), {keys_.Delayed(), keys_.Pending()},
               {settings_.queue, "100", keys_.Events(), Now()},
               [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                 if (ec) return done(Failed(ec));
@@ -241,7 +279,7 @@ void JobQueue::SetPaused(bool paused, const std::string& info_json, Done done) {
 }
 
 void JobQueue::Cancel(const std::string& id, Reply<std::string> done) {
-  redis_.Eval(QueueScripts::Cancel(), {keys_.Job(id)},
+  EvalWatched(QueueScripts::Cancel(), {keys_.Job(id)},
               {Now(), keys_.Events(), id, std::to_string(settings_.result_ttl_s)},
               [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                 if (ec) return done(Failed(ec));
@@ -280,7 +318,7 @@ void JobQueue::Watch(const std::vector<Watched>& jobs,
 }
 
 void JobQueue::Enqueue(const std::string& document, const std::string& id, Reply<Enqueued> done) {
-  redis_.Eval(QueueScripts::Enqueue(), {keys_.Job(id), keys_.Pending()},
+  EvalWatched(QueueScripts::Enqueue(), {keys_.Job(id), keys_.Pending()},
               {document, Now(), keys_.Events(), id},
               [done = std::move(done)](std::error_code ec, RedisReply reply) {
                 if (ec) return done(Failed(ec));

@@ -9,11 +9,17 @@
 // holds its start token; only the holder may publish (Hold) or record an outcome (Finish), and
 // a recovery takes the token away.
 //
+// Writes refused: Redis answers a write it will not take now with an error (OOM: maxmemory
+// reached under noeviction; READONLY: a replica; MISCONF: snapshots failing; NOREPLICAS: too
+// few replicas). ObserveWrites() sees each such refusal, from any step, and each plain write
+// command Redis accepted (a script may write nothing, so its success proves nothing).
+//
 // Threading: the io_context thread of the clients.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -91,6 +97,11 @@ class JobQueue {
 
   JobQueue(RedisClient& commands, Settings settings);
   const QueueKeys& keys() const { return keys_; }
+
+  // `refused`: Redis' error when a step was refused because Redis takes no writes now;
+  // nullopt when a plain write command was accepted (the claim, the heartbeat, progress).
+  using WriteObserver = std::function<void(const std::optional<std::string>& refused)>;
+  void ObserveWrites(WriteObserver observer);
   const Settings& settings() const { return settings_; }
 
   // A step without an answer of its own.
@@ -174,7 +185,13 @@ class JobQueue {
   void JobHash(const std::string& id, Reply<std::vector<std::pair<std::string, std::string>>> done);
 
  private:
+  // `callback`, telling the write observer what the reply says about writes first.
+  RedisClient::Callback Observed(RedisClient::Callback callback, bool plain_write) const;
+  void EvalWatched(const RedisScript& script, std::vector<std::string> keys,
+                   std::vector<std::string> args, RedisClient::Callback callback);
+
   RedisClient& redis_;
+  std::shared_ptr<WriteObserver> write_observer_;  // shared with callbacks in flight
   Settings settings_;
   QueueKeys keys_;
 };

@@ -19,7 +19,8 @@
 //
 // Connection lifecycle: Start() connects (resolve, connect, TLS handshake, AUTH, CLIENT
 // SETNAME, SELECT, PING) within `connect_timeout`. On success the client is up. When the
-// connection drops (EOF, reset, protocol error, or no reply within `reply_timeout`), the state
+// connection drops (EOF, reset, a protocol error: a malformed reply or one over the bounds of
+// RedisReplyLimits, or no reply within `reply_timeout`), the state
 // callback reports down, then every command already written fails with kConnectionLost (any not
 // yet written with kNotConnected), and the client reconnects by itself after an exponential
 // backoff with jitter (RedisReconnectDelay), forever, until Close() or destruction. A failed
@@ -118,7 +119,9 @@ class RedisClient {
   using Callback = std::function<void(std::error_code ec, RedisReply reply)>;
   // up: true when the client became ready (after AUTH/SELECT), false when it went down or the
   // first attempt failed. reason: empty when up; otherwise one sentence (the OS or TLS error,
-  // "WRONGPASS ...", "connect timed out after 5000 ms"), with no password.
+  // "WRONGPASS ...", "connect to host:6379 timed out after 5000 ms", "TLS handshake with
+  // host:6380 did not complete in 5 s: is it a TLS port?", "Redis at host:6379: protocol error:
+  // array of 2147483647 elements exceeds the limit of 1048576"), with no password.
   using StateCallback = std::function<void(bool up, const std::string& reason)>;
 
   // Marker for `blocks_for`: a command that may block without limit (BLMOVE ... 0).

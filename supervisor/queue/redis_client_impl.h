@@ -57,6 +57,9 @@ struct OutChunk {
 };
 
 struct Connection {
+  // How far the connection attempt got: what a connect timeout names.
+  enum class Phase { kTransport, kTlsHandshake, kRedisHandshake };
+
   explicit Connection(asio::io_context& io) : resolver(io), read_buffer(kReadChunk) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -91,6 +94,7 @@ struct Connection {
   std::vector<OutChunk> writing;  // the write in progress
   std::vector<asio::const_buffer> write_buffers;
   bool write_in_progress = false;
+  Phase phase = Phase::kTransport;
 };
 
 }  // namespace redis_internal

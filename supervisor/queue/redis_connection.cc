@@ -3,6 +3,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
+#include <cstdio>
 
 #include "supervisor/net/tls_client.h"
 #include "supervisor/queue/redis_client_impl.h"
@@ -47,6 +48,24 @@ void TuneTcp(tcp::socket& s) {
   ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
+// "5 s", "1.5 s", "0.3 s".
+std::string Seconds(milliseconds ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(ms.count()) / 1000);
+  return buf;
+}
+
+// What a connect timeout says: a stalled TLS handshake is most often a TLS client talking to a
+// plain port (which waits for a line ending that never comes).
+std::string ConnectTimedOut(const std::string& address, redis_internal::Connection::Phase phase,
+                            milliseconds timeout) {
+  if (phase == redis_internal::Connection::Phase::kTlsHandshake) {
+    return "TLS handshake with " + address + " did not complete in " + Seconds(timeout) +
+           ": is it a TLS port?";
+  }
+  return "connect to " + address + " timed out after " + std::to_string(timeout.count()) + " ms";
+}
+
 }  // namespace
 
 void RedisClient::Impl::Connect() {
@@ -59,8 +78,8 @@ void RedisClient::Impl::Connect() {
   connect_timer_.expires_after(options_.connect_timeout);
   connect_timer_.async_wait([self, conn](const boost::system::error_code& ec) {
     if (ec || !self->Live(conn) || self->state_ != State::kConnecting) return;
-    self->Drop(conn, "connect to " + self->url_.Address() + " timed out after " +
-                         std::to_string(self->options_.connect_timeout.count()) + " ms");
+    self->Drop(conn,
+               ConnectTimedOut(self->url_.Address(), conn->phase, self->options_.connect_timeout));
   });
 
   if (url_.transport == RedisTransport::kUnix) {
@@ -115,6 +134,7 @@ void RedisClient::Impl::OnTransportConnected(const ConnPtr& conn,
     StartSession(conn);
     return;
   }
+  conn->phase = Connection::Phase::kTlsHandshake;
   SetServerIdentity(tls->native_handle(),
                     url_.tls.server_name.empty() ? url_.host : url_.tls.server_name,
                     !url_.tls.insecure_skip_verify);
@@ -124,6 +144,11 @@ void RedisClient::Impl::OnTransportConnected(const ConnPtr& conn,
     if (ec) {
       auto& s = std::get<TlsStream>(conn->stream);
       std::string why = HandshakeFailure(s.native_handle(), DescribeNetError(ec));
+      // What OpenSSL says when the answer was plain text (a Redis error line).
+      if (why.find("wrong version number") != std::string::npos ||
+          why.find("packet length too long") != std::string::npos) {
+        why += ": is it a TLS port?";
+      }
       self->Drop(conn, "TLS handshake with " + self->url_.Address() + ": " + why);
       return;
     }
@@ -134,6 +159,7 @@ void RedisClient::Impl::OnTransportConnected(const ConnPtr& conn,
 // Reads from now on, and pipelines the handshake: AUTH, CLIENT SETNAME, SELECT, PING. Any error
 // reply fails the attempt with that reply's message; PING's reply makes the client ready.
 void RedisClient::Impl::StartSession(const ConnPtr& conn) {
+  conn->phase = Connection::Phase::kRedisHandshake;
   Read(conn);
   std::vector<std::vector<std::string>> steps;
   if (!url_.password.empty()) {
@@ -234,7 +260,8 @@ void RedisClient::Impl::OnRead(const ConnPtr& conn, const boost::system::error_c
   for (;;) {
     auto next = conn->reader.Next();
     if (!next.ok()) {
-      Drop(conn, next.error().message);
+      // Reconnects: the stream cannot be trusted past this point.
+      Drop(conn, "Redis at " + url_.Address() + ": " + next.error().message);
       return;
     }
     if (!next->has_value()) break;

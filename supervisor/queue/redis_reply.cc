@@ -1,7 +1,8 @@
 #include "supervisor/queue/redis_reply.h"
 
 #include <cstdio>
-#include <new>
+
+#include "parsers/common/text.h"
 
 namespace ffpod {
 
@@ -86,78 +87,176 @@ std::string RedisReply::ToString() const {
   return "";
 }
 
-// hiredis builds replies through these functions. A root reply is allocated here and handed
-// back by redisReaderGetReply (or freed by hiredis through FreeObject on a protocol error);
-// a nested reply is constructed in place in its parent's `elements`, which is sized once when
-// the array header is read, so the pointers hiredis keeps stay valid.
+// ---------------------------------------------------------------------------------------------
+// RedisReplyReader
+
 namespace {
 
-RedisReply* SlotFor(const redisReadTask* task) {
-  if (task->parent == nullptr) return new (std::nothrow) RedisReply;
-  auto* parent = static_cast<RedisReply*>(task->parent->obj);
-  return &parent->elements[static_cast<size_t>(task->idx)];
+std::string Quoted(std::string_view line) {
+  return RedisReply::String(std::string(line)).ToString();
 }
-
-void* CreateString(const redisReadTask* task, char* str, size_t len) {
-  RedisReply* r = SlotFor(task);
-  if (r == nullptr) return nullptr;
-  switch (task->type) {
-    case REDIS_REPLY_ERROR:
-      r->type = RedisReply::Type::kError;
-      break;
-    case REDIS_REPLY_STATUS:
-      r->type = RedisReply::Type::kStatus;
-      break;
-    default:
-      r->type = RedisReply::Type::kString;
-      break;
-  }
-  r->str.assign(str, len);
-  return r;
-}
-
-void* CreateArray(const redisReadTask* task, int elements) {
-  RedisReply* r = SlotFor(task);
-  if (r == nullptr) return nullptr;
-  r->type = RedisReply::Type::kArray;
-  r->elements.resize(static_cast<size_t>(elements));
-  return r;
-}
-
-void* CreateInteger(const redisReadTask* task, long long value) {
-  RedisReply* r = SlotFor(task);
-  if (r == nullptr) return nullptr;
-  r->type = RedisReply::Type::kInteger;
-  r->integer = value;
-  return r;
-}
-
-void* CreateNil(const redisReadTask* task) { return SlotFor(task); }
-
-void FreeObject(void* root) { delete static_cast<RedisReply*>(root); }
-
-redisReplyObjectFunctions kReplyFunctions = {CreateString, CreateArray, CreateInteger, CreateNil,
-                                             FreeObject};
 
 }  // namespace
 
-RedisReplyReader::RedisReplyReader() : reader_(redisReaderCreateWithFunctions(&kReplyFunctions)) {
-  if (!reader_) throw std::bad_alloc();
-}
+RedisReplyReader::RedisReplyReader(RedisReplyLimits limits) : limits_(limits) {}
 
 void RedisReplyReader::Feed(const char* data, size_t size) {
-  // Fails only when out of memory or after a protocol error; Next() reports either.
-  redisReaderFeed(reader_.get(), data, size);
+  if (error_) return;
+  if (pos_ > 0) {
+    buffer_.erase(0, pos_);
+    pos_ = 0;
+  }
+  buffer_.append(data, size);
 }
 
 Result<std::optional<RedisReply>> RedisReplyReader::Next() {
-  void* raw = nullptr;
-  if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) {
-    return Error{std::string("protocol error: ") + reader_->errstr};
+  while (!error_) {
+    std::optional<RedisReply> leaf;
+    Step step = ParseOne(&leaf);
+    if (step == Step::kNeedMore) return std::optional<RedisReply>();
+    if (step == Step::kBad) break;
+    if (!leaf) continue;  // an array header: its elements come next
+    if (std::optional<RedisReply> root = Attach(std::move(*leaf))) {
+      reply_bytes_ = 0;
+      reply_elements_ = 0;
+      return root;
+    }
   }
-  if (raw == nullptr) return std::optional<RedisReply>();
-  std::unique_ptr<RedisReply> reply(static_cast<RedisReply*>(raw));
-  return std::optional<RedisReply>(std::move(*reply));
+  return *error_;
+}
+
+std::optional<RedisReply> RedisReplyReader::Attach(RedisReply value) {
+  while (!open_.empty()) {
+    Open& parent = open_.back();
+    parent.array.elements.push_back(std::move(value));
+    if (--parent.remaining > 0) return std::nullopt;
+    value = std::move(parent.array);
+    open_.pop_back();
+  }
+  return value;
+}
+
+void RedisReplyReader::Consume(size_t n) {
+  pos_ += n;
+  reply_bytes_ += n;
+}
+
+RedisReplyReader::Step RedisReplyReader::Fail(std::string why) {
+  error_ = Error{"protocol error: " + std::move(why)};
+  buffer_.clear();
+  pos_ = 0;
+  open_.clear();
+  return Step::kBad;
+}
+
+std::optional<int64_t> RedisReplyReader::Length(std::string_view line, const char* what,
+                                                const char* unit, size_t max) {
+  if (line == "-1") return -1;
+  if (!line.empty() && line[0] == '-' && ParseUint64(line.substr(1))) {
+    Fail(std::string(what) + " length " + std::string(line) + " is negative (only -1, nil, is)");
+    return std::nullopt;
+  }
+  std::optional<uint64_t> n = ParseUint64(line);
+  if (!n) {
+    Fail(std::string(what) + " length " + Quoted(line) + " is not a number");
+    return std::nullopt;
+  }
+  if (*n > max) {
+    Fail(std::string(what) + " of " + std::string(line) + " " + unit + " exceeds the limit of " +
+         std::to_string(max));
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(*n);
+}
+
+RedisReplyReader::Step RedisReplyReader::ParseOne(std::optional<RedisReply>* leaf) {
+  if (pos_ == buffer_.size()) return Step::kNeedMore;
+  const char type = buffer_[pos_];
+  if (type != '+' && type != '-' && type != ':' && type != '$' && type != '*') {
+    return Fail("expected a reply type (+ - : $ *), got " +
+                Quoted(std::string_view(&buffer_[pos_], 1)));
+  }
+  const bool text = type == '+' || type == '-';
+  const size_t max = text ? limits_.max_line_bytes : limits_.max_number_bytes;
+  std::string_view rest = std::string_view(buffer_).substr(pos_ + 1);
+  size_t end = rest.substr(0, max + 2).find("\r\n");
+  if (end == std::string_view::npos) {
+    if (rest.size() < max + 2) return Step::kNeedMore;
+    return Fail(std::string(text ? "a status or error" : "a number") + " line is longer than " +
+                std::to_string(max) + " bytes");
+  }
+  std::string_view line = rest.substr(0, end);
+  const size_t header = 1 + end + 2;
+  if (reply_bytes_ + header > limits_.max_reply_bytes) {
+    return Fail("reply exceeds the limit of " + std::to_string(limits_.max_reply_bytes) + " bytes");
+  }
+  switch (type) {
+    case '+':
+      *leaf = RedisReply::Status(std::string(line));
+      break;
+    case '-':
+      *leaf = RedisReply::Error(std::string(line));
+      break;
+    case ':': {
+      std::optional<int64_t> v = ParseInt64(line);
+      if (!v) return Fail("integer " + Quoted(line) + " is not a 64-bit number");
+      *leaf = RedisReply::Integer(*v);
+      break;
+    }
+    case '$':
+      return ParseBulk(header, line, leaf);
+    default:
+      return ParseArray(header, line, leaf);
+  }
+  Consume(header);
+  return Step::kParsed;
+}
+
+// The bulk string waits, unconsumed, until all of its bytes are there.
+RedisReplyReader::Step RedisReplyReader::ParseBulk(size_t header, std::string_view line,
+                                                   std::optional<RedisReply>* leaf) {
+  std::optional<int64_t> len = Length(line, "bulk string", "bytes", limits_.max_bulk_bytes);
+  if (!len) return Step::kBad;
+  if (*len < 0) {
+    *leaf = RedisReply::Nil();
+    Consume(header);
+    return Step::kParsed;
+  }
+  auto size = static_cast<size_t>(*len);
+  if (reply_bytes_ + header + size + 2 > limits_.max_reply_bytes) {
+    return Fail("reply exceeds the limit of " + std::to_string(limits_.max_reply_bytes) + " bytes");
+  }
+  if (buffer_.size() - pos_ < header + size + 2) return Step::kNeedMore;
+  if (buffer_.compare(pos_ + header + size, 2, "\r\n") != 0) {
+    return Fail("bulk string of " + std::to_string(size) + " bytes is not followed by CRLF");
+  }
+  *leaf = RedisReply::String(buffer_.substr(pos_ + header, size));
+  Consume(header + size + 2);
+  return Step::kParsed;
+}
+
+// The elements are appended as they complete; nothing is reserved from the declared count.
+RedisReplyReader::Step RedisReplyReader::ParseArray(size_t header, std::string_view line,
+                                                    std::optional<RedisReply>* leaf) {
+  std::optional<int64_t> count = Length(line, "array", "elements", limits_.max_elements);
+  if (!count) return Step::kBad;
+  if (*count <= 0) {
+    *leaf = *count < 0 ? RedisReply::Nil() : RedisReply::Array({});
+    Consume(header);
+    return Step::kParsed;
+  }
+  auto n = static_cast<size_t>(*count);
+  if (reply_elements_ + n > limits_.max_elements) {
+    return Fail("the arrays of one reply hold more than " + std::to_string(limits_.max_elements) +
+                " elements together");
+  }
+  if (open_.size() >= limits_.max_depth) {
+    return Fail("arrays nested more than " + std::to_string(limits_.max_depth) + " deep");
+  }
+  reply_elements_ += n;
+  open_.push_back(Open{RedisReply::Array({}), n});
+  Consume(header);
+  return Step::kParsed;
 }
 
 }  // namespace ffpod

@@ -1,7 +1,8 @@
 // RedisClient against a real redis-server (tests/harness/redis_server.h): commands, pipelining,
 // large binary values, AUTH/ACL, SELECT, unix socket, TLS, Lua scripts, blocking commands,
 // server crashes and restarts, unreachable servers, timeouts, Close() and destruction.
-// Also the pure pieces: the reply reader and the reconnect backoff.
+// Also the pure pieces: the reconnect backoff and the script hash (the reply reader has its
+// unit test, tests/unit/supervisor/queue/redis_reply_test.cc).
 #include "supervisor/queue/redis_client.h"
 
 #include <gmock/gmock.h>
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/harness/fake_peer.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/redis_server.h"
 
@@ -116,78 +118,6 @@ bool WaitUp(boost::asio::io_context& io, Client& c) {
 
 // ---------------------------------------------------------------------------------------------
 // Pure pieces
-
-TEST(RedisReplyReader, SameRepliesWholeOrByteByByteOrSplit) {
-  const std::string stream =
-      std::string(
-          "+OK\r\n:42\r\n:-7\r\n$-1\r\n*3\r\n$3\r\nfoo\r\n*2\r\n:1\r\n-ERR x\r\n"
-          "$0\r\n\r\n*0\r\n*-1\r\n$5\r\na\r\nb") +
-      std::string(1, '\0') + "\r\n-NOSCRIPT No matching script.\r\n";
-  const std::vector<RedisReply> expected = {
-      RedisReply::Status("OK"),
-      RedisReply::Integer(42),
-      RedisReply::Integer(-7),
-      RedisReply::Nil(),
-      RedisReply::Array({RedisReply::String("foo"),
-                         RedisReply::Array({RedisReply::Integer(1), RedisReply::Error("ERR x")}),
-                         RedisReply::String("")}),
-      RedisReply::Array({}),
-      RedisReply::Nil(),
-      RedisReply::String(std::string("a\r\nb\0", 5)),
-      RedisReply::Error("NOSCRIPT No matching script."),
-  };
-  auto parse = [&](const std::vector<size_t>& cuts) {
-    RedisReplyReader reader;
-    std::vector<RedisReply> out;
-    size_t pos = 0;
-    std::vector<size_t> ends = cuts;
-    ends.push_back(stream.size());
-    for (size_t end : ends) {
-      reader.Feed(stream.data() + pos, end - pos);
-      pos = end;
-      for (;;) {
-        auto next = reader.Next();
-        EXPECT_TRUE(next.ok());
-        if (!next.ok() || !next->has_value()) break;
-        out.push_back(std::move(**next));
-      }
-    }
-    return out;
-  };
-  EXPECT_EQ(parse({}), expected);
-  std::vector<size_t> every_byte;
-  for (size_t i = 1; i < stream.size(); ++i) every_byte.push_back(i);
-  EXPECT_EQ(parse(every_byte), expected);
-  for (size_t i = 1; i < stream.size(); ++i) EXPECT_EQ(parse({i}), expected) << "split at " << i;
-}
-
-TEST(RedisReplyReader, ProtocolErrorIsReported) {
-  for (std::string bad : {"?what\r\n", "*2\r\n:1\r\n!x\r\n", "*1\r\n*1\r\n*1\r\n?\r\n"}) {
-    RedisReplyReader reader;
-    reader.Feed(bad.data(), bad.size());
-    auto next = reader.Next();
-    ASSERT_FALSE(next.ok()) << bad;
-    EXPECT_THAT(next.error().message, HasSubstr("protocol error"));
-  }
-  // Incomplete is not malformed.
-  RedisReplyReader reader;
-  reader.Feed("*1\r\n$3\r\nab", 11);
-  auto next = reader.Next();
-  ASSERT_TRUE(next.ok());
-  EXPECT_FALSE(next->has_value());
-}
-
-TEST(RedisReply, ErrorCodesAndRendering) {
-  EXPECT_TRUE(RedisReply::Error("NOSCRIPT No matching script.").IsErrorCode("NOSCRIPT"));
-  EXPECT_TRUE(RedisReply::Error("NOSCRIPT").IsErrorCode("NOSCRIPT"));
-  EXPECT_FALSE(RedisReply::Error("NOSCRIPTS x").IsErrorCode("NOSCRIPT"));
-  EXPECT_FALSE(RedisReply::String("NOSCRIPT x").IsErrorCode("NOSCRIPT"));
-  EXPECT_EQ(RedisReply::Array({RedisReply::Nil(), RedisReply::Integer(3),
-                               RedisReply::String(std::string("a\"\x01", 3)),
-                               RedisReply::Error("ERR x"), RedisReply::Status("OK")})
-                .ToString(),
-            "[(nil), (integer) 3, \"a\\\"\\x01\", (error) ERR x, OK]");
-}
 
 TEST(RedisReconnectDelay, DoublesWithJitterUpToTheCap) {
   const milliseconds initial(100), max(1000);
@@ -588,6 +518,63 @@ TEST(RedisClient, ConnectTimesOutWhenTheServerNeverAnswers) {
   EXPECT_FALSE(c.events[0].first);
   EXPECT_THAT(c.events[0].second, HasSubstr("timed out after 300 ms"));
   EXPECT_EQ(c.events.size(), 1u);
+}
+
+TEST(RedisClient, GarbledReplyIsAProtocolErrorThatReconnectsNotACrash) {
+  // A peer that answers every connection's handshake with an array header of 2^31-1 elements.
+  testing::FakePeer peer("*2147483647\r\n");
+  boost::asio::io_context io;
+  Client c(io, peer.Url(), Backoff(milliseconds(50)));
+  ASSERT_TRUE(RunUntil(io, [&] { return c.client->stats().connect_attempts >= 3; }));
+  ASSERT_EQ(c.events.size(), 1u) << "down is reported once, not per attempt";
+  EXPECT_FALSE(c.events[0].first);
+  EXPECT_EQ(c.events[0].second, "Redis at 127.0.0.1:" + std::to_string(peer.port()) +
+                                    ": protocol error: array of 2147483647 elements exceeds the "
+                                    "limit of 1048576");
+  EXPECT_FALSE(c.client->up());
+  EXPECT_GE(peer.connections(), 2);
+}
+
+TEST(RedisClient, GarbledReplyAfterTheHandshakeDropsTheConnection) {
+  // PONG for the handshake, then an overlong bulk length with no command waiting for it.
+  testing::FakePeer peer("+PONG\r\n$99999999999\r\n");
+  boost::asio::io_context io;
+  Client c(io, peer.Url(), Backoff(milliseconds(50)));
+  ASSERT_TRUE(RunUntil(io, [&] { return c.events.size() >= 2; }));
+  EXPECT_TRUE(c.events[0].first);
+  EXPECT_FALSE(c.events[1].first);
+  EXPECT_THAT(c.events[1].second,
+              HasSubstr("protocol error: bulk string of 99999999999 bytes exceeds the limit"));
+  EXPECT_EQ(c.client->stats().disconnects, 1u);
+}
+
+TEST(RedisClient, TlsToASilentPortNamesTheStalledHandshake) {
+  // TCP connects; the peer never answers the ClientHello (a plain port waiting for a line).
+  testing::FakePeer silent("");
+  boost::asio::io_context io;
+  RedisClientOptions options = Backoff(milliseconds(50));
+  options.connect_timeout = milliseconds(1000);
+  Client c(io, silent.Url("rediss"), options);
+  ASSERT_TRUE(RunUntil(io, [&] { return !c.events.empty(); }));
+  EXPECT_FALSE(c.events[0].first);
+  EXPECT_EQ(c.events[0].second, "TLS handshake with 127.0.0.1:" + std::to_string(silent.port()) +
+                                    " did not complete in 1 s: is it a TLS port?");
+}
+
+TEST(RedisClient, TlsToAPlainRedisPortNamesTheTlsHandshake) {
+  RedisServer server;  // plain TCP
+  boost::asio::io_context io;
+  RedisClientOptions options = Backoff(milliseconds(50));
+  options.connect_timeout = milliseconds(1500);
+  Client c(io, "rediss://127.0.0.1:" + std::to_string(server.port()), options);
+  ASSERT_TRUE(RunUntil(io, [&] { return !c.events.empty(); }));
+  EXPECT_FALSE(c.events[0].first);
+  // Redis waits for a line end the ClientHello seldom has (a stall), or answers an error line
+  // OpenSSL cannot read: either way the message names the handshake and the port.
+  EXPECT_THAT(c.events[0].second,
+              HasSubstr("TLS handshake with 127.0.0.1:" + std::to_string(server.port())));
+  EXPECT_THAT(c.events[0].second, HasSubstr("is it a TLS port?"));
+  EXPECT_THAT(c.events[0].second, ::testing::Not(HasSubstr("connect to")));
 }
 
 TEST(RedisClient, ReplyTimeoutDropsAStuckConnectionButAllowsBlocking) {
