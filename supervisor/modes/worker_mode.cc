@@ -335,44 +335,6 @@ void WorkerMode::PollCancels() {
   });
 }
 
-void WorkerMode::RemovePreviousRunTemporaries(const std::vector<std::string>& documents) {
-  if (!config_.atomic_outputs) return;
-  int removed = 0;
-  for (const auto& document : documents) {
-    auto job = ParseJob(document);
-    if (job.ok()) removed += RemoveTemporariesOfWorker(job->outputs, identity_.id);
-  }
-  if (removed == 0) return;
-  boost::asio::post(service_.io(), [this, removed] {
-    logger_.Info("removed temporary outputs of this worker's previous run",
-                 {{"temporaries", removed}});
-  });
-}
-
-// The temporaries of attempts a recovery fenced: nothing can publish them any more (the worker
-// that wrote them was killed, or comes back to find its claim fenced).
-void WorkerMode::RemoveFencedTemporaries(const std::string& worker,
-                                         const std::vector<FencedAttempt>& started) {
-  if (!config_.atomic_outputs || started.empty()) return;
-  boost::asio::post(hash_pool_, [this, worker, started] {
-    int removed = 0;
-    for (const auto& a : started) {
-      auto job = ParseJob(a.document);
-      if (!job.ok()) continue;
-      // A job the recovery dead-lettered has ended: every temporary of it is garbage (also one a
-      // fenced attempt's ffmpeg wrote after an earlier sweep).
-      removed += a.ended ? RemoveOtherTemporaries(job->outputs, {})
-                         : RemoveTemporaries(TemporaryOutputs(
-                               job->outputs, worker + "-" + std::to_string(a.attempt)));
-    }
-    if (removed == 0) return;
-    boost::asio::post(service_.io(), [this, worker, removed] {
-      logger_.Info("removed temporary outputs of attempts fenced by a recovery",
-                   {{"lost_worker", worker}, {"temporaries", removed}});
-    });
-  });
-}
-
 void WorkerMode::PollQueueLength() {
   length_timer_.expires_after(seconds(5));
   length_timer_.async_wait([this](const boost::system::error_code& ec) {
