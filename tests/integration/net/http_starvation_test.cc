@@ -19,11 +19,13 @@
 #include <vector>
 
 #include "supervisor/net/http_server.h"
+#include "tests/harness/hostile_load.h"
 
 namespace ffpod {
 namespace {
 
 using std::chrono::milliseconds;
+using testing::HostileLoad;
 using Clock = std::chrono::steady_clock;
 
 int Socket() { return ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0); }
@@ -74,84 +76,6 @@ int Ask(int port, const std::string& path, milliseconds timeout) {
   }
   return AskOn(fd, path, timeout);
 }
-
-// Hostile clients of 127.0.0.1:`port`, driven by a thread until destroyed: `idle` connections
-// that never send a byte, `slow` ones that trickle a request head one byte per `trickle` and
-// never finish it (slowloris), and `kept` ones that make one request, read the answer and then
-// sit idle on the kept-alive connection. Each one the server closes is opened again at once,
-// as an attacker would.
-class HostileLoad {
- public:
-  HostileLoad(int port, int idle, int slow, int kept, milliseconds trickle = milliseconds(300))
-      : port_(port), trickle_(trickle) {
-    for (int i = 0; i < idle + slow + kept; ++i) {
-      conns_.push_back({.kind = i < idle ? kIdle : i < idle + slow ? kSlow : kKept});
-    }
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~HostileLoad() {
-    stop_ = true;
-    thread_.join();
-    for (Conn& c : conns_) {
-      if (c.fd >= 0) ::close(c.fd);
-    }
-  }
-  HostileLoad(const HostileLoad&) = delete;
-  HostileLoad& operator=(const HostileLoad&) = delete;
-
-  // How many times the server closed one of them.
-  int closed_by_server() const { return closed_.load(); }
-
- private:
-  enum Kind { kIdle, kSlow, kKept };
-  struct Conn {
-    Kind kind;
-    int fd = -1;
-  };
-
-  void Open(Conn& c) {
-    c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (c.fd < 0 || !Connect(c.fd, port_)) return;
-    pollfd p{c.fd, POLLOUT, 0};
-    ::poll(&p, 1, 100);  // loopback: the handshake completes at once, even while unaccepted
-    if (c.kind == kSlow) SendAll(c.fd, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
-    if (c.kind == kKept) SendAll(c.fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-  }
-
-  void Run() {
-    auto next_trickle = Clock::now();
-    while (!stop_) {
-      for (Conn& c : conns_) {
-        if (c.fd < 0) Open(c);
-      }
-      if (Clock::now() >= next_trickle) {
-        for (Conn& c : conns_) {
-          if (c.kind == kSlow && c.fd >= 0) SendAll(c.fd, "a");
-        }
-        next_trickle = Clock::now() + trickle_;
-      }
-      std::vector<pollfd> fds;
-      for (Conn& c : conns_) fds.push_back({c.fd, POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
-      for (size_t i = 0; i < fds.size(); ++i) {
-        if (fds[i].revents == 0) continue;
-        char chunk[4096];
-        ssize_t n = ::recv(conns_[i].fd, chunk, sizeof chunk, MSG_DONTWAIT);
-        if (n > 0 || (n < 0 && errno == EAGAIN)) continue;  // an answer to a kept one
-        ::close(conns_[i].fd);
-        conns_[i].fd = -1;
-        closed_.fetch_add(1);
-      }
-    }
-  }
-
-  int port_;
-  milliseconds trickle_;
-  std::vector<Conn> conns_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> closed_{0};
-  std::thread thread_;
-};
 
 std::unique_ptr<HttpServer> StartServer(HttpServerOptions options, std::string metrics = "") {
   options.listen = "127.0.0.1:0";
