@@ -132,25 +132,47 @@ TEST(WorkerFencing, TemporariesOfAKilledWorkerAreRemoved) {
   EXPECT_TRUE(std::filesystem::exists(again));
 }
 
+// Job "prev" as a previous run of worker w-p left it: in w-p's active list, started (attempt 2,
+// token in place), with temporaries of two of w-p's attempts and one of worker w-p-2's.
+void LeavePreviousRun(const RedisServer& redis, const TempDir& dir, int max_attempts) {
+  std::string out = dir / "prev.mp4";
+  redis.Command({"LPUSH", "ffpod:active:w-p",
+                 JobDocument("prev", EncodeArgs(out, 1), {out}, {{"max_attempts", max_attempts}})});
+  redis.Command({"HSET", "ffpod:job:prev", "state", "running", "worker", "w-p", "attempt", "2",
+                 "start_token", "w-p:earlier-run"});
+  for (const char* token : {"w-p-1", "w-p-2", "w-p-2-1"}) {
+    std::ofstream(dir / (std::string(".prev.ffpod-") + token + ".mp4")) << "partial";
+  }
+}
+
 // A worker stopped after its start-up recovery ran in Redis but before it removed anything (a
-// drain at start, a SIGKILL) has lost the recovery's answer: its next start must still find the
+// drain at start, a SIGKILL) has lost the recovery's answer: its next start must still find its
 // temporaries, whatever attempt of this worker wrote them.
 TEST(WorkerFencing, AWorkerRemovesEveryTemporaryOfItsPreviousRunAtStart) {
   RedisServer redis;
   TempDir dir;
-  std::string out = dir / "prev.mp4";
-  std::string doc = JobDocument("prev", EncodeArgs(out, 1), {out}, {{"max_attempts", 2}});
-  redis.Command({"LPUSH", "ffpod:active:w-p", doc});
-  redis.Command({"HSET", "ffpod:job:prev", "state", "running", "worker", "w-p", "attempt", "2",
-                 "start_token", "w-p:earlier-run"});
-  for (const char* token : {"w-p-1", "w-p-2", "w-p-2-1"}) {  // w-p-2-1: worker w-p-2's
-    std::ofstream(dir / (std::string(".prev.ffpod-") + token + ".mp4")) << "partial";
-  }
+  LeavePreviousRun(redis, dir, 3);
+  redis.Command({"SET", "ffpod:paused", "{}"});  // the retry stays queued: nothing sweeps after
+  FfpodWorker w(redis.Url(), "w-p", dir, kFast);
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "prev", "state") == "pending"; }, 30s))
+      << w.Log();
+  EXPECT_TRUE(WaitFor([&] { return Temporaries(dir).size() == 1; }, 5s))
+      << Temporaries(dir).size() << " left\n"
+      << w.Log();
+  // Worker w-p-2's may still be live: not this worker's to remove while the job goes on.
+  EXPECT_TRUE(std::filesystem::exists(dir / ".prev.ffpod-w-p-2-1.mp4"));
+}
+
+// The recovery dead-letters the job: no attempt of it can publish again, so every temporary of
+// its outputs goes, whoever wrote it.
+TEST(WorkerFencing, AJobTheRecoveryDeadLettersHasEveryTemporaryRemoved) {
+  RedisServer redis;
+  TempDir dir;
+  LeavePreviousRun(redis, dir, 2);
   FfpodWorker w(redis.Url(), "w-p", dir, kFast);
   ASSERT_TRUE(WaitFor([&] { return JobField(redis, "prev", "state") == "dead"; }, 30s)) << w.Log();
-  // Attempt 2 was the last: the job ended, so even the other worker's temporary is garbage.
   EXPECT_TRUE(WaitFor([&] { return Temporaries(dir).empty(); }, 5s))
-      << Temporaries(dir).size() << " left, e.g. " << Temporaries(dir).front() << "\n"
+      << Temporaries(dir).size() << " left\n"
       << w.Log();
 }
 
