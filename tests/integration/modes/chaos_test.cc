@@ -8,6 +8,7 @@
 // Seeded and bounded in time; it prints its seed and figures. To replay or to run it bigger:
 //   FFPOD_CHAOS_SEED=N    FFPOD_CHAOS_FAULTS=N (default 200)    FFPOD_CHAOS_JOBS=N (default 240)
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -203,10 +204,13 @@ class Fleet {
 
   void Note(const Seat* s, const std::string& kind) {
     ++faults_[kind];
+    // The wall clock too, to set next to the workers' log times.
+    auto wall = std::chrono::system_clock::now().time_since_epoch();
     double at = std::chrono::duration<double>(Clock::now() - born_).count();
-    timeline_ += std::to_string(at) + " s " +
-                 (s ? s->log.substr(s->log.rfind('/') + 1) : std::string("redis")) + ": " + kind +
-                 "\n";
+    timeline_ += std::to_string(at) + " s (" +
+                 std::to_string(std::chrono::duration<double>(wall).count()) +
+                 "): " + (s ? s->log.substr(s->log.rfind('/') + 1) : std::string("redis")) + " " +
+                 kind + "\n";
   }
 
   bool KillFfmpeg(Seat& s) {
@@ -349,16 +353,26 @@ std::string History(const TempDir& dir, const std::string& name,
     std::istringstream lines(testing::ReadFile(e.path()));
     for (std::string line; std::getline(lines, line);) {
       if (line.find("\"source\":\"ffmpeg\"") != std::string::npos) continue;
-      if (line.find(needle) != std::string::npos || line.find("recover") != std::string::npos) {
+      if (line.find(needle) != std::string::npos || line.find("recover") != std::string::npos ||
+          line.find("temporar") != std::string::npos) {
         out += e.path().filename().string() + ": " + line.substr(0, 300) + "\n";
       }
     }
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    std::string n = e.path().filename().string();
+    if (n.find(".ffpod-") == std::string::npos) continue;
+    struct stat st {};
+    ::stat(e.path().c_str(), &st);
+    out += "left: " + n + " (" + std::to_string(st.st_size) + " bytes, last written at " +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec / 1000000) +
+           " s since the epoch)\n";
   }
   if (auto j = jobs.find(id); j != jobs.end()) {
     out += id + " is " + j->second.state + "; its results:\n";
     for (const auto& r : j->second.results) out += "  " + boost::json::serialize(r.result) + "\n";
   }
-  return out.substr(0, 30000) + "faults:\n" + timeline;
+  return out.substr(out.size() > 60000 ? out.size() - 60000 : 0) + "faults:\n" + timeline;
 }
 
 TEST(Chaos, SeededFaultsLeaveEveryJobInOneTerminalStateAndNothingBehind) {
