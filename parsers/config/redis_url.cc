@@ -65,13 +65,29 @@ Result<bool> ParseUserInfo(std::string_view info, RedisUrl& url) {
   return true;
 }
 
+// Pieces of a malformed URL are quoted only when they cannot be a misplaced password: a
+// number ("database '-1' ...") or a parameter-like name ("unknown parameter 'timeout' ...").
+std::string QuotedIfNumber(std::string_view text) {
+  std::string_view digits = text.starts_with('-') ? text.substr(1) : text;
+  bool number =
+      !digits.empty() && digits.size() <= 20 && std::all_of(digits.begin(), digits.end(), IsDigit);
+  return number ? "'" + std::string(text) + "' " : "";
+}
+
+std::string QuotedIfName(std::string_view text) {
+  bool name = !text.empty() && text.size() <= 32 &&
+              std::all_of(text.begin(), text.end(),
+                          [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+  return name ? "'" + std::string(text) + "' " : "";
+}
+
 // What is wrong with an authority, in this parser's words.
 std::string Describe(const AuthorityError& e) {
   switch (e.problem) {
     case AuthorityProblem::kUnclosedBracket:
       return "has '[' without ']' around an IPv6 address";
     case AuthorityProblem::kNotIpv6:
-      return "host '[" + e.text + "]' is not an IPv6 address";
+      return "host in brackets is not an IPv6 address";
     case AuthorityProblem::kAfterBracket:
       return "has unexpected text after ']'";
     case AuthorityProblem::kBareIpv6:
@@ -85,7 +101,8 @@ std::string Describe(const AuthorityError& e) {
     case AuthorityProblem::kBadHost:
       break;
   }
-  return "host '" + e.text + "' has characters not allowed in a host name";
+  // Not quoted: `redis://PASS!WORD` (a password without its '@') lands here.
+  return "host has characters not allowed in a host name";
 }
 
 // host[:port] or [v6][:port].
@@ -123,8 +140,8 @@ Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) 
     const std::string& value = *value_opt;
     auto it = std::find(kKnown.begin(), kKnown.end(), key);
     if (it == kKnown.end()) {
-      return Fail("has unknown parameter '" + std::string(key) +
-                  "' (known: db, ca_file, cert_file, key_file, server_name, "
+      return Fail("has unknown parameter " + QuotedIfName(key) +
+                  "(known: db, ca_file, cert_file, key_file, server_name, "
                   "insecure_skip_verify)");
     }
     size_t index = static_cast<size_t>(it - kKnown.begin());
@@ -133,7 +150,7 @@ Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) 
     if (key == "db") {
       if (db_in_path) return Fail("gives the database both as the path and as ?db=");
       auto db = ParseNumber(value, 0, 2147483647);
-      if (!db) return Fail("database '" + value + "' is not a non-negative number");
+      if (!db) return Fail("database " + QuotedIfNumber(value) + "is not a non-negative number");
       url.db = *db;
       continue;
     }
@@ -154,7 +171,7 @@ Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) 
     } else {
       auto flag = ParseBool(value);
       if (!flag) {
-        return Fail("parameter 'insecure_skip_verify' is '" + value + "', expected true or false");
+        return Fail("parameter 'insecure_skip_verify' is not true or false");
       }
       url.tls.insecure_skip_verify = *flag;
     }
@@ -168,8 +185,7 @@ Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) 
 // unix://: no host, an absolute socket path that fits in sockaddr_un.
 Result<bool> ParseSocketPath(std::string_view authority, std::string_view path, RedisUrl& url) {
   if (!authority.empty()) {
-    return Fail("unix:// takes no host ('" + std::string(authority) +
-                "'): write unix:///path/to/socket");
+    return Fail("unix:// takes no host: write unix:///path/to/socket");
   }
   auto decoded = PercentDecode(path);
   if (!decoded) return Fail("socket path has a malformed percent-escape");
@@ -190,7 +206,7 @@ Result<bool> ParseServer(std::string_view authority, std::string_view path, Redi
   if (path.size() > 1) {
     auto db = ParseNumber(path.substr(1), 0, 2147483647);
     if (!db) {
-      return Fail("database '" + std::string(path.substr(1)) + "' is not a non-negative number");
+      return Fail("database " + QuotedIfNumber(path.substr(1)) + "is not a non-negative number");
     }
     url.db = *db;
     db_in_path = true;

@@ -254,7 +254,9 @@ namespace {
 std::string_view UrlPassword(std::string_view arg) {
   size_t scheme = arg.find("://");
   if (scheme == std::string_view::npos) return {};
+  // The authority ends at the path, query or fragment (a password has those percent-encoded).
   std::string_view rest = arg.substr(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
   size_t at = rest.rfind('@');
   if (at == std::string_view::npos) return {};
   std::string_view info = rest.substr(0, at);

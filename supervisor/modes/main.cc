@@ -1,6 +1,7 @@
 // ffpod's entry point: parse the configuration, then hand over to the command. The only
 // try/catch of the program lives here.
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <exception>
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
       env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
   }
+  // Not dumpable: a child (ffmpeg, running a job's arguments as the same user) can then read
+  // neither /proc/<ffpod>/environ nor ffpod's memory, where the credentials are. exec resets
+  // this for the children themselves; it also means no core dumps of ffpod.
+  ::prctl(PR_SET_DUMPABLE, 0);
   auto config = ffpod::ParseConfig(args, env);
   if (!config ||
       (config->command != ffpod::Command::kRun && config->command != ffpod::Command::kWorker)) {

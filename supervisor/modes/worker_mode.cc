@@ -443,6 +443,9 @@ void WorkerMode::MaybeExit() {
       return;
     }
     if (n->jobs > 0) logger_.Info("handed claimed jobs back to pending", {{"jobs", n->jobs}});
+    // Started ones are a previous run's (a worker drained before its start-up recovery): their
+    // temporaries go too. The hash pool finishes this before the worker exits.
+    RemoveFencedTemporaries(identity_.id, n->started);
     queue_->Leave([finish](const Status&) { finish(); });
   });
 }

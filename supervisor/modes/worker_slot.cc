@@ -33,7 +33,12 @@ WorkerSlot::WorkerSlot(const Context& context, Owner& owner, int index)
         boost::json::object f = Fields();
         f["error"] = error.message;
         f["retry_in_ms"] = wait.count();
-        ctx_.logger.Warn("queue step failed; retrying", f);
+        // While Redis refuses writes the worker has said so once; each retry is detail.
+        if (owner_.writes_refused()) {
+          ctx_.logger.Debug("queue step failed; retrying", f);
+        } else {
+          ctx_.logger.Warn("queue step failed; retrying", f);
+        }
       }) {}
 
 void WorkerSlot::Begin(std::string document) {

@@ -64,6 +64,8 @@ class WorkerSlot {
     virtual ~Owner() = default;
     virtual JobQueue& queue() = 0;
     virtual bool redis_up() const = 0;
+    // Redis refuses writes (an episode the worker logs once): a slot's retries go to debug.
+    virtual bool writes_refused() const = 0;
     // The drain's clock once a termination signal arrived; nullptr before.
     virtual const DrainClock* drain() const = 0;
     // Uniform in [0, 1): the retry delay's jitter.

@@ -119,6 +119,7 @@ class WorkerMode::SlotOwner final : public WorkerSlot::Owner {
   explicit SlotOwner(WorkerMode& w) : w_(w) {}
   JobQueue& queue() override { return *w_.queue_; }
   bool redis_up() const override { return w_.redis_ && w_.redis_->up(); }
+  bool writes_refused() const override { return w_.writes_refused_; }
   const DrainClock* drain() const override { return w_.drain_ ? &*w_.drain_ : nullptr; }
   double Jitter() override { return w_.Jitter(); }
   void OnSlotBusy() override { w_.UpdateInFlight(); }

@@ -174,9 +174,19 @@ void JobQueue::PublishProgress(const std::string& id, const std::string& progres
 }
 
 void JobQueue::Heartbeat(const std::string& info_json, std::chrono::milliseconds ttl, Done done) {
+  std::string key = keys_.Worker(settings_.worker_id);
+  std::string px = std::to_string(ttl.count());
   redis_.Command(
-      {"SET", keys_.Worker(settings_.worker_id), info_json, "PX", std::to_string(ttl.count())},
-      Observed([](std::error_code, const RedisReply&) {}, true));
+      {"SET", key, info_json, "PX", px},
+      Observed(
+          [&redis = redis_, key, px](std::error_code ec, const RedisReply& reply) {
+            // maxmemory (noeviction) refuses SET but not PEXPIRE: the heartbeat
+            // lives on, or every peer would recover this worker's running jobs.
+            if (!ec && IsWriteRefusal(reply)) {
+              redis.Command({"PEXPIRE", key, px}, [](std::error_code, const RedisReply&) {});
+            }
+          },
+          true));
   redis_.Command({"SADD", keys_.Workers(), settings_.worker_id},
                  Observed(
                      [done = std::move(done)](std::error_code ec, const RedisReply& reply) {

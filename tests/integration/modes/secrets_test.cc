@@ -77,6 +77,28 @@ TEST(Secrets, FfmpegAndFfprobeGetAnEnvironmentWithoutFfpodsCredentials) {
   ExpectNoCredentialsButWhatFfmpegNeeds("\n" + testing::ReadFile(dir / "ffprobe.env"), "ffprobe");
 }
 
+// An environment of its own is not enough: the same user may read another process's
+// /proc/PID/environ, and ffpod is often PID 1. ffpod makes itself non-dumpable, so its children
+// (no CAP_SYS_PTRACE) cannot read its environment or memory. Run as nobody: root could anyway.
+TEST(Secrets, FfmpegCannotReadFfpodsEnvironmentThroughProc) {
+  TempDir dir;
+  ::chmod(dir.path().c_str(), 0777);
+  std::string ffmpeg = dir / "ffmpeg";
+  testing::WriteFile(ffmpeg, "#!/bin/sh\ncat /proc/$PPID/environ > '" + (dir / "parent.env") +
+                                 "' 2>/dev/null\ntouch '" + (dir / "tried") + "'\nexit 0\n");
+  ::chmod(ffmpeg.c_str(), 0755);
+  std::string input = dir / "in.mp4";
+  testing::WriteFile(input, "not really media");
+  ::chmod(input.c_str(), 0644);
+  CommandResult r = testing::RunCommand(
+      {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", FFPOD_BINARY, "run",
+       "--listen", "", "--", ffmpeg, "-i", input, dir / "out.mp4"},
+      60s, kFfpodEnv);
+  ASSERT_TRUE(std::filesystem::exists(dir / "tried")) << r.status << " " << r.err;
+  std::string parent = testing::ReadFile(dir / "parent.env");
+  EXPECT_EQ(parent.find("hunter2"), std::string::npos) << "ffmpeg read ffpod's environment";
+}
+
 TEST(Secrets, TheCapabilityProbeGetsAnEnvironmentWithoutFfpodsCredentials) {
   TempDir dir;
   std::string ffmpeg = WriteEnvDumper(dir, "ffmpeg", dir / "ffmpeg.env");

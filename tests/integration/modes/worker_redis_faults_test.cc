@@ -117,5 +117,36 @@ TEST(WorkerRedisFaults, RefusedWritesAreLoggedOnceAndMakeTheWorkerUnreadyUntilTh
   EXPECT_EQ(RecordsOf(w, "Redis refuses writes").size(), 1u) << w.Log();
 }
 
+// maxmemory refuses SET, so a heartbeat written with SET alone expires: past its TTL every peer
+// would take the running jobs of every worker for lost, fence them and run them again.
+TEST(WorkerRedisFaults, AnOutOfMemoryRedisDoesNotMakePeersRecoverRunningJobs) {
+  RedisServer redis;
+  TempDir dir;
+  std::string out = dir / "long.mp4";
+  testing::Produce(redis, testing::JobDocument("long", testing::EncodeArgs(out, 12, true), {out}));
+  FfpodWorker a(redis.Url(), "w-a", dir, kFast);
+  ASSERT_TRUE(WaitFor([&] { return testing::JobField(redis, "long", "state") == "running"; }, 30s))
+      << a.Log();
+  FfpodWorker b(redis.Url(), "w-b", dir, kFast);
+  ASSERT_TRUE(WaitFor([&] { return testing::HttpGet(b.Port(), "/readyz").status == 200; }, 30s));
+
+  for (int i = 0; i < 4; ++i) {
+    redis.Command({"SET", "filler:" + std::to_string(i), std::string(1 << 20, 'x')});
+  }
+  redis.Command({"CONFIG", "SET", "maxmemory-policy", "noeviction"});
+  ASSERT_FALSE(redis.Command({"CONFIG", "SET", "maxmemory", "2mb"}).IsError());
+  ASSERT_TRUE(redis.Command({"SET", "probe", "x"}).IsErrorCode("OOM"));
+  std::this_thread::sleep_for(6s);  // twice the heartbeat's TTL (3 s), and scans every second
+  redis.Command({"CONFIG", "SET", "maxmemory", "0"});
+
+  ASSERT_TRUE(
+      WaitFor([&] { return testing::JobField(redis, "long", "state") == "succeeded"; }, 60s))
+      << a.Log() << b.Log();
+  auto results = testing::Results(redis);
+  ASSERT_EQ(results.size(), 1u) << "the job was recovered while its worker ran it\n" << b.Log();
+  EXPECT_EQ(results[0].status, "succeeded");
+  EXPECT_TRUE(RecordsOf(b, "recovered the jobs of a worker").empty()) << b.Log();
+}
+
 }  // namespace
 }  // namespace ffpod

@@ -151,12 +151,12 @@ TEST(RedisUrl, BadInputsNameTheProblem) {
       {"redis://h:65536", "port is not a number"},
       {"redis://h:12ab", "port is not a number"},
       {"redis://h:-1", "port is not a number"},
-      {"redis://h/x", "database 'x'"},
+      {"redis://h/x", "database is not a non-negative number"},
       {"redis://h/-1", "database '-1'"},
-      {"redis://h/1/2", "database '1/2'"},
+      {"redis://h/1/2", "database is not"},
       {"redis://h/99999999999", "database '99999999999'"},
       {"redis://h/1?db=2", "both as the path and as ?db="},
-      {"redis://h?db=x", "database 'x'"},
+      {"redis://h?db=x", "database is not"},
       {"redis://::1:6379", "several ':'"},
       {"redis://[::1", "without ']'"},
       {"redis://[]:1", "not an IPv6 address"},
@@ -178,7 +178,7 @@ TEST(RedisUrl, BadInputsNameTheProblem) {
       {"rediss://h?ca_file=/a&ca_file=/b", "twice"},
       {"rediss://h?cert_file=/c.pem", "cert_file and key_file together"},
       {"rediss://h?key_file=/k.pem", "cert_file and key_file together"},
-      {"rediss://h?insecure_skip_verify=maybe", "expected true or false"},
+      {"rediss://h?insecure_skip_verify=maybe", "is not true or false"},
       {"rediss://h?server_name=%", "malformed percent-escape"},
       {"unix://", "no socket path"},
       {"unix:///", "no socket path"},
@@ -201,7 +201,10 @@ TEST(RedisUrl, ErrorsNeverShowThePasswordEvenWhenMalformed) {
         // Malformed around the user-info: no '@', or no ':' before the password.
         "redis://worker:hunter2", "rediss://worker:hunter2/0", "redis://:hunter2:6379",
         "redis://hunter2@redis:6379", "rediss://hunter2@h/0?ca_file=/c", "hunter2@redis://h",
-        "redis:hunter2@h", "redis://worker:hunter2@"}) {
+        "redis:hunter2@h", "redis://worker:hunter2@",
+        // A password where the host, the database, a parameter or a value stands.
+        "redis://hunter2!x", "redis://h:6379/hunter2", "redis://h?db=hunter2", "redis://h?hunter2",
+        "rediss://h?insecure_skip_verify=hunter2", "redis://[hunter2]:1", "unix://hunter2@h/s"}) {
     std::string message = ParseError(text);
     EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
   }

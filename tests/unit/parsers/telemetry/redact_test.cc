@@ -242,6 +242,14 @@ TEST(SecretValues, SecretOptionValuesAreRedactedWhereverTheyReappear) {
   EXPECT_TRUE(SecretValues({"-i", "in.mp4", "out.mp4"}).empty());
 }
 
+// The password is in the URL's authority: an '@' in its query is not the end of user-info.
+TEST(SecretValues, AUrlPasswordEndsAtTheAuthority) {
+  SecretValues secrets({"-i", "https://u:pw-s3cret@media.example/x?mail=a@b.c"});
+  EXPECT_EQ(secrets.Redact("pw-s3cret"), "REDACTED");
+  EXPECT_EQ(secrets.Redact("[https @ 0x1] Opening media.example/x?mail=a for reading"),
+            "[https @ 0x1] Opening media.example/x?mail=a for reading");
+}
+
 // Whatever the wrapping, none of these secrets may survive.
 TEST(Redact, NoLeaks) {
   const std::vector<std::string> secrets = {"s3cr3tSIG", "AKIAEXAMPLEKEY", "p4ssw0rd",
