@@ -97,11 +97,14 @@ void WorkerSlot::Fenced() {
 void WorkerSlot::LogFencedLate() {
   boost::json::object f = Fields();
   f["status"] = "superseded";
-  ctx_.logger.Warn(
-      "job taken over by another worker after this worker's heartbeat expired: the result above "
-      "is recorded as superseded, and the outputs it published are replaced by the live "
-      "attempt's",
-      f);
+  // Published: the window of docs/queue.md (a freeze between the last rename and the result).
+  bool published = result_ && result_->reason == Reason::kOk && !result_->outputs.empty();
+  ctx_.logger.Warn(std::string("job taken over by another worker after this worker's heartbeat "
+                               "expired: the result above is recorded as superseded") +
+                       (published ? ", and the outputs it published are replaced by the live "
+                                    "attempt's"
+                                  : ""),
+                   f);
 }
 
 boost::json::object WorkerSlot::Describe() const {
