@@ -76,7 +76,7 @@ struct HttpServer::State {
   void Admit(tcp::socket socket);
   void OnAcceptError(const beast::error_code& ec);
   // Removes the connection that matters least from the table and closes it on its strand;
-  // false when every connection is being answered.
+  // false when every connection is being answered and none has stalled.
   bool EvictOne();
   static void CloseEvicted(std::optional<std::weak_ptr<Session>> victim);
 
@@ -364,8 +364,8 @@ void HttpServer::State::Accept() {
   });
 }
 
-// A full table makes room by evicting; only when every connection is being answered is the new
-// one refused (closed at once rather than queued).
+// A full table makes room by evicting; only when every connection is being answered (none
+// stalled) is the new one refused (closed at once rather than queued).
 void HttpServer::State::Admit(tcp::socket socket) {
   auto session = std::make_shared<Session>(std::move(socket), shared);
   std::optional<std::weak_ptr<Session>> victim;
