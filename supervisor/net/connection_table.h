@@ -2,15 +2,21 @@
 // open at once, and which one makes room when a new connection arrives and the table is full.
 //
 // A connection is always in one phase:
-//   kClosing     an error response was sent; ffpod discards what the client still sends
-//   kIdle        kept alive between requests, waiting for the next request's first byte
-//   kReading     receiving a request (a new connection is here from accept)
-//   kResponding  the request is complete and ffpod is writing its answer
-// Eviction order: closing, then idle, then reading, and within a phase the connection that
-// entered it first (the oldest idle one; the oldest accept, or first byte of a kept-alive
-// request). A responding connection is never evicted: it holds a complete request and is done
-// within the write timeout. So a new connection, whose request usually arrives with it, takes
-// the place of a slow or silent one, and a flood of them sheds the longest-waiting first.
+//   kClosing       an error response was sent; ffpod discards what the client still sends
+//   kIdle          kept alive between requests, waiting for the next request's first byte
+//   kStalledWrite  being answered, but the socket has accepted no byte of the answer for a
+//                  while (the listener's stall time): a client that does not read
+//   kReading       receiving a request (a new connection is here from accept)
+//   kResponding    the request is complete and ffpod is writing its answer, which progresses
+// Eviction order: closing, then idle, then stalled writes, then reading, and within a phase the
+// connection that entered it first (the oldest idle one; the one stalled longest; the oldest
+// accept, or first byte of a kept-alive request). A stalled write goes before a reading
+// connection because its client has had its request and stopped taking the answer, while a
+// reading one may be the probe that just arrived. A responding connection is never evicted:
+// its answer progresses and is done within the write timeout; should it stall, the listener
+// moves it to kStalledWrite, and back when bytes flow again. So a new connection, whose request
+// usually arrives with it, takes the place of a slow, silent or non-reading one, and a flood of
+// them sheds the longest-waiting first.
 //
 // A plain data structure: no I/O, no clock, O(1) per call. Not thread-safe: the listener
 // guards it with a mutex. `Handle` is what the owner needs to close an evicted connection.
@@ -26,7 +32,14 @@
 
 namespace ffpod {
 
-enum class ConnectionPhase { kClosing = 0, kIdle = 1, kReading = 2, kResponding = 3 };
+// The values are the eviction order (see above).
+enum class ConnectionPhase {
+  kClosing = 0,
+  kIdle = 1,
+  kStalledWrite = 2,
+  kReading = 3,
+  kResponding = 4
+};
 
 template <typename Handle>
 class ConnectionTable {
@@ -72,10 +85,10 @@ class ConnectionTable {
   }
 
   // Removes the connection that should make room (the order above) and returns its handle;
-  // nullopt, removing nothing, when every connection is responding.
+  // nullopt, removing nothing, when every connection is responding (with progress).
   std::optional<Handle> Evict() {
-    for (ConnectionPhase phase :
-         {ConnectionPhase::kClosing, ConnectionPhase::kIdle, ConnectionPhase::kReading}) {
+    for (ConnectionPhase phase : {ConnectionPhase::kClosing, ConnectionPhase::kIdle,
+                                  ConnectionPhase::kStalledWrite, ConnectionPhase::kReading}) {
       auto& list = order_[Index(phase)];
       if (list.empty()) continue;
       auto it = entries_.find(list.front());
@@ -97,7 +110,7 @@ class ConnectionTable {
 
   size_t capacity_;
   uint64_t last_id_ = 0;
-  std::array<std::list<uint64_t>, 4> order_{};  // per phase, in the order they entered it
+  std::array<std::list<uint64_t>, 5> order_{};  // per phase, in the order they entered it
   std::unordered_map<uint64_t, Entry> entries_;
 };
 

@@ -16,7 +16,6 @@
 #include <utility>
 #include <vector>
 
-#include "parsers/common/text.h"
 #include "supervisor/net/connection_table.h"
 
 namespace ffpod {
@@ -41,40 +40,7 @@ HttpServerOptions Sanitized(HttpServerOptions options) {
   return options;
 }
 
-std::string ListenError(std::string_view text, std::string_view expected) {
-  return "--listen expects " + std::string(expected) + ", got \"" + std::string(text) + "\"";
-}
-
 }  // namespace
-
-Result<ListenAddress> ParseListenAddress(std::string_view text) {
-  constexpr std::string_view kExpected = "HOST:PORT (e.g. 0.0.0.0:9464 or [::]:9464)";
-  size_t colon = text.rfind(':');
-  if (text.empty() || colon == std::string_view::npos) return Error{ListenError(text, kExpected)};
-  std::string_view host = text.substr(0, colon);
-  std::string_view port_text = text.substr(colon + 1);
-  std::optional<uint64_t> port =
-      port_text.size() <= 5 ? ParseUint64(port_text) : std::optional<uint64_t>();
-  if (!port || *port > 65535) {
-    return Error{ListenError(text, "HOST:PORT with a port from 0 to 65535")};
-  }
-  if (host.starts_with('[') || host.ends_with(']')) {
-    if (host.size() < 3 || !host.starts_with('[') || !host.ends_with(']')) {
-      return Error{ListenError(text, "HOST:PORT with an IPv6 HOST in brackets, e.g. [::1]:9464")};
-    }
-    host = host.substr(1, host.size() - 2);
-  }
-  ListenAddress address;
-  address.host = host.empty() ? "0.0.0.0" : std::string(host);
-  address.port = static_cast<uint16_t>(*port);
-  return address;
-}
-
-size_t ConnectionCapForFdLimit(size_t wanted, uint64_t fd_soft_limit) {
-  constexpr size_t kMinimum = 8;
-  uint64_t room = fd_soft_limit > kReservedFds + kMinimum ? fd_soft_limit - kReservedFds : kMinimum;
-  return static_cast<size_t>(std::min<uint64_t>(wanted, room));
-}
 
 // What every connection needs; outlives the io_context that runs the connections.
 struct HttpServer::Shared {
@@ -110,7 +76,7 @@ struct HttpServer::State {
   void Admit(tcp::socket socket);
   void OnAcceptError(const beast::error_code& ec);
   // Removes the connection that matters least from the table and closes it on its strand;
-  // false when every connection is being answered.
+  // false when every connection is being answered and none has stalled.
   bool EvictOne();
   static void CloseEvicted(std::optional<std::weak_ptr<Session>> victim);
 
@@ -130,6 +96,7 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Shared> shared)
       : stream_(std::move(socket)),
+        stall_timer_(stream_.get_executor()),
         shared_(std::move(shared)),
         accepted_(std::chrono::steady_clock::now()) {}
   ~Session() { shared_->Remove(id_); }
@@ -212,14 +179,14 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
       res.body() = std::string(http::obsolete_reason(status)) + "\n";
       res.keep_alive(false);
       res.prepare_payload();
-      Write(http::message_generator(std::move(res)), false, /*linger=*/true);
+      Write(http::message_generator(std::move(res)), /*linger=*/true);
       return;
     }
     if (!Enter(ConnectionPhase::kResponding)) return;
     ++requests_;
     const auto& req = parser_->get();
     bool keep_alive = req.keep_alive() && requests_ < options().max_requests_per_connection;
-    Write(Respond(req, keep_alive), keep_alive);
+    Write(Respond(req, keep_alive));
   }
 
   http::message_generator Respond(const http::request<http::string_body>& req, bool keep_alive) {
@@ -276,20 +243,58 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
     return http::message_generator(std::move(res));
   }
 
-  // `linger`: the client may still be sending (a rejected request); see Linger().
-  void Write(http::message_generator message, bool keep_alive, bool linger = false) {
+  // Writes the answer chunk by chunk, as beast::async_write would, to see progress: all of it
+  // within the write timeout; while the socket takes no byte for kStallTime the connection is
+  // kStalledWrite (evictable). `linger`: the client may still be sending; see Linger().
+  void Write(http::message_generator message, bool linger = false) {
     stream_.expires_after(options().write_timeout);
-    beast::async_write(
-        stream_, std::move(message),
-        [self = shared_from_this(), keep_alive, linger](beast::error_code ec, size_t) {
-          if (!ec && linger) {
-            self->Linger();
-          } else if (ec || !keep_alive) {
-            self->Close();
-          } else {
-            self->AwaitNextRequest();
-          }
-        });
+    message_.emplace(std::move(message));
+    linger_ = linger;
+    WriteSome();
+  }
+
+  void WriteSome() {
+    beast::error_code ec;
+    auto buffers = message_->prepare(ec);
+    if (ec) {
+      Close();
+      return;
+    }
+    stall_timer_.expires_after(kStallTime);
+    stall_timer_.async_wait([self = shared_from_this(), chunk = ++chunks_](beast::error_code e) {
+      if (e || chunk != self->chunks_ || !self->message_ || self->stalled_) return;
+      self->stalled_ = true;
+      self->Enter(ConnectionPhase::kStalledWrite);
+    });
+    stream_.async_write_some(buffers,
+                             beast::bind_front_handler(&Session::OnWritten, shared_from_this()));
+  }
+
+  void OnWritten(beast::error_code ec, size_t bytes) {
+    ++chunks_;  // a stall timer that fired meanwhile is for a chunk that is done
+    stall_timer_.cancel();
+    if (ec) {
+      Close();  // the write timeout, a reset, an eviction
+      return;
+    }
+    if (stalled_) {
+      stalled_ = false;
+      if (!Enter(ConnectionPhase::kResponding)) return;
+    }
+    message_->consume(bytes);
+    if (!message_->is_done()) {
+      WriteSome();
+      return;
+    }
+    bool keep_alive = message_->keep_alive();  // as Respond decided
+    message_.reset();
+    if (linger_) {
+      Linger();
+    } else if (!keep_alive) {
+      Close();
+    } else {
+      AwaitNextRequest();
+    }
   }
 
   // After an error response to a client that may still be sending: closing a socket with unread
@@ -316,21 +321,30 @@ class HttpServer::Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  // Leaves the table at once (its place is free for the next connection) and closes.
+  // Leaves the table at once (its place is free for the next connection) and closes; a stalled
+  // answer is reset rather than left in the kernel to time out.
   void Close() {
     shared_->Remove(id_);
     beast::error_code ignored;
+    stall_timer_.cancel();
+    if (stalled_) stream_.socket().set_option(net::socket_base::linger(true, 0), ignored);
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.close();
   }
 
   static constexpr std::chrono::milliseconds kLingerTime{2000};
+  static constexpr std::chrono::milliseconds kStallTime{1000};  // no byte taken: evictable
   static constexpr size_t kLingerMaxBytes = 1 << 20;
   static constexpr size_t kIdleReadBytes = 4096;
 
   beast::tcp_stream stream_;
+  net::steady_timer stall_timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::message_generator> message_;  // the answer being written
+  bool linger_ = false;
+  bool stalled_ = false;  // in kStalledWrite
+  uint64_t chunks_ = 0;   // counts writes started and finished: tells a stale stall timer
   std::shared_ptr<Shared> shared_;
   SteadyTime accepted_;
   uint64_t id_ = 0;  // 0: not in the table
@@ -350,8 +364,8 @@ void HttpServer::State::Accept() {
   });
 }
 
-// A full table makes room by evicting; only when every connection is being answered is the new
-// one refused (closed at once rather than queued).
+// A full table makes room by evicting; only when every connection is being answered (none
+// stalled) is the new one refused (closed at once rather than queued).
 void HttpServer::State::Admit(tcp::socket socket) {
   auto session = std::make_shared<Session>(std::move(socket), shared);
   std::optional<std::weak_ptr<Session>> victim;

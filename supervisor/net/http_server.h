@@ -21,10 +21,12 @@
 // than `max_header_bytes` get 431 and a close, malformed requests 400 and a close; a connection
 // serves at most `max_requests_per_connection`. At most `max_connections` are open at once:
 // when a new one arrives and the table is full, the one that matters least is closed to make
-// room (supervisor/net/connection_table.h: an idle one first, then the oldest still sending its
-// request, never one being answered); only when every open connection is being answered is the
-// new one closed at once. Running out of descriptors on accept (EMFILE, ENFILE) sheds one the
-// same way and accepts again after a short pause, so the listener neither spins nor stops.
+// room (supervisor/net/connection_table.h: an idle one first, then one whose answer the socket
+// has taken no byte of for a second (a client that does not read), then the oldest still
+// sending its request, never one whose answer progresses); only when every open connection's
+// answer progresses is the new one closed at once. Running out of descriptors on accept (EMFILE,
+// ENFILE) sheds one the same way and accepts again after a short pause, so the listener neither
+// spins nor stops.
 //
 // Threading: Start and Stop are called from one owning thread (never from a provider).
 // Providers run on the server's threads, possibly concurrently with each other: they must be
@@ -104,7 +106,7 @@ class HttpServer {
   void Stop();
 
   // What the connection table did since Start: connections closed to make room, new ones
-  // closed at once (every open one was being answered), accepts that failed.
+  // closed at once (every open one's answer progressed), accepts that failed.
   struct Counters {
     uint64_t evicted = 0;
     uint64_t refused = 0;

@@ -1,6 +1,7 @@
 // The HTTP listener under hostile load, against real sockets: idle, slowloris and kept-alive
-// idle connections far beyond the connection cap, connections that are being answered, and a
-// process out of descriptors. Normal /healthz and /readyz requests must still be answered.
+// idle connections far beyond the connection cap, connections that are being answered, clients
+// that never read their answers, and a process out of descriptors. Normal /healthz and /readyz
+// requests must still be answered.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -123,9 +124,9 @@ TEST(HttpServer, IdleAndSlowConnectionsDoNotStarveHealthz) {
   EXPECT_GT(server->counters().evicted, 0u);
 }
 
-// A connection whose request is complete is never evicted: with every place taken by answers
-// the clients are slow to read (32 MiB each, beyond the socket buffers), a new connection is
-// refused, and the answers still arrive whole.
+// A connection whose answer progresses is never evicted: with every place taken by answers
+// beyond the socket buffers (32 MiB each) that the clients start to read within the stall time,
+// a new connection is refused, and the answers still arrive whole.
 TEST(HttpServer, ConnectionsBeingAnsweredAreNotEvicted) {
   const std::string big(32 << 20, 'x');
   auto server = StartServer(HttpServerOptions{.max_connections = 2}, big);
@@ -153,6 +154,54 @@ TEST(HttpServer, ConnectionsBeingAnsweredAreNotEvicted) {
     EXPECT_GT(reply.size(), big.size());
   }
   EXPECT_EQ(Ask(port, "/healthz", milliseconds(2000)), 200);
+}
+
+// A client that asks for the large answer `requests` times on one connection (pipelined) and
+// never reads: its receive buffer is tiny, so the socket buffers fill at once and the server's
+// write stops making progress. Returns the connected socket.
+int SlowReader(int port, int requests) {
+  int fd = Socket();
+  int tiny = 1024;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny);
+  if (!Connect(fd, port)) return fd;
+  std::string pipelined;
+  for (int i = 0; i < requests; ++i) pipelined += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  SendAll(fd, pipelined);
+  return fd;
+}
+
+// The defect: a connection being answered was never evicted, and an answer may take up to the
+// write timeout (10 s). Clients holding every place with large answers they never read kept
+// the probe out (refused at once), and reconnected whenever a place freed up. Now an answer
+// the socket takes no byte of for 1 s makes room. Here the attacker fills the 16 places, and
+// after each probe opens a new slow reader (the place the probe freed); the probes are spaced
+// so that the attacker's newest connections have stalled by the time their place is needed.
+TEST(HttpServer, SlowReadersDoNotStarveHealthz) {
+  auto server = StartServer(HttpServerOptions{.max_connections = 16}, std::string(8 << 20, 'x'));
+  int port = server->port();
+  std::vector<int> readers;
+  for (int i = 0; i < 16; ++i) readers.push_back(SlowReader(port, /*requests=*/4));
+  for (int fd : readers) {  // the first bytes of every answer: all are being written
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  }
+  std::this_thread::sleep_for(milliseconds(1500));  // past the stall time
+
+  int answered = 0;
+  std::string failures;
+  for (int i = 0; i < 20; ++i) {
+    int status = Ask(port, "/healthz", milliseconds(3000));
+    if (status == 200) {
+      ++answered;
+    } else {
+      failures += " #" + std::to_string(i) + ":" + std::to_string(status);
+    }
+    readers.push_back(SlowReader(port, /*requests=*/4));
+    std::this_thread::sleep_for(milliseconds(150));
+  }
+  EXPECT_EQ(answered, 20) << "not answered 200:" << failures;
+  EXPECT_GE(server->counters().evicted, 20u);
+  for (int fd : readers) ::close(fd);
 }
 
 // Lowers the soft descriptor limit so that only `spare` more descriptors can be opened;

@@ -58,6 +58,42 @@ TEST(ConnectionTable, NeverEvictsAConnectionThatIsResponding) {
   EXPECT_EQ(t.Evict(), "b");
 }
 
+// A client that stops reading its answer (the write makes no progress) gives its place before a
+// connection still sending its request, which may be the probe, but after idle ones; the one
+// stalled longest goes first.
+TEST(ConnectionTable, EvictsStalledWritesAfterIdleAndBeforeReading) {
+  Table t(8);
+  uint64_t reading = t.Add("reading");
+  uint64_t stalled_old = t.Add("stalled-old");
+  uint64_t stalled_new = t.Add("stalled-new");
+  uint64_t idle = t.Add("idle");
+  uint64_t responding = t.Add("responding");
+  for (uint64_t id : {stalled_old, stalled_new, responding}) {
+    ASSERT_TRUE(t.SetPhase(id, ConnectionPhase::kResponding));
+  }
+  ASSERT_TRUE(t.SetPhase(stalled_old, ConnectionPhase::kStalledWrite));
+  ASSERT_TRUE(t.SetPhase(stalled_new, ConnectionPhase::kStalledWrite));
+  ASSERT_TRUE(t.SetPhase(idle, ConnectionPhase::kIdle));
+  (void)reading;
+  EXPECT_EQ(t.Evict(), "idle");
+  EXPECT_EQ(t.Evict(), "stalled-old");
+  EXPECT_EQ(t.Evict(), "stalled-new");
+  EXPECT_EQ(t.Evict(), "reading");
+  EXPECT_EQ(t.Evict(), std::nullopt);  // the progressing answer stays
+  EXPECT_EQ(t.size(), 1u);
+}
+
+// A stalled write whose client reads again is back among the responding: not evicted.
+TEST(ConnectionTable, AStalledWriteThatProgressesAgainIsNotEvicted) {
+  Table t(2);
+  uint64_t a = t.Add("a");
+  t.SetPhase(a, ConnectionPhase::kResponding);
+  t.SetPhase(a, ConnectionPhase::kStalledWrite);
+  t.SetPhase(a, ConnectionPhase::kResponding);
+  EXPECT_EQ(t.Evict(), std::nullopt);
+  EXPECT_EQ(t.size(), 1u);
+}
+
 // Re-entering a phase goes behind the others; staying in it keeps the place (a kept-alive
 // connection's deadline starts again at its next request, a trickling one's does not).
 TEST(ConnectionTable, OrderIsTheTimeAPhaseWasEntered) {
