@@ -141,13 +141,30 @@ TEST(HttpServer, ConnectionsBeingAnsweredAreNotEvicted) {
     pollfd p{fd, POLLIN, 0};
     ASSERT_EQ(::poll(&p, 1, 5000), 1);
   }
+  // Slow readers, not stalled ones: a little every 50 ms keeps both answers progressing however
+  // long the probes below take (an answer the client takes nothing of for 1 s may be evicted).
+  std::vector<std::string> replies(readers.size());
+  std::atomic<bool> done{false};
+  std::thread trickle([&] {
+    while (!done) {
+      for (size_t i = 0; i < readers.size(); ++i) {
+        char chunk[4096];
+        ssize_t n = ::recv(readers[i], chunk, sizeof chunk, MSG_DONTWAIT);
+        if (n > 0) replies[i].append(chunk, static_cast<size_t>(n));
+      }
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+  });
   for (int i = 0; i < 100 && server->counters().refused == 0; ++i) {
     EXPECT_EQ(Ask(port, "/healthz", milliseconds(1000)), 0);
   }
+  done = true;
+  trickle.join();
   EXPECT_GT(server->counters().refused, 0u);
   EXPECT_EQ(server->counters().evicted, 0u);
-  for (int fd : readers) {
-    std::string reply = ReadUntilClosed(fd, milliseconds(10000));
+  for (size_t i = 0; i < readers.size(); ++i) {
+    int fd = readers[i];
+    std::string reply = replies[i] + ReadUntilClosed(fd, milliseconds(10000));
     ::close(fd);
     EXPECT_TRUE(reply.starts_with("HTTP/1.1 200 OK\r\n")) << reply.substr(0, 100);
     EXPECT_TRUE(reply.ends_with(std::string(1000, 'x')));
