@@ -14,9 +14,9 @@
 // It also checks what ties the objects together: the grace period passed to ffpod equals the
 // pod's, probes and scrapes reach the listener's port and the right paths, the KEDA list is the
 // worker's queue, the podFailurePolicy matches the reason table, GPU pools require encoders,
-// every container is restricted. With --ffpod BINARY, each ffpod container's arguments and
-// FFPOD_* values are run through the real flag parser (`ffpod <command> ... --help` reads the
-// environment first and exits 2 on a bad value).
+// every container is restricted, each pod's service.instance.id is its UID. With --ffpod
+// BINARY, each ffpod container's arguments and FFPOD_* values are run through the real flag
+// parser (`ffpod <command> ... --help` reads the environment first and exits 2 on a bad value).
 //
 // Usage: node contract.js --source-root DIR [--ffpod BIN] [--dashboard F.json] [--doc F.md]...
 //                         MANIFESTS.yaml...
@@ -275,6 +275,19 @@ function checkFfpodContainer(o, spec, c, src, problems, runs) {
       problems.push(`${where}: ${name} must come from the Downward API field ${fieldPath}`);
     }
     if (!knowsDownwardVar(src.root, name)) problems.push(`${where}: ${name} is not read anywhere in parsers/ or supervisor/`);
+  }
+
+  // Each pod is its own service instance: service.instance.id is the pod's UID, expanded by the
+  // kubelet, which only expands variables defined earlier in the list.
+  const attrs = env.get('OTEL_RESOURCE_ATTRIBUTES');
+  if (attrs && attrs.value !== undefined) {
+    const ids = attrs.value.split(',').map((m) => m.trim()).filter((m) => m.startsWith('service.instance.id='));
+    const names = (c.env || []).map((e) => e.name);
+    if (ids.length === 0 || ids[ids.length - 1] !== 'service.instance.id=$(POD_UID)') {
+      problems.push(`${where}: OTEL_RESOURCE_ATTRIBUTES does not set service.instance.id=$(POD_UID): every pod would report the same instance`);
+    } else if (!(names.indexOf('POD_UID') >= 0 && names.indexOf('POD_UID') < names.indexOf('OTEL_RESOURCE_ATTRIBUTES'))) {
+      problems.push(`${where}: POD_UID is not defined before OTEL_RESOURCE_ATTRIBUTES, so $(POD_UID) is not expanded`);
+    }
   }
 
   // The grace period ffpod drains within is the pod's.

@@ -44,7 +44,7 @@ constexpr OtelVariable kOtelVariables[] = {
      nullptr},
     {"OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL",
      "http/json; http/protobuf is accepted with a warning (receivers take JSON on the same "
-     "path), grpc is refused",
+     "path); grpc turns export off with a warning",
      nullptr},
     {"OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION",
      "none; anything else is ignored with a warning (spans are sent uncompressed)", nullptr},

@@ -208,15 +208,25 @@ LogLine DecodeLogLine(std::string_view line) {
   }
   out.component = inner;
   out.parent = outer;
+  std::string_view before_tag = rest;
   if (std::optional<LogLevel> tag = TakeLevelTag(&rest)) {
     out.level = *tag;
     out.level_tagged = true;
+    out.level_tag = before_tag.substr(0, before_tag.size() - rest.size());
     out.message = rest;
     return out;
   }
   if (contexts == 0 && TakeExternal(rest, &out)) return out;
   out.message = rest;
   if (std::optional<LogLevel> inferred = InferLevel(rest, contexts > 0)) out.level = *inferred;
+  return out;
+}
+
+std::string LineWithoutLevelTag(std::string_view line, const LogLine& decoded) {
+  if (decoded.level_tag.empty()) return std::string(line);
+  size_t at = static_cast<size_t>(decoded.level_tag.data() - line.data());
+  std::string out(line.substr(0, at));
+  out += line.substr(at + decoded.level_tag.size());
   return out;
 }
 

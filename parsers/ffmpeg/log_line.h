@@ -8,6 +8,7 @@
 // `+datetime` prefixes are skipped. Pure and thread-safe; the returned views point into `line`.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace ffpod {
@@ -23,8 +24,16 @@ struct LogLine {
   std::string_view component;  // innermost context name, e.g. "libx264", "out#0/mp4"; may be empty
   std::string_view parent;   // outer context name when two are printed, e.g. "vost#0:0/h264_nvenc"
   std::string_view message;  // the rest, without prefixes
+  // FFmpeg's own `[level] ` tag with its space (what `-loglevel +level` adds), when the line has
+  // one; empty otherwise (external libraries' `x264 [error]: ` forms are not such a tag).
+  std::string_view level_tag;
 };
 
 LogLine DecodeLogLine(std::string_view line);
+
+// `line` as FFmpeg prints it without `-loglevel +level`: `decoded.level_tag` (decoded from this
+// `line`) removed, the time prefix and the `[name @ 0xPTR]` contexts kept. The line itself when it
+// has no tag.
+std::string LineWithoutLevelTag(std::string_view line, const LogLine& decoded);
 
 }  // namespace ffpod

@@ -45,7 +45,8 @@ class StderrForwarder {
   void Feed(std::string_view bytes);
   // The pipe ended: the last, unterminated line, and the pending repeat summary.
   void Finish();
-  // The last lines forwarded, redacted, oldest first.
+  // The last lines forwarded, redacted and without FFmpeg's `[level] ` tag (LineWithoutLevelTag),
+  // oldest first.
   std::vector<std::string> Tail() const { return {tail_.begin(), tail_.end()}; }
 
  private:

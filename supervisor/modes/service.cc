@@ -132,10 +132,7 @@ void Service::StopHttp() {
 }
 
 std::optional<int> Service::StartTracingAndHttp() {
-  if (auto tracing = StartTracing(); !tracing.ok()) {
-    logger_.Error(tracing.error().message);
-    return 2;
-  }
+  StartTracing();
   if (auto port = StartHttp(); !port.ok()) {
     logger_.Error(port.error().message);
     return 1;
@@ -143,7 +140,7 @@ std::optional<int> Service::StartTracingAndHttp() {
   return std::nullopt;
 }
 
-Status Service::StartTracing() {
+void Service::StartTracing() {
   TracerOptions options;
   options.otel_env = config_.otel_env;
   options.pod_name = config_.pod_name;
@@ -153,13 +150,10 @@ Status Service::StartTracing() {
   options.service_version = kVersion;
   options.logger = &logger_;
   options.on_dropped = [this](uint64_t n) { metrics_.CountOtlpSpansDropped(n); };
-  auto tracer = Tracer::Create(std::move(options));
-  if (!tracer.ok()) return tracer.error();
-  tracer_ = std::move(tracer).value();
+  tracer_ = Tracer::CreateOrOff(std::move(options));
   if (tracer_->exporting()) {
     logger_.Info("exporting traces", {{"endpoint", RedactUrl(tracer_->config().endpoint.url)}});
   }
-  return Status::Ok();
 }
 
 void Service::StopTracing(std::chrono::steady_clock::time_point deadline) {

@@ -77,11 +77,12 @@ class Service {
   const FfmpegVersion& ffmpeg_version() const { return ffmpeg_version_; }
 
   // Reads the configuration's OTEL_* variables and starts the exporter (tracing is off without
-  // an endpoint). On failure the error says why the configuration cannot work (the CLI exits 2).
-  Status StartTracing();
+  // an endpoint). Never fails: settings ffpod cannot export with are one warning and tracing is
+  // off (Tracer::CreateOrOff).
+  void StartTracing();
   Tracer& tracer() { return *tracer_; }
   // StartTracing, then StartHttp, as run and worker begin: on failure logs why and returns the
-  // exit status (2: tracing settings that cannot work, 1: the listener cannot bind).
+  // exit status (1: the listener cannot bind).
   std::optional<int> StartTracingAndHttp();
   // Flushes the spans still queued, until `deadline` at the latest.
   void StopTracing(std::chrono::steady_clock::time_point deadline);

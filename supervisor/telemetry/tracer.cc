@@ -206,8 +206,25 @@ void Span::End(std::optional<system_clock::time_point> time) {
 Result<std::unique_ptr<Tracer>> Tracer::Create(TracerOptions options) {
   auto config = ParseOtelConfig(options.otel_env);
   if (!config) return config.error();
+  return Start(std::move(options), std::move(*config));
+}
+
+std::unique_ptr<Tracer> Tracer::CreateOrOff(TracerOptions options) {
+  auto tracer = Create(options);
+  if (tracer) return std::move(tracer).value();
+  // The sentence names the variable and what is wrong, never its value (otel_config.h).
+  if (options.logger) {
+    options.logger->Warn("tracing: " + tracer.error().message + "; spans are not exported");
+  }
+  OtelConfig off;
+  off.disabled_because = tracer.error().message;
+  // With tracing off nothing is started, so nothing can fail.
+  return std::move(Start(std::move(options), std::move(off))).value();
+}
+
+Result<std::unique_ptr<Tracer>> Tracer::Start(TracerOptions options, OtelConfig config) {
   std::unique_ptr<Tracer> t(new Tracer());
-  t->config_ = std::move(*config);
+  t->config_ = std::move(config);
   {
     std::random_device rd;
     std::seed_seq seed{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};

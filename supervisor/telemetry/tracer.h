@@ -120,6 +120,11 @@ class Tracer {
   // Fails with one sentence for an OTEL_* setting ffpod cannot export with (see
   // parsers/config/otel_config.h) or unreadable TLS files.
   static Result<std::unique_ptr<Tracer>> Create(TracerOptions options);
+  // Create, except that a setting ffpod cannot export with never stops the caller: it is logged
+  // once as a warning ("tracing: <the sentence>; spans are not exported") and the tracer comes
+  // back with tracing off (ids are still made for logs and results). What `ffpod run` and the
+  // worker use: exporting spans is best-effort and never fails a job.
+  static std::unique_ptr<Tracer> CreateOrOff(TracerOptions options);
   ~Tracer();  // Shutdown(now) when not done: queued spans are dropped and counted
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
@@ -150,6 +155,9 @@ class Tracer {
  private:
   friend class Span;
   Tracer() = default;
+  // The tracer for an OtelConfig already read (Create, CreateOrOff). Fails only when the config
+  // has tracing on and the exporter cannot start.
+  static Result<std::unique_ptr<Tracer>> Start(TracerOptions options, OtelConfig config);
   SpanId NewSpanId();
   TraceId NewTraceId();
   void Export(SpanData span);

@@ -215,8 +215,12 @@ result document), the listener, logging, OpenTelemetry, the GPU runtime and inje
 {{- if contains ":" .Values.http.address }}[{{ .Values.http.address | trimPrefix "[" | trimSuffix "]" }}]{{ else }}{{ .Values.http.address }}{{ end }}
 {{- end }}
 
+{{/*
+The span resource: the release's namespace, and one service.instance.id per pod, the pod's UID.
+The kubelet expands $(POD_UID) because POD_UID comes earlier in ffpod.commonEnv.
+*/}}
 {{- define "ffpod.resourceAttributes" -}}
-{{- $attrs := list (printf "service.namespace=%s" .Release.Namespace) (printf "service.instance.id=%s" .Release.Name) }}
+{{- $attrs := list (printf "service.namespace=%s" .Release.Namespace) "service.instance.id=$(POD_UID)" }}
 {{- if .Values.otel.resourceAttributes }}{{ $attrs = append $attrs .Values.otel.resourceAttributes }}{{ end }}
 {{- join "," $attrs }}
 {{- end }}

@@ -282,6 +282,30 @@ INSTANTIATE_TEST_SUITE_P(
                                   "No space left on device"}),
     [](const ::testing::TestParamInfo<FailureCase>& info) { return info.param.name; });
 
+TEST(Run, StderrTailHasNoLevelTags) {
+  TempDir dir;
+  RunOutcome o = RunFfpod(
+      {}, {"ffmpeg", "-f", "lavfi", "-i", kLavfi, "-t", "1", "-vf", "nosuchfilter", dir / "o.mp4"});
+  EXPECT_NE(o.status, 0);
+  ASSERT_TRUE(o.result.contains("stderr_tail"));
+  const auto& tail = o.result.at("stderr_tail").as_array();
+  ASSERT_FALSE(tail.empty());
+  bool component = false;
+  for (const auto& v : tail) {
+    std::string line(v.as_string());
+    for (const char* tag : {"[error] ", "[info] ", "[fatal] ", "[warning] "}) {
+      EXPECT_EQ(line.find(tag), std::string::npos) << line;
+    }
+    // The context prefix stays, as ffmpeg prints it without -loglevel +level.
+    if (line.starts_with("[AVFilterGraph @ 0x") &&
+        line.ends_with("] No such filter: 'nosuchfilter'")) {
+      component = true;
+    }
+  }
+  EXPECT_TRUE(component) << boost::json::serialize(tail);
+  EXPECT_EQ(tail.back().as_string(), "Conversion failed!");
+}
+
 TEST(Run, NetworkRefusedOverHttp) {
   TempDir dir;
   int port = testing::FreePort();

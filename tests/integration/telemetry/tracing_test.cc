@@ -255,6 +255,56 @@ TEST(Tracing, EndpointThatHangsNeverDelaysTheJob) {
   EXPECT_NE(r.err.find("not every span could be exported"), std::string::npos) << r.err;
 }
 
+// The "tracing: ..." warning records in ffpod's log.
+std::vector<json::object> TracingWarnings(const std::string& log) {
+  std::vector<json::object> out;
+  for (auto& rec : testing::JsonLines(log)) {
+    if (rec.at("level") == "warning" && rec.at("msg").as_string().starts_with("tracing: ")) {
+      out.push_back(std::move(rec));
+    }
+  }
+  return out;
+}
+
+TEST(Tracing, SettingsFfpodCannotExportWithAreOneWarningAndTheJobRuns) {
+  TempDir dir;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317"},
+       "OTEL_EXPORTER_OTLP_PROTOCOL=\"grpc\" is not supported"},
+      {{"OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318"}, "OTEL_EXPORTER_OTLP_ENDPOINT is not a URL"},
+      {{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://user:hunter2@collector:4318/v1/traces"},
+       "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must not hold credentials"},
+  };
+  for (const auto& [env, sentence] : cases) {
+    SCOPED_TRACE(env.front());
+    std::filesystem::remove(dir / "o.mp4");
+    CommandResult r =
+        testing::RunCommand({FFPOD_BINARY, "run", "--listen", "", "--", "ffmpeg", "-f", "lavfi",
+                             "-i", "testsrc2=size=160x120", "-t", "1", "-c:v", "libx264", "-preset",
+                             "ultrafast", dir / "o.mp4"},
+                            60s, env);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(dir / "o.mp4"));
+    auto warnings = TracingWarnings(r.err);
+    ASSERT_EQ(warnings.size(), 1u) << r.err;
+    std::string msg(warnings[0].at("msg").as_string());
+    EXPECT_NE(msg.find(sentence), std::string::npos) << msg;
+    EXPECT_NE(msg.find("spans are not exported"), std::string::npos) << msg;
+    EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
+  }
+
+  // The worker starts and runs its jobs too.
+  testing::RedisServer redis;
+  std::string out = dir / "w.mp4";
+  testing::Produce(redis, testing::JobDocument("no-export", testing::EncodeArgs(out, 1), {out}));
+  testing::FfpodWorker w(redis.Url(), "w-grpc", dir, {}, cases.front().first);
+  EXPECT_GT(w.Port(), 0);
+  EXPECT_TRUE(
+      WaitFor([&] { return testing::JobField(redis, "no-export", "state") == "succeeded"; }, 60s))
+      << w.Log();
+  EXPECT_EQ(TracingWarnings(w.Log()).size(), 1u) << w.Log();
+}
+
 TEST(Tracing, EndpointDownDropsAreCounted) {
   testing::RedisServer redis;
   TempDir dir;

@@ -151,6 +151,29 @@ TEST(DecodeLogLine, ViewsPointIntoTheLine) {
   EXPECT_EQ(d.message, "boom");
 }
 
+TEST(LineWithoutLevelTag, DropsFfmpegsLevelTagAndKeepsTheRest) {
+  const std::pair<std::string_view, std::string_view> kCases[] = {
+      {"[info] Conversion failed!", "Conversion failed!"},
+      {"[AVFilterGraph @ 0x5580aef97d80] [error] No such filter: 'x'",
+       "[AVFilterGraph @ 0x5580aef97d80] No such filter: 'x'"},
+      {"[vost#0:0/libx264 @ 0x55] [enc:libx264 @ 0x56] [fatal] boom",
+       "[vost#0:0/libx264 @ 0x55] [enc:libx264 @ 0x56] boom"},
+      {"2025-01-02 03:04:05.678 [out#0/mp4 @ 0x1] [warning] late",
+       "2025-01-02 03:04:05.678 [out#0/mp4 @ 0x1] late"},
+      {"[info] [error] only the first tag", "[error] only the first tag"},
+      // No tag of ffmpeg's: the line as it is.
+      {"x264 [error]: malloc of size 1 failed", "x264 [error]: malloc of size 1 failed"},
+      {"[warn] not an ffmpeg level", "[warn] not an ffmpeg level"},
+      {"[info]no space", "[info]no space"},
+      {"frame=  50 fps=0.0 q=-1.0", "frame=  50 fps=0.0 q=-1.0"},
+      {"", ""},
+  };
+  for (const auto& [line, want] : kCases) {
+    SCOPED_TRACE(line);
+    EXPECT_EQ(LineWithoutLevelTag(line, DecodeLogLine(line)), want);
+  }
+}
+
 TEST(DecodeLogLine, BinaryNoiseIsJustAMessage) {
   std::string noise("\x00\xff[\x01 @ 0x]]\xfe", 11);
   LogLine d = DecodeLogLine(noise);
