@@ -32,7 +32,7 @@ SlotProgress Progress(int slot, int64_t step) {
                       .speed_ratio = 1.25 + 0.01 * slot,
                       .fps = 29.97 * (slot + 1),
                       .out_time_seconds = 0.5 * static_cast<double>(step),
-                      .bitrate_bits_per_second = 4.5e6 + slot,
+                      .bitrate_bytes_per_second = 562500 + slot,
                       .frames = 15 * step,
                       .total_size_bytes = 280000 * step,
                       .dropped_frames = step / 100,

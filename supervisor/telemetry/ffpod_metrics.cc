@@ -13,7 +13,8 @@ SlotProgress SlotProgressFrom(const ProgressView& v) {
   p.speed_ratio = v.speed;
   p.fps = v.fps;
   p.out_time_seconds = v.out_time_s;
-  p.bitrate_bits_per_second = v.bitrate_bps;
+  // ffmpeg reports bits; Prometheus' base unit is the byte.
+  if (v.bitrate_bps) p.bitrate_bytes_per_second = *v.bitrate_bps / 8;
   p.frames = v.frames;
   p.total_size_bytes = v.total_size_bytes;
   p.dropped_frames = v.drop_frames;
@@ -89,8 +90,9 @@ FfpodMetrics::FfpodMetrics(FfpodMetricsOptions options)
           "Media time written to the output by the running job so far, per slot (seconds).",
           SlotLabels(options))),
       output_bitrate_(registry_.AddGauge(
-          "ffpod_output_bitrate_bits_per_second",
-          "Output bitrate of the running job, per slot (bits per second).", SlotLabels(options))),
+          "ffpod_output_bitrate_bytes_per_second",
+          "Output bitrate of the running job, per slot (bytes of output per second of media).",
+          SlotLabels(options))),
       frames_total_(registry_.AddCounter("ffpod_frames_total",
                                          "Frames encoded, over all jobs since start (frames).")),
       output_bytes_total_(
@@ -192,7 +194,7 @@ void FfpodMetrics::SetSlotProgress(int slot, std::string_view job_id,
   SetSlotGauge(encode_speed_ratio_, slot_label, state.job_id, progress.speed_ratio);
   SetSlotGauge(encode_fps_, slot_label, state.job_id, progress.fps);
   SetSlotGauge(out_time_seconds_, slot_label, state.job_id, progress.out_time_seconds);
-  SetSlotGauge(output_bitrate_, slot_label, state.job_id, progress.bitrate_bits_per_second);
+  SetSlotGauge(output_bitrate_, slot_label, state.job_id, progress.bitrate_bytes_per_second);
 
   AddIncrease(progress.frames, &state.frames, frames_total_);
   AddIncrease(progress.total_size_bytes, &state.bytes, output_bytes_total_);

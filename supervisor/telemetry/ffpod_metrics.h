@@ -46,8 +46,8 @@ struct SlotProgress {
   std::optional<double> eta_seconds = std::nullopt;  // >= 0 (clamped), time left
   std::optional<double> speed_ratio = std::nullopt;  // ffmpeg `speed=`, 1 = real time
   std::optional<double> fps = std::nullopt;          // frames per second
-  std::optional<double> out_time_seconds = std::nullopt;         // media time written so far
-  std::optional<double> bitrate_bits_per_second = std::nullopt;  // output bitrate
+  std::optional<double> out_time_seconds = std::nullopt;          // media time written so far
+  std::optional<double> bitrate_bytes_per_second = std::nullopt;  // output bitrate
   // Totals of the current ffmpeg process so far (`frame`, `total_size`, `drop_frames`,
   // `dup_frames`), as ffmpeg reports them. Negative values are ignored.
   std::optional<int64_t> frames = std::nullopt;

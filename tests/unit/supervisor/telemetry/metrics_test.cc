@@ -276,9 +276,9 @@ std::string FreshFfpodMetricsText() {
          "# HELP ffpod_out_time_seconds Media time written to the output by the running job so "
          "far, per slot (seconds).\n"
          "# TYPE ffpod_out_time_seconds gauge\n"
-         "# HELP ffpod_output_bitrate_bits_per_second Output bitrate of the running job, per "
-         "slot (bits per second).\n"
-         "# TYPE ffpod_output_bitrate_bits_per_second gauge\n"
+         "# HELP ffpod_output_bitrate_bytes_per_second Output bitrate of the running job, per "
+         "slot (bytes of output per second of media).\n"
+         "# TYPE ffpod_output_bitrate_bytes_per_second gauge\n"
          "# HELP ffpod_frames_total Frames encoded, over all jobs since start (frames).\n"
          "# TYPE ffpod_frames_total counter\n"
          "ffpod_frames_total 0\n"
@@ -344,7 +344,7 @@ TEST(FfpodMetricsTest, NamesTypesAndLabelsAreThoseOfTheSpec) {
       {"ffpod_encode_speed_ratio", MetricType::kGauge, {"slot"}},
       {"ffpod_encode_fps", MetricType::kGauge, {"slot"}},
       {"ffpod_out_time_seconds", MetricType::kGauge, {"slot"}},
-      {"ffpod_output_bitrate_bits_per_second", MetricType::kGauge, {"slot"}},
+      {"ffpod_output_bitrate_bytes_per_second", MetricType::kGauge, {"slot"}},
       {"ffpod_frames_total", MetricType::kCounter, {}},
       {"ffpod_output_bytes_total", MetricType::kCounter, {}},
       {"ffpod_dropped_frames_total", MetricType::kCounter, {}},
@@ -390,7 +390,7 @@ TEST(FfpodMetricsTest, SlotProgressSetsRemovesAndClears) {
                      .speed_ratio = 2.5,
                      .fps = 60,
                      .out_time_seconds = 10,
-                     .bitrate_bits_per_second = 2.4e6});
+                     .bitrate_bytes_per_second = 300000});
   m.SetSlotProgress(1, "b", {.ratio = 0.5, .fps = 25});
   std::string text = m.Render();
   EXPECT_NE(text.find("ffpod_progress_ratio{slot=\"0\"} 0.25\n"), std::string::npos);
@@ -398,7 +398,7 @@ TEST(FfpodMetricsTest, SlotProgressSetsRemovesAndClears) {
   EXPECT_NE(text.find("ffpod_encode_speed_ratio{slot=\"0\"} 2.5\n"), std::string::npos);
   EXPECT_NE(text.find("ffpod_encode_fps{slot=\"0\"} 60\n"), std::string::npos);
   EXPECT_NE(text.find("ffpod_out_time_seconds{slot=\"0\"} 10\n"), std::string::npos);
-  EXPECT_NE(text.find("ffpod_output_bitrate_bits_per_second{slot=\"0\"} 2400000\n"),
+  EXPECT_NE(text.find("ffpod_output_bitrate_bytes_per_second{slot=\"0\"} 300000\n"),
             std::string::npos);
   EXPECT_NE(text.find("ffpod_progress_ratio{slot=\"1\"} 0.5\n"), std::string::npos);
   EXPECT_EQ(text.find("ffpod_eta_seconds{slot=\"1\"}"), std::string::npos);
@@ -408,7 +408,7 @@ TEST(FfpodMetricsTest, SlotProgressSetsRemovesAndClears) {
   text = m.Render();
   EXPECT_NE(text.find("ffpod_progress_ratio{slot=\"0\"} 0.5\n"), std::string::npos);
   EXPECT_EQ(text.find("ffpod_eta_seconds{slot=\"0\"}"), std::string::npos);
-  EXPECT_EQ(text.find("ffpod_output_bitrate_bits_per_second{slot=\"0\"}"), std::string::npos);
+  EXPECT_EQ(text.find("ffpod_output_bitrate_bytes_per_second{slot=\"0\"}"), std::string::npos);
 
   m.ClearSlot(0);
   text = m.Render();
