@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "parsers/common/text.h"
+
 namespace ffpod {
 
 bool EnvPatternCovers(std::string_view pattern, std::string_view name) {
@@ -15,11 +17,9 @@ bool EnvPatternCovers(std::string_view pattern, std::string_view name) {
 bool IsEnvPattern(std::string_view pattern) {
   if (!pattern.empty() && pattern.back() == '*') pattern.remove_suffix(1);
   if (pattern.empty()) return false;
-  auto word = [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  };
-  return !(pattern.front() >= '0' && pattern.front() <= '9') &&
-         std::all_of(pattern.begin(), pattern.end(), word);
+  return !IsDigit(pattern.front()) && std::all_of(pattern.begin(), pattern.end(), [](char c) {
+    return IsAsciiAlnum(c) || c == '_';
+  });
 }
 
 std::vector<std::string> ChildEnvironment(std::span<const std::string> environment,

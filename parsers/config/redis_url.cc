@@ -75,9 +75,9 @@ std::string QuotedIfNumber(std::string_view text) {
 }
 
 std::string QuotedIfName(std::string_view text) {
-  bool name = !text.empty() && text.size() <= 32 &&
-              std::all_of(text.begin(), text.end(),
-                          [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+  bool name =
+      !text.empty() && text.size() <= 32 &&
+      std::all_of(text.begin(), text.end(), [](char c) { return IsAsciiLower(c) || c == '_'; });
   return name ? "'" + std::string(text) + "' " : "";
 }
 

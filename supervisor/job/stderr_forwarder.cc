@@ -51,13 +51,12 @@ void StderrForwarder::OnLine(const SplitLine& line) {
   std::string_view raw = line.text;
   LogLine decoded = DecodeLogLine(raw);
   if (hooks_.on_line) hooks_.on_line(decoded);
-  std::string redacted = secrets_.Redact(raw);
   // The level is a field of the log record; the tail reads as FFmpeg prints without +level.
   tail_.push_back(secrets_.Redact(LineWithoutLevelTag(raw, decoded)));
   while (tail_.size() > tail_lines_) tail_.pop_front();
   if (IsErrorLevel(decoded.level) && error_events_ < 5) {
     ++error_events_;
-    if (hooks_.on_event) hooks_.on_event("ffmpeg.error", {{"line", redacted}});
+    if (hooks_.on_event) hooks_.on_event("ffmpeg.error", {{"line", secrets_.Redact(raw)}});
   }
   Forward(decoded);
 }

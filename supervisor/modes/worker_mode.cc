@@ -273,13 +273,12 @@ void WorkerMode::RecoverScan() {
     }
     for (const auto& other : *workers) {
       if (other == identity_.id) continue;
-      queue_->Recover(other, false, [this, other](const Result<Recovered>& n) {
+      RecoverAndSweep(other, false, [this, other](const Result<Recovered>& n) {
         if (!n.ok()) {
           CountRedisError();
         } else if (n->jobs > 0) {
           logger_.Warn("recovered the jobs of a worker whose heartbeat expired",
                        {{"lost_worker", other}, {"jobs", n->jobs}});
-          RemoveFencedTemporaries(other, n->started);
         }
       });
     }
@@ -431,7 +430,9 @@ void WorkerMode::MaybeExit() {
     finish();
     return;
   }
-  queue_->Recover(identity_.id, true, [this, finish](const Result<Recovered>& n) {
+  // Started ones are a previous run's (a worker drained before its start-up recovery); the hash
+  // pool finishes removing their temporaries before the worker exits.
+  RecoverAndSweep(identity_.id, true, [this, finish](const Result<Recovered>& n) {
     if (!n.ok()) {
       // Keep the heartbeat and the membership: they are how the other workers find this
       // active list and recover it once the heartbeat expires.
@@ -443,9 +444,6 @@ void WorkerMode::MaybeExit() {
       return;
     }
     if (n->jobs > 0) logger_.Info("handed claimed jobs back to pending", {{"jobs", n->jobs}});
-    // Started ones are a previous run's (a worker drained before its start-up recovery): their
-    // temporaries go too. The hash pool finishes this before the worker exits.
-    RemoveFencedTemporaries(identity_.id, n->started);
     queue_->Leave([finish](const Status&) { finish(); });
   });
 }

@@ -15,6 +15,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -68,6 +69,9 @@ class WorkerMode {
   void Promote();
   void PollQueueLength();
   void PollCancels();
+  // queue_->Recover, then the fenced attempts' temporaries removed (RemoveFencedTemporaries).
+  void RecoverAndSweep(const std::string& worker, bool force,
+                       std::function<void(const Result<Recovered>&)> done);
   // Off the loop (it lists directories): the temporaries of this worker id's previous run.
   void RemovePreviousRunTemporaries(const std::vector<std::string>& documents);
   void RemoveFencedTemporaries(const std::string& worker,

@@ -9,6 +9,17 @@
 
 namespace ffpod {
 
+// Every recovery fences the attempts it took over: their temporaries go with it, whichever of
+// the worker's recoveries (a lost peer's, its own at start, its hand-back at exit) it was.
+void WorkerMode::RecoverAndSweep(const std::string& worker, bool force,
+                                 std::function<void(const Result<Recovered>&)> done) {
+  queue_->Recover(worker, force,
+                  [this, worker, done = std::move(done)](const Result<Recovered>& n) {
+                    if (n.ok()) RemoveFencedTemporaries(worker, n->started);
+                    done(n);
+                  });
+}
+
 void WorkerMode::RemovePreviousRunTemporaries(const std::vector<std::string>& documents) {
   if (!config_.atomic_outputs) return;
   int removed = 0;

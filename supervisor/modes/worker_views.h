@@ -39,12 +39,10 @@ class WorkerMode::ClaimQueue final : public ClaimLoop::Queue {
     });
   }
   void Recover(ClaimLoop::Reply<long long> done) {
-    w_.queue_->Recover(w_.identity_.id, true,
-                       [this, done = std::move(done)](const Result<Recovered>& n) {
-                         if (!n.ok()) return done(n.error());
-                         w_.RemoveFencedTemporaries(w_.identity_.id, n->started);
-                         done(n->jobs);
-                       });
+    w_.RecoverAndSweep(w_.identity_.id, true, [done = std::move(done)](const Result<Recovered>& n) {
+      if (!n.ok()) return done(n.error());
+      done(n->jobs);
+    });
   }
   void ReturnUnheld(const std::vector<std::string>& held,
                     ClaimLoop::Reply<long long> done) override {

@@ -75,9 +75,9 @@ struct HttpServer::State {
   void Accept();
   void Admit(tcp::socket socket);
   void OnAcceptError(const beast::error_code& ec);
-  // Removes the connection that matters least from the table and closes it on its strand;
-  // false when every connection is being answered and none has stalled.
-  bool EvictOne();
+  // Removes the connection that matters least from the table and closes it on its strand
+  // (none when every connection is being answered and none has stalled).
+  void EvictOne();
   static void CloseEvicted(std::optional<std::weak_ptr<Session>> victim);
 
   // The pause before accepting again after an accept error.
@@ -399,15 +399,13 @@ void HttpServer::State::OnAcceptError(const beast::error_code& ec) {
   });
 }
 
-bool HttpServer::State::EvictOne() {
+void HttpServer::State::EvictOne() {
   std::optional<std::weak_ptr<Session>> victim;
   {
     std::lock_guard lock(shared->mu);
     victim = shared->table.Evict();
   }
-  bool evicted = victim.has_value();
   CloseEvicted(std::move(victim));
-  return evicted;
 }
 
 // Called without the mutex held: the last reference may go here, and ~Session takes it.

@@ -206,15 +206,19 @@ void JobQueue::Leave(Done done) {
                  });
 }
 
+void JobQueue::Strings(const std::vector<std::string>& command,
+                       Reply<std::vector<std::string>> done) {
+  redis_.Command(command, [done = std::move(done)](std::error_code ec, RedisReply reply) {
+    if (ec) return done(Failed(ec));
+    if (reply.IsError()) return done(Failed(reply));
+    std::vector<std::string> out;
+    for (auto& e : reply.elements) out.push_back(std::move(e.str));
+    done(std::move(out));
+  });
+}
+
 void JobQueue::Workers(Reply<std::vector<std::string>> done) {
-  redis_.Command({"SMEMBERS", keys_.Workers()},
-                 [done = std::move(done)](std::error_code ec, RedisReply reply) {
-                   if (ec) return done(Failed(ec));
-                   if (reply.IsError()) return done(Failed(reply));
-                   std::vector<std::string> out;
-                   for (auto& e : reply.elements) out.push_back(std::move(e.str));
-                   done(std::move(out));
-                 });
+  Strings({"SMEMBERS", keys_.Workers()}, std::move(done));
 }
 
 void JobQueue::Recover(const std::string& worker, bool force, Reply<Recovered> done) {
@@ -239,14 +243,7 @@ void JobQueue::Recover(const std::string& worker, bool force, Reply<Recovered> d
 }
 
 void JobQueue::ActiveDocuments(const std::string& worker, Reply<std::vector<std::string>> done) {
-  redis_.Command({"LRANGE", keys_.Active(worker), "0", "-1"},
-                 [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                   if (ec) return done(Failed(ec));
-                   if (reply.IsError()) return done(Failed(reply));
-                   std::vector<std::string> docs;
-                   for (const auto& e : reply.elements) docs.push_back(e.str);
-                   done(std::move(docs));
-                 });
+  Strings({"LRANGE", keys_.Active(worker), "0", "-1"}, std::move(done));
 }
 
 void JobQueue::PromoteDelayed(Reply<long long> done) {

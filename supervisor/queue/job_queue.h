@@ -189,6 +189,8 @@ class JobQueue {
   RedisClient::Callback Observed(RedisClient::Callback callback, bool plain_write) const;
   void EvalWatched(const RedisScript& script, std::vector<std::string> keys,
                    std::vector<std::string> args, RedisClient::Callback callback);
+  // A command whose answer is an array of strings (SMEMBERS, LRANGE).
+  void Strings(const std::vector<std::string>& command, Reply<std::vector<std::string>> done);
 
   RedisClient& redis_;
   std::shared_ptr<WriteObserver> write_observer_;  // shared with callbacks in flight
