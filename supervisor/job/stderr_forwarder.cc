@@ -51,13 +51,17 @@ void StderrForwarder::OnLine(const SplitLine& line) {
   std::string_view raw = line.text;
   LogLine decoded = DecodeLogLine(raw);
   if (hooks_.on_line) hooks_.on_line(decoded);
-  // The level is a field of the log record; the tail reads as FFmpeg prints without +level.
-  tail_.push_back(secrets_.Redact(LineWithoutLevelTag(raw, decoded)));
-  while (tail_.size() > tail_lines_) tail_.pop_front();
+  // The level is a field of the log record and of the span event; the tail and the event's
+  // line read as FFmpeg prints without +level.
+  std::string untagged = secrets_.Redact(LineWithoutLevelTag(raw, decoded));
   if (IsErrorLevel(decoded.level) && error_events_ < 5) {
     ++error_events_;
-    if (hooks_.on_event) hooks_.on_event("ffmpeg.error", {{"line", secrets_.Redact(raw)}});
+    if (hooks_.on_event) {
+      hooks_.on_event("ffmpeg.error", {{"line", untagged}, {"level", LogLevelName(decoded.level)}});
+    }
   }
+  tail_.push_back(std::move(untagged));
+  while (tail_.size() > tail_lines_) tail_.pop_front();
   Forward(decoded);
 }
 

@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "tests/harness/ffpod_worker.h"
@@ -37,6 +38,7 @@ struct SpanView {
   std::string status_message;
   std::map<std::string, json::value> attributes;
   std::vector<std::string> events;
+  std::vector<std::map<std::string, std::string>> event_attributes;  // string values, per event
 };
 
 std::vector<SpanView> Spans(const Receiver& receiver) {
@@ -70,6 +72,16 @@ std::vector<SpanView> Spans(const Receiver& receiver) {
           if (s.as_object().contains("events")) {
             for (const auto& e : s.at("events").as_array()) {
               v.events.emplace_back(e.at("name").as_string());
+              auto& attributes = v.event_attributes.emplace_back();
+              if (e.as_object().contains("attributes")) {
+                for (const auto& a : e.at("attributes").as_array()) {
+                  const auto& value = a.at("value").as_object();
+                  if (value.contains("stringValue")) {
+                    attributes[std::string(a.at("key").as_string())] =
+                        std::string(value.at("stringValue").as_string());
+                  }
+                }
+              }
             }
           }
           out.push_back(std::move(v));
@@ -203,9 +215,17 @@ TEST(Tracing, FailureSetsErrorWithTheReason) {
   const SpanView* ffmpeg = Find(spans, "ffmpeg");
   ASSERT_TRUE(ffmpeg);
   EXPECT_EQ(ffmpeg->status, 2);
-  bool error_event = false;
-  for (const auto& e : job->events) error_event = error_event || e == "ffmpeg.error";
-  EXPECT_TRUE(error_event);
+  // The event carries ffmpeg's line as ffmpeg prints it, its level apart (ffpod asks for
+  // `-loglevel +level`: the tag is not part of the line).
+  std::optional<std::map<std::string, std::string>> error_event;
+  for (size_t i = 0; i < job->events.size(); ++i) {
+    if (job->events[i] == "ffmpeg.error" && !error_event) error_event = job->event_attributes[i];
+  }
+  ASSERT_TRUE(error_event);
+  EXPECT_EQ(error_event->at("ffpod.level"), "error");
+  EXPECT_NE(error_event->at("ffpod.line").find("No such file or directory"), std::string::npos)
+      << error_event->at("ffpod.line");
+  EXPECT_FALSE(error_event->at("ffpod.line").starts_with("[")) << error_event->at("ffpod.line");
 }
 
 TEST(Tracing, WorkerPreemptionIsTracedWithItsDrainDecision) {
