@@ -33,9 +33,9 @@ struct Config {
   Command command = Command::kRun;
 
   // --- common ---
-  std::string listen = "0.0.0.0:9464";  // HTTP listener HOST:PORT; empty disables it
-  std::string ffmpeg = "ffmpeg";        // ffmpeg executable (run: the one after `--` wins)
-  std::string ffprobe = "ffprobe";      // ffprobe executable, for input durations
+  std::string listen = "[::]:9464";  // HTTP listener HOST:PORT; empty disables it
+  std::string ffmpeg = "ffmpeg";     // ffmpeg executable (run: the one after `--` wins)
+  std::string ffprobe = "ffprobe";   // ffprobe executable, for input durations
   // --ffmpeg-env: variables (NAME, or PREFIX* for every name with that prefix) that ffmpeg,
   // ffprobe and the probes get on top of the allowlist (parsers/config/child_env.h).
   std::vector<std::string> ffmpeg_env;

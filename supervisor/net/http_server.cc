@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "supervisor/net/connection_table.h"
+#include "supervisor/net/listen_socket.h"
 
 namespace ffpod {
 
@@ -435,43 +436,12 @@ Result<int> HttpServer::Start() {
   if (!parsed.ok()) return parsed.error();
 
   auto state = std::make_unique<State>(shared_);
+  Result<ListenPlan> plan = PlanListen(listen, *parsed, state->ioc);
+  if (!plan.ok()) return plan.error();
+  Result<size_t> bound = BindFirst(listen, *plan, BindAcceptor(state->acceptor));
+  if (!bound.ok()) return bound.error();
+
   beast::error_code ec;
-  std::vector<tcp::endpoint> endpoints;
-  net::ip::address literal = net::ip::make_address(parsed->host, ec);
-  if (!ec) {
-    endpoints.emplace_back(literal, parsed->port);
-  } else {
-    tcp::resolver resolver(state->ioc);
-    auto results = resolver.resolve(parsed->host, std::to_string(parsed->port),
-                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-    if (ec) {
-      return Error{"cannot listen on " + listen + ": cannot resolve \"" + parsed->host +
-                   "\": " + ec.message()};
-    }
-    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-    if (endpoints.empty()) {
-      return Error{"cannot listen on " + listen + ": \"" + parsed->host + "\" has no address"};
-    }
-  }
-
-  // Bind the first address that works (a name may resolve to IPv6 and IPv4).
-  beast::error_code bind_ec;
-  for (const tcp::endpoint& endpoint : endpoints) {
-    beast::error_code e;
-    tcp::acceptor& a = state->acceptor;
-    if (a.is_open()) a.close(e);
-    a.open(endpoint.protocol(), e);
-    if (!e) a.set_option(net::socket_base::reuse_address(true), e);
-    if (!e) a.bind(endpoint, e);
-    if (!e) a.listen(net::socket_base::max_listen_connections, e);
-    if (!e) {
-      bind_ec = {};
-      break;
-    }
-    bind_ec = e;
-  }
-  if (bind_ec) return Error{"cannot listen on " + listen + ": " + bind_ec.message()};
-
   tcp::endpoint local = state->acceptor.local_endpoint(ec);
   if (ec) return Error{"cannot listen on " + listen + ": " + ec.message()};
   port_ = local.port();

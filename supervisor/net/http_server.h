@@ -62,8 +62,9 @@ struct HttpProviders {
 struct HttpServerOptions {
   // `HOST:PORT` as given to --listen. Port 0 picks a free port (see HttpServer::port());
   // an empty string disables the listener. HOST may be a name, an IPv4 address, an IPv6
-  // address in brackets, or empty (all IPv4 interfaces).
-  std::string listen = "0.0.0.0:9464";
+  // address in brackets, or empty (the same as `[::]`: every interface, IPv6 and IPv4, or IPv4
+  // alone where the kernel has no IPv6).
+  std::string listen = "[::]:9464";
   int threads = 2;                                 // serving threads (clamped to 1..16)
   size_t max_connections = 512;                    // open connections at once (see above)
   std::chrono::milliseconds read_timeout{2000};    // to receive one whole request, not extended
@@ -75,11 +76,12 @@ struct HttpServerOptions {
 };
 
 struct ListenAddress {
-  std::string host;  // without brackets; "0.0.0.0" when the text had none
+  std::string host;  // without brackets; "::" when the text had none
   uint16_t port = 0;
 };
 
-// Parses --listen's `HOST:PORT` (`0.0.0.0:9464`, `[::1]:0`, `localhost:9464`, `:9464`).
+// Parses --listen's `HOST:PORT` (`[::]:9464`, `0.0.0.0:9464`, `[::1]:0`, `localhost:9464`,
+// `:9464`).
 // On failure: one sentence naming --listen and what was expected. Empty text is an error here:
 // whether empty means "disabled" is the caller's decision.
 Result<ListenAddress> ParseListenAddress(std::string_view text);

@@ -36,7 +36,7 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
     host = host.substr(1, host.size() - 2);
   }
   ListenAddress address;
-  address.host = host.empty() ? "0.0.0.0" : std::string(host);
+  address.host = host.empty() ? "::" : std::string(host);
   address.port = static_cast<uint16_t>(*port);
   return address;
 }

@@ -470,9 +470,9 @@ TEST(ListenAddressTest, Parses) {
     const char* host;
     int port;
   };
-  for (const Case& c : {Case{"0.0.0.0:9464", "0.0.0.0", 9464}, Case{":9464", "0.0.0.0", 9464},
-                        Case{"[::]:0", "::", 0}, Case{"[::1]:65535", "::1", 65535},
-                        Case{"localhost:80", "localhost", 80}}) {
+  for (const Case& c :
+       {Case{"0.0.0.0:9464", "0.0.0.0", 9464}, Case{":9464", "::", 9464}, Case{"[::]:0", "::", 0},
+        Case{"[::1]:65535", "::1", 65535}, Case{"localhost:80", "localhost", 80}}) {
     Result<ListenAddress> a = ParseListenAddress(c.text);
     ASSERT_TRUE(a.ok()) << c.text;
     EXPECT_EQ(a->host, c.host);
