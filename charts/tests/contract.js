@@ -396,6 +396,100 @@ function checkJobPolicy(o, src, problems) {
   }
 }
 
+// matchLabels `sel` selects an object whose labels are `labels`.
+function selects(sel, labels) {
+  return Object.entries(sel || {}).every(([k, v]) => (labels || {})[k] === v);
+}
+
+// The worker Service: it selects the worker pods and reaches their listener.
+function checkService(o, objects, problems) {
+  const where = describe(o);
+  const workers = objects.filter((w) => w.file === o.file && w.doc.kind === 'Deployment' &&
+    selects(o.doc.spec.selector, w.doc.spec.template.metadata.labels));
+  if (workers.length === 0) problems.push(`${where}: selects no worker pod of the release`);
+  for (const w of workers) {
+    const c = podSpec(w.doc).containers.find(isFfpodContainer);
+    const listen = envMap(c).get('FFPOD_LISTEN');
+    const port = listen ? Number(listen.value.slice(listen.value.lastIndexOf(':') + 1)) : NaN;
+    for (const p of o.doc.spec.ports) {
+      const target = typeof p.targetPort === 'string'
+        ? ((c.ports || []).find((x) => x.name === p.targetPort) || {}).containerPort : p.targetPort;
+      if (target !== port) problems.push(`${where}: port ${p.name} targets ${p.targetPort}, not the FFPOD_LISTEN port ${port} of ${describe(w)}`);
+    }
+  }
+}
+
+// The `helm test` pod: restricted, runs the ffpod image, asks a Service of the release on its
+// port for the readiness and metrics paths ffpod serves, and may reach it under the release's
+// NetworkPolicies.
+function checkTestPod(o, objects, src, problems) {
+  const where = describe(o);
+  const doc = o.doc;
+  const spec = doc.spec;
+  const same = objects.filter((x) => x.file === o.file);
+  if (!/(^|,)test(,|$)/.test((doc.metadata.annotations || {})['helm.sh/hook'] || '')) {
+    problems.push(`${where}: a Pod that is not a helm.sh/hook: test`);
+  }
+  if (spec.restartPolicy !== 'Never') problems.push(`${where}: restartPolicy is not Never`);
+  for (const c of spec.containers) checkRestricted(o, spec, c, problems);
+  const c = spec.containers[0];
+  const env = envMap(c);
+  const images = same.filter((w) => podSpec(w.doc)).flatMap((w) => {
+    const ps = podSpec(w.doc);
+    return [...(ps.initContainers || []), ...ps.containers.filter(isFfpodContainer)].map((x) => x.image);
+  });
+  if (!images.includes(c.image)) problems.push(`${where}: image ${c.image} is not the release's ffpod image`);
+  const host = (env.get('HOST') || {}).value || '';
+  const port = Number((env.get('PORT') || {}).value);
+  const svcName = host.split('.')[0];
+  const svc = same.find((x) => x.doc.kind === 'Service' && x.doc.metadata.name === svcName);
+  if (!svc) {
+    problems.push(`${where}: HOST ${host} is no Service of the release`);
+  } else if (!svc.doc.spec.ports.some((p) => p.port === port)) {
+    problems.push(`${where}: PORT ${port} is not a port of Service ${svcName}`);
+  }
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+(\.svc(\.cluster\.local)?)?)?$/.test(host)) {
+    problems.push(`${where}: HOST ${host} is not SERVICE[.NAMESPACE[.svc]]`);
+  }
+  const script = (c.command || []).concat(c.args || []).join('\n');
+  const checked = [...script.matchAll(/^\s*check (\/[a-z]*) /gm)].map((m) => m[1]);
+  for (const provider of ['readiness', 'metrics']) {
+    const want = src.paths.get(provider);
+    if (!checked.includes(want)) problems.push(`${where}: helm test does not check the ${provider} path ${want} (it checks ${checked.join(', ') || 'nothing'})`);
+  }
+  for (const m of script.matchAll(/\b(ffpod_[a-z0-9_]+)/g)) {
+    if (!src.metrics.has(m[1])) problems.push(`${where}: helm test checks metric ${m[1]}, which does not exist`);
+  }
+  // NetworkPolicies: union of what the policies selecting each side allow.
+  const policies = same.filter((x) => x.doc.kind === 'NetworkPolicy');
+  const labels = doc.metadata.labels;
+  const out = policies.filter((p) => selects(p.doc.spec.podSelector.matchLabels, labels) &&
+    (p.doc.spec.policyTypes || []).includes('Egress'));
+  const workers = svc ? same.filter((w) => w.doc.kind === 'Deployment' &&
+    selects(svc.doc.spec.selector, w.doc.spec.template.metadata.labels)) : [];
+  for (const w of workers) {
+    const wl = w.doc.spec.template.metadata.labels;
+    const target = svc.doc.spec.ports.find((p) => p.port === port) || {};
+    const ffpodC = podSpec(w.doc).containers.find(isFfpodContainer);
+    const named = (ffpodC.ports || []).find((x) => x.name === target.targetPort);
+    const podPort = named ? named.containerPort : target.targetPort;
+    const portOk = (rule) => !rule.ports || rule.ports.some((p) => p.port === podPort ||
+      (named && p.port === named.name));
+    if (out.length && !out.some((p) => (p.doc.spec.egress || []).some((r) => portOk(r) &&
+        (r.to || []).some((peer) => peer.podSelector && !peer.namespaceSelector &&
+          selects(peer.podSelector.matchLabels, wl))))) {
+      problems.push(`${where}: no NetworkPolicy lets it out to ${describe(w)} on port ${podPort}`);
+    }
+    const inn = policies.filter((p) => selects(p.doc.spec.podSelector.matchLabels, wl) &&
+      (p.doc.spec.policyTypes || []).includes('Ingress'));
+    if (inn.length && !inn.some((p) => (p.doc.spec.ingress || []).some((r) => portOk(r) &&
+        (!r.from || r.from.some((peer) => peer.podSelector && !peer.namespaceSelector &&
+          selects(peer.podSelector.matchLabels, labels)))))) {
+      problems.push(`${where}: no NetworkPolicy lets it in to ${describe(w)} on port ${podPort}`);
+    }
+  }
+}
+
 function checkManifests(files, src) {
   const problems = [];
   const runs = [];
@@ -415,6 +509,8 @@ function checkManifests(files, src) {
       }
     }
     if (o.doc.kind === 'Job') checkJobPolicy(o, src, problems);
+    if (o.doc.kind === 'Service') checkService(o, objects, problems);
+    if (o.doc.kind === 'Pod') checkTestPod(o, objects, src, problems);
   }
   for (const o of objects) {
     const d = o.doc;
@@ -545,6 +641,8 @@ const MUTATIONS = [
   ['supervisor/net/http_server.cc', '"/readyz"', '"/ready"', 'readinessProbe path /readyz'],
   ['supervisor/net/http_server.cc', '"/healthz"', '"/livez"', 'livenessProbe path /healthz'],
   ['supervisor/net/http_server.cc', '"/metrics"', '"/prometheus"', 'scrapes /metrics'],
+  ['supervisor/net/http_server.cc', '"/readyz"', '"/ready"', 'helm test does not check the readiness path /ready'],
+  ['supervisor/telemetry/ffpod_metrics.cc', '"ffpod_ready"', '"ffpod_is_ready"', 'helm test checks metric ffpod_ready, which does not exist'],
   ['supervisor/telemetry/ffpod_metrics.cc', '"ffpod_stalls_total"', '"ffpod_stall_total"', 'metric ffpod_stalls_total does not exist'],
   ['supervisor/telemetry/ffpod_metrics.cc', '"ffpod_jobs_in_flight"', '"ffpod_jobs_running"', 'metric ffpod_jobs_in_flight does not exist'],
   ['supervisor/telemetry/ffpod_metrics.cc', '{"result", "reason"}', '{"result", "cause"}', 'names reason, which no series in the expression has'],

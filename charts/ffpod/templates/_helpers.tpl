@@ -81,6 +81,11 @@ no images: rendering fails until image.repository names the one built from image
 {{- if .Values.injection.enabled }}/ffpod/ffpod{{ else }}/usr/local/bin/ffpod{{ end }}
 {{- end }}
 
+{{/* "true" when the `helm test` pod is rendered (it asks the workers through the Service). */}}
+{{- define "ffpod.testEnabled" -}}
+{{- if and .Values.worker.enabled .Values.service.enabled .Values.tests.enabled }}true{{ end }}
+{{- end }}
+
 {{- define "ffpod.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "ffpod.fullname" .) .Values.serviceAccount.name }}
