@@ -330,7 +330,7 @@ step_hook() {
   if got=$(HOST=127.0.0.1 PORT=$http_port bash -c "$script" 2>&1); then
     fail "helm test passes on a paused (unready) worker: $got"
   fi
-  grep -qF "/readyz answered: HTTP/1.1 503" <<<"$got" || fail "helm test on a paused worker: $got"
+  grep -qE "/readyz answered: HTTP/1\.[01] 503 " <<<"$got" || fail "helm test on a paused worker: $got"
   echo "hook: paused worker: $got"
   kill "$worker_pid"
   wait "$worker_pid" || true
