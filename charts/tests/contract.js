@@ -19,7 +19,8 @@
 // parser (`ffpod <command> ... --help` reads the environment first and exits 2 on a bad value).
 //
 // Usage: node contract.js --source-root DIR [--ffpod BIN] [--dashboard F.json] [--doc F.md]...
-//                         MANIFESTS.yaml...
+//                         [--images DIR] MANIFESTS.yaml...
+//   (--images: each DIR/ffmpeg-*/Dockerfile agrees with the chart's defaults, see checkImages)
 //        node contract.js --self-test --source-root DIR MANIFESTS.yaml...
 //   (the self-test renames things in a copy of the sources and expects each to be caught)
 'use strict';
@@ -617,6 +618,42 @@ function checkDoc(file, src, problems) {
   }
 }
 
+// The images of images/ agree with what the chart assumes of them: the static ffpod built by
+// scripts/build-static at the path the chart runs and injection copies, the user the pod
+// security context names, the listener's port, ffpod as the entrypoint, and the GPU images'
+// default required encoders the chart's own.
+function checkImages(dir, root, objects, problems) {
+  const values = require('js-yaml').load(read(root, 'charts/ffpod/values.yaml'));
+  const binaries = new Set(objects.filter((o) => podSpec(o.doc))
+    .flatMap((o) => podSpec(o.doc).containers.filter(isFfpodContainer).map((c) => c.command[0]))
+    .filter((b) => !b.startsWith('/ffpod/')));
+  const psc = values.podSecurityContext;
+  const dirs = fs.readdirSync(dir).filter((d) => /^ffmpeg-/.test(d));
+  if (dirs.length < 3) problems.push(`${dir}: expected the cpu, nvidia and intel images, found ${dirs.join(', ') || 'none'}`);
+  for (const d of dirs) {
+    const file = path.join(dir, d, 'Dockerfile');
+    const text = fs.readFileSync(file, 'utf8');
+    const want = (what, re) => { if (!re.test(text)) problems.push(`${file}: ${what}`); };
+    want('no build stage running scripts/build-static', /^FROM \S+ AS build$[\s\S]*^RUN scripts\/build-static .*--out \/out\/ffpod$/m);
+    const copy = text.match(/^COPY --from=build \/out\/ffpod (\S+)$/m);
+    if (!copy) problems.push(`${file}: does not copy the static ffpod from the build stage`);
+    else {
+      if (copy[1] !== values.injection.sourcePath) problems.push(`${file}: ffpod is at ${copy[1]}, injection.sourcePath is ${values.injection.sourcePath}`);
+      for (const b of binaries) if (b !== copy[1]) problems.push(`${file}: ffpod is at ${copy[1]}, the chart runs ${b}`);
+      want(`the entrypoint is not ${copy[1]}`, new RegExp(`^ENTRYPOINT \\["${copy[1]}"\\]$`, 'm'));
+    }
+    want(`does not run as ${psc.runAsUser}:${psc.runAsGroup} (podSecurityContext)`, new RegExp(`^USER ${psc.runAsUser}:${psc.runAsGroup}$`, 'm'));
+    want(`does not expose http.port ${values.http.port}`, new RegExp(`^EXPOSE ${values.http.port}$`, 'm'));
+    const vendor = d.replace(/^ffmpeg-/, '');
+    if (values.gpu[vendor]) {
+      const enc = values.gpu[vendor].requireEncoders.join(',');
+      want(`CMD does not require ${enc} (gpu.${vendor}.requireEncoders)`,
+        new RegExp(`^CMD \\["worker", "--require-encoders", "${enc}"\\]$`, 'm'));
+    }
+  }
+  return dirs.length;
+}
+
 function loadSources(root) {
   return { root, flags: parseFlags(root), metrics: parseMetrics(root), paths: parseHttpPaths(root),
     reasons: parseReasons(root), pendingSuffix: parsePendingSuffix(root) };
@@ -631,6 +668,7 @@ function check(opts) {
   if (opts.ffpod) runParser(opts.ffpod, runs, problems);
   for (const d of opts.dashboards) checkDashboard(d, src, problems);
   for (const d of opts.docs) checkDoc(d, src, problems);
+  if (opts.images) checkImages(opts.images, opts.sourceRoot, opts.files.flatMap(loadManifests), problems);
   return { problems, count, runs: opts.ffpod ? runs.length : 0 };
 }
 
@@ -665,7 +703,7 @@ function copySources(root, dest) {
 
 function selfTest(opts) {
   const failures = [];
-  const base = check({ ...opts, ffpod: null, dashboards: [], docs: [] });
+  const base = check({ ...opts, ffpod: null, dashboards: [], docs: [], images: null });
   if (base.problems.length) failures.push(`unmutated sources: ${base.problems.join('; ')}`);
   for (const [file, from, to, expect] of MUTATIONS) {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ffpod-contract-'));
@@ -689,7 +727,7 @@ function selfTest(opts) {
       }
       let problems;
       try {
-        problems = check({ ...opts, sourceRoot: tmp, ffpod: null, dashboards: [], docs: [] }).problems;
+        problems = check({ ...opts, sourceRoot: tmp, ffpod: null, dashboards: [], docs: [], images: null }).problems;
       } catch (e) {
         problems = [String(e.message)];
       }
@@ -706,13 +744,15 @@ function selfTest(opts) {
 // ---------------------------------------------------------------- main
 
 function parseArgs(argv) {
-  const opts = { sourceRoot: null, ffpod: null, dashboards: [], docs: [], files: [], selfTest: false };
+  const opts = { sourceRoot: null, ffpod: null, dashboards: [], docs: [], images: null, files: [],
+    selfTest: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--source-root') opts.sourceRoot = argv[++i];
     else if (a === '--ffpod') opts.ffpod = argv[++i];
     else if (a === '--dashboard') opts.dashboards.push(argv[++i]);
     else if (a === '--doc') opts.docs.push(argv[++i]);
+    else if (a === '--images') opts.images = argv[++i];
     else if (a === '--self-test') opts.selfTest = true;
     else opts.files.push(a);
   }
@@ -733,7 +773,7 @@ function main() {
   }
   const { problems, count, runs } = check(opts);
   for (const p of problems) console.log(p);
-  console.log(`contract: ${count} objects, ${runs} ffpod parser runs, ${opts.dashboards.length} dashboards, ${opts.docs.length} docs, ${problems.length} problems`);
+  console.log(`contract: ${count} objects, ${runs} ffpod parser runs, ${opts.dashboards.length} dashboards, ${opts.docs.length} docs, ${opts.images ? 'images' : 'no images'}, ${problems.length} problems`);
   return problems.length ? 1 : 0;
 }
 

@@ -12,7 +12,8 @@
 #   schema    each value set in invalid/ must be rejected at render time (values.schema.json or
 #             the templates' own checks), with its stated message
 #   contract  names used by the chart, the dashboard and docs/kubernetes.md exist in the sources;
-#             the worker and Job flags and values pass ffpod's own parser (FFPOD_BINARY)
+#             the worker and Job flags and values pass ffpod's own parser (FFPOD_BINARY); the
+#             Dockerfiles of images/ agree with the chart (binary path, user, port, encoders)
 #   selftest  renames in a copy of the sources must each break the contract check
 #   rules     promtool check rules, and promtool test rules on alerts_test.yaml
 #   hook      the `helm test` pod's check, run against a real ffpod worker and redis-server:
@@ -221,10 +222,20 @@ step_schema() {
 step_contract() {
   step_validate_prelude
   local args=(--source-root "$root" --dashboard "$root/docs/grafana/ffpod.json"
-    --doc "$root/docs/kubernetes.md")
+    --doc "$root/docs/kubernetes.md" --images "$root/images")
   [[ -n "$ffpod" ]] && args+=(--ffpod "$ffpod")
   # shellcheck disable=SC2046
   node "$here/contract.js" "${args[@]}" $(rendered)
+  # A Dockerfile that disagrees with the chart is caught: another user in a copy of images/.
+  local dir="$build/images" got
+  rm -rf "$dir" && cp -r "$root/images" "$dir"
+  sed -i 's/^USER 10001:10001$/USER 1000:1000/' "$dir/ffmpeg-cpu/Dockerfile"
+  # shellcheck disable=SC2046
+  if got=$(node "$here/contract.js" --source-root "$root" --images "$dir" $(rendered) 2>&1); then
+    fail "contract: a Dockerfile running as 1000:1000 passed"
+  fi
+  grep -qF 'ffmpeg-cpu/Dockerfile: does not run as 10001:10001 (podSecurityContext)' <<<"$got" ||
+    fail "contract: $got"
 }
 
 step_selftest() {
