@@ -453,7 +453,7 @@ function checkTestPod(o, objects, src, problems) {
     problems.push(`${where}: HOST ${host} is not SERVICE[.NAMESPACE[.svc]]`);
   }
   const script = (c.command || []).concat(c.args || []).join('\n');
-  const checked = [...script.matchAll(/^\s*check (\/[a-z]*) /gm)].map((m) => m[1]);
+  const checked = [...script.matchAll(/\bcheck (\/[a-z]*) /g)].map((m) => m[1]);
   for (const provider of ['readiness', 'metrics']) {
     const want = src.paths.get(provider);
     if (!checked.includes(want)) problems.push(`${where}: helm test does not check the ${provider} path ${want} (it checks ${checked.join(', ') || 'nothing'})`);

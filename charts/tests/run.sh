@@ -333,23 +333,27 @@ step_hook() {
   # shellcheck disable=SC2064
   trap "kill $worker_pid $redis_pid 2>/dev/null || true" EXIT
   wait_status "http://127.0.0.1:$http_port/readyz" 200
-  got=$(HOST=127.0.0.1 PORT=$http_port bash -c "$script" 2>&1) || fail "helm test fails on a ready worker: $got"
+  local env=(HOST=127.0.0.1 PORT="$http_port" DELAY=0.5)
+  got=$(env "${env[@]}" ATTEMPTS=20 bash -c "$script" 2>&1) ||
+    fail "helm test fails on a ready worker: $got"
   grep -c '^ok: ' <<<"$got" | grep -qx 2 || fail "helm test did not report both checks: $got"
   echo "hook: ready worker: ${got//$'\n'/; }"
   "$ffpod" pause --redis "redis://127.0.0.1:$redis_port" >/dev/null
   wait_status "http://127.0.0.1:$http_port/readyz" 503
-  if got=$(HOST=127.0.0.1 PORT=$http_port bash -c "$script" 2>&1); then
+  if got=$(env "${env[@]}" ATTEMPTS=2 bash -c "$script" 2>&1); then
     fail "helm test passes on a paused (unready) worker: $got"
   fi
-  grep -qE "/readyz answered: HTTP/1\.[01] 503 " <<<"$got" || fail "helm test on a paused worker: $got"
-  echo "hook: paused worker: $got"
+  grep -qE "^FAIL after 2 tries: .*/readyz answered: HTTP/1\.[01] 503 " <<<"$got" ||
+    fail "helm test on a paused worker: $got"
+  echo "hook: paused worker: ${got##*$'\n'}"
   kill "$worker_pid"
   wait "$worker_pid" || true
-  if got=$(HOST=127.0.0.1 PORT=$http_port bash -c "$script" 2>&1); then
+  if got=$(env "${env[@]}" ATTEMPTS=2 bash -c "$script" 2>&1); then
     fail "helm test passes with no worker: $got"
   fi
-  grep -qF "no answer from http://127.0.0.1:$http_port/readyz" <<<"$got" || fail "helm test with no worker: $got"
-  echo "hook: no worker: $got"
+  grep -qF "FAIL after 2 tries: no answer from http://127.0.0.1:$http_port/readyz" <<<"$got" ||
+    fail "helm test with no worker: $got"
+  echo "hook: no worker: ${got##*$'\n'}"
   kill "$redis_pid"
   wait "$redis_pid" || true
   trap - EXIT
