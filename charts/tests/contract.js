@@ -19,7 +19,8 @@
 // parser (`ffpod <command> ... --help` reads the environment first and exits 2 on a bad value).
 //
 // Usage: node contract.js --source-root DIR [--ffpod BIN] [--dashboard F.json] [--doc F.md]...
-//                         MANIFESTS.yaml...
+//                         [--images DIR] MANIFESTS.yaml...
+//   (--images: each DIR/ffmpeg-*/Dockerfile agrees with the chart's defaults, see checkImages)
 //        node contract.js --self-test --source-root DIR MANIFESTS.yaml...
 //   (the self-test renames things in a copy of the sources and expects each to be caught)
 'use strict';
@@ -396,6 +397,100 @@ function checkJobPolicy(o, src, problems) {
   }
 }
 
+// matchLabels `sel` selects an object whose labels are `labels`.
+function selects(sel, labels) {
+  return Object.entries(sel || {}).every(([k, v]) => (labels || {})[k] === v);
+}
+
+// The worker Service: it selects the worker pods and reaches their listener.
+function checkService(o, objects, problems) {
+  const where = describe(o);
+  const workers = objects.filter((w) => w.file === o.file && w.doc.kind === 'Deployment' &&
+    selects(o.doc.spec.selector, w.doc.spec.template.metadata.labels));
+  if (workers.length === 0) problems.push(`${where}: selects no worker pod of the release`);
+  for (const w of workers) {
+    const c = podSpec(w.doc).containers.find(isFfpodContainer);
+    const listen = envMap(c).get('FFPOD_LISTEN');
+    const port = listen ? Number(listen.value.slice(listen.value.lastIndexOf(':') + 1)) : NaN;
+    for (const p of o.doc.spec.ports) {
+      const target = typeof p.targetPort === 'string'
+        ? ((c.ports || []).find((x) => x.name === p.targetPort) || {}).containerPort : p.targetPort;
+      if (target !== port) problems.push(`${where}: port ${p.name} targets ${p.targetPort}, not the FFPOD_LISTEN port ${port} of ${describe(w)}`);
+    }
+  }
+}
+
+// The `helm test` pod: restricted, runs the ffpod image, asks a Service of the release on its
+// port for the readiness and metrics paths ffpod serves, and may reach it under the release's
+// NetworkPolicies.
+function checkTestPod(o, objects, src, problems) {
+  const where = describe(o);
+  const doc = o.doc;
+  const spec = doc.spec;
+  const same = objects.filter((x) => x.file === o.file);
+  if (!/(^|,)test(,|$)/.test((doc.metadata.annotations || {})['helm.sh/hook'] || '')) {
+    problems.push(`${where}: a Pod that is not a helm.sh/hook: test`);
+  }
+  if (spec.restartPolicy !== 'Never') problems.push(`${where}: restartPolicy is not Never`);
+  for (const c of spec.containers) checkRestricted(o, spec, c, problems);
+  const c = spec.containers[0];
+  const env = envMap(c);
+  const images = same.filter((w) => podSpec(w.doc)).flatMap((w) => {
+    const ps = podSpec(w.doc);
+    return [...(ps.initContainers || []), ...ps.containers.filter(isFfpodContainer)].map((x) => x.image);
+  });
+  if (!images.includes(c.image)) problems.push(`${where}: image ${c.image} is not the release's ffpod image`);
+  const host = (env.get('HOST') || {}).value || '';
+  const port = Number((env.get('PORT') || {}).value);
+  const svcName = host.split('.')[0];
+  const svc = same.find((x) => x.doc.kind === 'Service' && x.doc.metadata.name === svcName);
+  if (!svc) {
+    problems.push(`${where}: HOST ${host} is no Service of the release`);
+  } else if (!svc.doc.spec.ports.some((p) => p.port === port)) {
+    problems.push(`${where}: PORT ${port} is not a port of Service ${svcName}`);
+  }
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+(\.svc(\.cluster\.local)?)?)?$/.test(host)) {
+    problems.push(`${where}: HOST ${host} is not SERVICE[.NAMESPACE[.svc]]`);
+  }
+  const script = (c.command || []).concat(c.args || []).join('\n');
+  const checked = [...script.matchAll(/\bcheck (\/[a-z]*) /g)].map((m) => m[1]);
+  for (const provider of ['readiness', 'metrics']) {
+    const want = src.paths.get(provider);
+    if (!checked.includes(want)) problems.push(`${where}: helm test does not check the ${provider} path ${want} (it checks ${checked.join(', ') || 'nothing'})`);
+  }
+  for (const m of script.matchAll(/\b(ffpod_[a-z0-9_]+)/g)) {
+    if (!src.metrics.has(m[1])) problems.push(`${where}: helm test checks metric ${m[1]}, which does not exist`);
+  }
+  // NetworkPolicies: union of what the policies selecting each side allow.
+  const policies = same.filter((x) => x.doc.kind === 'NetworkPolicy');
+  const labels = doc.metadata.labels;
+  const out = policies.filter((p) => selects(p.doc.spec.podSelector.matchLabels, labels) &&
+    (p.doc.spec.policyTypes || []).includes('Egress'));
+  const workers = svc ? same.filter((w) => w.doc.kind === 'Deployment' &&
+    selects(svc.doc.spec.selector, w.doc.spec.template.metadata.labels)) : [];
+  for (const w of workers) {
+    const wl = w.doc.spec.template.metadata.labels;
+    const target = svc.doc.spec.ports.find((p) => p.port === port) || {};
+    const ffpodC = podSpec(w.doc).containers.find(isFfpodContainer);
+    const named = (ffpodC.ports || []).find((x) => x.name === target.targetPort);
+    const podPort = named ? named.containerPort : target.targetPort;
+    const portOk = (rule) => !rule.ports || rule.ports.some((p) => p.port === podPort ||
+      (named && p.port === named.name));
+    if (out.length && !out.some((p) => (p.doc.spec.egress || []).some((r) => portOk(r) &&
+        (r.to || []).some((peer) => peer.podSelector && !peer.namespaceSelector &&
+          selects(peer.podSelector.matchLabels, wl))))) {
+      problems.push(`${where}: no NetworkPolicy lets it out to ${describe(w)} on port ${podPort}`);
+    }
+    const inn = policies.filter((p) => selects(p.doc.spec.podSelector.matchLabels, wl) &&
+      (p.doc.spec.policyTypes || []).includes('Ingress'));
+    if (inn.length && !inn.some((p) => (p.doc.spec.ingress || []).some((r) => portOk(r) &&
+        (!r.from || r.from.some((peer) => peer.podSelector && !peer.namespaceSelector &&
+          selects(peer.podSelector.matchLabels, labels)))))) {
+      problems.push(`${where}: no NetworkPolicy lets it in to ${describe(w)} on port ${podPort}`);
+    }
+  }
+}
+
 function checkManifests(files, src) {
   const problems = [];
   const runs = [];
@@ -415,6 +510,8 @@ function checkManifests(files, src) {
       }
     }
     if (o.doc.kind === 'Job') checkJobPolicy(o, src, problems);
+    if (o.doc.kind === 'Service') checkService(o, objects, problems);
+    if (o.doc.kind === 'Pod') checkTestPod(o, objects, src, problems);
   }
   for (const o of objects) {
     const d = o.doc;
@@ -521,6 +618,42 @@ function checkDoc(file, src, problems) {
   }
 }
 
+// The images of images/ agree with what the chart assumes of them: the static ffpod built by
+// scripts/build-static at the path the chart runs and injection copies, the user the pod
+// security context names, the listener's port, ffpod as the entrypoint, and the GPU images'
+// default required encoders the chart's own.
+function checkImages(dir, root, objects, problems) {
+  const values = require('js-yaml').load(read(root, 'charts/ffpod/values.yaml'));
+  const binaries = new Set(objects.filter((o) => podSpec(o.doc))
+    .flatMap((o) => podSpec(o.doc).containers.filter(isFfpodContainer).map((c) => c.command[0]))
+    .filter((b) => !b.startsWith('/ffpod/')));
+  const psc = values.podSecurityContext;
+  const dirs = fs.readdirSync(dir).filter((d) => /^ffmpeg-/.test(d));
+  if (dirs.length < 3) problems.push(`${dir}: expected the cpu, nvidia and intel images, found ${dirs.join(', ') || 'none'}`);
+  for (const d of dirs) {
+    const file = path.join(dir, d, 'Dockerfile');
+    const text = fs.readFileSync(file, 'utf8');
+    const want = (what, re) => { if (!re.test(text)) problems.push(`${file}: ${what}`); };
+    want('no build stage running scripts/build-static', /^FROM \S+ AS build$[\s\S]*^RUN scripts\/build-static .*--out \/out\/ffpod$/m);
+    const copy = text.match(/^COPY --from=build \/out\/ffpod (\S+)$/m);
+    if (!copy) problems.push(`${file}: does not copy the static ffpod from the build stage`);
+    else {
+      if (copy[1] !== values.injection.sourcePath) problems.push(`${file}: ffpod is at ${copy[1]}, injection.sourcePath is ${values.injection.sourcePath}`);
+      for (const b of binaries) if (b !== copy[1]) problems.push(`${file}: ffpod is at ${copy[1]}, the chart runs ${b}`);
+      want(`the entrypoint is not ${copy[1]}`, new RegExp(`^ENTRYPOINT \\["${copy[1]}"\\]$`, 'm'));
+    }
+    want(`does not run as ${psc.runAsUser}:${psc.runAsGroup} (podSecurityContext)`, new RegExp(`^USER ${psc.runAsUser}:${psc.runAsGroup}$`, 'm'));
+    want(`does not expose http.port ${values.http.port}`, new RegExp(`^EXPOSE ${values.http.port}$`, 'm'));
+    const vendor = d.replace(/^ffmpeg-/, '');
+    if (values.gpu[vendor]) {
+      const enc = values.gpu[vendor].requireEncoders.join(',');
+      want(`CMD does not require ${enc} (gpu.${vendor}.requireEncoders)`,
+        new RegExp(`^CMD \\["worker", "--require-encoders", "${enc}"\\]$`, 'm'));
+    }
+  }
+  return dirs.length;
+}
+
 function loadSources(root) {
   return { root, flags: parseFlags(root), metrics: parseMetrics(root), paths: parseHttpPaths(root),
     reasons: parseReasons(root), pendingSuffix: parsePendingSuffix(root) };
@@ -535,6 +668,7 @@ function check(opts) {
   if (opts.ffpod) runParser(opts.ffpod, runs, problems);
   for (const d of opts.dashboards) checkDashboard(d, src, problems);
   for (const d of opts.docs) checkDoc(d, src, problems);
+  if (opts.images) checkImages(opts.images, opts.sourceRoot, opts.files.flatMap(loadManifests), problems);
   return { problems, count, runs: opts.ffpod ? runs.length : 0 };
 }
 
@@ -545,6 +679,8 @@ const MUTATIONS = [
   ['supervisor/net/http_server.cc', '"/readyz"', '"/ready"', 'readinessProbe path /readyz'],
   ['supervisor/net/http_server.cc', '"/healthz"', '"/livez"', 'livenessProbe path /healthz'],
   ['supervisor/net/http_server.cc', '"/metrics"', '"/prometheus"', 'scrapes /metrics'],
+  ['supervisor/net/http_server.cc', '"/readyz"', '"/ready"', 'helm test does not check the readiness path /ready'],
+  ['supervisor/telemetry/ffpod_metrics.cc', '"ffpod_ready"', '"ffpod_is_ready"', 'helm test checks metric ffpod_ready, which does not exist'],
   ['supervisor/telemetry/ffpod_metrics.cc', '"ffpod_stalls_total"', '"ffpod_stall_total"', 'metric ffpod_stalls_total does not exist'],
   ['supervisor/telemetry/ffpod_metrics.cc', '"ffpod_jobs_in_flight"', '"ffpod_jobs_running"', 'metric ffpod_jobs_in_flight does not exist'],
   ['supervisor/telemetry/ffpod_metrics.cc', '{"result", "reason"}', '{"result", "cause"}', 'names reason, which no series in the expression has'],
@@ -567,7 +703,7 @@ function copySources(root, dest) {
 
 function selfTest(opts) {
   const failures = [];
-  const base = check({ ...opts, ffpod: null, dashboards: [], docs: [] });
+  const base = check({ ...opts, ffpod: null, dashboards: [], docs: [], images: null });
   if (base.problems.length) failures.push(`unmutated sources: ${base.problems.join('; ')}`);
   for (const [file, from, to, expect] of MUTATIONS) {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ffpod-contract-'));
@@ -591,7 +727,7 @@ function selfTest(opts) {
       }
       let problems;
       try {
-        problems = check({ ...opts, sourceRoot: tmp, ffpod: null, dashboards: [], docs: [] }).problems;
+        problems = check({ ...opts, sourceRoot: tmp, ffpod: null, dashboards: [], docs: [], images: null }).problems;
       } catch (e) {
         problems = [String(e.message)];
       }
@@ -608,13 +744,15 @@ function selfTest(opts) {
 // ---------------------------------------------------------------- main
 
 function parseArgs(argv) {
-  const opts = { sourceRoot: null, ffpod: null, dashboards: [], docs: [], files: [], selfTest: false };
+  const opts = { sourceRoot: null, ffpod: null, dashboards: [], docs: [], images: null, files: [],
+    selfTest: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--source-root') opts.sourceRoot = argv[++i];
     else if (a === '--ffpod') opts.ffpod = argv[++i];
     else if (a === '--dashboard') opts.dashboards.push(argv[++i]);
     else if (a === '--doc') opts.docs.push(argv[++i]);
+    else if (a === '--images') opts.images = argv[++i];
     else if (a === '--self-test') opts.selfTest = true;
     else opts.files.push(a);
   }
@@ -635,7 +773,7 @@ function main() {
   }
   const { problems, count, runs } = check(opts);
   for (const p of problems) console.log(p);
-  console.log(`contract: ${count} objects, ${runs} ffpod parser runs, ${opts.dashboards.length} dashboards, ${opts.docs.length} docs, ${problems.length} problems`);
+  console.log(`contract: ${count} objects, ${runs} ffpod parser runs, ${opts.dashboards.length} dashboards, ${opts.docs.length} docs, ${opts.images ? 'images' : 'no images'}, ${problems.length} problems`);
   return problems.length ? 1 : 0;
 }
 

@@ -12,9 +12,14 @@
 #   schema    each value set in invalid/ must be rejected at render time (values.schema.json or
 #             the templates' own checks), with its stated message
 #   contract  names used by the chart, the dashboard and docs/kubernetes.md exist in the sources;
-#             the worker and Job flags and values pass ffpod's own parser (FFPOD_BINARY)
+#             the worker and Job flags and values pass ffpod's own parser (FFPOD_BINARY); the
+#             Dockerfiles of images/ agree with the chart (binary path, user, port, encoders)
 #   selftest  renames in a copy of the sources must each break the contract check
 #   rules     promtool check rules, and promtool test rules on alerts_test.yaml
+#   hook      the `helm test` pod's check, run against a real ffpod worker and redis-server:
+#             it passes on a ready worker, fails on a paused one and with none (FFPOD_BINARY)
+#   readme    the values table of charts/ffpod/README.md is what values-table.js generates from
+#             values.yaml and values.schema.json (and a changed default makes it stale)
 #   all       everything above, in order
 #
 # Usage: charts/tests/run.sh STEP... [-B BUILD_DIR]   (default BUILD_DIR: build-ship/chart)
@@ -120,12 +125,32 @@ step_render() {
     echo "render: $name: $(grep -c '^kind:' "$out/$name.yaml" || true) objects"
   done
   ((sets >= 7)) || fail "only $sets value sets"
+  helmignore_keeps_chart
   [[ ! -s "$out/everything-off.yaml" ]] || fail "everything-off renders objects"
   if command -v yamllint >/dev/null; then
     yamllint -s -d '{extends: default, rules: {line-length: disable, document-start: disable,
       indentation: {indent-sequences: whatever}, comments: {min-spaces-from-content: 1}}}' \
       "$out"/*.yaml "$chart/Chart.yaml" "$chart/values.yaml" "$here"/values/*.yaml
   fi
+}
+
+# No pattern of the chart's .helmignore drops a file the chart is made of (a pattern matches any
+# component of a path, as Helm's does for patterns without a slash).
+helmignore_keeps_chart() {
+  local pat f part n=0
+  [[ -f "$chart/.helmignore" ]] || fail "charts/ffpod/.helmignore is missing"
+  while IFS= read -r pat; do
+    [[ -z "$pat" || "$pat" == \#* || "$pat" == !* ]] && continue
+    pat=${pat%/}
+    n=$((n + 1))
+    while IFS= read -r f; do
+      for part in ${f//\// }; do
+        # shellcheck disable=SC2053  # the pattern is a glob on purpose
+        [[ "$part" == $pat ]] && fail ".helmignore pattern $pat drops $f from the chart"
+      done
+    done < <(cd "$chart" && find . -type f ! -name .helmignore | sed 's|^\./||')
+  done <"$chart/.helmignore"
+  echo "render: .helmignore ($n patterns) keeps every file of the chart"
 }
 
 rendered() {
@@ -197,10 +222,20 @@ step_schema() {
 step_contract() {
   step_validate_prelude
   local args=(--source-root "$root" --dashboard "$root/docs/grafana/ffpod.json"
-    --doc "$root/docs/kubernetes.md")
+    --doc "$root/docs/kubernetes.md" --images "$root/images")
   [[ -n "$ffpod" ]] && args+=(--ffpod "$ffpod")
   # shellcheck disable=SC2046
   node "$here/contract.js" "${args[@]}" $(rendered)
+  # A Dockerfile that disagrees with the chart is caught: another user in a copy of images/.
+  local dir="$build/images" got
+  rm -rf "$dir" && cp -r "$root/images" "$dir"
+  sed -i 's/^USER 10001:10001$/USER 1000:1000/' "$dir/ffmpeg-cpu/Dockerfile"
+  # shellcheck disable=SC2046
+  if got=$(node "$here/contract.js" --source-root "$root" --images "$dir" $(rendered) 2>&1); then
+    fail "contract: a Dockerfile running as 1000:1000 passed"
+  fi
+  grep -qF 'ffmpeg-cpu/Dockerfile: does not run as 10001:10001 (podSecurityContext)' <<<"$got" ||
+    fail "contract: $got"
 }
 
 step_selftest() {
@@ -248,13 +283,114 @@ step_rules() {
   promtool check rules "$dir/dashboard.yaml"
 }
 
+# A free TCP port on the loopback, from $1 up.
+free_port() {
+  local p
+  for p in $(seq "$1" "$(($1 + 200))"); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  fail "no free port near $1"
+}
+
+# Waits (bounded) until $1 answers with HTTP status $2.
+wait_status() {
+  local _
+  for _ in $(seq 100); do
+    [[ $(curl -s -o /dev/null -w '%{http_code}' "$1" || true) == "$2" ]] && return 0
+    sleep 0.2
+  done
+  fail "$1 never answered $2"
+}
+
+# The `helm test` pod's command, run here against a real worker (its HOST and PORT pointed at
+# the loopback): it passes while the worker is ready, and fails when it is not or is gone.
+step_hook() {
+  step_validate_prelude
+  [[ -n "$ffpod" ]] || skip "the hook step needs an ffpod binary: set FFPOD_BINARY"
+  need redis-server "apt-get install redis-server, or scripts/setup"
+  need curl "apt-get install curl"
+  local dir="$build/hook" script
+  rm -rf "$dir" && mkdir -p "$dir"
+  node -e '
+    const { loadManifests } = require(process.argv[1]);
+    const pod = loadManifests(process.argv[2]).find((o) => o.doc.kind === "Pod");
+    if (!pod) { console.error("no test Pod in " + process.argv[2]); process.exit(1); }
+    const c = pod.doc.spec.containers[0];
+    const argv = (c.command || []).concat(c.args || []);
+    if (argv[0] !== "/bin/bash" || argv[1] !== "-c") { console.error("the test pod does not run /bin/bash -c"); process.exit(1); }
+    require("fs").writeFileSync(process.argv[3], argv[2]);
+  ' "$here/lib.js" "$out/cpu.yaml" "$dir/check.sh"
+  script=$(<"$dir/check.sh")
+  local redis_port http_port redis_pid worker_pid got
+  redis_port=$(free_port 16400)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$dir" >"$dir/redis.log" 2>&1 &
+  redis_pid=$!
+  http_port=$(free_port 19500)
+  "$ffpod" worker --redis "redis://127.0.0.1:$redis_port" --listen "127.0.0.1:$http_port" \
+    --worker-id hook-test --heartbeat 1 >"$dir/worker.log" 2>&1 &
+  worker_pid=$!
+  # shellcheck disable=SC2064
+  trap "kill $worker_pid $redis_pid 2>/dev/null || true" EXIT
+  wait_status "http://127.0.0.1:$http_port/readyz" 200
+  local env=(HOST=127.0.0.1 PORT="$http_port" DELAY=0.5)
+  got=$(env "${env[@]}" ATTEMPTS=20 bash -c "$script" 2>&1) ||
+    fail "helm test fails on a ready worker: $got"
+  grep -c '^ok: ' <<<"$got" | grep -qx 2 || fail "helm test did not report both checks: $got"
+  echo "hook: ready worker: ${got//$'\n'/; }"
+  "$ffpod" pause --redis "redis://127.0.0.1:$redis_port" >/dev/null
+  wait_status "http://127.0.0.1:$http_port/readyz" 503
+  if got=$(env "${env[@]}" ATTEMPTS=2 bash -c "$script" 2>&1); then
+    fail "helm test passes on a paused (unready) worker: $got"
+  fi
+  grep -qE "^FAIL after 2 tries: .*/readyz answered: HTTP/1\.[01] 503 " <<<"$got" ||
+    fail "helm test on a paused worker: $got"
+  echo "hook: paused worker: ${got##*$'\n'}"
+  kill "$worker_pid"
+  wait "$worker_pid" || true
+  if got=$(env "${env[@]}" ATTEMPTS=2 bash -c "$script" 2>&1); then
+    fail "helm test passes with no worker: $got"
+  fi
+  grep -qF "FAIL after 2 tries: no answer from http://127.0.0.1:$http_port/readyz" <<<"$got" ||
+    fail "helm test with no worker: $got"
+  echo "hook: no worker: ${got##*$'\n'}"
+  kill "$redis_pid"
+  wait "$redis_pid" || true
+  trap - EXIT
+}
+
+# The README's values table is current, and the check can tell: a changed default and a value
+# the schema does not describe each fail it.
+step_readme() {
+  built
+  node "$here/values-table.js" --check "$chart"
+  local dir="$build/readme" got
+  rm -rf "$dir" && mkdir -p "$dir"
+  cp "$chart/values.yaml" "$chart/values.schema.json" "$chart/README.md" "$dir/"
+  sed -i 's/^  slots: 1$/  slots: 2/' "$dir/values.yaml"
+  grep -q '^  slots: 2$' "$dir/values.yaml" || fail "readme: values.yaml has no '  slots: 1' to change"
+  if got=$(node "$here/values-table.js" --check "$dir" 2>&1); then
+    fail "readme: the table passed with a changed default of worker.slots"
+  fi
+  # shellcheck disable=SC2016  # backticks of Markdown, not a command substitution
+  grep -qF 'stale:   | `worker.slots` | integer | `1` |' <<<"$got" || fail "readme: $got"
+  cp "$chart/values.yaml" "$dir/values.yaml"
+  printf 'undescribed: 1\n' >>"$dir/values.yaml"
+  if got=$(node "$here/values-table.js" --check "$dir" 2>&1); then
+    fail "readme: a value that values.schema.json does not describe passed"
+  fi
+  grep -qF 'values.yaml has undescribed, which values.schema.json does not describe' <<<"$got" ||
+    fail "readme: $got"
+  echo "readme: a changed default and an undescribed value are both caught"
+}
+
 ffpod=${FFPOD_BINARY:-}
 if [[ -z "$ffpod" && -x "$root/build/ffpod" ]]; then ffpod="$root/build/ffpod"; fi
 
 for s in "${steps[@]}"; do
   case "$s" in
-    all) for t in build renderer render validate broken schema contract selftest rules; do "step_$t"; done ;;
-    build | renderer | render | validate | broken | schema | contract | selftest | rules) "step_$s" ;;
+    all) for t in build renderer render validate broken schema contract selftest rules hook readme; do "step_$t"; done ;;
+    build | renderer | render | validate | broken | schema | contract | selftest | rules | hook | readme) "step_$s" ;;
     *) fail "unknown step $s" ;;
   esac
 done

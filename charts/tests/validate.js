@@ -21,6 +21,7 @@ const MODELS = {
   'v1/Secret': () => require('kubernetes-models/v1/Secret').Secret,
   'v1/ConfigMap': () => require('kubernetes-models/v1/ConfigMap').ConfigMap,
   'v1/Service': () => require('kubernetes-models/v1/Service').Service,
+  'v1/Pod': () => require('kubernetes-models/v1/Pod').Pod,
   'apps/v1/Deployment': () => require('kubernetes-models/apps/v1/Deployment').Deployment,
   'rbac.authorization.k8s.io/v1/Role': () =>
     require('kubernetes-models/rbac.authorization.k8s.io/v1/Role').Role,

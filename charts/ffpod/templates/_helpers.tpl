@@ -37,7 +37,7 @@ app.kubernetes.io/name: {{ include "ffpod.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
-{{/* ffpod/ffmpeg-cpu, ffpod/ffmpeg-nvidia or ffpod/ffmpeg-intel, after gpu.vendor. */}}
+{{/* cpu, nvidia or intel, after gpu.vendor: which of images/ffmpeg-* the pool runs. */}}
 {{- define "ffpod.flavor" -}}
 {{- if eq .Values.gpu.vendor "none" }}cpu{{ else }}{{ .Values.gpu.vendor }}{{ end }}
 {{- end }}
@@ -56,9 +56,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
-{{/* The image that carries ffpod (and, outside injection mode, runs the work). */}}
+{{/*
+The image that carries ffpod (and, outside injection mode, runs the work). The project publishes
+no images: rendering fails until image.repository names the one built from images/.
+*/}}
 {{- define "ffpod.image" -}}
-{{- include "ffpod.imageRef" (list .Values.image (printf "ffpod/ffmpeg-%s" (include "ffpod.flavor" .)) .Chart.AppVersion) }}
+{{- $msg := printf "image.repository is required: the ffpod project publishes no images. Build images/ffmpeg-%s/Dockerfile, push it to your registry and set image.repository (and image.tag or image.digest); see images/README.md and docs/kubernetes.md#install" (include "ffpod.flavor" .) }}
+{{- $repo := required $msg .Values.image.repository }}
+{{- include "ffpod.imageRef" (list .Values.image $repo .Chart.AppVersion) }}
 {{- end }}
 
 {{/* Injection mode: the user's FFmpeg image. */}}
@@ -74,6 +79,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* The path of the ffpod executable in the container that runs the work. */}}
 {{- define "ffpod.binary" -}}
 {{- if .Values.injection.enabled }}/ffpod/ffpod{{ else }}/usr/local/bin/ffpod{{ end }}
+{{- end }}
+
+{{/* "true" when the `helm test` pod is rendered (it asks the workers through the Service). */}}
+{{- define "ffpod.testEnabled" -}}
+{{- if and .Values.worker.enabled .Values.service.enabled .Values.tests.enabled }}true{{ end }}
 {{- end }}
 
 {{- define "ffpod.serviceAccountName" -}}

@@ -196,36 +196,41 @@ func render(chartDir string, valueFiles []string, name, namespace, kubeVersion, 
 		},
 	}
 
-	// Every file under templates/ is parsed into one template set, named "<chart>/templates/<f>",
+	// Every file under templates/, subfolders included (Helm's convention puts `helm test` hooks
+	// in templates/tests/), is parsed into one template set, named "<chart>/templates/<path>",
 	// so `include` reaches the helpers of any file.
 	tdir := filepath.Join(chartDir, "templates")
-	entries, err := os.ReadDir(tdir)
-	if err != nil {
-		return "", "", err
-	}
 	root := template.New("gotpl")
 	root.Option("missingkey=zero")
 	funcs := funcMap(root)
 	root.Funcs(funcs)
 	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
+	err := filepath.WalkDir(tdir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
 		}
 		n := e.Name()
 		if !strings.HasSuffix(n, ".yaml") && !strings.HasSuffix(n, ".yml") &&
 			!strings.HasSuffix(n, ".tpl") && n != "NOTES.txt" {
-			continue
+			return nil
 		}
-		text, err := os.ReadFile(filepath.Join(tdir, n))
+		rel, err := filepath.Rel(tdir, p)
 		if err != nil {
-			return "", "", err
+			return err
 		}
-		full := chart.Name + "/templates/" + n
+		text, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		full := chart.Name + "/templates/" + filepath.ToSlash(rel)
 		if _, err := root.New(full).Parse(string(text)); err != nil {
-			return "", "", fmt.Errorf("parse error in %s: %w", full, err)
+			return fmt.Errorf("parse error in %s: %w", full, err)
 		}
 		names = append(names, full)
+		return nil
+	})
+	if err != nil {
+		return "", "", err
 	}
 	sort.Strings(names)
 
@@ -246,7 +251,7 @@ func render(chartDir string, valueFiles []string, name, namespace, kubeVersion, 
 			return "", "", fmt.Errorf("render error in %s: %w", full, cleanError(err))
 		}
 		text := strings.ReplaceAll(buf.String(), "<no value>", "")
-		if base == "NOTES.txt" {
+		if full == chart.Name+"/templates/NOTES.txt" {
 			notesText = text
 			continue
 		}
