@@ -110,7 +110,12 @@ Result<int> Service::StartHttp() {
   FdLimit fd_limit = RaiseFdLimit();
   options.max_connections = ConnectionCapForFdLimit(options.max_connections, fd_limit.soft);
   HttpProviders providers;
-  providers.metrics = [this] { return metrics_.Render(); };
+  // ffpod_ready is what /readyz would answer at this scrape, not the last state change's
+  // copy: a check that just passed (the first Redis write, a resumed queue) shows in both.
+  providers.metrics = [this] {
+    metrics_.SetReady(board_.Readiness().Ready());
+    return metrics_.Render();
+  };
   providers.healthy = [this] { return loop_watch_.Healthy(std::chrono::steady_clock::now()); };
   providers.readiness = [this] {
     ReadinessChecks checks = board_.Readiness();
