@@ -200,8 +200,10 @@ FfmpegCommand AnalyzeFfmpegArgs(const std::vector<std::string>& args) {
   // Options seen since the last input or output, applied to whichever comes next.
   std::string format;
   std::optional<int64_t> seek, duration, stop, loop;
+  std::map<std::string, std::string> options;
   auto reset_pending = [&] {
     format.clear();
+    options.clear();
     seek.reset();
     duration.reset();
     stop.reset();
@@ -218,6 +220,7 @@ FfmpegCommand AnalyzeFfmpegArgs(const std::vector<std::string>& args) {
       out.duration_us = duration;
       out.stop_us = stop;
       out.writes_stdout = IsStdoutUrl(arg);
+      out.options = options;
       cmd.outputs.push_back(std::move(out));
       reset_pending();
       continue;
@@ -237,6 +240,7 @@ FfmpegCommand AnalyzeFfmpegArgs(const std::vector<std::string>& args) {
       break;
     }
     const std::string& value = args[++i];
+    options[std::string(name)] = value;
     if (name == "i") {
       FfmpegInput in;
       in.url = value;
@@ -342,15 +346,49 @@ RewrittenArgs RewriteFfmpegArgs(const std::vector<std::string>& args, const Ffmp
     out.args.push_back("pipe:" + std::to_string(options.progress_fd));
     out.progress_channel = true;
   }
-  std::vector<std::string> rest = args;
-  for (const auto& o : cmd.outputs) {
-    auto it = options.output_renames.find(o.url);
-    if (it != options.output_renames.end() && o.arg_index < rest.size()) {
-      rest[o.arg_index] = it->second;
+  std::map<size_t, const FfmpegOutput*> outputs;
+  for (const auto& o : cmd.outputs) outputs[o.arg_index] = &o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto output = outputs.find(i);
+    auto renamed = output == outputs.end() ? options.output_renames.end()
+                                           : options.output_renames.find(args[i]);
+    if (renamed == options.output_renames.end()) {
+      out.args.push_back(args[i]);
+      continue;
     }
+    const FfmpegOutput& o = *output->second;
+    if (IsHlsOutput(o) && !o.options.contains("hls_segment_filename")) {
+      out.args.push_back("-hls_segment_filename");
+      out.args.push_back(DefaultHlsSegmentPattern(o.url, o));
+    }
+    out.args.push_back(renamed->second);
   }
-  out.args.insert(out.args.end(), rest.begin(), rest.end());
   return out;
+}
+
+bool IsHlsOutput(const FfmpegOutput& output) {
+  if (!output.format.empty()) return output.format == "hls";
+  return output.url.ends_with(".m3u8");
+}
+
+std::string DefaultHlsSegmentPattern(const std::string& playlist, const FfmpegOutput& output) {
+  auto option = [&output](const char* name) {
+    auto it = output.options.find(name);
+    return it == output.options.end() ? std::string() : it->second;
+  };
+  std::string type = option("hls_segment_type");
+  std::string extension = type == "fmp4" || type == "1" ? ".m4s" : ".ts";
+  std::string pattern = "%d" + extension;
+  if (option("hls_flags").find("single_file") != std::string::npos) {
+    pattern = extension;
+  } else if (std::string strftime =
+                 option("strftime").empty() ? option("use_localtime") : option("strftime");
+             !strftime.empty() && strftime != "0") {
+    pattern = "-%s" + extension;
+  }
+  // ffmpeg cuts at the last `.` of the whole URL, as here.
+  size_t dot = playlist.rfind('.');
+  return (dot == std::string::npos ? playlist : playlist.substr(0, dot)) + pattern;
 }
 
 }  // namespace ffpod

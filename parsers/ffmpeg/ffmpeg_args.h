@@ -42,7 +42,19 @@ struct FfmpegOutput {
   std::optional<int64_t> duration_us;  // -t
   std::optional<int64_t> stop_us;      // -to
   bool writes_stdout = false;          // `-`, `pipe:`, `pipe:1`, `/dev/stdout`
+  // Every option with a value given for this output, by name without the dash (the last
+  // value when one is given twice): what the muxer options below read.
+  std::map<std::string, std::string> options;
 };
+
+// The output is an HLS playlist: `-f hls`, or no -f and a name ending in `.m3u8`.
+bool IsHlsOutput(const FfmpegOutput& output);
+
+// The segment file names ffmpeg's HLS muxer derives from the playlist name `playlist` when the
+// output has no -hls_segment_filename (libavformat/hlsenc.c, 4.x to 9.0): the name up to its
+// last `.`, then `%d.ts` (`%d.m4s` with -hls_segment_type fmp4); `.ts`/`.m4s` alone with
+// -hls_flags single_file; `-%s.ts` with -strftime 1 (or the older -use_localtime 1).
+std::string DefaultHlsSegmentPattern(const std::string& playlist, const FfmpegOutput& output);
 
 struct FfmpegCommand {
   std::vector<FfmpegInput> inputs;
@@ -79,7 +91,10 @@ struct RewriteOptions {
   // When neither -y nor -n is given: true adds `-y`, false adds `-n`. Either way ffmpeg never
   // stops at its "Overwrite? [y/N]" prompt.
   bool overwrite = false;
-  // Output URL -> replacement (atomic outputs write to temporaries first).
+  // Output URL -> replacement (atomic outputs write to temporaries first). A renamed HLS
+  // playlist without -hls_segment_filename gets one naming the segments after the playlist's
+  // own URL, not the temporary's: the segments are written in place, under the names the
+  // published playlist lists.
   std::map<std::string, std::string> output_renames;
 };
 

@@ -195,5 +195,75 @@ TEST(RewriteFfmpegArgs, RenamesOnlyOutputPositions) {
             (Args{"-y", "-i", "x.mp4", "-c", "copy", "tmp.mp4"}));
 }
 
+// Only the renaming that atomic publishing asks for; nothing else added.
+RewriteOptions RenamesOnly(std::map<std::string, std::string> renames) {
+  RewriteOptions opts;
+  opts.progress_fd = -1;
+  opts.add_level_tags = false;
+  opts.overwrite = true;
+  opts.output_renames = std::move(renames);
+  return opts;
+}
+
+// A playlist written under a temporary name: its segments keep the names the final playlist
+// implies, so the published playlist lists files that exist under the names it gives.
+TEST(RewriteFfmpegArgs, ARenamedHlsPlaylistNamesItsSegmentsAfterTheFinalPlaylist) {
+  Args args = {"-i", "in.mp4", "-c:v", "libx264", "-f", "hls", "-hls_time", "2", "/o/live.m3u8"};
+  auto cmd = AnalyzeFfmpegArgs(args);
+  ASSERT_EQ(cmd.outputs.size(), 1u);
+  EXPECT_TRUE(IsHlsOutput(cmd.outputs[0]));
+  EXPECT_EQ(cmd.outputs[0].options.at("hls_time"), "2");
+  EXPECT_EQ(
+      RewriteFfmpegArgs(args, cmd, RenamesOnly({{"/o/live.m3u8", "/o/.live.ffpod-w-1.m3u8"}})).args,
+      (Args{"-y", "-i", "in.mp4", "-c:v", "libx264", "-f", "hls", "-hls_time", "2",
+            "-hls_segment_filename", "/o/live%d.ts", "/o/.live.ffpod-w-1.m3u8"}));
+  // Not renamed (no atomic publishing): ffmpeg derives the same names itself.
+  EXPECT_EQ(RewriteFfmpegArgs(args, cmd, RenamesOnly({})).args.size(), args.size() + 1);
+}
+
+TEST(RewriteFfmpegArgs, TheUsersSegmentNamesAreKept) {
+  Args args = {"-i", "in.mp4", "-hls_segment_filename", "/o/seg_%03d.ts", "/o/live.m3u8"};
+  auto cmd = AnalyzeFfmpegArgs(args);
+  EXPECT_EQ(RewriteFfmpegArgs(args, cmd, RenamesOnly({{"/o/live.m3u8", "/o/.t.m3u8"}})).args,
+            (Args{"-y", "-i", "in.mp4", "-hls_segment_filename", "/o/seg_%03d.ts", "/o/.t.m3u8"}));
+}
+
+TEST(DefaultHlsSegmentPattern, FollowsTheMuxersOptions) {
+  struct Case {
+    Args output_options;
+    const char* playlist;
+    const char* pattern;
+  };
+  for (const Case& c : {
+           Case{{}, "/o/live.m3u8", "/o/live%d.ts"},
+           Case{{"-hls_segment_type", "fmp4"}, "live.m3u8", "live%d.m4s"},
+           Case{{"-hls_flags", "+independent_segments+single_file"}, "b.m3u8", "b.ts"},
+           Case{{"-hls_flags", "single_file", "-hls_segment_type", "fmp4"}, "c.m3u8", "c.m4s"},
+           Case{{"-strftime", "1"}, "d.m3u8", "d-%s.ts"},
+           Case{{"-use_localtime", "1", "-hls_segment_type", "fmp4"}, "e.m3u8", "e-%s.m4s"},
+           Case{{"-strftime", "0"}, "f.m3u8", "f%d.ts"},
+           Case{{"-var_stream_map", "v:0 v:1"}, "/o/v%v/index.m3u8", "/o/v%v/index%d.ts"},
+           Case{{"-f", "hls"}, "/o.d/stream", "/o%d.ts"},  // the last `.` of the URL, as ffmpeg
+       }) {
+    Args args = {"-i", "in.mp4"};
+    args.insert(args.end(), c.output_options.begin(), c.output_options.end());
+    args.push_back(c.playlist);
+    auto cmd = AnalyzeFfmpegArgs(args);
+    ASSERT_EQ(cmd.outputs.size(), 1u);
+    EXPECT_TRUE(IsHlsOutput(cmd.outputs[0])) << c.playlist;
+    EXPECT_EQ(DefaultHlsSegmentPattern(c.playlist, cmd.outputs[0]), c.pattern) << c.playlist;
+  }
+}
+
+TEST(IsHlsOutput, TheFormatDecidesThenTheExtension) {
+  auto first_output = [](Args args) { return AnalyzeFfmpegArgs(args).outputs.at(0); };
+  EXPECT_TRUE(IsHlsOutput(first_output({"-i", "a", "x.m3u8"})));
+  EXPECT_TRUE(IsHlsOutput(first_output({"-i", "a", "-f", "hls", "x.txt"})));
+  EXPECT_FALSE(IsHlsOutput(first_output({"-i", "a", "-f", "segment", "x.m3u8"})));
+  EXPECT_FALSE(IsHlsOutput(first_output({"-i", "a", "x.mp4"})));
+  // Options before an input belong to the input, not to the output.
+  EXPECT_FALSE(first_output({"-f", "hls", "-i", "a", "x.mp4"}).options.contains("f"));
+}
+
 }  // namespace
 }  // namespace ffpod
