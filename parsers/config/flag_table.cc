@@ -357,8 +357,11 @@ const Flag kFlags[] = {
      Integer(&Config::results_maxlen, 100, 100000000)},
     {"--id", kEnqueue | kRun, "ID", "job id (run: in logs, the result and spans)",
      Text(&Config::job_id, JobId), "enqueue: generated; run: $POD_NAME, else the hostname"},
-    {"--output", kEnqueue, "PATH[,PATH]", "outputs to publish atomically (job field outputs)",
-     List(&Config::outputs)},
+    {"--output", kEnqueue | kRun, "PATH[,PATH]",
+     "outputs to publish atomically (enqueue: the job field outputs); repeatable",
+     AddedList(
+         &Config::outputs, [](std::string_view p) { return !p.empty(); },
+         "output paths separated by commas")},
     {"--job-max-attempts", kEnqueue, "N", "the job's max_attempts",
      OptionalInteger(&Config::job_max_attempts, 1, 100), "the worker's --max-attempts"},
     {"--timeout", kEnqueue, "SECONDS", "the job's timeout_s",

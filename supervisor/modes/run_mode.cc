@@ -47,6 +47,10 @@ int RunMode::Run() {
     }
     report_url_ = *url;
   }
+  if (Status outputs = CheckOutputs(); !outputs.ok()) {
+    logger_.Error(outputs.error().message);
+    return 2;
+  }
   if (auto failed = service_.StartTracingAndHttp()) return *failed;
   service_.board().SetCheck("draining", std::nullopt);
   service_.HandleSignals([this](int count, int signo) { OnSignal(count, signo); },
@@ -80,6 +84,8 @@ void RunMode::StartJob() {
   spec.version = service_.ffmpeg_version();
   spec.pass_stdout = true;
   spec.rewrite.overwrite = false;  // neither -y nor -n given: -n, never the prompt
+  temporaries_ = MakeTemporaries();
+  spec.temporaries = temporaries_;
   spec.stall_timeout = Ms(config_.stall_timeout_s);
   spec.stop_timeout = Ms(config_.stop_timeout_s);
   spec.progress_log_period = Ms(config_.progress_log_interval_s);
@@ -172,6 +178,10 @@ void RunMode::DrainCheck() {
 }
 
 void RunMode::OnFinished(ResultDoc r, const JobOutcome& outcome) {
+  if (!published_) {
+    Publish(std::move(r), outcome);  // comes back here, with the outputs in place (or not)
+    return;
+  }
   if (!attempt_->job()->version().known) r.ffmpeg_version = service_.ffmpeg_version().text;
   if (r.reason == Reason::kOk) {
     r.status = ResultStatus::kSucceeded;
@@ -186,6 +196,7 @@ void RunMode::OnFinished(ResultDoc r, const JobOutcome& outcome) {
   } else {
     code = RunExitCode(config_.exit_codes == ExitCodePolicy::kClassified, outcome.exit, r.reason);
   }
+  if (publish_failed_ && code == 0) code = 1;  // ffmpeg's 0, but the outputs are not in place
   // The final progress stays on the slot while ffpod lingers: run mode has one job, and its
   // last state is what the final scrape should see; jobs_in_flight says it is over.
   service_.metrics().SetJobsInFlight(0);

@@ -10,9 +10,12 @@
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "parsers/config/config.h"
 #include "parsers/config/redis_url.h"
@@ -41,6 +44,11 @@ class RunMode {
   void OnSignal(int count, int signo);
   void DrainCheck();
   void OnFinished(ResultDoc result, const JobOutcome& outcome);
+  // --output (run_mode_outputs.cc): each one is an output of the ffmpeg command; the
+  // temporaries ffmpeg writes them to; publishing a successful run's, off the loop.
+  Status CheckOutputs() const;
+  std::map<std::string, std::string> MakeTemporaries() const;
+  void Publish(ResultDoc result, JobOutcome outcome);
   void Finish(const ResultDoc& result, int exit_code);
   void ReportToRedis(const ResultDoc& result, std::function<void()> then);
   void DumpState();
@@ -67,8 +75,12 @@ class RunMode {
   bool report_pending_ = false;
   // A signal after the job's result: exit (report and spans flushed or not) by then.
   std::optional<std::chrono::steady_clock::time_point>
-      late_signal_exit_by_;               // pushing the result to --report-redis
-  std::function<void()> report_give_up_;  // stop pushing it and go on to exit
+      late_signal_exit_by_;                         // pushing the result to --report-redis
+  std::function<void()> report_give_up_;            // stop pushing it and go on to exit
+  std::map<std::string, std::string> temporaries_;  // --output: final -> temporary
+  bool published_ = false;                          // Publish has run (or had nothing to do)
+  bool publish_failed_ = false;                     // ffmpeg succeeded, publishing did not
+  boost::asio::thread_pool publish_pool_{1};        // hashes outputs off the loop
 };
 
 }  // namespace ffpod

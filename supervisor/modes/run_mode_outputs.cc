@@ -1,0 +1,71 @@
+// RunMode, the outputs' part (--output): ffmpeg writes each declared output to a hidden
+// temporary beside it; only a run whose ffmpeg succeeded renames them onto the final paths
+// (then removes the temporaries earlier, killed runs of the same outputs left); any other end
+// removes them (JobAttempt). A drained Job's retry so finds nothing partial at a final path.
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <utility>
+
+#include "parsers/ffmpeg/ffmpeg_args.h"
+#include "supervisor/job/outputs.h"
+#include "supervisor/modes/run_mode.h"
+
+namespace ffpod {
+
+namespace asio = boost::asio;
+
+Status RunMode::CheckOutputs() const {
+  if (config_.outputs.empty()) return Status::Ok();
+  FfmpegCommand cmd = AnalyzeFfmpegArgs(
+      std::vector<std::string>(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end()));
+  std::string listed;
+  for (const auto& o : cmd.outputs) listed += (listed.empty() ? "" : ", ") + o.url;
+  for (const auto& path : config_.outputs) {
+    bool found = false;
+    for (const auto& o : cmd.outputs) found = found || o.url == path;
+    if (!found) {
+      return Error{"--output " + path + " is not an output of the ffmpeg command (" +
+                   (listed.empty() ? std::string("it has none") : "its outputs: " + listed) + ")"};
+    }
+    if (path == "-" || path.starts_with("pipe:") || path.find("://") != std::string::npos) {
+      return Error{"--output " + path + " is not a local file: only files can be published"};
+    }
+  }
+  return Status::Ok();
+}
+
+// One name per process: a Job's new pod never meets the temporary of an earlier one, whose
+// leftovers (a SIGKILLed pod's) are removed once this run has published.
+std::map<std::string, std::string> RunMode::MakeTemporaries() const {
+  if (config_.outputs.empty()) return {};
+  return TemporaryOutputs(config_.outputs, identity_.id + "-run" + std::to_string(::getpid()));
+}
+
+void RunMode::Publish(ResultDoc result, JobOutcome outcome) {
+  published_ = true;
+  if (result.reason != Reason::kOk || temporaries_.empty()) {
+    OnFinished(std::move(result), outcome);
+    return;
+  }
+  asio::post(publish_pool_, [this, result = std::move(result), outcome = std::move(outcome),
+                             temporaries = temporaries_, outputs = config_.outputs]() mutable {
+    PublishedOutputs published = PublishAndHash(temporaries, outputs);
+    int removed = published.status.ok() ? RemoveOtherTemporaries(outputs, temporaries) : 0;
+    asio::post(service_.io(), [this, result = std::move(result), outcome = std::move(outcome),
+                               published = std::move(published), removed]() mutable {
+      result.outputs = std::move(published.files);
+      if (!published.status.ok()) {
+        publish_failed_ = true;
+        result.reason = Reason::kOutputFailed;
+        result.message = published.status.error().message;
+      }
+      if (removed > 0) {
+        logger_.Info("removed temporary outputs of earlier runs", {{"temporaries", removed}});
+      }
+      OnFinished(std::move(result), outcome);
+    });
+  });
+}
+
+}  // namespace ffpod
