@@ -201,9 +201,11 @@ FfmpegCommand AnalyzeFfmpegArgs(const std::vector<std::string>& args) {
   std::string format;
   std::optional<int64_t> seek, duration, stop, loop;
   std::map<std::string, std::string> options;
+  std::vector<std::string> maps;
   auto reset_pending = [&] {
     format.clear();
     options.clear();
+    maps.clear();
     seek.reset();
     duration.reset();
     stop.reset();
@@ -221,6 +223,7 @@ FfmpegCommand AnalyzeFfmpegArgs(const std::vector<std::string>& args) {
       out.stop_us = stop;
       out.writes_stdout = IsStdoutUrl(arg);
       out.options = options;
+      out.maps = maps;
       cmd.outputs.push_back(std::move(out));
       reset_pending();
       continue;
@@ -241,6 +244,7 @@ FfmpegCommand AnalyzeFfmpegArgs(const std::vector<std::string>& args) {
     }
     const std::string& value = args[++i];
     options[std::string(name)] = value;
+    if (name == "map") maps.push_back(value);
     if (name == "i") {
       FfmpegInput in;
       in.url = value;

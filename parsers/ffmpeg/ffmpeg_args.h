@@ -45,6 +45,7 @@ struct FfmpegOutput {
   // Every option with a value given for this output, by name without the dash (the last
   // value when one is given twice): what the muxer options below read.
   std::map<std::string, std::string> options;
+  std::vector<std::string> maps;  // every -map value for this output, in order
 };
 
 // The output is an HLS playlist: `-f hls`, or no -f and a name ending in `.m3u8`.

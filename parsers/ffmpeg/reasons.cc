@@ -7,7 +7,7 @@ namespace {
 
 // The reasons of docs/failure-reasons.md, in its order. The array is indexed by Reason: keep both
 // in the same order.
-constexpr std::array<ReasonInfo, 18> kReasons = {{
+constexpr std::array<ReasonInfo, 19> kReasons = {{
     {Reason::kOk, "ok", false, true, 0},
     {Reason::kInputMissing, "input_missing", false, true, 10},
     {Reason::kInputInvalid, "input_invalid", false, true, 11},
@@ -17,6 +17,7 @@ constexpr std::array<ReasonInfo, 18> kReasons = {{
     {Reason::kNetwork, "network", true, true, 30},
     {Reason::kDiskFull, "disk_full", true, true, 31},
     {Reason::kOutputFailed, "output_failed", false, true, 32},
+    {Reason::kOutputInvalid, "output_invalid", true, true, 33},
     {Reason::kOomKilled, "oom_killed", true, true, 40},
     {Reason::kStalled, "stalled", true, true, 41},
     {Reason::kTimeout, "timeout", false, true, 42},

@@ -19,6 +19,7 @@ enum class Reason {
   kNetwork,
   kDiskFull,
   kOutputFailed,
+  kOutputInvalid,
   kOomKilled,
   kStalled,
   kTimeout,

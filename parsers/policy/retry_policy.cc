@@ -24,7 +24,11 @@ AttemptDisposition DecideAfterAttempt(Reason reason, int attempt, const RetryPol
     return d;
   }
   const ReasonInfo& info = GetReasonInfo(reason);
-  if (!info.retryable || attempt >= policy.max_attempts) {
+  // An invalid output is retried once: the next attempt may read a complete input (an upload
+  // that was still arriving), but a second one reads what the first did.
+  bool retries_left = attempt < policy.max_attempts &&
+                      (reason != Reason::kOutputInvalid || attempt < kOutputInvalidAttempts);
+  if (!info.retryable || !retries_left) {
     d.status = ResultStatus::kDead;
     return d;
   }

@@ -25,6 +25,9 @@ struct AttemptDisposition {
   std::optional<double> delay_s;  // for kRetrying
 };
 
+// Attempts a job gets when they end output_invalid: one retry, whatever max_attempts allows.
+inline constexpr int kOutputInvalidAttempts = 2;
+
 // `attempt` is the number of the attempt that just ended (1-based); `jitter01` is uniform in
 // [0, 1).
 AttemptDisposition DecideAfterAttempt(Reason reason, int attempt, const RetryPolicy& policy,

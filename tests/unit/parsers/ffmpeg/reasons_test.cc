@@ -57,7 +57,7 @@ std::vector<DocRow> DocReasons(const std::string& doc) {
 
 TEST(Reasons, TableIsTheDocumentedOne) {
   std::vector<DocRow> doc = DocReasons(FailureReasonsDoc());
-  ASSERT_EQ(doc.size(), 18u) << "docs/failure-reasons.md: the reasons table was not found";
+  ASSERT_EQ(doc.size(), 19u) << "docs/failure-reasons.md: the reasons table was not found";
   ASSERT_EQ(AllReasons().size(), doc.size());
   for (size_t i = 0; i < doc.size(); ++i) {
     const DocRow& d = doc[i];
@@ -88,6 +88,7 @@ TEST(Reasons, EnumCarriesItsName) {
       {Reason::kNetwork, "network"},
       {Reason::kDiskFull, "disk_full"},
       {Reason::kOutputFailed, "output_failed"},
+      {Reason::kOutputInvalid, "output_invalid"},
       {Reason::kOomKilled, "oom_killed"},
       {Reason::kStalled, "stalled"},
       {Reason::kTimeout, "timeout"},
