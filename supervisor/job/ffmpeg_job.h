@@ -7,7 +7,9 @@
 // pipe), forwards ffmpeg's lines to the log, tracks progress, watches for stalls and the job
 // timeout, stops ffmpeg the graceful way when asked (`q` on the stdin it owns, or a single
 // SIGINT when stdin carries media or transcoding has not started), escalates to SIGKILL of the
-// process group at the stop deadline, and finally classifies how it ended.
+// process group at the stop deadline, and finally classifies how it ended. A wrapper (a script
+// around ffmpeg, FfmpegJobOptions::wrapper) keeps its arguments; it is offered the progress fd
+// and stopped with one SIGINT to its process group.
 //
 // It composes one part per job: StderrForwarder (lines, decoding, repeats, tail),
 // DurationProbes (ffprobe runs), StopEscalation (graceful stop, then SIGKILL at the deadline),
@@ -64,6 +66,11 @@ struct FfmpegJobOptions {
   FfmpegVersion version;            // from `ffmpeg -version`, when known
   bool pass_stdout = true;          // run: ffmpeg's stdout is ffpod's; worker: /dev/null
   RewriteOptions rewrite;
+  // The program is a wrapper around ffmpeg (a script), not ffmpeg: its arguments pass untouched,
+  // the progress fd (rewrite.progress_fd) is open anyway and named in its environment as
+  // FFPOD_PROGRESS_FD, ffmpeg's stats lines on stderr count as progress until a block arrives
+  // there, no input is probed, and a graceful stop is one SIGINT to its process group.
+  bool wrapper = false;
   std::chrono::milliseconds stall_timeout{120000};   // 0 disables the watchdog
   std::optional<std::chrono::milliseconds> timeout;  // the job's timeout_s
   std::chrono::milliseconds stop_timeout{30000};     // graceful stop -> SIGKILL, for stall/timeout
@@ -167,6 +174,7 @@ class FfmpegJob final : public StoppableJob {
   FfmpegCommand command_;
   SecretValues secrets_;  // of options_.args: redacted from stderr, the tail and the outcome
   bool progress_channel_ = false;
+  bool progress_from_fd_ = false;  // a block came on the progress fd (stats lines: no longer)
   bool stdin_owned_ = false;
   FailureClassifier classifier_;
   ProgressTracker tracker_;

@@ -41,6 +41,7 @@ FfmpegJobOptions JobAttempt::JobOptions() const {
   o.version = spec_.version;
   o.pass_stdout = spec_.pass_stdout;
   o.rewrite = spec_.rewrite;
+  o.wrapper = spec_.wrapper;
   if (!spec_.temporaries.empty()) o.rewrite.output_renames = spec_.temporaries;
   o.stall_timeout = spec_.stall_timeout;
   o.timeout = spec_.timeout;

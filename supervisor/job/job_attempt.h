@@ -63,6 +63,7 @@ struct AttemptSpec {
   FfmpegVersion version;            // from `ffmpeg -version`, when known
   bool pass_stdout = true;          // run: ffmpeg's stdout is ffpod's; worker: /dev/null
   RewriteOptions rewrite;
+  bool wrapper = false;  // a script around ffmpeg (FfmpegJobOptions::wrapper)
   // final -> temporary name of each output written atomically (ffmpeg writes the temporary);
   // removed when the attempt does not succeed.
   std::map<std::string, std::string> temporaries;

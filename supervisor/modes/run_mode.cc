@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "parsers/ffmpeg/program_name.h"
 #include "parsers/telemetry/log_format.h"
 #include "parsers/telemetry/redact.h"
 #include "probes/cgroup.h"
@@ -24,6 +25,18 @@ milliseconds Ms(double seconds) {
   return milliseconds(static_cast<int64_t>(std::llround(seconds * 1000)));
 }
 
+bool IsWrapper(const Config& config) {
+  switch (config.command_kind) {
+    case CommandKind::kFfmpeg:
+      return false;
+    case CommandKind::kWrapper:
+      return true;
+    case CommandKind::kAuto:
+      break;
+  }
+  return !LooksLikeFfmpeg(config.ffmpeg_argv.front());
+}
+
 }  // namespace
 
 RunMode::RunMode(const Config& config, Logger& logger)
@@ -36,6 +49,7 @@ RunMode::RunMode(const Config& config, Logger& logger)
       report_timer_(service_.io()) {
   identity_ = DetectIdentity(config);
   job_id_ = config.job_id.empty() ? identity_.id : config.job_id;
+  wrapper_ = IsWrapper(config);
 }
 
 int RunMode::Run() {
@@ -53,11 +67,13 @@ int RunMode::Run() {
                          [this] { DumpState(); });
   StartJob();
   // The version comes from ffmpeg's banner for free; only when the user's options may hide it
-  // does a separate `ffmpeg -version` run (it costs as much CPU as starting ffmpeg).
+  // does a separate `ffmpeg -version` run (it costs as much CPU as starting ffmpeg). A wrapper's
+  // ffmpeg is --ffmpeg's (the one on PATH), whose banner the script may not forward.
   FfmpegCommand cmd = AnalyzeFfmpegArgs(
       std::vector<std::string>(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end()));
-  if (cmd.has_hide_banner || cmd.has_loglevel) {
-    service_.ProbeFfmpeg(config_.ffmpeg_argv.front(), [this](const Result<FfmpegVersion>& version) {
+  if (wrapper_ || cmd.has_hide_banner || cmd.has_loglevel) {
+    std::string ffmpeg = wrapper_ ? config_.ffmpeg : config_.ffmpeg_argv.front();
+    service_.ProbeFfmpeg(ffmpeg, [this](const Result<FfmpegVersion>& version) {
       if (!version) logger_.Debug("ffmpeg -version failed", {{"error", version.error().message}});
     });
   }
@@ -80,6 +96,7 @@ void RunMode::StartJob() {
   spec.version = service_.ffmpeg_version();
   spec.pass_stdout = true;
   spec.rewrite.overwrite = false;  // neither -y nor -n given: -n, never the prompt
+  spec.wrapper = wrapper_;
   spec.stall_timeout = Ms(config_.stall_timeout_s);
   spec.stop_timeout = Ms(config_.stop_timeout_s);
   spec.progress_log_period = Ms(config_.progress_log_interval_s);

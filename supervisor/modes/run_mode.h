@@ -6,6 +6,9 @@
 // result: a log record, the termination log (when the file exists), optionally the Redis
 // results stream, then exits with the policy's code.
 //
+// The program after `--` is ffmpeg or a wrapper around it (--command-kind; docs/run.md
+// "Wrapping ffmpeg in a script").
+//
 // Threading: one io_context thread (the Service's).
 #pragma once
 
@@ -60,6 +63,7 @@ class RunMode {
   bool done_ = false;
   bool lingering_ = false;
   bool build_info_set_ = false;
+  bool wrapper_ = false;                // the program is a wrapper around ffmpeg, not ffmpeg
   std::optional<RedisUrl> report_url_;  // --report-redis
   std::unique_ptr<RedisClient> report_client_;
   boost::asio::steady_timer report_timer_;
