@@ -34,6 +34,7 @@ FfmpegJob::FfmpegJob(asio::io_context& io, Clock& clock, Processes& processes, L
       progress_pipe_(io),
       stderr_(
           logger, options_.log_fields, secrets_, options_.stderr_tail_lines,
+          options_.stderr_log_level,
           {.inspect = [this](const SplitLine& l) { return InspectStderrLine(l); },
            .on_line =
                [this](const LogLine& line) {

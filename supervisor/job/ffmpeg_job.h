@@ -71,10 +71,12 @@ struct FfmpegJobOptions {
   // FFPOD_PROGRESS_FD, ffmpeg's stats lines on stderr count as progress until a block arrives
   // there, no input is probed, and a graceful stop is one SIGINT to its process group.
   bool wrapper = false;
+  // ffmpeg's lines below this level are not logged (still counted, classified and in the tail).
+  Severity stderr_log_level = Severity::kDebug;
   std::chrono::milliseconds stall_timeout{120000};   // 0 disables the watchdog
   std::optional<std::chrono::milliseconds> timeout;  // the job's timeout_s
   std::chrono::milliseconds stop_timeout{30000};     // graceful stop -> SIGKILL, for stall/timeout
-  std::chrono::milliseconds progress_log_period{10000};
+  std::chrono::milliseconds progress_log_period{10000};  // 0: no progress records
   std::chrono::milliseconds probe_timeout{15000};
   boost::json::object log_fields;  // job_id, attempt, trace_id, span_id: on every record
   size_t stderr_tail_lines = 20;

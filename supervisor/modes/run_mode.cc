@@ -1,6 +1,7 @@
 #include "supervisor/modes/run_mode.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "parsers/ffmpeg/program_name.h"
+#include "parsers/ffmpeg/progress_line.h"
 #include "parsers/telemetry/log_format.h"
 #include "parsers/telemetry/redact.h"
 #include "probes/cgroup.h"
@@ -37,6 +39,9 @@ bool IsWrapper(const Config& config) {
   return !LooksLikeFfmpeg(config.ffmpeg_argv.front());
 }
 
+// The exit status of an interactive run that Ctrl-C stopped, as shells report a SIGINT.
+constexpr int kInterruptedExit = 130;
+
 }  // namespace
 
 RunMode::RunMode(const Config& config, Logger& logger)
@@ -50,6 +55,7 @@ RunMode::RunMode(const Config& config, Logger& logger)
   identity_ = DetectIdentity(config);
   job_id_ = config.job_id.empty() ? identity_.id : config.job_id;
   wrapper_ = IsWrapper(config);
+  interactive_ = config.log_format == LogFormat::kText && logger.terminal();
 }
 
 int RunMode::Run() {
@@ -100,6 +106,11 @@ void RunMode::StartJob() {
   spec.stall_timeout = Ms(config_.stall_timeout_s);
   spec.stop_timeout = Ms(config_.stop_timeout_s);
   spec.progress_log_period = Ms(config_.progress_log_interval_s);
+  if (interactive_) {
+    // The live line replaces the progress records; of ffmpeg's lines, warnings and errors show.
+    spec.progress_log_period = milliseconds(0);
+    spec.stderr_log_level = Severity::kWarning;
+  }
   spec.slot = 0;
   spec.job_id = job_id_;
   spec.attempt = 1;
@@ -122,7 +133,8 @@ void RunMode::StartJob() {
   service_.metrics().SetJobsInFlight(1);
   service_.metrics().SetReady(service_.board().Readiness().Ready());
   attempt_->Start(
-      [this](const ProgressView&) {
+      [this](const ProgressView& view) {
+        if (interactive_) logger_.SetLiveLine(FormatProgressLine(view));
         if (!build_info_set_ && attempt_->job()->version().known) {
           build_info_set_ = true;
           service_.metrics().SetBuildInfo(attempt_->job()->version().text);
@@ -161,6 +173,10 @@ void RunMode::OnSignal(int count, int signo) {
     }
     return;
   }
+  if (interactive_ && signo == SIGINT) {
+    OnInterrupt();
+    return;
+  }
   if (!drain_) {
     DrainClock clock;
     clock.t0 = clock_.Now();
@@ -183,6 +199,17 @@ void RunMode::OnSignal(int count, int signo) {
   DrainCheck();
 }
 
+void RunMode::OnInterrupt() {
+  if (!attempt_) return;
+  ++interrupts_;
+  if (interrupts_ == 1) {
+    logger_.Warn("interrupted: stopping ffmpeg (Ctrl-C again to kill it)");
+    attempt_->StopNow(StopCause::kCancel, clock_.Now() + Ms(config_.stop_timeout_s));
+  } else {
+    attempt_->KillNow(StopCause::kCancel);
+  }
+}
+
 void RunMode::DrainCheck() {
   if (!drain_ || !attempt_ || done_) return;
   attempt_->Drain(*drain_, service_.signals_received());
@@ -203,6 +230,8 @@ void RunMode::OnFinished(ResultDoc r, const JobOutcome& outcome) {
   } else {
     code = RunExitCode(config_.exit_codes == ExitCodePolicy::kClassified, outcome.exit, r.reason);
   }
+  if (interrupts_ > 0 && r.reason == Reason::kCancelled) code = kInterruptedExit;
+  if (interactive_) logger_.EndLiveLine();  // the last progress stays above the summary
   // The final progress stays on the slot while ffpod lingers: run mode has one job, and its
   // last state is what the final scrape should see; jobs_in_flight says it is over.
   service_.metrics().SetJobsInFlight(0);

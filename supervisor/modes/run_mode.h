@@ -7,7 +7,9 @@
 // results stream, then exits with the policy's code.
 //
 // The program after `--` is ffmpeg or a wrapper around it (--command-kind; docs/run.md
-// "Wrapping ffmpeg in a script").
+// "Wrapping ffmpeg in a script"). On a terminal with --log-format text, run is interactive
+// (docs/logs.md "On a terminal"): one live progress line, ffmpeg's warnings and errors only,
+// and Ctrl-C stops ffmpeg gracefully at once (a second one kills it) and exits 130.
 //
 // Threading: one io_context thread (the Service's).
 #pragma once
@@ -42,6 +44,8 @@ class RunMode {
  private:
   void StartJob();
   void OnSignal(int count, int signo);
+  // Ctrl-C on the terminal of an interactive run: stop now, and kill at the second.
+  void OnInterrupt();
   void DrainCheck();
   void OnFinished(ResultDoc result, const JobOutcome& outcome);
   void Finish(const ResultDoc& result, int exit_code);
@@ -64,6 +68,8 @@ class RunMode {
   bool lingering_ = false;
   bool build_info_set_ = false;
   bool wrapper_ = false;                // the program is a wrapper around ffmpeg, not ffmpeg
+  bool interactive_ = false;            // --log-format text on a terminal
+  int interrupts_ = 0;                  // Ctrl-C (SIGINT) seen by an interactive run
   std::optional<RedisUrl> report_url_;  // --report-redis
   std::unique_ptr<RedisClient> report_client_;
   boost::asio::steady_timer report_timer_;
