@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <thread>
@@ -37,8 +38,10 @@ std::string ShellQuote(const std::string& s) {
 
 // `ffpod run --log-format text -- <cmd>` on the pseudo-terminal of `script`, which copies what
 // the terminal shows to `screen` and exits with ffpod's status (-e).
-ProcessOptions UnderTerminal(const Args& cmd, const std::string& screen) {
-  std::string line = "exec " + ShellQuote(FFPOD_BINARY) + " run --listen '' --log-format text --";
+ProcessOptions UnderTerminal(const Args& cmd, const std::string& screen, const Args& flags = {}) {
+  std::string line = "exec " + ShellQuote(FFPOD_BINARY) + " run --listen '' --log-format text";
+  for (const auto& f : flags) line += " " + ShellQuote(f);
+  line += " --";
   for (const auto& a : cmd) line += " " + ShellQuote(a);
   ProcessOptions opts;
   opts.argv = {"script", "-q", "-e", "-c", line, "/dev/null"};
@@ -74,6 +77,16 @@ void ExpectRecordsNeverMixWithTheLiveLine(const std::string& screen) {
   }
 }
 
+// SIGINT, as the terminal sends it on Ctrl-C, to the foreground process group of `script`'s
+// terminal: ffpod's.
+void CtrlC(BackgroundProcess& script) {
+  std::vector<pid_t> children = testing::ChildrenOf(script.pid());
+  ASSERT_EQ(children.size(), 1u);
+  pid_t group = ::getpgid(children[0]);
+  ASSERT_GT(group, 0);
+  ASSERT_EQ(::kill(-group, SIGINT), 0);
+}
+
 TEST(RunTerminal, ShowsOneLiveProgressLineAndOnlyFfmpegsWarnings) {
   TempDir dir;
   BackgroundProcess script(UnderTerminal(Encode("3", dir / "out.mp4"), dir / "screen"));
@@ -106,12 +119,7 @@ TEST(RunTerminal, CtrlCStopsFfmpegGracefullyAndExits130) {
       [&] { return ReadFile(dir / "screen").find("% ETA") != std::string::npos; }, 20s))
       << ReadFile(dir / "screen");
   std::this_thread::sleep_for(1500ms);
-  // What the terminal does on Ctrl-C: SIGINT to its foreground process group, ffpod's.
-  std::vector<pid_t> children = testing::ChildrenOf(script.pid());
-  ASSERT_EQ(children.size(), 1u);
-  pid_t group = ::getpgid(children[0]);
-  ASSERT_GT(group, 0);
-  ASSERT_EQ(::kill(-group, SIGINT), 0);
+  CtrlC(script);
   auto status = script.Wait(30s);
   ASSERT_TRUE(status.has_value());
   std::string screen = ReadFile(dir / "screen");
@@ -124,6 +132,31 @@ TEST(RunTerminal, CtrlCStopsFfmpegGracefullyAndExits130) {
   double duration = ProbedDuration(dir / "out.mp4");
   EXPECT_GT(duration, 1.0);
   EXPECT_LT(duration, 30.0);
+}
+
+TEST(RunTerminal, ASecondCtrlCKillsAtOnce) {
+  TempDir dir;
+  // A wrapper that ignores the graceful stop (SIGINT to its process group): only the kill ends
+  // it, and the stop timeout is far beyond the test's wait.
+  BackgroundProcess script(
+      UnderTerminal({"sh", "-c", "trap '' INT; : > \"$0\"; sleep 300; exit 0", dir / "ready"},
+                    dir / "screen", {"--stop-timeout", "600"}));
+  auto shows = [&](const std::string& text) {
+    return testing::WaitFor(
+        [&] { return ReadFile(dir / "screen").find(text) != std::string::npos; }, 20s);
+  };
+  // The trap is set once the file exists.
+  ASSERT_TRUE(testing::WaitFor([&] { return std::filesystem::exists(dir / "ready"); }, 20s))
+      << ReadFile(dir / "screen");
+  CtrlC(script);
+  ASSERT_TRUE(shows("stopping ffmpeg gracefully")) << ReadFile(dir / "screen");
+  CtrlC(script);
+  auto status = script.Wait(60s);
+  ASSERT_TRUE(status.has_value()) << ReadFile(dir / "screen");
+  std::string screen = ReadFile(dir / "screen");
+  EXPECT_EQ(*status, 130) << screen;
+  EXPECT_NE(screen.find("SIGKILL to its process group"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("job finished: cancelled"), std::string::npos) << screen;
 }
 
 TEST(RunTerminal, TextLogsWithoutATerminalAreUnchanged) {
