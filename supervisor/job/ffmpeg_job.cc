@@ -317,9 +317,36 @@ bool FfmpegJob::InspectStderrLine(const SplitLine& line) {
 }
 
 void FfmpegJob::OnProgressBlock(const ProgressBlock& block) {
+  if (options_.wrapper && command_.inputs.empty() && tracker_.blocks() < kWrapperLookups) {
+    FindWrappedFfmpeg();
+  }
   tracker_.Update(block, TrackerTimeUs(started_steady_, clock_.Now()));
   if (callbacks_.on_progress) callbacks_.on_progress(block);
   reporter_.OnBlock();
+}
+
+// A wrapper's ffmpeg runs (its progress arrives): its own arguments tell the inputs to probe
+// and the limits that make the expected duration, hence percent and ETA.
+void FfmpegJob::FindWrappedFfmpeg() {
+  auto inner_ffmpeg = processes_.FfmpegIn(pid_);
+  if (!inner_ffmpeg) return;
+  FfmpegCommand inner = AnalyzeFfmpegArgs(inner_ffmpeg->args);
+  if (inner.inputs.empty()) return;
+  // Its relative paths are relative to its own directory, not to ffpod's.
+  for (auto& in : inner.inputs) {
+    if (in.url.starts_with("file:") && !in.url.starts_with("file:/")) return;
+    bool relative = !in.url.empty() && in.url.front() != '/' &&
+                    in.url.find(':') == std::string::npos && !in.reads_stdin;
+    if (!relative) continue;
+    if (inner_ffmpeg->cwd.empty()) return;  // unknown: no probe of another file by that name
+    in.url = inner_ffmpeg->cwd + "/" + in.url;
+  }
+  command_ = std::move(inner);
+  boost::json::object f = Fields();
+  f["inputs"] = command_.inputs.size();
+  logger_.Debug("found the wrapper's ffmpeg", f);
+  probes_.Start(command_);
+  UpdateExpectedDuration();
 }
 
 // The watchdog found a stop due (the job timeout or a stall).

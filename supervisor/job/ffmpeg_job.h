@@ -69,7 +69,8 @@ struct FfmpegJobOptions {
   // The program is a wrapper around ffmpeg (a script), not ffmpeg: its arguments pass untouched,
   // the progress fd (rewrite.progress_fd) is open anyway and named in its environment as
   // FFPOD_PROGRESS_FD, ffmpeg's stats lines on stderr count as progress until a block arrives
-  // there, no input is probed, and a graceful stop is one SIGINT to its process group.
+  // there, the inputs to probe are those of the ffmpeg found in its process group once progress
+  // arrives (FindWrappedFfmpeg), and a graceful stop is one SIGINT to its process group.
   bool wrapper = false;
   // ffmpeg's lines below this level are not logged (still counted, classified and in the tail).
   Severity stderr_log_level = Severity::kDebug;
@@ -157,6 +158,10 @@ class FfmpegJob final : public StoppableJob {
   void ReadProgress();
   bool InspectStderrLine(const SplitLine& line);
   void OnProgressBlock(const ProgressBlock& block);
+  void FindWrappedFfmpeg();
+  // A wrapper's first progress blocks look for its ffmpeg (FindWrappedFfmpeg); after these, it
+  // is not one ffpod can find.
+  static constexpr uint64_t kWrapperLookups = 5;
   void OnStopDue(StopCause cause, std::string_view why, std::string_view event,
                  std::string_view timeout_field, Duration timeout, SteadyTime now);
   void OnReaped(int wait_status);

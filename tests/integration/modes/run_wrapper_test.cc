@@ -1,7 +1,8 @@
 // `ffpod run` with a wrapper around ffmpeg (docs/run.md "Wrapping ffmpeg in a script"): real
 // shell scripts (/bin/sh) around the real ffmpeg. The wrapper's arguments pass untouched, its
-// ffmpeg reports progress through FFPOD_PROGRESS_FD, its failures are classified, a drain stops
-// the inner ffmpeg gracefully; ffmpeg run directly keeps its rewrite.
+// ffmpeg reports progress through FFPOD_PROGRESS_FD, percent comes from that ffmpeg's own
+// arguments when they give a total, its failures are classified, a drain stops the inner ffmpeg
+// gracefully; ffmpeg run directly keeps its rewrite.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -121,12 +122,66 @@ TEST(RunWrapper, ProgressArrivesThroughFfpodProgressFd) {
   EXPECT_NEAR(o.result.at("progress").at("out_time_s").to_number<double>(), 2.0, 0.1);
   EXPECT_EQ(o.result.at("ffmpeg").at("version").as_string(), "5.1.9-0+deb12u1");
   EXPECT_NEAR(ProbedDuration(dir / "out.mp4"), 2.0, 0.1);
-  // ffpod cannot see the inner ffmpeg's inputs: no total, so no percent, never a wrong one.
-  for (const auto& r : o.records) {
-    if (r.at("msg") == "progress") {
-      EXPECT_FALSE(r.contains("percent")) << boost::json::serialize(r);
+}
+
+// A short real input file.
+void MakeInput(const std::string& path, int seconds) {
+  CommandResult r = testing::RunCommand({"ffmpeg", "-v", "error", "-f", "lavfi", "-i", kLavfi, "-t",
+                                         std::to_string(seconds), "-c:v", "libx264", "-preset",
+                                         "ultrafast", "-y", path});
+  ASSERT_EQ(r.status, 0) << r.err;
+}
+
+// The percent of every progress record.
+std::vector<double> Percents(const std::vector<boost::json::object>& records) {
+  std::vector<double> percents;
+  for (const auto& r : records) {
+    if (r.at("msg") == "progress" && r.contains("percent")) {
+      percents.push_back(r.at("percent").to_number<double>());
     }
   }
+  return percents;
+}
+
+TEST(RunWrapper, PercentComesFromTheInnerFfmpegsOwnArguments) {
+  TempDir ffpod_dir, script_dir;
+  // A 20 s file where ffpod runs, a 4 s one of the same name where the script's ffmpeg runs:
+  // ffmpeg's relative path is relative to its own directory.
+  MakeInput(ffpod_dir / "in.mp4", 20);
+  MakeInput(script_dir / "in.mp4", 4);
+  std::string script = Script(script_dir, "encode.sh",
+                              "cd \"$(dirname \"$0\")\"\n"
+                              "exec ffmpeg -nostats -progress \"pipe:$FFPOD_PROGRESS_FD\" -re -i "
+                              "in.mp4 -c:v libx264 -preset ultrafast -y out.mp4\n");
+  CommandResult r = testing::RunCommand(
+      {"sh", "-c", "cd \"$0\" && exec \"$@\"", ffpod_dir.path().string(), FFPOD_BINARY, "run",
+       "--listen", "", "--progress-log-interval", "0.3", "--", script},
+      60s);
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<double> percents = Percents(JsonLines(r.err));
+  ASSERT_GE(percents.size(), 4u) << r.err;
+  for (double p : percents) EXPECT_LE(p, 100.0);
+  // Measured against 4 s, not 20 s (which would stay under 20 %).
+  EXPECT_GT(percents.back(), 60.0);
+}
+
+TEST(RunWrapper, NoPercentWithoutAKnownTotal) {
+  TempDir dir;
+  // -frames does not give a duration, and lavfi has none: no total, no percent.
+  RunOutcome o = RunFfpod({"--progress-log-interval", "0.2"},
+                          {"sh", "-c",
+                           "exec ffmpeg -nostats -progress pipe:$FFPOD_PROGRESS_FD -re -y -f lavfi "
+                           "-i " +
+                               kLavfi + " -frames:v 30 -c:v libx264 -preset ultrafast \"$0\"",
+                           dir / "out.mp4"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.result.at("progress").at("frames").as_int64(), 30);
+  EXPECT_TRUE(Percents(o.records).empty()) << o.err;
+  int with_time = 0;
+  for (const auto& r : o.records) {
+    if (r.at("msg") == "progress" && r.contains("out_time_s")) ++with_time;
+  }
+  EXPECT_GE(with_time, 2);
 }
 
 TEST(RunWrapper, StatsLinesAreTheProgressWhenTheFdIsUnused) {
