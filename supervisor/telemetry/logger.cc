@@ -1,5 +1,6 @@
 #include "supervisor/telemetry/logger.h"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -29,6 +30,12 @@ void Logger::Log(Severity level, std::string_view msg, const boost::json::object
 }
 
 void Logger::SetLiveLine(std::string_view line) {
+  // A line wider than the terminal would wrap, and `\r` would then redraw only its last row.
+  struct winsize size {};
+  if (terminal_ && ::ioctl(fd_, TIOCGWINSZ, &size) == 0 && size.ws_col > 1 &&
+      line.size() >= size.ws_col) {
+    line = line.substr(0, size.ws_col - 1);
+  }
   std::lock_guard<std::mutex> lock(write_mu_);
   live_line_ = line;
   std::string out = "\r";

@@ -43,8 +43,8 @@ class Logger {
   // Whether the records go to a terminal (isatty, checked once at construction).
   bool terminal() const { return terminal_; }
 
-  // Shows `line` in place of the live line drawn before (none at first): `\r`, the line, then
-  // the rest of the terminal line erased. An empty `line` clears it.
+  // Shows `line` in place of the live line drawn before (none at first): `\r`, the line (cut to
+  // the terminal's width), then the rest of the terminal line erased. An empty `line` clears it.
   void SetLiveLine(std::string_view line);
   // Leaves the live line on the screen as an ordinary line and stops redrawing it.
   void EndLiveLine();

@@ -38,8 +38,11 @@ std::string ShellQuote(const std::string& s) {
 
 // `ffpod run --log-format text -- <cmd>` on the pseudo-terminal of `script`, which copies what
 // the terminal shows to `screen` and exits with ffpod's status (-e).
-ProcessOptions UnderTerminal(const Args& cmd, const std::string& screen, const Args& flags = {}) {
-  std::string line = "exec " + ShellQuote(FFPOD_BINARY) + " run --listen '' --log-format text";
+// `prelude` runs first, on the same terminal.
+ProcessOptions UnderTerminal(const Args& cmd, const std::string& screen, const Args& flags = {},
+                             const std::string& prelude = "") {
+  std::string line =
+      prelude + "exec " + ShellQuote(FFPOD_BINARY) + " run --listen '' --log-format text";
   for (const auto& f : flags) line += " " + ShellQuote(f);
   line += " --";
   for (const auto& a : cmd) line += " " + ShellQuote(a);
@@ -109,6 +112,25 @@ TEST(RunTerminal, ShowsOneLiveProgressLineAndOnlyFfmpegsWarnings) {
   EXPECT_NE(screen.find("INFO job finished: ok"), std::string::npos) << screen;
   ExpectRecordsNeverMixWithTheLiveLine(screen);
   EXPECT_NEAR(ProbedDuration(dir / "out.mp4"), 3.0, 0.1);
+}
+
+TEST(RunTerminal, TheLiveLineFitsANarrowTerminal) {
+  TempDir dir;
+  BackgroundProcess script(
+      UnderTerminal(Encode("2", dir / "out.mp4"), dir / "screen", {}, "stty cols 30; "));
+  auto status = script.Wait(60s);
+  ASSERT_TRUE(status.has_value());
+  std::string screen = ReadFile(dir / "screen");
+  EXPECT_EQ(*status, 0) << screen;
+  // Each drawing of the live line: from its `\r` to the ESC [K that ends it.
+  int drawn = 0;
+  for (size_t end = 0; (end = screen.find("\x1b[K", end)) != std::string::npos; ++end) {
+    size_t start = screen.rfind('\r', end);
+    if (start == std::string::npos || end == start + 1) continue;  // a clear, not a drawing
+    ++drawn;
+    EXPECT_LT(end - start - 1, 30u) << screen.substr(start + 1, end - start - 1);
+  }
+  EXPECT_GE(drawn, 2) << screen;
 }
 
 TEST(RunTerminal, CtrlCStopsFfmpegGracefullyAndExits130) {
