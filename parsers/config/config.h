@@ -29,6 +29,13 @@ enum class ExitCodePolicy {
   kClassified,  // the failure reason's code (docs/failure-reasons.md), for podFailurePolicy rules
 };
 
+// run: what the program after `--` is (docs/run.md "Wrapping ffmpeg in a script").
+enum class CommandKind {
+  kAuto,    // decided by the executable's basename (LooksLikeFfmpeg, parsers/ffmpeg/program_name.h)
+  kFfmpeg,  // ffmpeg: its arguments are rewritten (progress fd, level tags, -n)
+  kWrapper,  // a script around ffmpeg: arguments untouched, progress fd in FFPOD_PROGRESS_FD
+};
+
 struct Config {
   Command command = Command::kRun;
 
@@ -54,6 +61,7 @@ struct Config {
 
   // --- run ---
   ExitCodePolicy exit_codes = ExitCodePolicy::kFfmpeg;
+  CommandKind command_kind = CommandKind::kAuto;  // ffmpeg, or a wrapper around it
   std::string report_redis;              // also push the result to this Redis' results stream
   double linger_s = 0;                   // keep serving /metrics this long after the job ended
   std::vector<std::string> ffmpeg_argv;  // run: program and args after `--`; enqueue: args

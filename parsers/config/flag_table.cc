@@ -319,6 +319,13 @@ const Flag kFlags[] = {
      "ffmpeg: ffmpeg's own status; classified: the failure reason's code",
      Choice(&Config::exit_codes,
             {{"ffmpeg", ExitCodePolicy::kFfmpeg}, {"classified", ExitCodePolicy::kClassified}})},
+    {"--command-kind", kRun, "auto|ffmpeg|wrapper",
+     "what the program after -- is: ffmpeg gets its arguments rewritten, a wrapper (a script "
+     "around ffmpeg) gets them untouched and the progress fd in FFPOD_PROGRESS_FD; auto: ffmpeg "
+     "when the basename is ffmpeg, or ffmpeg followed by -, _ or a digit",
+     Choice(&Config::command_kind, {{"auto", CommandKind::kAuto},
+                                    {"ffmpeg", CommandKind::kFfmpeg},
+                                    {"wrapper", CommandKind::kWrapper}})},
     {"--report-redis", kRun, "URL", "also push the result document to this Redis' results stream",
      Text(&Config::report_redis, nullptr)},
     {"--linger", kRun, "SECONDS",

@@ -362,6 +362,8 @@ void OsProcesses::SignalGroup(pid_t pgid, int signal) {
   if (pgid > 0) ::kill(-pgid, signal);
 }
 
+std::optional<RunningFfmpeg> OsProcesses::FfmpegIn(pid_t pgid) { return FfmpegInGroup(pgid); }
+
 std::function<void()> OsProcesses::Run(const std::string& executable,
                                        const std::vector<std::string>& args,
                                        std::chrono::milliseconds timeout, CommandDone done,

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "parsers/ffmpeg/exit_status.h"
+#include "probes/os/process_group.h"
 
 namespace ffpod {
 
@@ -145,6 +146,12 @@ class Processes {
   virtual void Signal(pid_t pid, int signal) = 0;
   // `signal` to the process group `pgid` (a child's pid: its whole tree).
   virtual void SignalGroup(pid_t pgid, int signal) = 0;
+  // FfmpegInGroup (probes/os/process_group.h): the one ffmpeg running in process group `pgid`,
+  // a wrapper's. A stand-in that has none returns nullopt.
+  virtual std::optional<RunningFfmpeg> FfmpegIn(pid_t pgid) {
+    (void)pgid;
+    return std::nullopt;
+  }
   // RunCommand above.
   virtual std::function<void()> Run(const std::string& executable,
                                     const std::vector<std::string>& args,
@@ -166,6 +173,7 @@ class OsProcesses final : public Processes {
   void Forget(pid_t pid) override { reaper_.Forget(pid); }
   void Signal(pid_t pid, int signal) override;
   void SignalGroup(pid_t pgid, int signal) override;
+  std::optional<RunningFfmpeg> FfmpegIn(pid_t pgid) override;
   std::function<void()> Run(const std::string& executable, const std::vector<std::string>& args,
                             std::chrono::milliseconds timeout, CommandDone done,
                             size_t max_output = 1 << 20) override;

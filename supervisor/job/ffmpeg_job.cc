@@ -11,50 +11,11 @@
 
 #include "parsers/ffmpeg/stats_line.h"
 #include "parsers/telemetry/redact.h"
+#include "supervisor/job/child_pipes.h"
 
 namespace ffpod {
 
 namespace asio = boost::asio;
-
-namespace {
-
-// The pipes to one child, both ends; whatever is still held at the end is closed.
-struct ChildPipes {
-  int stdin_fds[2] = {-1, -1};
-  int stderr_fds[2] = {-1, -1};
-  int progress_fds[2] = {-1, -1};
-
-  ChildPipes() = default;
-  ChildPipes(const ChildPipes&) = delete;
-  ChildPipes& operator=(const ChildPipes&) = delete;
-  ~ChildPipes() {
-    for (int* fds : {stdin_fds, stderr_fds, progress_fds}) {
-      Close(fds[0]);
-      Close(fds[1]);
-    }
-  }
-  bool Open(bool with_stdin, bool with_progress) {
-    return (!with_stdin || MakePipe(stdin_fds)) && MakePipe(stderr_fds) &&
-           (!with_progress || MakePipe(progress_fds));
-  }
-  // The child has its own copies of its ends once spawned.
-  void CloseChildEnds() {
-    Close(stdin_fds[0]);
-    Close(stderr_fds[1]);
-    Close(progress_fds[1]);
-  }
-  static int Take(int& fd) {
-    int taken = fd;
-    fd = -1;
-    return taken;
-  }
-  static void Close(int& fd) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-};
-
-}  // namespace
 
 FfmpegJob::FfmpegJob(asio::io_context& io, Clock& clock, Processes& processes, Logger& logger,
                      FfmpegJobOptions options, Callbacks callbacks)
@@ -64,7 +25,7 @@ FfmpegJob::FfmpegJob(asio::io_context& io, Clock& clock, Processes& processes, L
       logger_(logger),
       options_(std::move(options)),
       callbacks_(std::move(callbacks)),
-      command_(AnalyzeFfmpegArgs(options_.args)),
+      command_(options_.wrapper ? FfmpegCommand{} : AnalyzeFfmpegArgs(options_.args)),
       secrets_(options_.args),
       classifier_(ClassifierContext{}),
       tracker_(0),
@@ -73,6 +34,7 @@ FfmpegJob::FfmpegJob(asio::io_context& io, Clock& clock, Processes& processes, L
       progress_pipe_(io),
       stderr_(
           logger, options_.log_fields, secrets_, options_.stderr_tail_lines,
+          options_.stderr_log_level,
           {.inspect = [this](const SplitLine& l) { return InspectStderrLine(l); },
            .on_line =
                [this](const LogLine& line) {
@@ -138,7 +100,13 @@ void FfmpegJob::Start() {
   tracker_ = ProgressTracker(0);
   if (options_.read_oom_kills) oom_before_ = options_.read_oom_kills();
 
-  RewrittenArgs rewritten = RewriteFfmpegArgs(options_.args, command_, options_.rewrite);
+  RewrittenArgs rewritten;
+  if (options_.wrapper) {
+    rewritten.args = options_.args;  // a script's arguments are its own
+    rewritten.progress_channel = options_.rewrite.progress_fd >= 0;
+  } else {
+    rewritten = RewriteFfmpegArgs(options_.args, command_, options_.rewrite);
+  }
   progress_channel_ = rewritten.progress_channel;
   stdin_owned_ = !command_.ReadsStdin();
 
@@ -164,6 +132,11 @@ void FfmpegJob::Start() {
   spawn.stderr_fd = pipes.stderr_fds[1];
   if (progress_channel_) {
     spawn.extra_fds.push_back({options_.rewrite.progress_fd, pipes.progress_fds[1]});
+    // The script passes `-progress pipe:$FFPOD_PROGRESS_FD` to its ffmpeg.
+    if (options_.wrapper) {
+      spawn.extra_env.push_back("FFPOD_PROGRESS_FD=" +
+                                std::to_string(options_.rewrite.progress_fd));
+    }
   }
   SpawnOutcome spawned = processes_.Spawn(spawn);
   pipes.CloseChildEnds();
@@ -238,6 +211,7 @@ void FfmpegJob::LogStarted(const std::vector<std::string>& args) {
   boost::json::object f = Fields();
   f["pid"] = pid_;
   f["ffmpeg"] = resolved_ffmpeg_;
+  if (options_.wrapper) f["command_kind"] = "wrapper";
   boost::json::array redacted;
   for (const auto& a : RedactArgs(args)) redacted.emplace_back(a);
   f["args"] = std::move(redacted);
@@ -305,6 +279,7 @@ void FfmpegJob::ReadProgress() {
         if (progress_parser_.errors() != errors_before && callbacks_.on_progress_parse_errors) {
           callbacks_.on_progress_parse_errors(progress_parser_.errors() - errors_before);
         }
+        if (!blocks.empty()) progress_from_fd_ = true;
         for (const auto& b : blocks) OnProgressBlock(b);
         ReadProgress();
       });
@@ -316,8 +291,8 @@ bool FfmpegJob::InspectStderrLine(const SplitLine& line) {
   std::string_view raw = line.text;
   if (auto stats = ParseStatsLine(raw)) {
     // The stats line is progress, not a log line. It is the progress source only when the user
-    // took -progress for themselves.
-    if (!progress_channel_) {
+    // took -progress for themselves, or when a wrapper's ffmpeg does not use the progress fd.
+    if (!progress_channel_ || (options_.wrapper && !progress_from_fd_)) {
       ProgressBlock block = ToProgressBlock(*stats);
       // The final report ends with '\n' (periodic ones with '\r'); an audio-only or 6.1/7.0
       // stream-copy job has no `L` to mark it.
@@ -342,9 +317,36 @@ bool FfmpegJob::InspectStderrLine(const SplitLine& line) {
 }
 
 void FfmpegJob::OnProgressBlock(const ProgressBlock& block) {
+  if (options_.wrapper && command_.inputs.empty() && tracker_.blocks() < kWrapperLookups) {
+    FindWrappedFfmpeg();
+  }
   tracker_.Update(block, TrackerTimeUs(started_steady_, clock_.Now()));
   if (callbacks_.on_progress) callbacks_.on_progress(block);
   reporter_.OnBlock();
+}
+
+// A wrapper's ffmpeg runs (its progress arrives): its own arguments tell the inputs to probe
+// and the limits that make the expected duration, hence percent and ETA.
+void FfmpegJob::FindWrappedFfmpeg() {
+  auto inner_ffmpeg = processes_.FfmpegIn(pid_);
+  if (!inner_ffmpeg) return;
+  FfmpegCommand inner = AnalyzeFfmpegArgs(inner_ffmpeg->args);
+  if (inner.inputs.empty()) return;
+  // Its relative paths are relative to its own directory, not to ffpod's.
+  for (auto& in : inner.inputs) {
+    if (in.url.starts_with("file:") && !in.url.starts_with("file:/")) return;
+    bool relative = !in.url.empty() && in.url.front() != '/' &&
+                    in.url.find(':') == std::string::npos && !in.reads_stdin;
+    if (!relative) continue;
+    if (inner_ffmpeg->cwd.empty()) return;  // unknown: no probe of another file by that name
+    in.url = inner_ffmpeg->cwd + "/" + in.url;
+  }
+  command_ = std::move(inner);
+  boost::json::object f = Fields();
+  f["inputs"] = command_.inputs.size();
+  logger_.Debug("found the wrapper's ffmpeg", f);
+  probes_.Start(command_);
+  UpdateExpectedDuration();
 }
 
 // The watchdog found a stop due (the job timeout or a stall).
@@ -363,10 +365,12 @@ void FfmpegJob::Stop(StopCause cause, SteadyTime kill_at) {
   if (!stop_.Begin(cause, kill_at)) return;  // already stopping: at most the deadline moved
   // `q` works on every version, but only once transcoding runs and only when ffmpeg reads the
   // stdin ffpod owns. Before that (inputs still opening), one SIGINT aborts the blocking I/O.
-  bool use_q =
-      stdin_owned_ && !command_.has_nostdin && tracker_.has_block() && stdin_pipe_.is_open();
+  // A wrapper's ffmpeg may read media from a pipe (curl | ffmpeg -i -): one SIGINT to the whole
+  // process group reaches it, and the shell waits for it to finish.
+  bool use_q = !options_.wrapper && stdin_owned_ && !command_.has_nostdin && tracker_.has_block() &&
+               stdin_pipe_.is_open();
   boost::json::object f = Fields();
-  f["method"] = use_q ? "q" : "SIGINT";
+  f["method"] = use_q ? "q" : options_.wrapper ? "SIGINT to the process group" : "SIGINT";
   f["kill_in_s"] =
       std::round(std::chrono::duration<double>(kill_at - clock_.Now()).count() * 10) / 10;
   logger_.Info("stopping ffmpeg gracefully", f);
@@ -375,6 +379,8 @@ void FfmpegJob::Stop(StopCause cause, SteadyTime kill_at) {
     static const char kQuit[] = "q";
     asio::async_write(stdin_pipe_, asio::buffer(kQuit, 1),
                       [](const boost::system::error_code&, size_t) {});
+  } else if (options_.wrapper) {
+    processes_.SignalGroup(pid_, SIGINT);
   } else {
     processes_.Signal(pid_, SIGINT);
   }

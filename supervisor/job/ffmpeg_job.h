@@ -7,7 +7,9 @@
 // pipe), forwards ffmpeg's lines to the log, tracks progress, watches for stalls and the job
 // timeout, stops ffmpeg the graceful way when asked (`q` on the stdin it owns, or a single
 // SIGINT when stdin carries media or transcoding has not started), escalates to SIGKILL of the
-// process group at the stop deadline, and finally classifies how it ended.
+// process group at the stop deadline, and finally classifies how it ended. A wrapper (a script
+// around ffmpeg, FfmpegJobOptions::wrapper) keeps its arguments; it is offered the progress fd
+// and stopped with one SIGINT to its process group.
 //
 // It composes one part per job: StderrForwarder (lines, decoding, repeats, tail),
 // DurationProbes (ffprobe runs), StopEscalation (graceful stop, then SIGKILL at the deadline),
@@ -64,10 +66,18 @@ struct FfmpegJobOptions {
   FfmpegVersion version;            // from `ffmpeg -version`, when known
   bool pass_stdout = true;          // run: ffmpeg's stdout is ffpod's; worker: /dev/null
   RewriteOptions rewrite;
+  // The program is a wrapper around ffmpeg (a script), not ffmpeg: its arguments pass untouched,
+  // the progress fd (rewrite.progress_fd) is open anyway and named in its environment as
+  // FFPOD_PROGRESS_FD, ffmpeg's stats lines on stderr count as progress until a block arrives
+  // there, the inputs to probe are those of the ffmpeg found in its process group once progress
+  // arrives (FindWrappedFfmpeg), and a graceful stop is one SIGINT to its process group.
+  bool wrapper = false;
+  // ffmpeg's lines below this level are not logged (still counted, classified and in the tail).
+  Severity stderr_log_level = Severity::kDebug;
   std::chrono::milliseconds stall_timeout{120000};   // 0 disables the watchdog
   std::optional<std::chrono::milliseconds> timeout;  // the job's timeout_s
   std::chrono::milliseconds stop_timeout{30000};     // graceful stop -> SIGKILL, for stall/timeout
-  std::chrono::milliseconds progress_log_period{10000};
+  std::chrono::milliseconds progress_log_period{10000};  // 0: no progress records
   std::chrono::milliseconds probe_timeout{15000};
   boost::json::object log_fields;  // job_id, attempt, trace_id, span_id: on every record
   size_t stderr_tail_lines = 20;
@@ -148,6 +158,10 @@ class FfmpegJob final : public StoppableJob {
   void ReadProgress();
   bool InspectStderrLine(const SplitLine& line);
   void OnProgressBlock(const ProgressBlock& block);
+  void FindWrappedFfmpeg();
+  // A wrapper's first progress blocks look for its ffmpeg (FindWrappedFfmpeg); after these, it
+  // is not one ffpod can find.
+  static constexpr uint64_t kWrapperLookups = 5;
   void OnStopDue(StopCause cause, std::string_view why, std::string_view event,
                  std::string_view timeout_field, Duration timeout, SteadyTime now);
   void OnReaped(int wait_status);
@@ -167,6 +181,7 @@ class FfmpegJob final : public StoppableJob {
   FfmpegCommand command_;
   SecretValues secrets_;  // of options_.args: redacted from stderr, the tail and the outcome
   bool progress_channel_ = false;
+  bool progress_from_fd_ = false;  // a block came on the progress fd (stats lines: no longer)
   bool stdin_owned_ = false;
   FailureClassifier classifier_;
   ProgressTracker tracker_;

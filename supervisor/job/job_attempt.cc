@@ -41,6 +41,8 @@ FfmpegJobOptions JobAttempt::JobOptions() const {
   o.version = spec_.version;
   o.pass_stdout = spec_.pass_stdout;
   o.rewrite = spec_.rewrite;
+  o.wrapper = spec_.wrapper;
+  o.stderr_log_level = spec_.stderr_log_level;
   if (!spec_.temporaries.empty()) o.rewrite.output_renames = spec_.temporaries;
   o.stall_timeout = spec_.stall_timeout;
   o.timeout = spec_.timeout;
@@ -115,9 +117,13 @@ void JobAttempt::Drain(const DrainClock& drain, int signals) {
   drainer_->Check(drain, signals);
 }
 
-void JobAttempt::KillNow() {
+void JobAttempt::StopNow(StopCause cause, SteadyTime kill_at) {
+  if (running()) job_->Stop(cause, kill_at);
+}
+
+void JobAttempt::KillNow(StopCause cause) {
   if (!running()) return;
-  job_->Stop(StopCause::kDrain, env_.clock.Now());  // preempted, not killed
+  job_->Stop(cause, env_.clock.Now());  // preempted (or cancelled), not killed
   job_->Kill();
 }
 

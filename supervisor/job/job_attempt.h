@@ -63,13 +63,16 @@ struct AttemptSpec {
   FfmpegVersion version;            // from `ffmpeg -version`, when known
   bool pass_stdout = true;          // run: ffmpeg's stdout is ffpod's; worker: /dev/null
   RewriteOptions rewrite;
+  bool wrapper = false;  // a script around ffmpeg (FfmpegJobOptions::wrapper)
+  // ffmpeg's lines below this level are not logged (a terminal shows warnings and errors only).
+  Severity stderr_log_level = Severity::kDebug;
   // final -> temporary name of each output written atomically (ffmpeg writes the temporary);
   // removed when the attempt does not succeed.
   std::map<std::string, std::string> temporaries;
-  std::chrono::milliseconds stall_timeout{120000};   // 0 disables the watchdog
-  std::optional<std::chrono::milliseconds> timeout;  // the job's timeout_s
-  std::chrono::milliseconds stop_timeout{30000};     // graceful stop -> SIGKILL, stall/timeout
-  std::chrono::milliseconds progress_log_period{10000};
+  std::chrono::milliseconds stall_timeout{120000};       // 0 disables the watchdog
+  std::optional<std::chrono::milliseconds> timeout;      // the job's timeout_s
+  std::chrono::milliseconds stop_timeout{30000};         // graceful stop -> SIGKILL, stall/timeout
+  std::chrono::milliseconds progress_log_period{10000};  // 0: no progress records
   std::chrono::milliseconds probe_timeout{15000};
 
   int slot = 0;  // metrics and /status
@@ -107,8 +110,12 @@ class JobAttempt {
   // The drain's decision for this attempt, after the `signals`-th signal; nothing when ffmpeg
   // does not run.
   void Drain(const DrainClock& drain, int signals);
-  // SIGKILL now, counted as a drain stop (the backstop just before the kubelet's SIGKILL).
-  void KillNow();
+  // A graceful stop now for `cause`, SIGKILL of the process group at `kill_at` (a later call
+  // can only bring that forward); nothing when ffmpeg does not run.
+  void StopNow(StopCause cause, SteadyTime kill_at);
+  // SIGKILL now, counted as a stop for `cause` unless a stop is already under way (the drain's
+  // backstop just before the kubelet's SIGKILL; a second Ctrl-C).
+  void KillNow(StopCause cause = StopCause::kDrain);
   // Ends the publish span and the job span with the recorded result.
   void End(const ResultDoc& result);
 

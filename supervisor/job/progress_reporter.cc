@@ -14,7 +14,9 @@ ProgressReporter::ProgressReporter(Clock& clock, Logger& logger, const ProgressT
       on_event_(std::move(on_event)),
       timer_(clock.MakeTimer()) {}
 
-void ProgressReporter::Start() { Arm(); }
+void ProgressReporter::Start() {
+  if (period_ > Duration::zero()) Arm();
+}
 
 void ProgressReporter::Arm() {
   timer_->ArmAfter(period_, [this] {

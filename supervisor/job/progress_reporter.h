@@ -25,7 +25,7 @@ class ProgressReporter {
   ProgressReporter(const ProgressReporter&) = delete;
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
-  // Starts the periodic record; Stop() ends it.
+  // Starts the periodic record (none when the period is zero); Stop() ends it.
   void Start();
   void Stop() { timer_->Cancel(); }
   // After each progress block: the milestone events it crossed.

@@ -30,11 +30,13 @@ Severity SeverityOf(LogLevel level) {
 }  // namespace
 
 StderrForwarder::StderrForwarder(Logger& logger, const boost::json::object& fields,
-                                 const SecretValues& secrets, size_t tail_lines, Hooks hooks)
+                                 const SecretValues& secrets, size_t tail_lines, Severity log_level,
+                                 Hooks hooks)
     : logger_(logger),
       fields_(fields),
       secrets_(secrets),
       tail_lines_(tail_lines),
+      log_level_(log_level),
       hooks_(std::move(hooks)) {}
 
 void StderrForwarder::Feed(std::string_view bytes) {
@@ -76,7 +78,7 @@ void StderrForwarder::Forward(const LogLine& decoded) {
   last_forwarded_ = key;
   last_level_ = decoded.level;
   Severity sev = SeverityOf(decoded.level);
-  if (!logger_.Enabled(sev)) return;
+  if (sev < log_level_ || !logger_.Enabled(sev)) return;
   boost::json::object f = fields_;
   f["source"] = "ffmpeg";
   f["ffmpeg_level"] = LogLevelName(decoded.level);
@@ -87,7 +89,7 @@ void StderrForwarder::Forward(const LogLine& decoded) {
 void StderrForwarder::FlushRepeats() {
   if (repeats_ == 0) return;
   Severity sev = SeverityOf(last_level_);
-  if (logger_.Enabled(sev)) {
+  if (sev >= log_level_ && logger_.Enabled(sev)) {
     boost::json::object f = fields_;
     f["source"] = "ffmpeg";
     f["ffmpeg_level"] = LogLevelName(last_level_);

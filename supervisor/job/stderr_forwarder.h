@@ -36,8 +36,9 @@ class StderrForwarder {
   };
 
   // `fields` and `secrets` (the job's, redacted from every line) must outlive the forwarder.
+  // Lines below `log_level` are not logged; they are still decoded, counted and in the tail.
   StderrForwarder(Logger& logger, const boost::json::object& fields, const SecretValues& secrets,
-                  size_t tail_lines, Hooks hooks);
+                  size_t tail_lines, Severity log_level, Hooks hooks);
   StderrForwarder(const StderrForwarder&) = delete;
   StderrForwarder& operator=(const StderrForwarder&) = delete;
 
@@ -58,6 +59,7 @@ class StderrForwarder {
   const boost::json::object& fields_;
   const SecretValues& secrets_;
   size_t tail_lines_;
+  Severity log_level_;
   Hooks hooks_;
   LineSplitter splitter_;
   std::deque<std::string> tail_;

@@ -1,6 +1,7 @@
 #include "supervisor/modes/run_mode.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -8,6 +9,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "parsers/ffmpeg/program_name.h"
+#include "parsers/ffmpeg/progress_line.h"
 #include "parsers/telemetry/log_format.h"
 #include "parsers/telemetry/redact.h"
 #include "probes/cgroup.h"
@@ -24,6 +27,21 @@ milliseconds Ms(double seconds) {
   return milliseconds(static_cast<int64_t>(std::llround(seconds * 1000)));
 }
 
+bool IsWrapper(const Config& config) {
+  switch (config.command_kind) {
+    case CommandKind::kFfmpeg:
+      return false;
+    case CommandKind::kWrapper:
+      return true;
+    case CommandKind::kAuto:
+      break;
+  }
+  return !LooksLikeFfmpeg(config.ffmpeg_argv.front());
+}
+
+// The exit status of an interactive run that Ctrl-C stopped, as shells report a SIGINT.
+constexpr int kInterruptedExit = 130;
+
 }  // namespace
 
 RunMode::RunMode(const Config& config, Logger& logger)
@@ -36,6 +54,8 @@ RunMode::RunMode(const Config& config, Logger& logger)
       report_timer_(service_.io()) {
   identity_ = DetectIdentity(config);
   job_id_ = config.job_id.empty() ? identity_.id : config.job_id;
+  wrapper_ = IsWrapper(config);
+  interactive_ = config.log_format == LogFormat::kText && logger.terminal();
 }
 
 int RunMode::Run() {
@@ -57,11 +77,13 @@ int RunMode::Run() {
                          [this] { DumpState(); });
   StartJob();
   // The version comes from ffmpeg's banner for free; only when the user's options may hide it
-  // does a separate `ffmpeg -version` run (it costs as much CPU as starting ffmpeg).
+  // does a separate `ffmpeg -version` run (it costs as much CPU as starting ffmpeg). A wrapper's
+  // ffmpeg is --ffmpeg's (the one on PATH), whose banner the script may not forward.
   FfmpegCommand cmd = AnalyzeFfmpegArgs(
       std::vector<std::string>(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end()));
-  if (cmd.has_hide_banner || cmd.has_loglevel) {
-    service_.ProbeFfmpeg(config_.ffmpeg_argv.front(), [this](const Result<FfmpegVersion>& version) {
+  if (wrapper_ || cmd.has_hide_banner || cmd.has_loglevel) {
+    std::string ffmpeg = wrapper_ ? config_.ffmpeg : config_.ffmpeg_argv.front();
+    service_.ProbeFfmpeg(ffmpeg, [this](const Result<FfmpegVersion>& version) {
       if (!version) logger_.Debug("ffmpeg -version failed", {{"error", version.error().message}});
     });
   }
@@ -86,9 +108,15 @@ void RunMode::StartJob() {
   spec.rewrite.overwrite = false;  // neither -y nor -n given: -n, never the prompt
   temporaries_ = MakeTemporaries();
   spec.temporaries = temporaries_;
+  spec.wrapper = wrapper_;
   spec.stall_timeout = Ms(config_.stall_timeout_s);
   spec.stop_timeout = Ms(config_.stop_timeout_s);
   spec.progress_log_period = Ms(config_.progress_log_interval_s);
+  if (interactive_) {
+    // The live line replaces the progress records; of ffmpeg's lines, warnings and errors show.
+    spec.progress_log_period = milliseconds(0);
+    spec.stderr_log_level = Severity::kWarning;
+  }
   spec.slot = 0;
   spec.job_id = job_id_;
   spec.attempt = 1;
@@ -111,7 +139,8 @@ void RunMode::StartJob() {
   service_.metrics().SetJobsInFlight(1);
   service_.metrics().SetReady(service_.board().Readiness().Ready());
   attempt_->Start(
-      [this](const ProgressView&) {
+      [this](const ProgressView& view) {
+        if (interactive_) logger_.SetLiveLine(FormatProgressLine(view));
         if (!build_info_set_ && attempt_->job()->version().known) {
           build_info_set_ = true;
           service_.metrics().SetBuildInfo(attempt_->job()->version().text);
@@ -150,6 +179,10 @@ void RunMode::OnSignal(int count, int signo) {
     }
     return;
   }
+  if (interactive_ && signo == SIGINT) {
+    OnInterrupt();
+    return;
+  }
   if (!drain_) {
     DrainClock clock;
     clock.t0 = clock_.Now();
@@ -170,6 +203,17 @@ void RunMode::OnSignal(int count, int signo) {
   }
   (void)count;
   DrainCheck();
+}
+
+void RunMode::OnInterrupt() {
+  if (!attempt_) return;
+  ++interrupts_;
+  if (interrupts_ == 1) {
+    logger_.Warn("interrupted: stopping ffmpeg (Ctrl-C again to kill it)");
+    attempt_->StopNow(StopCause::kCancel, clock_.Now() + Ms(config_.stop_timeout_s));
+  } else {
+    attempt_->KillNow(StopCause::kCancel);
+  }
 }
 
 void RunMode::DrainCheck() {
@@ -197,6 +241,8 @@ void RunMode::OnFinished(ResultDoc r, const JobOutcome& outcome) {
     code = RunExitCode(config_.exit_codes == ExitCodePolicy::kClassified, outcome.exit, r.reason);
   }
   if (publish_failed_ && code == 0) code = 1;  // ffmpeg's 0, but the outputs are not in place
+  if (interrupts_ > 0 && r.reason == Reason::kCancelled) code = kInterruptedExit;
+  if (interactive_) logger_.EndLiveLine();  // the last progress stays above the summary
   // The final progress stays on the slot while ffpod lingers: run mode has one job, and its
   // last state is what the final scrape should see; jobs_in_flight says it is over.
   service_.metrics().SetJobsInFlight(0);

@@ -6,6 +6,11 @@
 // result: a log record, the termination log (when the file exists), optionally the Redis
 // results stream, then exits with the policy's code.
 //
+// The program after `--` is ffmpeg or a wrapper around it (--command-kind; docs/run.md
+// "Wrapping ffmpeg in a script"). On a terminal with --log-format text, run is interactive
+// (docs/logs.md "On a terminal"): one live progress line, ffmpeg's warnings and errors only,
+// and Ctrl-C stops ffmpeg gracefully at once (a second one kills it) and exits 130.
+//
 // Threading: one io_context thread (the Service's).
 #pragma once
 
@@ -42,6 +47,8 @@ class RunMode {
  private:
   void StartJob();
   void OnSignal(int count, int signo);
+  // Ctrl-C on the terminal of an interactive run: stop now, and kill at the second.
+  void OnInterrupt();
   void DrainCheck();
   void OnFinished(ResultDoc result, const JobOutcome& outcome);
   // --output (run_mode_outputs.cc): each one is an output of the ffmpeg command; the
@@ -68,6 +75,9 @@ class RunMode {
   bool done_ = false;
   bool lingering_ = false;
   bool build_info_set_ = false;
+  bool wrapper_ = false;                // the program is a wrapper around ffmpeg, not ffmpeg
+  bool interactive_ = false;            // --log-format text on a terminal
+  int interrupts_ = 0;                  // Ctrl-C (SIGINT) seen by an interactive run
   std::optional<RedisUrl> report_url_;  // --report-redis
   std::unique_ptr<RedisClient> report_client_;
   boost::asio::steady_timer report_timer_;

@@ -17,6 +17,11 @@ namespace asio = boost::asio;
 
 Status RunMode::CheckOutputs() const {
   if (config_.outputs.empty()) return Status::Ok();
+  if (wrapper_) {
+    return Error{"--output needs ffpod to run ffmpeg itself: the arguments of a wrapper (" +
+                 config_.ffmpeg_argv.front() +
+                 ") are passed untouched, so the output cannot be written to a temporary"};
+  }
   FfmpegCommand cmd = AnalyzeFfmpegArgs(
       std::vector<std::string>(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end()));
   std::string listed;

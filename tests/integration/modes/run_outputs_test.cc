@@ -162,6 +162,15 @@ TEST(RunOutputs, AnOutputTheCommandDoesNotWriteIsRefusedBeforeFfmpegStarts) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+TEST(RunOutputs, AWrapperCannotHaveOutputsPublished) {
+  TempDir dir;
+  std::string out = dir / "clip.mp4";
+  testing::CommandResult r = testing::RunCommand(
+      {FFPOD_BINARY, "run", "--listen", "", "--output", out, "--", "sh", "-c", "exit 0"}, 30s);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--output needs ffpod to run ffmpeg itself"), std::string::npos) << r.err;
+}
+
 TEST(RunOutputs, AnHlsPlaylistIsPublishedLastWithSegmentsNamedAfterIt) {
   TempDir dir;
   fs::create_directories(dir / "hls");
