@@ -73,6 +73,7 @@ struct Config {
   double heartbeat_s = 5;
   std::vector<std::string> require_encoders;
   bool atomic_outputs = true;
+  bool verify_outputs = true;             // run (--output) and worker: docs/verification.md
   double probe_interval_s = 300;          // re-probe required encoders this often
   double retry_base_s = 5;                // first retry delay (doubles per attempt, with jitter)
   double retry_max_s = 600;               // retry delay cap

@@ -344,6 +344,10 @@ const Flag kFlags[] = {
     {"--atomic-outputs", kWorker, "",
      "write outputs under temporary names and rename them only on success",
      Switch(&Config::atomic_outputs)},
+    {"--verify-outputs", kRun | kWorker, "",
+     "verify declared outputs (duration, streams, decodable end, decode errors) before publishing;"
+     " a job's verify field overrides it",
+     Switch(&Config::verify_outputs)},
     {"--pod-deletion-cost", kWorker, "",
      "keep this pod's controller.kubernetes.io/pod-deletion-cost annotation current, so that "
      "scale-in removes idle workers first (needs POD_NAME and patch on pods)",

@@ -209,6 +209,9 @@ Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits) {
   auto labels = ParseJobLabels(obj, limits);
   if (!labels) return labels.error();
   job.labels = std::move(labels).value();
+  auto verify = ParseVerifyField(obj);
+  if (!verify) return verify.error();
+  job.verify = std::move(verify).value();
   return job;
 }
 
@@ -221,6 +224,12 @@ Status CheckJobOutputs(const JobSpec& job) {
     if (!found) {
       return Error{"field \"outputs[" + std::to_string(i) + "]\" (\"" + job.outputs[i] +
                    "\") is not an output of the ffmpeg arguments"};
+    }
+    for (const auto& in : cmd.inputs) {
+      if (in.url == job.outputs[i]) {
+        return Error{"field \"outputs[" + std::to_string(i) + "]\" (\"" + job.outputs[i] +
+                     "\") is also an input: publishing it would replace what ffmpeg reads"};
+      }
     }
   }
   return Status::Ok();
@@ -253,6 +262,7 @@ std::string MakeJobDocument(const JobSpec& job) {
   if (!job.traceparent.empty()) obj["traceparent"] = job.traceparent;
   if (!job.tracestate.empty()) obj["tracestate"] = job.tracestate;
   if (job.enqueued_at) obj["enqueued_at"] = FormatTimestamp(*job.enqueued_at);
+  if (job.verify) obj["verify"] = VerifyPolicyToJson(*job.verify);
   if (!job.labels.empty()) {
     json::object labels;
     for (const auto& [k, v] : job.labels) labels[k] = v;
@@ -342,9 +352,25 @@ json::object ResultToJson(const ResultDoc& r) {
   }
   json::array outputs;
   for (const auto& o : r.outputs) {
-    outputs.push_back(json::object{{"path", o.path}, {"bytes", o.bytes}, {"sha256", o.sha256}});
+    json::object out{{"path", o.path}, {"bytes", o.bytes}, {"sha256", o.sha256}};
+    if (o.duration_s) {
+      out["duration_s"] = OptionalNumber(o.duration_s, 3);
+      json::array streams;
+      for (const auto& kind : o.streams) streams.emplace_back(kind);
+      out["streams"] = std::move(streams);
+    }
+    outputs.push_back(std::move(out));
   }
   obj["outputs"] = std::move(outputs);
+  if (r.verification.empty()) {
+    obj["verification"] = nullptr;
+  } else {
+    obj["verification"] =
+        json::object{{"status", r.verification}, {"message", SanitizeUtf8(r.verification_message)}};
+  }
+  json::object decode_errors;
+  for (const auto& [kind, n] : r.decode_errors) decode_errors[kind] = n;
+  obj["decode_errors"] = std::move(decode_errors);
   obj["ffmpeg"] = json::object{{"path", r.ffmpeg_path}, {"version", r.ffmpeg_version}};
   json::object worker;
   worker["id"] = r.worker.id;

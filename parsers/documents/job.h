@@ -17,6 +17,7 @@
 #include <boost/json/object.hpp>
 
 #include "parsers/common/result.h"
+#include "parsers/documents/verify_policy.h"
 #include "parsers/ffmpeg/exit_status.h"
 #include "parsers/ffmpeg/progress_tracker.h"
 #include "parsers/ffmpeg/reasons.h"
@@ -44,7 +45,8 @@ struct JobSpec {
   // When the job was submitted (RFC 3339, set by `ffpod enqueue`): the start of the trace's
   // queue-wait span. Optional; an unparsable value is ignored.
   std::optional<std::chrono::system_clock::time_point> enqueued_at;
-  bool traceparent_ignored = false;  // one was given but was not valid W3C (ignored)
+  bool traceparent_ignored = false;    // one was given but was not valid W3C (ignored)
+  std::optional<VerifyPolicy> verify;  // the field verify; nullopt: the worker's default
 };
 
 // True when `id` is 1-128 characters of [A-Za-z0-9._:-].
@@ -72,6 +74,9 @@ struct OutputFile {
   std::string path;
   int64_t bytes = 0;
   std::string sha256;  // lowercase hex
+  // What verification's ffprobe found (docs/verification.md); absent when it did not run.
+  std::optional<double> duration_s;
+  std::vector<std::string> streams;  // stream kinds, in order
 };
 
 struct WorkerIdentity {
@@ -103,6 +108,11 @@ struct ResultDoc {
   std::vector<std::string> stderr_tail;  // redacted
   std::string trace_id;
   std::optional<double> next_attempt_in_s;  // for retrying: when it will run again
+  // Output verification: "passed", "failed", "skipped" or "off"; empty when it did not come to
+  // it (ffmpeg failed, no declared outputs).
+  std::string verification;
+  std::string verification_message;               // the evidence (failed) or why (skipped)
+  std::map<std::string, uint64_t> decode_errors;  // by kind (parsers/ffmpeg/decode_errors.h)
 };
 
 boost::json::object ResultToJson(const ResultDoc& result);

@@ -27,7 +27,7 @@ struct ProbedOutput {
 // `ffprobe -v error -show_entries format=duration:stream=codec_type -of json PATH`.
 std::vector<std::string> OutputProbeArgs(const std::string& path);
 // Parses what OutputProbeArgs prints; the error says what was not there.
-Result<ProbedOutput> ParseProbedOutput(std::string_view json);
+Result<ProbedOutput> ParseProbedOutput(std::string_view text);
 
 // `ffmpeg -nostdin -v error -sseof -3 -i PATH -f null -`: decodes the last seconds, which is
 // where a file without its end (a lost moov, a cut upload) fails.

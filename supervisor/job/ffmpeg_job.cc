@@ -465,6 +465,7 @@ JobOutcome FfmpegJob::Outcome() {
   outcome.exited_steady = reaped_ ? reaped_steady_ : clock_.Now();
   outcome.stderr_tail = stderr_.Tail();
   outcome.ffmpeg_path = resolved_ffmpeg_;
+  outcome.expected_duration_us = tracker_.expected_duration_us();
   return outcome;
 }
 

@@ -98,6 +98,7 @@ struct JobOutcome {
   std::vector<std::string> stderr_tail;                  // redacted
   bool spawned = false;                                  // false: exec failed (exit is 127/126)
   std::string ffmpeg_path;                               // resolved executable
+  std::optional<int64_t> expected_duration_us;           // of the output, when it was known
 };
 
 class FfmpegJob final : public StoppableJob {

@@ -59,6 +59,7 @@ FfmpegJob::Callbacks JobAttempt::JobCallbacks() {
   cb.on_progress = [this](const ProgressBlock&) { OnProgressBlock(); };
   cb.on_stderr_line = [this](const LogLine& line) {
     env_.metrics.CountStderrLine(LogLevelName(line.level));
+    if (auto kind = decode_errors_.Observe(line.message)) env_.metrics.CountDecodeError(*kind);
   };
   cb.on_progress_parse_errors = [this](uint64_t n) { env_.metrics.CountProgressParseErrors(n); };
   cb.on_event = [this](std::string_view name, const boost::json::object& attributes) {
@@ -143,6 +144,7 @@ void JobAttempt::OnFinished(const JobOutcome& outcome) {
   r.ffmpeg_path = outcome.ffmpeg_path;
   r.ffmpeg_version = job_->version().text;
   r.stderr_tail = outcome.stderr_tail;
+  r.decode_errors = decode_errors_.by_kind();
   r.trace_id = trace_->trace_id();
   trace_->FfmpegEnded(outcome);
   if (r.reason != Reason::kOk) RemoveTemporaries(spec_.temporaries);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "parsers/documents/job.h"
+#include "parsers/ffmpeg/decode_errors.h"
 #include "parsers/policy/drain.h"
 #include "probes/os/clock.h"
 #include "probes/os/process.h"
@@ -127,6 +128,8 @@ class JobAttempt {
   const AttemptSpec& spec() const { return spec_; }
   // The trace's ids and the spec's log fields.
   boost::json::object LogFields() const;
+  // The decode errors ffmpeg reported on stderr so far, by kind.
+  const DecodeErrorCounts& decode_errors() const { return decode_errors_; }
 
  private:
   FfmpegJobOptions JobOptions() const;
@@ -142,6 +145,7 @@ class JobAttempt {
   std::unique_ptr<JobTrace> trace_;  // declared before job_: outlives it
   std::unique_ptr<FfmpegJob> job_;
   std::unique_ptr<JobDrainer> drainer_;
+  DecodeErrorCounts decode_errors_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

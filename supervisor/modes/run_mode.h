@@ -28,6 +28,7 @@
 #include "parsers/policy/drain.h"
 #include "probes/os/clock.h"
 #include "supervisor/job/job_attempt.h"
+#include "supervisor/job/output_verifier.h"
 #include "supervisor/modes/service.h"
 #include "supervisor/queue/job_queue.h"
 #include "supervisor/queue/redis_client.h"
@@ -56,6 +57,7 @@ class RunMode {
   Status CheckOutputs() const;
   std::map<std::string, std::string> MakeTemporaries() const;
   void Publish(ResultDoc result, JobOutcome outcome);
+  void Rename(ResultDoc result, JobOutcome outcome, VerifyOutcome verified);
   void Finish(const ResultDoc& result, int exit_code);
   void ReportToRedis(const ResultDoc& result, std::function<void()> then);
   void DumpState();

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "parsers/ffmpeg/ffmpeg_args.h"
+#include "supervisor/job/output_verifier.h"
 #include "supervisor/job/outputs.h"
 #include "supervisor/modes/run_mode.h"
 
@@ -36,6 +37,12 @@ Status RunMode::CheckOutputs() const {
     if (path == "-" || path.starts_with("pipe:") || path.find("://") != std::string::npos) {
       return Error{"--output " + path + " is not a local file: only files can be published"};
     }
+    for (const auto& in : cmd.inputs) {
+      if (in.url == path) {
+        return Error{"--output " + path +
+                     " is also an input: publishing it would replace what ffmpeg reads"};
+      }
+    }
   }
   return Status::Ok();
 }
@@ -53,13 +60,46 @@ void RunMode::Publish(ResultDoc result, JobOutcome outcome) {
     OnFinished(std::move(result), outcome);
     return;
   }
+  VerifyPolicy policy;
+  policy.enabled = config_.verify_outputs;
+  if (!policy.enabled) {
+    VerifyOutcome off;
+    off.status = "off";
+    Rename(std::move(result), std::move(outcome), std::move(off));
+    return;
+  }
+  VerifierTools tools{.ffmpeg = attempt_->spec().ffmpeg, .ffprobe = config_.ffprobe};
+  std::vector<std::string> args(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end());
+  std::vector<VerifyTarget> targets =
+      VerifyTargets(args, config_.outputs, temporaries_, outcome.expected_duration_us, policy);
+  VerifyOutputs(service_.processes(), tools, std::move(targets), attempt_->decode_errors(), policy,
+                [this, result = std::move(result),
+                 outcome = std::move(outcome)](VerifyOutcome verified) mutable {
+                  if (verified.status != "failed") {
+                    Rename(std::move(result), std::move(outcome), std::move(verified));
+                    return;
+                  }
+                  RemoveTemporaries(temporaries_);
+                  publish_failed_ = true;
+                  result.reason = Reason::kOutputInvalid;
+                  result.message = verified.message;
+                  AddVerification(result, verified, attempt_->decode_errors());
+                  OnFinished(std::move(result), outcome);
+                });
+}
+
+// Renames and hashes off the loop, then finishes on it.
+void RunMode::Rename(ResultDoc result, JobOutcome outcome, VerifyOutcome verified) {
   asio::post(publish_pool_, [this, result = std::move(result), outcome = std::move(outcome),
-                             temporaries = temporaries_, outputs = config_.outputs]() mutable {
+                             verified = std::move(verified), temporaries = temporaries_,
+                             outputs = config_.outputs]() mutable {
     PublishedOutputs published = PublishAndHash(temporaries, outputs);
     int removed = published.status.ok() ? RemoveOtherTemporaries(outputs, temporaries) : 0;
     asio::post(service_.io(), [this, result = std::move(result), outcome = std::move(outcome),
-                               published = std::move(published), removed]() mutable {
+                               verified = std::move(verified), published = std::move(published),
+                               removed]() mutable {
       result.outputs = std::move(published.files);
+      AddVerification(result, verified, attempt_->decode_errors());
       if (!published.status.ok()) {
         publish_failed_ = true;
         result.reason = Reason::kOutputFailed;

@@ -324,7 +324,7 @@ void WorkerSlot::OnFinished(ResultDoc result, const JobOutcome& outcome) {
     Decide();  // the attempt removed its temporaries
     return;
   }
-  Publish();
+  Verify(outcome.expected_duration_us);
 }
 
 void WorkerSlot::Decide() {

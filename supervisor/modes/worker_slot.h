@@ -40,6 +40,7 @@
 #include "parsers/policy/drain.h"
 #include "probes/os/clock.h"
 #include "supervisor/job/job_attempt.h"
+#include "supervisor/job/output_verifier.h"
 #include "supervisor/job/outputs.h"
 #include "supervisor/modes/service.h"
 #include "supervisor/modes/step_retry.h"
@@ -138,6 +139,9 @@ class WorkerSlot {
   void RunFfmpeg();
   void OnProgress(const ProgressView& view);
   void OnFinished(ResultDoc result, const JobOutcome& outcome);
+  // Verification (worker_slot_outputs.cc), then publishing.
+  void Verify(std::optional<int64_t> expected_us);
+  void OnVerified(VerifyOutcome outcome);
   void Publish();
   void OnHashed(PublishedOutputs hashed);
   void HoldAndRename();
@@ -162,6 +166,7 @@ class WorkerSlot {
   SteadyTime hold_sent_;        // when the last Hold was sent (its lease counts from then)
   SteadyTime start_sent_;       // when the last Start was sent
   std::map<std::string, std::string> unpublished_;  // temporaries not renamed yet
+  VerifyOutcome verified_;                          // what Verify found
   JobQueue::StartOutcome start_outcome_ = JobQueue::StartOutcome::kPaused;
   std::string document_;
   JobSpec spec_;

@@ -2,12 +2,54 @@
 // the claim's lease, and removing temporaries that no attempt can publish any more.
 #include <boost/asio/post.hpp>
 
+#include "supervisor/job/output_verifier.h"
 #include "supervisor/job/outputs.h"
 #include "supervisor/modes/worker_slot.h"
 
 namespace ffpod {
 
 namespace asio = boost::asio;
+
+// The job's verify field, else --verify-outputs; only declared outputs are verified.
+void WorkerSlot::Verify(std::optional<int64_t> expected_us) {
+  VerifyPolicy policy = spec_.verify.value_or(VerifyPolicy{});
+  if (!spec_.verify) policy.enabled = ctx_.config.verify_outputs;
+  verified_ = VerifyOutcome{};
+  if (spec_.outputs.empty()) {
+    Publish();
+    return;
+  }
+  if (!policy.enabled) {
+    verified_.status = "off";
+    Publish();
+    return;
+  }
+  state_ = State::kPublishing;
+  VerifierTools tools{.ffmpeg = ctx_.config.ffmpeg, .ffprobe = ctx_.config.ffprobe};
+  VerifyOutputs(
+      ctx_.service.processes(), tools,
+      VerifyTargets(spec_.args, spec_.outputs, attempt_->spec().temporaries, expected_us, policy),
+      attempt_->decode_errors(), policy,
+      [this](VerifyOutcome outcome) { OnVerified(std::move(outcome)); });
+}
+
+void WorkerSlot::OnVerified(VerifyOutcome outcome) {
+  verified_ = std::move(outcome);
+  if (verified_.status != "failed") {
+    Publish();
+    return;
+  }
+  RemoveTemporaries(attempt_->spec().temporaries);
+  result_->reason = Reason::kOutputInvalid;
+  result_->message = verified_.message;
+  AddVerification(*result_, verified_, attempt_->decode_errors());
+  ctx_.logger.Warn("output verification failed; nothing was published", [&] {
+    boost::json::object f = Fields();
+    f["error"] = verified_.message;
+    return f;
+  }());
+  Decide();
+}
 
 // Hash off the loop (a big output takes a while to read), then rename under the claim's lease.
 void WorkerSlot::Publish() {
@@ -21,6 +63,7 @@ void WorkerSlot::Publish() {
 
 void WorkerSlot::OnHashed(PublishedOutputs hashed) {
   result_->outputs = std::move(hashed.files);
+  if (!verified_.status.empty()) AddVerification(*result_, verified_, attempt_->decode_errors());
   unpublished_ = attempt_->spec().temporaries;
   if (!hashed.status.ok()) {
     RemoveTemporaries(unpublished_);

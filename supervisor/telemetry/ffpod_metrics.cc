@@ -106,6 +106,9 @@ FfpodMetrics::FfpodMetrics(FfpodMetricsOptions options)
           "Frames ffmpeg duplicated to keep the output frame rate, over all jobs (frames).")),
       stderr_lines_total_(registry_.AddCounter(
           "ffpod_stderr_lines_total", "ffmpeg stderr lines, by log level (lines).", {"level"})),
+      decode_errors_total_(registry_.AddCounter(
+          "ffpod_decode_errors_total",
+          "Decode errors ffmpeg reported while encoding, by kind (lines).", {"kind"})),
       progress_parse_errors_total_(
           registry_.AddCounter("ffpod_progress_parse_errors_total",
                                "Progress lines from ffmpeg that could not be parsed (lines).")),
@@ -217,6 +220,7 @@ void FfpodMetrics::ClearSlot(int slot) {
 void FfpodMetrics::CountStderrLine(std::string_view level, uint64_t lines) {
   stderr_lines_total_.Inc({level}, static_cast<double>(lines));
 }
+void FfpodMetrics::CountDecodeError(std::string_view kind) { decode_errors_total_.Inc({kind}); }
 void FfpodMetrics::CountProgressParseErrors(uint64_t errors) {
   progress_parse_errors_total_.Inc(static_cast<double>(errors));
 }

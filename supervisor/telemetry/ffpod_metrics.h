@@ -93,6 +93,8 @@ class FfpodMetrics {
 
   // One ffmpeg stderr line of `level` (a LogLevelName: "error", "warning", ...).
   void CountStderrLine(std::string_view level, uint64_t lines = 1);
+  // One decode error of `kind` (parsers/ffmpeg/decode_errors.h).
+  void CountDecodeError(std::string_view kind);
   void CountProgressParseErrors(uint64_t errors = 1);
   void CountStall();
 
@@ -147,6 +149,7 @@ class FfpodMetrics {
   Counter& dropped_frames_total_;
   Counter& duplicated_frames_total_;
   Counter& stderr_lines_total_;
+  Counter& decode_errors_total_;
   Counter& progress_parse_errors_total_;
   Counter& stalls_total_;
   Gauge& encoder_usable_;

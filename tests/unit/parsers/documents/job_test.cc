@@ -143,7 +143,10 @@ TEST(ResultDoc, JsonHasTheContractFields) {
   p.out_time_s = 30.0;
   p.speed = 2.4;
   r.progress = p;
-  r.outputs.push_back({"out.mp4", 123456, std::string(64, 'a')});
+  r.outputs.push_back({"out.mp4", 123456, std::string(64, 'a'), 30.04, {"video", "audio"}});
+  r.outputs.push_back({"unverified.mp4", 1, std::string(64, 'b'), std::nullopt, {}});
+  r.verification = "passed";
+  r.decode_errors = {{"macroblock", 3}};
   r.worker = {"w-1", "pod-1", ""};
   r.stderr_tail = {"bad \xFF byte"};
   auto v = boost::json::parse(SerializeResult(r)).as_object();
@@ -156,6 +159,11 @@ TEST(ResultDoc, JsonHasTheContractFields) {
   EXPECT_EQ(v.at("progress").at("frames").as_int64(), 900);
   EXPECT_TRUE(v.at("progress").at("fps").is_null());
   EXPECT_EQ(v.at("outputs").at(0).at("bytes").as_int64(), 123456);
+  EXPECT_EQ(v.at("outputs").at(0).at("duration_s").as_double(), 30.04);
+  EXPECT_EQ(v.at("outputs").at(0).at("streams"), boost::json::parse(R"(["video", "audio"])"));
+  EXPECT_FALSE(v.at("outputs").at(1).as_object().contains("duration_s"));
+  EXPECT_EQ(v.at("verification"), boost::json::parse(R"({"status": "passed", "message": ""})"));
+  EXPECT_EQ(v.at("decode_errors"), boost::json::parse(R"({"macroblock": 3})"));
   EXPECT_TRUE(v.at("worker").at("node").is_null());
   EXPECT_EQ(v.at("stderr_tail").at(0).as_string(), "bad \xEF\xBF\xBD byte");
   EXPECT_TRUE(v.at("trace_id").is_null());

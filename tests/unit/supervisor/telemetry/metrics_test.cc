@@ -296,6 +296,9 @@ std::string FreshFfpodMetricsText() {
          "ffpod_duplicated_frames_total 0\n"
          "# HELP ffpod_stderr_lines_total ffmpeg stderr lines, by log level (lines).\n"
          "# TYPE ffpod_stderr_lines_total counter\n"
+         "# HELP ffpod_decode_errors_total Decode errors ffmpeg reported while encoding, by kind "
+         "(lines).\n"
+         "# TYPE ffpod_decode_errors_total counter\n"
          "# HELP ffpod_progress_parse_errors_total Progress lines from ffmpeg that could not be "
          "parsed (lines).\n"
          "# TYPE ffpod_progress_parse_errors_total counter\n"
@@ -350,6 +353,7 @@ TEST(FfpodMetricsTest, NamesTypesAndLabelsAreThoseOfTheSpec) {
       {"ffpod_dropped_frames_total", MetricType::kCounter, {}},
       {"ffpod_duplicated_frames_total", MetricType::kCounter, {}},
       {"ffpod_stderr_lines_total", MetricType::kCounter, {"level"}},
+      {"ffpod_decode_errors_total", MetricType::kCounter, {"kind"}},
       {"ffpod_progress_parse_errors_total", MetricType::kCounter, {}},
       {"ffpod_stalls_total", MetricType::kCounter, {}},
       {"ffpod_encoder_usable", MetricType::kGauge, {"encoder"}},
