@@ -46,8 +46,11 @@ foreach(mark ${FFPOD_MATRIX_MARKS})
     set(name matrix.ffmpeg-${short}.${group})
     add_test(NAME ${name}
              COMMAND ffpod_integration_tests "--gtest_filter=${FFPOD_MATRIX_${group}}")
+    # PROCESSORS 2: its real encodes keep two cores busy, so under `ctest -j2` (CI's two cores)
+    # a matrix test runs alone and does not starve the timing-sensitive tests beside it.
     set_tests_properties(${name} PROPERTIES
       LABELS "matrix;ffmpeg-${short}"
+      PROCESSORS 2
       TIMEOUT 600
       ENVIRONMENT "FFPOD_TEST_FFMPEG_VERSION=${full_version}"
       ENVIRONMENT_MODIFICATION "PATH=path_list_prepend:${tool_dir}/bin")
