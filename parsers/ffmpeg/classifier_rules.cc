@@ -129,6 +129,8 @@ const Rule kRules[] = {
     Cause(R"(No device available for decoder)", R::kEncoderUnavailable, L::kError),
     Cause(R"(Error (?:initializing|creating) (?:an internal |a )?MFX session)",
           R::kEncoderUnavailable, L::kError),
+    // 4.3's QSV (libmfx) opens a VAAPI device first and says only this on a host without one.
+    Cause(R"(Failed to create a VAAPI device)", R::kEncoderUnavailable, L::kError),
 
     // --- bad arguments: the command itself is wrong
     Cause(R"(Unrecognized option ')", R::kBadArguments, L::kError),
@@ -201,6 +203,13 @@ const Rule kRules[] = {
     CapsLine(Cause(R"(^Error while decoding stream #)", R::kInputInvalid, L::kError),
              kWeakPriority),
     CapsLine(Cause(R"(^Decoding error: )", R::kInputInvalid, L::kError), kWeakPriority),
+    // 7.0+ (real 9.0.2, `[dec:h264]`) for each packet the decoder refuses.
+    CapsLine(Cause(R"(^Error submitting packet to decoder: )", R::kInputInvalid, L::kError),
+             kWeakPriority),
+    // 9.0's h264 decoder, a warning that quotes the error text: `Failed to parse header of NALU
+    // (type 0): "Invalid data found when processing input". Skipping NALU.`
+    CapsLine(Cause(R"(^Failed to parse header of NALU)", R::kInputInvalid, L::kWarning),
+             kWeakPriority),
     // 6.1+ mid-stream read error (exit 0 without -xerror): the payload says which reason.
     With(Cause(R"(^Error during demuxing: )", R::kNetwork, L::kError), kWeakPriority, true,
          D::kInput),
@@ -234,7 +243,7 @@ const Rule kRules[] = {
     Wrapper(R"(^Error opening output files: )", L::kFatal, R::kUnknown, D::kOutput),
     Wrapper(R"(^Error opening input file )", L::kError, R::kUnknown, D::kInput),
     Wrapper(R"(^Error opening output file )", L::kError, R::kUnknown, D::kOutput),
-    Wrapper(R"(^Error selecting an encoder)", L::kError),
+    Wrapper(R"(^Error selecting an encoder)", L::kFatal),  // fatal in the real 7.1.5 and 9.0.2
     Wrapper(R"(^Error splitting the argument list)", L::kFatal, R::kBadArguments),
     Wrapper(R"(^Error parsing global options)", L::kFatal, R::kBadArguments),
     Wrapper(R"(^Error parsing options for (?:input|output) file)", L::kError, R::kBadArguments),

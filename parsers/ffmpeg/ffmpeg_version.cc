@@ -47,8 +47,12 @@ bool FfmpegVersion::AtLeast(int maj, int min) const {
 
 bool FfmpegVersion::IgnoresFirstSignalWithoutStdin() const {
   // Ticket #10834: the threaded ffmpeg of 7.0 only looked at the signal count from the
-  // keyboard check, until d7173e982e (first released in 8.1). Git builds are treated as newest.
-  return known && !git && AtLeast(7, 0) && !AtLeast(8, 1);
+  // keyboard check. Fixed by d7173e982e (8.1), backported to 7.1.2 (dc2728474e) and 8.0.1
+  // (b9adbf0fcc); release/7.0 never got it. Real 7.1.5 and 9.0.2 stop at the first signal.
+  // Git builds are treated as newest.
+  if (!known || git) return false;
+  if (major == 7) return minor == 0 || (minor == 1 && patch < 2);
+  return major == 8 && minor == 0 && patch == 0;
 }
 
 FfmpegVersion ParseFfmpegVersion(std::string_view first_line) {

@@ -23,7 +23,8 @@ struct FfmpegVersion {
   bool AtLeast(int maj, int min) const;
   // 6.1+ returns AVERROR values as exit statuses.
   bool ExitsWithAverror() const { return git || AtLeast(6, 1); }
-  // 7.0, 7.1 and 8.0 ignore the first SIGINT/SIGTERM without stdin interaction (ticket #10834).
+  // 7.0.x, 7.1.0-7.1.1 and 8.0.0 ignore the first SIGINT/SIGTERM without stdin interaction
+  // (ticket #10834; fixed in 7.1.2, 8.0.1 and 8.1).
   bool IgnoresFirstSignalWithoutStdin() const;
 };
 

@@ -66,6 +66,15 @@ void WriteFile(const std::filesystem::path& path, std::string_view content) {
   out.write(content.data(), static_cast<std::streamsize>(content.size()));
 }
 
+const FfmpegVersion& TestFfmpeg() {
+  static const FfmpegVersion version = [] {
+    const char* named = std::getenv("FFPOD_TEST_FFMPEG_VERSION");
+    std::string text = named && *named ? named : "5.1.9-0+deb12u1";
+    return ParseFfmpegVersion("ffmpeg version " + text);
+  }();
+  return version;
+}
+
 std::string FixturePath(const std::string& relative) {
   return std::string(FFPOD_FIXTURES_DIR) + "/" + relative;
 }

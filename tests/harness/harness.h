@@ -12,7 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "parsers/ffmpeg/ffmpeg_version.h"
+
 namespace ffpod::testing {
+
+// The FFmpeg release the integration tests run against: FFPOD_TEST_FFMPEG_VERSION (the version
+// token of `ffmpeg -version`, e.g. "7.1.5-0+deb13u1"; the matrix tier sets it for each root it
+// puts first on PATH), or the host's Debian 12 build, 5.1.9-0+deb12u1. For the few assertions
+// that expect a version-specific fact: the exit-status convention, the version in results.
+const FfmpegVersion& TestFfmpeg();
 
 // A fresh directory under $TMPDIR, removed with its contents on destruction.
 class TempDir {

@@ -86,15 +86,18 @@ TEST(FfmpegVersion, ExitsWithAverrorFrom61) {
   EXPECT_FALSE(ParseFfmpegVersion("").ExitsWithAverror());
 }
 
-TEST(FfmpegVersion, FirstSignalIgnoredWithoutStdinOn70To80) {
-  for (const char* yes :
-       {"ffmpeg version 7.0", "ffmpeg version 7.0.2-static", "ffmpeg version n7.1",
-        "ffmpeg version 7.1.1", "ffmpeg version 8.0", "ffmpeg version 8.0.1"}) {
+TEST(FfmpegVersion, FirstSignalIgnoredWithoutStdinOn70To711And800) {
+  for (const char* yes : {"ffmpeg version 7.0", "ffmpeg version 7.0.2-static",
+                          "ffmpeg version 7.0.3", "ffmpeg version n7.1", "ffmpeg version 7.1.1",
+                          "ffmpeg version 8.0", "ffmpeg version 8.0.0"}) {
     EXPECT_TRUE(ParseFfmpegVersion(yes).IgnoresFirstSignalWithoutStdin()) << yes;
   }
-  for (const char* no : {"ffmpeg version 4.4.2", "ffmpeg version 5.1.9", "ffmpeg version 6.1.1",
-                         "ffmpeg version 8.1", "ffmpeg version 9.0", "ffmpeg version N-1-gabc",
-                         "ffmpeg version 8.0.git", "garbage"}) {
+  // The backports (7.1.2, 8.0.1) and the real Debian builds the matrix tier runs.
+  for (const char* no :
+       {"ffmpeg version 4.3.7-0+deb11u1", "ffmpeg version 4.4.2", "ffmpeg version 5.1.9",
+        "ffmpeg version 6.1.1", "ffmpeg version 7.1.2", "ffmpeg version 7.1.5-0+deb13u1",
+        "ffmpeg version 8.0.1", "ffmpeg version 8.1", "ffmpeg version 9.0",
+        "ffmpeg version 9.0.2-1", "ffmpeg version N-1-gabc", "ffmpeg version 8.0.git", "garbage"}) {
     EXPECT_FALSE(ParseFfmpegVersion(no).IgnoresFirstSignalWithoutStdin()) << no;
   }
 }

@@ -303,13 +303,21 @@ TEST_P(StatsVsProgressTest, SameReportsInBothChannels) {
 
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, StatsVsProgressTest,
-    ::testing::Values("ff4.4-video-audio-psnr", "ff5.1-audio-only", "ff5.1-banner-short",
-                      "ff5.1-drop", "ff5.1-dup", "ff5.1-hls", "ff5.1-image2", "ff5.1-level-info",
-                      "ff5.1-multi-output", "ff5.1-negative-time", "ff5.1-null", "ff5.1-psnr",
-                      "ff5.1-qphist", "ff5.1-stats-period-re", "ff5.1-stream-copy",
-                      "ff5.1-video-audio", "ff6.0-sentinel", "ff6.1-stream-copy",
-                      "ff6.1-video-audio", "ff7.0-negative-time", "ff7.0-stream-copy",
-                      "ff7.1-stream-copy", "ff8.0-video-audio"),
+    ::testing::Values(
+        "ff4.4-video-audio-psnr", "ff5.1-audio-only", "ff5.1-banner-short", "ff5.1-drop",
+        "ff5.1-dup", "ff5.1-hls", "ff5.1-image2", "ff5.1-level-info", "ff5.1-multi-output",
+        "ff5.1-negative-time", "ff5.1-null", "ff5.1-psnr", "ff5.1-qphist", "ff5.1-stats-period-re",
+        "ff5.1-stream-copy", "ff5.1-video-audio", "ff6.0-sentinel", "ff6.1-stream-copy",
+        "ff6.1-video-audio", "ff7.0-negative-time", "ff7.0-stream-copy", "ff7.1-stream-copy",
+        "ff8.0-video-audio", "ff4.3-audio-only", "ff4.3-banner-short", "ff4.3-drop", "ff4.3-dup",
+        "ff4.3-hls", "ff4.3-image2", "ff4.3-level-info", "ff4.3-multi-output", "ff4.3-null",
+        "ff4.3-psnr", "ff4.3-qphist", "ff4.3-stream-copy", "ff4.3-video-audio", "ff7.1-audio-only",
+        "ff7.1-banner-short", "ff7.1-drop", "ff7.1-dup", "ff7.1-hls", "ff7.1-image2",
+        "ff7.1-level-info", "ff7.1-multi-output", "ff7.1-negative-time", "ff7.1-null", "ff7.1-psnr",
+        "ff7.1-qphist", "ff7.1-stats-period-re", "ff7.1-video-audio", "ff9.0-audio-only",
+        "ff9.0-banner-short", "ff9.0-drop", "ff9.0-dup", "ff9.0-hls", "ff9.0-image2",
+        "ff9.0-level-info", "ff9.0-multi-output", "ff9.0-negative-time", "ff9.0-null", "ff9.0-psnr",
+        "ff9.0-stats-period-re", "ff9.0-stream-copy", "ff9.0-video-audio"),
     [](const ::testing::TestParamInfo<const char*>& info) {
       std::string name = info.param;
       for (char& ch : name) {
