@@ -19,7 +19,7 @@ set(FFPOD_FFMPEG_ROOTS "${FFPOD_FFMPEG_ROOTS_DEFAULT}" CACHE PATH
     "Folder of the FFmpeg roots scripts/ffmpeg-roots makes; one matrix test group per root found")
 
 # group name -> gtest filter (':'-separated test names; a trailing '*' matches a family).
-set(FFPOD_MATRIX_GROUPS run-success run-failures run-io drain probe)
+set(FFPOD_MATRIX_GROUPS run-success run-failures run-io drain probe outputs)
 set(FFPOD_MATRIX_run-success
   "Run.SucceedsAndReportsTheResult:Run.PercentHonoursSeekAndLimits:Run.UnknownDurationHasNoPercent:Run.MetricsAndStatusWhileEncoding:Run.StatsLineProgressWhenTheUserTakesProgress")
 set(FFPOD_MATRIX_run-failures
@@ -28,6 +28,8 @@ set(FFPOD_MATRIX_run-io
   "Run.KilledBySomeoneElse:Run.TerminatedBySomeoneElseStopsGracefully:Run.StdoutMediaIsByteIdentical:Run.StdinMediaPassesThrough:Stall.*")
 set(FFPOD_MATRIX_drain
   "Drain.GraceTooShortRequeuesTheJobAndExitsBeforeTheKill:Drain.GraceLongEnoughLetsTheJobFinish:Drain.RunModePreemptedExits143AndSaysSo")
+set(FFPOD_MATRIX_outputs
+  "Verification.*:RunOutputs.*:WorkerHls.ThePublishedPlaylistListsSegmentsNamedAfterIt")
 set(FFPOD_MATRIX_probe
   "ProbeRealFfmpeg.*:ProbeCommand.JsonDocumentFromTheRealFfmpeg:ProbeCommand.NfdLinesFromTheRealFfmpeg:ProbeCommand.RequireExitsZeroOnlyWhenEveryRequiredEncoderIsUsable:EncoderWatchTest.RealFfmpegRequiringNvencIsNotReady")
 

@@ -62,6 +62,17 @@ void JobTrace::FfmpegEnded(const JobOutcome& outcome) {
   ffmpeg_.End(outcome.finished_at);
 }
 
+void JobTrace::VerifyStarted(size_t outputs) {
+  verify_ = tracer_.StartSpan("ffpod.verify", &job_.context());
+  verify_.SetAttribute({"ffpod.verify.outputs", static_cast<int64_t>(outputs)});
+}
+
+void JobTrace::VerifyEnded(const std::string& status, const std::string& message) {
+  verify_.SetAttribute({"ffpod.verify.status", status});
+  if (status == "failed") verify_.SetStatus(SpanStatusCode::kError, "output_invalid: " + message);
+  verify_.End();
+}
+
 void JobTrace::PublishStarted() { publish_ = tracer_.StartSpan("ffpod.publish", &job_.context()); }
 
 void JobTrace::PublishEnded(const Status& status) {
@@ -72,6 +83,7 @@ void JobTrace::PublishEnded(const Status& status) {
 void JobTrace::Finish(const ResultDoc& result) {
   if (!ffmpeg_.ended()) ffmpeg_.End();
   if (!publish_.ended()) publish_.End();
+  if (!verify_.ended()) verify_.End();
   SetJobResult(job_, result);
   job_.End();
 }

@@ -38,6 +38,10 @@ class JobTrace {
   // An FfmpegJob event ("stall", "timeout", "stop", "progress", "ffmpeg.error", "drain").
   void Event(std::string_view name, const boost::json::object& attributes);
   void FfmpegEnded(const JobOutcome& outcome);
+  // The verification child span (`ffpod.verify`), around the checks of docs/verification.md;
+  // `status` is the verification's ("passed", "failed", "skipped"), `message` its evidence.
+  void VerifyStarted(size_t outputs);
+  void VerifyEnded(const std::string& status, const std::string& message);
   void PublishStarted();
   // Ends the publish span, with an error status when `status` is not OK.
   void PublishEnded(const Status& status = Status::Ok());
@@ -49,6 +53,7 @@ class JobTrace {
   Span job_;
   Span ffmpeg_;
   Span publish_;
+  Span verify_;
   std::string last_drain_;  // the drain decision last reported (it is re-taken every second)
 };
 

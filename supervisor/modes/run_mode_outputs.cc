@@ -72,9 +72,11 @@ void RunMode::Publish(ResultDoc result, JobOutcome outcome) {
   std::vector<std::string> args(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end());
   std::vector<VerifyTarget> targets =
       VerifyTargets(args, config_.outputs, temporaries_, outcome.expected_duration_us, policy);
+  attempt_->trace().VerifyStarted(targets.size());
   VerifyOutputs(service_.processes(), tools, std::move(targets), attempt_->decode_errors(), policy,
                 [this, result = std::move(result),
                  outcome = std::move(outcome)](VerifyOutcome verified) mutable {
+                  attempt_->trace().VerifyEnded(verified.status, verified.message);
                   if (verified.status != "failed") {
                     Rename(std::move(result), std::move(outcome), std::move(verified));
                     return;

@@ -25,6 +25,7 @@ void WorkerSlot::Verify(std::optional<int64_t> expected_us) {
     return;
   }
   state_ = State::kPublishing;
+  attempt_->trace().VerifyStarted(spec_.outputs.size());
   VerifierTools tools{.ffmpeg = ctx_.config.ffmpeg, .ffprobe = ctx_.config.ffprobe};
   VerifyOutputs(
       ctx_.service.processes(), tools,
@@ -35,6 +36,7 @@ void WorkerSlot::Verify(std::optional<int64_t> expected_us) {
 
 void WorkerSlot::OnVerified(VerifyOutcome outcome) {
   verified_ = std::move(outcome);
+  attempt_->trace().VerifyEnded(verified_.status, verified_.message);
   if (verified_.status != "failed") {
     Publish();
     return;

@@ -64,6 +64,11 @@ std::set<std::string> FilesIn(const std::string& dir) {
   return names;
 }
 
+// FFmpeg 4.3 says so itself: "Invalid data found when processing input" at the cut, with exit 0,
+// which the classifier takes as input_invalid (not retried) before verification comes to it.
+// From 4.4 on ffmpeg prints no such line and only verification sees the short output.
+bool FfmpegReportsTheCut() { return !testing::TestFfmpeg().AtLeast(4, 4); }
+
 bool Ended(const RedisServer& redis, const std::string& id) {
   std::string state = JobField(redis, id, "state");
   return state == "succeeded" || state == "dead";
@@ -80,6 +85,13 @@ TEST(Verification, ACutUploadIsOutputInvalidRetriedOnceAndNothingIsPublished) {
   ASSERT_TRUE(WaitFor([&] { return Ended(redis, "cut"); }, 90s)) << w.Log().substr(0, 4000);
   EXPECT_EQ(JobField(redis, "cut", "state"), "dead");
   auto results = Results(redis);
+  EXPECT_TRUE(FilesIn(dir / "out").empty());
+  if (FfmpegReportsTheCut()) {
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].result.at("reason").as_string(), "input_invalid");
+    EXPECT_TRUE(results[0].result.at("verification").is_null());
+    return;
+  }
   ASSERT_EQ(results.size(), 2u);  // retried once, then dead-lettered
   EXPECT_EQ(results[0].status, "retrying");
   EXPECT_EQ(results[1].status, "dead");
@@ -227,9 +239,12 @@ TEST(Verification, RunExits33ForACutUploadAndPublishesNothing) {
   Args args = Encode(in, out);
   argv.insert(argv.end(), args.begin(), args.end());
   testing::CommandResult r = testing::RunCommand(argv, 60s);
-  EXPECT_EQ(r.status, 33) << r.err;
+  EXPECT_EQ(r.status, FfmpegReportsTheCut() ? 11 : 33) << r.err;
   EXPECT_FALSE(fs::exists(out));
-  EXPECT_NE(r.err.find("the input declares 10.0 s"), std::string::npos);
+  EXPECT_NE(r.err.find(FfmpegReportsTheCut() ? "Invalid data found when processing input"
+                                             : "the input declares 10.0 s"),
+            std::string::npos);
+  if (FfmpegReportsTheCut()) return;  // the classifier decides before verification
   // Off: the same run publishes what ffmpeg wrote.
   argv.insert(argv.begin() + 2, "--verify-outputs=false");
   EXPECT_EQ(testing::RunCommand(argv, 60s).status, 0);

@@ -198,6 +198,44 @@ TEST(Tracing, AProbeStillRunningWhenFfmpegEndsIsStoppedAndTraced) {
   EXPECT_NE(left.status, 0) << "the probe is still running: " << left.out;
 }
 
+// `ffpod.verify` is a child of the job span, with the verification's outcome; an invalid output
+// (the data of a 4 s input cut at 60 %: ffmpeg exits 0 with a short output) sets its error.
+TEST(Tracing, OutputVerificationIsAChildSpanWithItsOutcome) {
+  TempDir dir;
+  std::string in = MakeInput(dir);
+  for (bool cut : {false, true}) {
+    Receiver receiver;
+    std::string input = in;
+    if (cut) {
+      input = dir / "cut.mp4";
+      CommandResult made = testing::RunCommand({"ffmpeg", "-v", "error", "-i", in, "-c", "copy",
+                                                "-movflags", "+faststart", "-y", input});
+      ASSERT_EQ(made.status, 0) << made.err;
+      std::filesystem::resize_file(input, std::filesystem::file_size(input) * 6 / 10);
+    }
+    std::string out = dir / (cut ? "cut-out.mp4" : "out.mp4");
+    CommandResult r =
+        testing::RunCommand({FFPOD_BINARY, "run", "--listen", "", "--output", out, "--", "ffmpeg",
+                             "-i", input, "-c:v", "libx264", "-preset", "ultrafast", out},
+                            60s, OtelEnv(receiver));
+    ASSERT_EQ(r.status, cut ? 1 : 0) << r.err;
+    ASSERT_TRUE(receiver.WaitForRequests(1, 10s));
+    auto spans = Spans(receiver);
+    const SpanView* job = Find(spans, "ffpod.job");
+    const SpanView* verify = Find(spans, "ffpod.verify");
+    ASSERT_TRUE(job && verify) << r.err;
+    EXPECT_EQ(verify->parent_id, job->span_id);
+    EXPECT_EQ(verify->attributes.at("ffpod.verify.outputs").as_int64(), 1);
+    EXPECT_EQ(verify->attributes.at("ffpod.verify.status").as_string(), cut ? "failed" : "passed");
+    EXPECT_EQ(verify->status, cut ? 2 : 0);
+    if (cut) {
+      EXPECT_EQ(job->attributes.at("ffpod.job.reason").as_string(), "output_invalid");
+      EXPECT_TRUE(verify->status_message.starts_with("output_invalid: output " + out + " is "))
+          << verify->status_message;
+    }
+  }
+}
+
 TEST(Tracing, FailureSetsErrorWithTheReason) {
   Receiver receiver;
   TempDir dir;
