@@ -327,7 +327,7 @@ TEST(Run, KilledBySomeoneElse) {
   ASSERT_TRUE(testing::WaitFor(
       [&] {
         for (pid_t c : testing::ChildrenOf(ffpod.pid())) {
-          if (testing::ProcessName(c) == "ffmpeg") ffmpeg = c;
+          if (testing::IsJobFfmpeg(c)) ffmpeg = c;
         }
         return ffmpeg > 0;
       },
