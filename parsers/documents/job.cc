@@ -345,7 +345,8 @@ json::object ResultToJson(const ResultDoc& r) {
     outputs.push_back(json::object{{"path", o.path}, {"bytes", o.bytes}, {"sha256", o.sha256}});
   }
   obj["outputs"] = std::move(outputs);
-  obj["ffmpeg"] = json::object{{"path", r.ffmpeg_path}, {"version", r.ffmpeg_version}};
+  obj["ffmpeg"] = FfmpegAuditJson(r.ffmpeg_path, r.ffmpeg_version, r.audit.build);
+  AddAuditJson(r.audit, obj);
   json::object worker;
   worker["id"] = r.worker.id;
   worker["pod"] = r.worker.pod.empty() ? json::value(nullptr) : json::value(r.worker.pod);

@@ -140,6 +140,7 @@ void FfmpegJob::Start() {
 
   RewrittenArgs rewritten = RewriteFfmpegArgs(options_.args, command_, options_.rewrite);
   progress_channel_ = rewritten.progress_channel;
+  exec_args_ = rewritten.args;
   stdin_owned_ = !command_.ReadsStdin();
 
   ChildPipes pipes;
@@ -459,6 +460,7 @@ JobOutcome FfmpegJob::Outcome() {
   outcome.exited_steady = reaped_ ? reaped_steady_ : clock_.Now();
   outcome.stderr_tail = stderr_.Tail();
   outcome.ffmpeg_path = resolved_ffmpeg_;
+  for (const auto& a : RedactArgs(exec_args_)) outcome.args.push_back(secrets_.Redact(a));
   return outcome;
 }
 

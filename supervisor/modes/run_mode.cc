@@ -57,13 +57,16 @@ int RunMode::Run() {
                          [this] { DumpState(); });
   StartJob();
   // The version comes from ffmpeg's banner for free; only when the user's options may hide it
-  // does a separate `ffmpeg -version` run (it costs as much CPU as starting ffmpeg).
+  // does a separate `ffmpeg -version` run (it costs as much CPU as starting ffmpeg). The build
+  // configuration's hash (for the result's audit) takes one `ffmpeg -buildconf`, alongside.
   FfmpegCommand cmd = AnalyzeFfmpegArgs(
       std::vector<std::string>(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end()));
   if (cmd.has_hide_banner || cmd.has_loglevel) {
     service_.ProbeFfmpeg(config_.ffmpeg_argv.front(), [this](const Result<FfmpegVersion>& version) {
       if (!version) logger_.Debug("ffmpeg -version failed", {{"error", version.error().message}});
     });
+  } else {
+    service_.ProbeBuildconf(config_.ffmpeg_argv.front());
   }
   service_.io().run();
   // Spans go out within the drain budget (or 5 s), never past the kubelet's SIGKILL.
@@ -89,6 +92,7 @@ void RunMode::StartJob() {
   spec.stall_timeout = Ms(config_.stall_timeout_s);
   spec.stop_timeout = Ms(config_.stop_timeout_s);
   spec.progress_log_period = Ms(config_.progress_log_interval_s);
+  spec.input_hash_max_bytes = int64_t{config_.input_hash_max_mib} << 20;
   spec.slot = 0;
   spec.job_id = job_id_;
   spec.attempt = 1;
@@ -100,6 +104,7 @@ void RunMode::StartJob() {
   spec.span.traceparent = config_.run_traceparent;
   spec.span.tracestate = config_.run_tracestate;
   AttemptEnv env{.io = service_.io(),
+                 .input_pool = input_pool_,
                  .clock = clock_,
                  .processes = service_.processes(),
                  .logger = logger_,
@@ -183,6 +188,7 @@ void RunMode::OnFinished(ResultDoc r, const JobOutcome& outcome) {
     return;
   }
   if (!attempt_->job()->version().known) r.ffmpeg_version = service_.ffmpeg_version().text;
+  service_.StampAudit(r);
   if (r.reason == Reason::kOk) {
     r.status = ResultStatus::kSucceeded;
   } else if (r.reason == Reason::kPreempted) {
