@@ -136,11 +136,12 @@ TEST(Run, TheResultCarriesTheAuditTrail) {
   }
 }
 
-// A presigned URL with a password: neither secret anywhere in what run reports.
+// A presigned URL with a password, and a secret header: no secret anywhere in what run reports.
 TEST(Run, AUrlInputsSecretsAreNowhereInTheResult) {
   RedisServer redis;
   CommandResult r = testing::RunCommand(
-      {FFPOD_BINARY, "run", "--listen", "", "--report-redis", redis.Url(), "--", "ffmpeg", "-i",
+      {FFPOD_BINARY, "run", "--listen", "", "--report-redis", redis.Url(), "--", "ffmpeg",
+       "-headers", "X-Team: hdr-s3cret\r\n", "-i",
        "http://user:pw-s3cret@127.0.0.1:1/x.mp4?X-Amz-Signature=sig-abc123&X-Amz-Date=20261122",
        "-f", "null", "-"},
       60s);
@@ -150,11 +151,15 @@ TEST(Run, AUrlInputsSecretsAreNowhereInTheResult) {
   auto entries = testing::Results(redis);
   ASSERT_EQ(entries.size(), 1u);
   std::string entry = json::serialize(entries[0].result);
-  for (const char* secret : {"pw-s3cret", "sig-abc123"}) {
+  for (const char* secret : {"pw-s3cret", "sig-abc123", "hdr-s3cret"}) {
     EXPECT_EQ(doc.find(secret), std::string::npos) << secret << " in " << doc;
     EXPECT_EQ(entry.find(secret), std::string::npos) << secret << " in " << entry;
     EXPECT_EQ(r.err.find(secret), std::string::npos) << secret << " in the log";
   }
+  std::vector<std::string> args = Strings(fin->at("result").at("args"));
+  auto headers = std::find(args.begin(), args.end(), "-headers");
+  ASSERT_NE(headers, args.end());
+  EXPECT_EQ(*(headers + 1), "REDACTED");
   const json::value& input = fin->at("result").at("inputs").as_array()[0];
   EXPECT_EQ(json::serialize(input),
             R"({"url":"http://REDACTED@127.0.0.1:1/x.mp4?X-Amz-Signature=REDACTED)"
