@@ -58,6 +58,12 @@ struct Config {
   std::string termination_log = "/dev/termination-log";  // written only if it exists
   bool subreaper = false;                                // reap orphans even when not PID 1
   bool metrics_job_label = false;  // add job_id to per-slot gauges (small fleets only)
+  // --image: the container image ffpod runs in (repository:tag or repository@digest), for the
+  // results' `image` block; the chart sets it. Empty: null there.
+  std::string image;
+  // Local input files up to this size (MiB) are hashed into the result while ffmpeg runs;
+  // larger ones are listed without sha256. 0 hashes none.
+  int input_hash_max_mib = 65536;
 
   // --- run ---
   ExitCodePolicy exit_codes = ExitCodePolicy::kFfmpeg;

@@ -315,6 +315,14 @@ const Flag kFlags[] = {
     {"--metrics-job-label", kRun | kWorker, "",
      "add a job_id label to the per-slot gauges (small fleets only: one series per job)",
      Switch(&Config::metrics_job_label)},
+    {"--image", kRun | kWorker, "REF",
+     "the container image ffpod runs in (repository:tag or repository@digest): the results' "
+     "image block",
+     Text(&Config::image, nullptr), "none"},
+    {"--input-hash-max-mib", kRun | kWorker, "N",
+     "local input files up to this size are hashed (sha256) into the result while ffmpeg runs; "
+     "0 hashes none",
+     Integer(&Config::input_hash_max_mib, 0, 16 * 1024 * 1024)},
     {"--exit-codes", kRun, "ffmpeg|classified",
      "ffmpeg: ffmpeg's own status; classified: the failure reason's code",
      Choice(&Config::exit_codes,

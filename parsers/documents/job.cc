@@ -371,7 +371,8 @@ json::object ResultToJson(const ResultDoc& r) {
   json::object decode_errors;
   for (const auto& [kind, n] : r.decode_errors) decode_errors[kind] = n;
   obj["decode_errors"] = std::move(decode_errors);
-  obj["ffmpeg"] = json::object{{"path", r.ffmpeg_path}, {"version", r.ffmpeg_version}};
+  obj["ffmpeg"] = FfmpegAuditJson(r.ffmpeg_path, r.ffmpeg_version, r.audit.build);
+  AddAuditJson(r.audit, obj);
   json::object worker;
   worker["id"] = r.worker.id;
   worker["pod"] = r.worker.pod.empty() ? json::value(nullptr) : json::value(r.worker.pod);

@@ -17,6 +17,7 @@
 #include <boost/json/object.hpp>
 
 #include "parsers/common/result.h"
+#include "parsers/documents/audit.h"
 #include "parsers/documents/verify_policy.h"
 #include "parsers/ffmpeg/exit_status.h"
 #include "parsers/ffmpeg/progress_tracker.h"
@@ -104,6 +105,8 @@ struct ResultDoc {
   std::vector<OutputFile> outputs;
   std::string ffmpeg_path;
   std::string ffmpeg_version;
+  // The audit trail: the ffmpeg build, the arguments as run, the inputs, the image.
+  ResultAudit audit;
   WorkerIdentity worker;
   std::vector<std::string> stderr_tail;  // redacted
   std::string trace_id;

@@ -176,13 +176,14 @@ void BuildInfoParser::Line(std::string_view line) {
     in_buildconf_ = true;
     return;
   }
-  if (line.starts_with(kConfiguration)) {
-    build_.configuration = SplitConfiguration(line.substr(kConfiguration.size()));
+  // The banner on stderr indents these lines by two spaces; `-version` does not.
+  if (t.starts_with(kConfiguration)) {
+    build_.configuration = SplitConfiguration(t.substr(kConfiguration.size()));
     return;
   }
   // "libavcodec     59. 37.100 / 59. 37.100": compiled-against / loaded; keep the loaded one.
-  if (line.starts_with("lib")) {
-    std::string_view rest = line;
+  if (t.starts_with("lib")) {
+    std::string_view rest = t;
     std::string_view name = NextToken(rest);
     size_t slash = rest.find('/');
     std::string_view version = slash == std::string_view::npos ? rest : rest.substr(slash + 1);

@@ -97,8 +97,9 @@ struct FfmpegBuild {
 std::vector<std::string> SplitConfiguration(std::string_view configuration);
 
 // Incremental parser of `ffmpeg -version` output: the `ffmpeg version` line, the
-// `configuration:` line and the `libavcodec  59. 37.100 / 59. 37.100` lines. Also reads
-// `ffmpeg -buildconf` output (an indented `configuration:` header followed by one flag per line).
+// `configuration:` line and the `libavcodec  59. 37.100 / 59. 37.100` lines; also of the same
+// lines in the banner ffmpeg prints on stderr (indented). Also reads `ffmpeg -buildconf` output
+// (an indented `configuration:` header followed by one flag per line).
 // Not thread-safe.
 class BuildInfoParser {
  public:

@@ -108,6 +108,7 @@ void FfmpegJob::Start() {
     rewritten = RewriteFfmpegArgs(options_.args, command_, options_.rewrite);
   }
   progress_channel_ = rewritten.progress_channel;
+  exec_args_ = rewritten.args;
   stdin_owned_ = !command_.ReadsStdin();
 
   ChildPipes pipes;
@@ -466,6 +467,7 @@ JobOutcome FfmpegJob::Outcome() {
   outcome.stderr_tail = stderr_.Tail();
   outcome.ffmpeg_path = resolved_ffmpeg_;
   outcome.expected_duration_us = tracker_.expected_duration_us();
+  for (const auto& a : RedactArgs(exec_args_)) outcome.args.push_back(secrets_.Redact(a));
   return outcome;
 }
 

@@ -99,6 +99,7 @@ struct JobOutcome {
   bool spawned = false;                                  // false: exec failed (exit is 127/126)
   std::string ffmpeg_path;                               // resolved executable
   std::optional<int64_t> expected_duration_us;           // of the output, when it was known
+  std::vector<std::string> args;  // as executed (after the rewrite, without the program), redacted
 };
 
 class FfmpegJob final : public StoppableJob {
@@ -216,6 +217,7 @@ class FfmpegJob final : public StoppableJob {
   SteadyTime started_steady_;
   SteadyTime reaped_steady_;
   std::string resolved_ffmpeg_;
+  std::vector<std::string> exec_args_;  // the rewritten arguments, as spawned
   // Lifetime guard for callbacks that may outlive this object (pipes, the reaper).
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

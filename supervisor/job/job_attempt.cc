@@ -92,6 +92,10 @@ void JobAttempt::Start(OnProgress on_progress, OnResult done) {
   std::vector<std::string> args = o.args;
   job_ = std::make_unique<FfmpegJob>(env_.io, env_.clock, env_.processes, env_.logger, std::move(o),
                                      JobCallbacks());
+  inputs_ =
+      std::make_unique<InputAudit>(env_.io, env_.input_pool, AnalyzeFfmpegArgs(spec_.args).inputs,
+                                   SecretValues(spec_.args), spec_.input_hash_max_bytes);
+  inputs_->Start();
   env_.board.SetJob(Status());
   job_->Start();
   if (job_->pid() > 0) trace_->FfmpegStarted(ffmpeg, args, job_->pid());
@@ -130,6 +134,24 @@ void JobAttempt::KillNow(StopCause cause) {
 
 void JobAttempt::OnFinished(const JobOutcome& outcome) {
   if (drainer_) drainer_->Cancel();
+  // The input hashes ran alongside ffmpeg: a moment for the last of them, never in a drain.
+  if (inputs_ && !inputs_->done() && !drainer_) {
+    auto reported = std::make_shared<bool>(false);
+    auto report = [this, outcome, reported, alive = alive_] {
+      if (!*alive || *reported) return;
+      *reported = true;
+      input_wait_->Cancel();
+      Report(outcome);
+    };
+    input_wait_ = env_.clock.MakeTimer();
+    input_wait_->ArmAfter(kInputHashWait, report);
+    inputs_->WhenDone(report);
+    return;
+  }
+  Report(outcome);
+}
+
+void JobAttempt::Report(const JobOutcome& outcome) {
   ResultDoc r;
   r.id = spec_.job_id;
   r.attempt = spec_.attempt;
@@ -146,6 +168,8 @@ void JobAttempt::OnFinished(const JobOutcome& outcome) {
   r.stderr_tail = outcome.stderr_tail;
   r.decode_errors = decode_errors_.by_kind();
   r.trace_id = trace_->trace_id();
+  r.audit.args = outcome.args;
+  r.audit.inputs = inputs_ ? inputs_->Take() : std::vector<InputRecord>{};
   trace_->FfmpegEnded(outcome);
   if (r.reason != Reason::kOk) RemoveTemporaries(spec_.temporaries);
   if (done_) done_(std::move(r), outcome);

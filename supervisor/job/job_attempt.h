@@ -15,6 +15,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <functional>
@@ -30,6 +31,7 @@
 #include "probes/os/clock.h"
 #include "probes/os/process.h"
 #include "supervisor/job/ffmpeg_job.h"
+#include "supervisor/job/input_audit.h"
 #include "supervisor/job/job_drainer.h"
 #include "supervisor/job/job_trace.h"
 #include "supervisor/telemetry/ffpod_metrics.h"
@@ -45,9 +47,14 @@ Severity ResultSeverity(const ResultDoc& result);
 // That record's message: "job finished: <reason>" and the result's message in parentheses.
 std::string JobFinishedMessage(const ResultDoc& result);
 
+// How long a result waits, after ffmpeg's end, for input hashes still being read (never during
+// a drain); what is not done by then is reported as not hashed.
+inline constexpr std::chrono::milliseconds kInputHashWait{1000};
+
 // The service-level things an attempt uses; all outlive it.
 struct AttemptEnv {
   boost::asio::io_context& io;
+  boost::asio::thread_pool& input_pool;  // reads and hashes the input files (InputAudit)
   Clock& clock;
   Processes& processes;
   Logger& logger;
@@ -75,6 +82,7 @@ struct AttemptSpec {
   std::chrono::milliseconds stop_timeout{30000};         // graceful stop -> SIGKILL, stall/timeout
   std::chrono::milliseconds progress_log_period{10000};  // 0: no progress records
   std::chrono::milliseconds probe_timeout{15000};
+  int64_t input_hash_max_bytes = 0;  // local inputs up to this size are hashed; 0: none
 
   int slot = 0;  // metrics and /status
   std::string job_id;
@@ -95,8 +103,8 @@ class JobAttempt {
   // After every progress block, once the slot gauges and the board show it.
   using OnProgress = std::function<void(const ProgressView&)>;
   // The attempt's result with the outcome's fields filled (id, attempt, worker, reason,
-  // message, exit, times, progress, ffmpeg path and version, stderr tail, trace id); the
-  // status is the caller's to decide.
+  // message, exit, times, progress, ffmpeg path and version, stderr tail, trace id, and the
+  // audit's args and inputs); the status, the ffmpeg build and the image are the caller's.
   using OnResult = std::function<void(ResultDoc result, const JobOutcome& outcome)>;
 
   // Creates the trace (its ids are in LogFields() from now on); nothing runs yet.
@@ -105,8 +113,9 @@ class JobAttempt {
   JobAttempt(const JobAttempt&) = delete;
   JobAttempt& operator=(const JobAttempt&) = delete;
 
-  // Spawns ffmpeg (and its duration probes). `done` is called exactly once, also when the exec
-  // failed, on a turn of the loop after ffmpeg's end.
+  // Spawns ffmpeg (and its duration probes), and starts hashing the input files alongside it.
+  // `done` is called exactly once, also when the exec failed, on a turn of the loop after
+  // ffmpeg's end: once the input hashes are done, or kInputHashWait after ffmpeg's end.
   void Start(OnProgress on_progress, OnResult done);
   // The drain's decision for this attempt, after the `signals`-th signal; nothing when ffmpeg
   // does not run.
@@ -137,6 +146,7 @@ class JobAttempt {
   RunningJobStatus Status() const;
   void OnProgressBlock();
   void OnFinished(const JobOutcome& outcome);
+  void Report(const JobOutcome& outcome);
 
   AttemptEnv env_;
   AttemptSpec spec_;
@@ -146,6 +156,8 @@ class JobAttempt {
   std::unique_ptr<FfmpegJob> job_;
   std::unique_ptr<JobDrainer> drainer_;
   DecodeErrorCounts decode_errors_;
+  std::unique_ptr<InputAudit> inputs_;
+  std::unique_ptr<Timer> input_wait_;  // the bounded wait for the last input hashes
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

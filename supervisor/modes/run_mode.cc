@@ -78,7 +78,8 @@ int RunMode::Run() {
   StartJob();
   // The version comes from ffmpeg's banner for free; only when the user's options may hide it
   // does a separate `ffmpeg -version` run (it costs as much CPU as starting ffmpeg). A wrapper's
-  // ffmpeg is --ffmpeg's (the one on PATH), whose banner the script may not forward.
+  // ffmpeg is --ffmpeg's (the one on PATH), whose banner the script may not forward. The build
+  // configuration's hash (for the result's audit) takes one `ffmpeg -buildconf`, alongside.
   FfmpegCommand cmd = AnalyzeFfmpegArgs(
       std::vector<std::string>(config_.ffmpeg_argv.begin() + 1, config_.ffmpeg_argv.end()));
   if (wrapper_ || cmd.has_hide_banner || cmd.has_loglevel) {
@@ -86,6 +87,8 @@ int RunMode::Run() {
     service_.ProbeFfmpeg(ffmpeg, [this](const Result<FfmpegVersion>& version) {
       if (!version) logger_.Debug("ffmpeg -version failed", {{"error", version.error().message}});
     });
+  } else {
+    service_.ProbeBuildconf(config_.ffmpeg_argv.front());
   }
   service_.io().run();
   // Spans go out within the drain budget (or 5 s), never past the kubelet's SIGKILL.
@@ -117,6 +120,7 @@ void RunMode::StartJob() {
     spec.progress_log_period = milliseconds(0);
     spec.stderr_log_level = Severity::kWarning;
   }
+  spec.input_hash_max_bytes = int64_t{config_.input_hash_max_mib} << 20;
   spec.slot = 0;
   spec.job_id = job_id_;
   spec.attempt = 1;
@@ -128,6 +132,7 @@ void RunMode::StartJob() {
   spec.span.traceparent = config_.run_traceparent;
   spec.span.tracestate = config_.run_tracestate;
   AttemptEnv env{.io = service_.io(),
+                 .input_pool = input_pool_,
                  .clock = clock_,
                  .processes = service_.processes(),
                  .logger = logger_,
@@ -227,6 +232,7 @@ void RunMode::OnFinished(ResultDoc r, const JobOutcome& outcome) {
     return;
   }
   if (!attempt_->job()->version().known) r.ffmpeg_version = service_.ffmpeg_version().text;
+  service_.StampAudit(r);
   if (r.reason == Reason::kOk) {
     r.status = ResultStatus::kSucceeded;
   } else if (r.reason == Reason::kPreempted) {

@@ -1,7 +1,8 @@
 // `ffpod run`: supervise one ffmpeg as a pod's entrypoint or a Kubernetes Job (docs/run.md and
 // docs/queue.md).
 //
-// Starts the HTTP listener, learns the ffmpeg version, runs the job (one JobAttempt), drains on
+// Starts the HTTP listener, learns the ffmpeg version and build (`ffmpeg -buildconf`, alongside
+// the job), runs the job (one JobAttempt, which hashes the inputs meanwhile), drains on
 // SIGTERM/SIGINT/SIGHUP within the grace period (docs/operations.md), and on exit writes the
 // result: a log record, the termination log (when the file exists), optionally the Redis
 // results stream, then exits with the policy's code.
@@ -68,6 +69,7 @@ class RunMode {
   std::string job_id_;
   WorkerIdentity identity_;
   AsioClock clock_;
+  boost::asio::thread_pool input_pool_{1};  // hashes the inputs; outlives attempt_, which cancels
   std::unique_ptr<JobAttempt> attempt_;
   std::optional<DrainClock> drain_;
   boost::asio::steady_timer exit_deadline_timer_;

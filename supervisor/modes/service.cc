@@ -11,8 +11,10 @@
 #include <cstring>
 
 #include "ffpod_version.h"
+#include "parsers/ffmpeg/encoders.h"
 #include "parsers/telemetry/redact.h"
 #include "probes/os/fd_limit.h"
+#include "supervisor/job/sha256.h"
 
 namespace ffpod {
 
@@ -23,6 +25,20 @@ namespace {
 bool ReapsOrphans(const Config& config) {
   if (config.subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   return ::getpid() == 1 || config.subreaper;
+}
+
+// What `ffpod --version` prints after "ffpod ".
+std::string FfpodVersionText() {
+  std::string v = kVersion;
+  if (kGitDescribe[0] != '\0') v += std::string(" (") + kGitDescribe + ")";
+  return v;
+}
+
+// The library versions in `text` (`ffmpeg -version`'s output, or the banner), when it has any.
+std::optional<std::vector<std::pair<std::string, std::string>>> Libraries(std::string_view text) {
+  FfmpegBuild build = ParseBuildInfo(text);
+  if (build.libraries.empty()) return std::nullopt;
+  return build.libraries;
 }
 
 }  // namespace
@@ -80,6 +96,7 @@ Service::Service(const Config& config, Logger& logger, std::string mode)
       board_(std::move(mode)),
       beat_timer_(io_),
       signals_(io_, SIGTERM, SIGINT, SIGHUP) {
+  image_ = ImageAudit{config.image, FfpodVersionText(), config.node_name, config.pod_name};
   signals_.add(SIGUSR1);
   // main() blocked them until this set could take them: one that arrived meanwhile is
   // delivered now, as a loop event like any other.
@@ -208,15 +225,39 @@ void Service::ProbeFfmpeg(const std::string& ffmpeg,
             why = ffmpeg + " -version exited with status " + std::to_string(out.exit.ShellCode());
           }
           board_.SetCheck("ffmpeg", why);
+          ffmpeg_build_ = FfmpegBuildAudit{};
           done(Error{why});
           return;
         }
         std::string first = out.out.substr(0, out.out.find('\n'));
         ffmpeg_version_ = ParseFfmpegVersion(first);
+        ffmpeg_build_.libraries = Libraries(out.out);
         metrics_.SetBuildInfo(ffmpeg_version_.text.empty() ? "unknown" : ffmpeg_version_.text);
         board_.SetCheck("ffmpeg", std::nullopt);
+        ProbeBuildconf(ffmpeg);
         done(ffmpeg_version_);
       });
+}
+
+void Service::ProbeBuildconf(const std::string& ffmpeg) {
+  // Without -hide_banner: the banner (with the library versions) goes to stderr, the build
+  // configuration alone to stdout.
+  processes_.Run(ffmpeg, {"-buildconf"}, std::chrono::seconds(15),
+                 [this, ffmpeg](const CommandOutput& out) {
+                   if (!out.exit.Succeeded() || out.out.empty()) {
+                     ffmpeg_build_.buildconf_sha256.reset();
+                     logger_.Debug("ffmpeg -buildconf failed: results have no buildconf_sha256",
+                                   {{"ffmpeg", ffmpeg}, {"exit_code", out.exit.ShellCode()}});
+                     return;
+                   }
+                   ffmpeg_build_.buildconf_sha256 = Sha256Hex(out.out);
+                   if (!ffmpeg_build_.libraries) ffmpeg_build_.libraries = Libraries(out.err);
+                 });
+}
+
+void Service::StampAudit(ResultDoc& result) const {
+  result.audit.build = ffmpeg_build_;
+  result.audit.image = image_;
 }
 
 void Service::Shutdown() {

@@ -1,6 +1,7 @@
 // What `run` and `worker` share: the io_context, the child reaper (PID 1 duties), signal
 // handling, the metrics, the /status board, the HTTP listener and its loop-health heartbeat,
-// and the `ffmpeg -version` probe.
+// the `ffmpeg -version` and `ffmpeg -buildconf` probes, and the audit fields every result of
+// this process carries (the ffmpeg build, the image).
 //
 // Signals arrive as loop events (asio::signal_set): SIGTERM, SIGINT and SIGHUP start (and,
 // repeated, hurry) the drain; SIGUSR1 asks for a state dump. None is forwarded to ffmpeg
@@ -72,9 +73,17 @@ class Service {
   int signals_received() const { return signal_count_; }
 
   // Runs `ffmpeg -version` and records the version (build info metric, readiness check
-  // "ffmpeg"). `done` gets the version, or the sentence saying why ffmpeg cannot run.
+  // "ffmpeg") and the library versions, then ProbeBuildconf. `done` gets the version, or the
+  // sentence saying why ffmpeg cannot run (the build is then unknown again).
   void ProbeFfmpeg(const std::string& ffmpeg, std::function<void(Result<FfmpegVersion>)> done);
   const FfmpegVersion& ffmpeg_version() const { return ffmpeg_version_; }
+  // Runs `ffmpeg -buildconf` in the background and records the sha256 of its standard output,
+  // and the library versions of the banner it prints on stderr when they are not known yet.
+  // Fails nothing: when it cannot run, the build stays unknown (null in results).
+  void ProbeBuildconf(const std::string& ffmpeg);
+  const FfmpegBuildAudit& ffmpeg_build() const { return ffmpeg_build_; }
+  // Sets what this process knows of `result`'s audit trail: the ffmpeg build and the image.
+  void StampAudit(ResultDoc& result) const;
 
   // Reads the configuration's OTEL_* variables and starts the exporter (tracing is off without
   // an endpoint). Never fails: settings ffpod cannot export with are one warning and tracing is
@@ -110,6 +119,8 @@ class Service {
   std::function<void()> on_dump_;
   int signal_count_ = 0;
   FfmpegVersion ffmpeg_version_;
+  FfmpegBuildAudit ffmpeg_build_;
+  ImageAudit image_;
   bool shut_down_ = false;
 };
 

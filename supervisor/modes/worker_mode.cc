@@ -111,12 +111,14 @@ int WorkerMode::Run() {
   url_ = *url;
   if (auto failed = service_.StartTracingAndHttp()) return *failed;
   slot_owner_ = std::make_unique<SlotOwner>(*this);
+  input_pool_ = std::make_unique<boost::asio::thread_pool>(config_.slots);
   WorkerSlot::Context context{.config = config_,
                               .identity = identity_,
                               .service = service_,
                               .logger = logger_,
                               .clock = clock_,
-                              .hash_pool = hash_pool_};
+                              .hash_pool = hash_pool_,
+                              .input_pool = *input_pool_};
   for (int i = 0; i < config_.slots; ++i) {
     slots_.push_back(std::make_unique<WorkerSlot>(context, *slot_owner_, i));
   }

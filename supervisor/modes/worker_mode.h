@@ -99,6 +99,8 @@ class WorkerMode {
   std::unique_ptr<SlotOwner> slot_owner_;        // the slots' view of this worker
   std::unique_ptr<EncoderWatch> encoder_watch_;  // --require-encoders
   std::unique_ptr<PodCostUpdater> pod_cost_;     // --pod-deletion-cost
+  // Before the slots: destroyed after them (their attempts cancel the hashing first).
+  std::unique_ptr<boost::asio::thread_pool> input_pool_;  // one thread per slot
   std::vector<std::unique_ptr<WorkerSlot>> slots_;
   boost::asio::thread_pool hash_pool_{2};
   boost::asio::steady_timer heartbeat_timer_;

@@ -132,6 +132,7 @@ ResultDoc WorkerSlot::BaseResult() const {
   r.attempt = attempt_number_;
   r.worker = ctx_.identity;
   r.ffmpeg_path = ctx_.config.ffmpeg;
+  ctx_.service.StampAudit(r);
   return r;
 }
 
@@ -235,6 +236,7 @@ void WorkerSlot::OnStarted() {
 
 void WorkerSlot::BeginAttempt() {
   AttemptEnv env{.io = ctx_.service.io(),
+                 .input_pool = ctx_.input_pool,
                  .clock = ctx_.clock,
                  .processes = ctx_.service.processes(),
                  .logger = ctx_.logger,
@@ -270,6 +272,7 @@ AttemptSpec WorkerSlot::MakeAttemptSpec() const {
   a.stop_timeout = Ms(c.stop_timeout_s);
   a.progress_log_period = Ms(c.progress_log_interval_s);
   a.probe_timeout = Ms(c.probe_timeout_s);
+  a.input_hash_max_bytes = int64_t{c.input_hash_max_mib} << 20;
   a.slot = index_;
   a.job_id = spec_.id;
   a.attempt = attempt_number_;
@@ -342,6 +345,7 @@ void WorkerSlot::Decide() {
 void WorkerSlot::Record() {
   state_ = State::kRecording;
   if (attempt_) result_->trace_id = attempt_->trace().trace_id();
+  ctx_.service.StampAudit(*result_);
   if (fenced_) {
     result_->status = ResultStatus::kSuperseded;
     result_->reason = Reason::kWorkerLost;

@@ -91,7 +91,8 @@ class WorkerSlot {
     Service& service;  // io, reaper, metrics, board, tracer, ffmpeg version, signals
     Logger& logger;
     Clock& clock;
-    boost::asio::thread_pool& hash_pool;  // publishing and hashing outputs
+    boost::asio::thread_pool& hash_pool;   // publishing and hashing outputs
+    boost::asio::thread_pool& input_pool;  // hashing inputs while ffmpeg runs (JobAttempt)
   };
 
   WorkerSlot(const Context& context, Owner& owner, int index);

@@ -185,7 +185,7 @@ while true do
     table.insert(started, dead and 1 or 0)
     local status = dead and 'dead' or 'retrying'
     -- Built by hand, in the documented key order (docs/queue.md): cjson writes an empty table as {} where the document has
-    -- arrays. What only the lost worker knew (start, progress, ffmpeg, trace) is null.
+    -- arrays. What only the lost worker knew (start, progress, ffmpeg, audit, trace) is null.
     local result_json = '{"id":' .. cjson.encode(id) ..
       ',"attempt":' .. cjson.encode(attempt) ..
       ',"status":' .. cjson.encode(status) ..
@@ -194,7 +194,8 @@ while true do
           ' stopped heartbeating while running this job; recovered by ' .. ARGV[4]) ..
       ',"exit":null,"started_at":null,"finished_at":' .. cjson.encode(ARGV[5]) ..
       ',"duration_s":null,"progress":null,"outputs":[]' ..
-      ',"ffmpeg":{"path":null,"version":null}' ..
+      ',"ffmpeg":{"path":null,"version":null,"buildconf_sha256":null,"libraries":null}' ..
+      ',"args":null,"inputs":null,"image":null' ..
       ',"worker":{"id":' .. cjson.encode(w) .. ',"pod":null,"node":null}' ..
       ',"stderr_tail":[],"trace_id":null}'
     if dead then

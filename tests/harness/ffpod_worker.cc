@@ -82,10 +82,10 @@ long long ListLength(const RedisServer& redis, const std::string& key) {
 }
 
 void ExpectResultShape(const boost::json::object& result, const std::string& context) {
-  static const char* const kKeys[] = {"id",          "attempt",    "status",      "reason",
-                                      "retryable",   "message",    "exit",        "started_at",
-                                      "finished_at", "duration_s", "progress",    "outputs",
-                                      "ffmpeg",      "worker",     "stderr_tail", "trace_id"};
+  static const char* const kKeys[] = {
+      "id",         "attempt",     "status",     "reason",      "retryable", "message", "exit",
+      "started_at", "finished_at", "duration_s", "progress",    "outputs",   "ffmpeg",  "args",
+      "inputs",     "image",       "worker",     "stderr_tail", "trace_id"};
   for (const char* key : kKeys) {
     EXPECT_TRUE(result.contains(key))
         << context << ": no \"" << key << "\" in " << boost::json::serialize(result);
@@ -93,10 +93,20 @@ void ExpectResultShape(const boost::json::object& result, const std::string& con
   if (!result.contains("outputs") || !result.contains("stderr_tail")) return;
   EXPECT_TRUE(result.at("outputs").is_array()) << context << ": " << result.at("outputs");
   EXPECT_TRUE(result.at("stderr_tail").is_array()) << context << ": " << result.at("stderr_tail");
-  for (const char* key : {"exit", "progress", "ffmpeg", "worker"}) {
+  for (const char* key : {"exit", "progress", "ffmpeg", "image", "worker"}) {
     if (!result.contains(key)) continue;
     const auto& v = result.at(key);
     EXPECT_TRUE(v.is_object() || v.is_null()) << context << ": " << key << " is " << v;
+  }
+  for (const char* key : {"args", "inputs"}) {
+    if (!result.contains(key)) continue;
+    const auto& v = result.at(key);
+    EXPECT_TRUE(v.is_array() || v.is_null()) << context << ": " << key << " is " << v;
+  }
+  if (result.contains("ffmpeg") && result.at("ffmpeg").is_object()) {
+    for (const char* key : {"path", "version", "buildconf_sha256", "libraries"}) {
+      EXPECT_TRUE(result.at("ffmpeg").as_object().contains(key)) << context << ": ffmpeg." << key;
+    }
   }
   if (result.contains("worker") && result.at("worker").is_object()) {
     EXPECT_TRUE(result.at("worker").as_object().contains("id")) << context;

@@ -59,8 +59,9 @@ std::vector<ResultEntry> Results(const RedisServer& redis, const std::string& qu
 long long ListLength(const RedisServer& redis, const std::string& key);
 
 // Checks (gtest EXPECTs) that `result` has the shape docs/queue.md gives every result
-// document: each key present, `outputs` and `stderr_tail` arrays, `exit`, `progress`, `ffmpeg`
-// and `worker` objects or null. `context` names the document in failure messages.
+// document: each key present, `outputs` and `stderr_tail` arrays, `args` and `inputs` arrays or
+// null, `exit`, `progress`, `ffmpeg`, `image` and `worker` objects or null, `ffmpeg` with its
+// four keys. `context` names the document in failure messages.
 void ExpectResultShape(const boost::json::object& result, const std::string& context);
 
 // ffmpeg arguments for a short real encode of `seconds` of lavfi video into `out`.

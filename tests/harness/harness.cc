@@ -258,6 +258,17 @@ std::string ProcessName(pid_t pid) {
   return name;
 }
 
+bool IsJobFfmpeg(pid_t pid) {
+  if (ProcessName(pid) != "ffmpeg") return false;
+  std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  for (std::string_view probe : {"-version", "-buildconf"}) {
+    std::string arg = std::string(1, '\0') + std::string(probe) + std::string(1, '\0');
+    if (cmdline.find(arg) != std::string::npos) return false;
+    if (cmdline.ends_with(std::string(1, '\0') + std::string(probe))) return false;
+  }
+  return true;
+}
+
 bool ProcessGoneOrZombie(pid_t pid) {
   char state;
   pid_t ppid;

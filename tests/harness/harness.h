@@ -88,6 +88,9 @@ class BackgroundProcess {
 std::vector<pid_t> ChildrenOf(pid_t pid);
 // The command name of `pid` (/proc/<pid>/comm), or empty.
 std::string ProcessName(pid_t pid);
+// True when `pid` is an ffmpeg that runs a job: named ffmpeg and not one of ffpod's probes of
+// the build (`ffmpeg -version`, `ffmpeg -buildconf`), which run beside a job at times.
+bool IsJobFfmpeg(pid_t pid);
 // True when `pid` is a zombie or gone.
 bool ProcessGoneOrZombie(pid_t pid);
 

@@ -148,7 +148,8 @@ no images: rendering fails until image.repository names the one built from image
 
 {{/*
 Environment shared by the worker and the Job: the Downward API (worker id, span resource,
-result document), the listener, logging, OpenTelemetry, the GPU runtime and injection paths.
+result document), the image the results name, the listener, logging, OpenTelemetry, the GPU
+runtime and injection paths.
 */}}
 {{- define "ffpod.commonEnv" -}}
 - name: POD_NAME
@@ -167,6 +168,8 @@ result document), the listener, logging, OpenTelemetry, the GPU runtime and inje
   valueFrom:
     fieldRef:
       fieldPath: metadata.uid
+- name: FFPOD_IMAGE
+  value: {{ include "ffpod.workImage" . | quote }}
 - name: FFPOD_LISTEN
   value: {{ printf "%s:%d" (include "ffpod.listenHost" .) (int .Values.http.port) | quote }}
 - name: FFPOD_LOG_FORMAT
@@ -316,13 +319,17 @@ initContainers:
 {{- end }}
 {{- end }}
 
+{{/* The image the main container runs (ffmpeg's): its image, and the results' image.image. */}}
+{{- define "ffpod.workImage" -}}
+{{- if .Values.injection.enabled }}{{ include "ffpod.ffmpegImage" . }}{{ else }}{{ include "ffpod.image" . }}{{ end }}
+{{- end }}
+
 {{/* The main container's image and command. */}}
 {{- define "ffpod.containerImage" -}}
+image: {{ include "ffpod.workImage" . }}
 {{- if .Values.injection.enabled }}
-image: {{ include "ffpod.ffmpegImage" . }}
 imagePullPolicy: {{ .Values.injection.ffmpegImage.pullPolicy }}
 {{- else }}
-image: {{ include "ffpod.image" . }}
 imagePullPolicy: {{ .Values.image.pullPolicy }}
 {{- end }}
 command:

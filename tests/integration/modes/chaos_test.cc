@@ -216,7 +216,7 @@ class Fleet {
   bool KillFfmpeg(Seat& s) {
     std::vector<pid_t> ffmpegs;
     for (pid_t c : testing::ChildrenOf(s.process->pid())) {
-      if (testing::ProcessName(c) == "ffmpeg") ffmpegs.push_back(c);
+      if (testing::IsJobFfmpeg(c)) ffmpegs.push_back(c);
     }
     if (ffmpegs.empty()) return false;
     ::kill(ffmpegs[static_cast<size_t>(Uniform(0, static_cast<int>(ffmpegs.size()) - 1))], SIGKILL);

@@ -383,7 +383,7 @@ TEST(Run, KilledBySomeoneElse) {
   ASSERT_TRUE(testing::WaitFor(
       [&] {
         for (pid_t c : testing::ChildrenOf(ffpod.pid())) {
-          if (testing::ProcessName(c) == "ffmpeg") ffmpeg = c;
+          if (testing::IsJobFfmpeg(c)) ffmpeg = c;
         }
         return ffmpeg > 0;
       },
@@ -414,7 +414,7 @@ TEST(Run, TerminatedBySomeoneElseStopsGracefully) {
   ASSERT_TRUE(testing::WaitFor(
       [&] {
         for (pid_t c : testing::ChildrenOf(ffpod.pid())) {
-          if (testing::ProcessName(c) == "ffmpeg") ffmpeg = c;
+          if (testing::IsJobFfmpeg(c)) ffmpeg = c;
         }
         return ffmpeg > 0;
       },

@@ -43,7 +43,7 @@ std::vector<std::string> Temporaries(const TempDir& dir) {
 
 pid_t FfmpegOf(testing::BackgroundProcess& p) {
   for (pid_t c : testing::ChildrenOf(p.pid())) {
-    if (testing::ProcessName(c) == "ffmpeg") return c;
+    if (testing::IsJobFfmpeg(c)) return c;
   }
   return 0;
 }

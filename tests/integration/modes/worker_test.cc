@@ -176,7 +176,7 @@ TEST(Worker, KilledWorkersJobIsRecoveredAndCompletedByAnother) {
   std::this_thread::sleep_for(1500ms);
   pid_t ffmpeg = 0;
   for (pid_t c : testing::ChildrenOf(a->process().pid())) {
-    if (testing::ProcessName(c) == "ffmpeg") ffmpeg = c;
+    if (testing::IsJobFfmpeg(c)) ffmpeg = c;
   }
   ASSERT_GT(ffmpeg, 0);
   a->process().Signal(SIGKILL);

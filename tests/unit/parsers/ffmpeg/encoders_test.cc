@@ -145,6 +145,23 @@ TEST(BuildInfo, VersionAndBuildconfGiveTheSameConfiguration) {
   }
 }
 
+// The banner ffmpeg prints on stderr (here of `ffmpeg -buildconf`, which run mode reads for the
+// result's audit) indents its lines: the same version, configuration and library versions as
+// `ffmpeg -version`, each library normalised to its loaded version ("57. 28.100" -> "57.28.100").
+TEST(BuildInfo, TheStderrBannerGivesWhatVersionGives) {
+  FfmpegBuild version = ParseBuildInfo(Fixture("ff5.1-version.txt"));
+  auto from_banner = FeedThreeWays<BuildInfoParser>(Fixture("ff5.1-buildconf-banner.stderr"));
+  for (const auto& p : from_banner) {
+    const FfmpegBuild& b = p.build();
+    EXPECT_EQ(b.version.text, "5.1.9-0+deb12u1");
+    EXPECT_EQ(b.configuration, version.configuration);
+    EXPECT_EQ(b.libraries, version.libraries);
+    ASSERT_EQ(b.libraries.size(), 8u);
+    EXPECT_EQ(b.libraries.front(), (std::pair<std::string, std::string>{"libavutil", "57.28.100"}));
+    EXPECT_EQ(b.libraries.back(), (std::pair<std::string, std::string>{"libpostproc", "56.6.100"}));
+  }
+}
+
 TEST(BuildInfo, SplitsConfigurationLikeBuildconf) {
   EXPECT_EQ(SplitConfiguration(" --prefix=/usr --enable-gpl"),
             (std::vector<std::string>{"--prefix=/usr", "--enable-gpl"}));

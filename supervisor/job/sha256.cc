@@ -1,0 +1,39 @@
+#include "supervisor/job/sha256.h"
+
+#include <openssl/evp.h>
+
+#include <cstdint>
+#include <span>
+
+#include "parsers/common/text.h"
+
+namespace ffpod {
+
+struct Sha256::Context {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md{EVP_MD_CTX_new(), EVP_MD_CTX_free};
+};
+
+Sha256::Sha256() : ctx_(std::make_unique<Context>()) {
+  EVP_DigestInit_ex(ctx_->md.get(), EVP_sha256(), nullptr);
+}
+
+Sha256::~Sha256() = default;
+
+void Sha256::Update(std::string_view bytes) {
+  EVP_DigestUpdate(ctx_->md.get(), bytes.data(), bytes.size());
+}
+
+std::string Sha256::HexDigest() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx_->md.get(), digest, &len);
+  return LowerHex(std::span<const uint8_t>(digest, len));
+}
+
+std::string Sha256Hex(std::string_view bytes) {
+  Sha256 sha;
+  sha.Update(bytes);
+  return sha.HexDigest();
+}
+
+}  // namespace ffpod
