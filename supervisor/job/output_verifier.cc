@@ -37,13 +37,27 @@ struct VerifyRun : std::enable_shared_from_this<VerifyRun> {
     done(std::move(outcome));
   }
 
+  // The outputs are done (or cannot be checked): the decode errors still count.
+  void Finish() {
+    if (auto evidence = JudgeDecodeErrors(decode_errors, policy)) {
+      Fail(*evidence);
+      return;
+    }
+    done(std::move(outcome));
+  }
+
+  // A tool that cannot be executed says nothing about the output: verification is skipped, and
+  // the worker's readiness and logs already say the tool is missing.
+  void Skip(const std::string& tool, const CommandOutput& out) {
+    outcome.status = "skipped";
+    outcome.message = tool + " could not be run (exit " + std::to_string(out.exit.code) +
+                      "): " + FirstLine(out.err);
+    Finish();
+  }
+
   void ProbeNext() {
     if (next == targets.size()) {
-      if (auto evidence = JudgeDecodeErrors(decode_errors, policy)) {
-        Fail(*evidence);
-        return;
-      }
-      done(std::move(outcome));
+      Finish();
       return;
     }
     const VerifyTarget& t = targets[next];
@@ -53,6 +67,10 @@ struct VerifyRun : std::enable_shared_from_this<VerifyRun> {
 
   void OnProbed(const CommandOutput& out) {
     const VerifyTarget& t = targets[next];
+    if (out.exit.kind == ExitStatus::Kind::kNotStarted) {
+      Skip(tools.ffprobe, out);
+      return;
+    }
     Result<ProbedOutput> probed = ParseProbedOutput(out.out);
     if (out.timed_out || !out.exit.Succeeded() || !probed.ok()) {
       std::string why = out.timed_out ? "ffprobe timed out" : FirstLine(out.err);
@@ -72,6 +90,10 @@ struct VerifyRun : std::enable_shared_from_this<VerifyRun> {
 
   void OnTail(const CommandOutput& out) {
     const VerifyTarget& t = targets[next];
+    if (out.exit.kind == ExitStatus::Kind::kNotStarted) {
+      Skip(tools.ffmpeg, out);
+      return;
+    }
     if (out.timed_out || !out.exit.Succeeded() || !out.err.empty()) {
       std::string why = out.timed_out ? "the decode timed out" : FirstLine(out.err);
       if (why.empty()) why = "ffmpeg exited with status " + std::to_string(out.exit.ShellCode());

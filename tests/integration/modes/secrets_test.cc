@@ -21,14 +21,16 @@ using testing::TempDir;
 using Args = std::vector<std::string>;
 
 // A script that writes its environment to `env_file`, one entry a line, then waits (at most
-// 10 s) for `wait_for` to exist, when given, and exits 0.
+// 10 s) for `wait_for` to exist, when given, and exits 0. The file appears whole (written
+// beside it, then renamed): ffpod runs the same ffmpeg for the job and for `-buildconf`.
 std::string WriteEnvDumper(const TempDir& dir, const std::string& name, const std::string& env_file,
                            const std::string& wait_for = "") {
   std::string path = dir / name;
   std::string wait = wait_for.empty() ? ""
                                       : "for i in $(seq 100); do [ -e '" + wait_for +
                                             "' ] && break; sleep 0.1; done\n";
-  testing::WriteFile(path, "#!/bin/sh\n/usr/bin/env > '" + env_file + "'\n" + wait + "exit 0\n");
+  testing::WriteFile(path, "#!/bin/sh\n/usr/bin/env > '" + env_file + ".$$' && mv '" + env_file +
+                               ".$$' '" + env_file + "'\n" + wait + "exit 0\n");
   ::chmod(path.c_str(), 0755);
   return path;
 }

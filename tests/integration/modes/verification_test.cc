@@ -245,6 +245,16 @@ TEST(Verification, RunExits33ForACutUploadAndPublishesNothing) {
                                              : "the input declares 10.0 s"),
             std::string::npos);
   if (FfmpegReportsTheCut()) return;  // the classifier decides before verification
+  // An ffprobe that cannot be run says nothing about the output: skipped, with why.
+  Args unprobed = argv;
+  unprobed.insert(unprobed.begin() + 2, {"--ffprobe", dir / "no-such-ffprobe"});
+  testing::CommandResult skipped = testing::RunCommand(unprobed, 60s);
+  EXPECT_EQ(skipped.status, 0) << skipped.err;
+  EXPECT_NE(skipped.err.find(R"("verification":{"status":"skipped","message":")" +
+                             (dir / "no-such-ffprobe") + " could not be run (exit 127)"),
+            std::string::npos)
+      << skipped.err;
+  fs::remove(out);
   // Off: the same run publishes what ffmpeg wrote.
   argv.insert(argv.begin() + 2, "--verify-outputs=false");
   EXPECT_EQ(testing::RunCommand(argv, 60s).status, 0);
