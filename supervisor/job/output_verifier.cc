@@ -142,8 +142,7 @@ void VerifyOutputs(Processes& processes, const VerifierTools& tools,
   run->ProbeNext();
 }
 
-void AddVerification(ResultDoc& result, const VerifyOutcome& outcome,
-                     const DecodeErrorCounts& decode_errors) {
+void AddVerification(ResultDoc& result, const VerifyOutcome& outcome) {
   for (auto& file : result.outputs) {
     auto probed = outcome.probed.find(file.path);
     if (probed == outcome.probed.end()) continue;
@@ -152,7 +151,6 @@ void AddVerification(ResultDoc& result, const VerifyOutcome& outcome,
   }
   result.verification = outcome.status;
   result.verification_message = outcome.message;
-  result.decode_errors = decode_errors.by_kind();
 }
 
 }  // namespace ffpod

@@ -57,9 +57,8 @@ void VerifyOutputs(Processes& processes, const VerifierTools& tools,
                    std::vector<VerifyTarget> targets, const DecodeErrorCounts& decode_errors,
                    const VerifyPolicy& policy, std::function<void(VerifyOutcome)> done);
 
-// Puts what verification found into the result: each output's duration and streams, the
-// verification's status and message, and the decode errors by kind.
-void AddVerification(ResultDoc& result, const VerifyOutcome& outcome,
-                     const DecodeErrorCounts& decode_errors);
+// Puts what verification found into the result: each output's duration and streams, and the
+// verification's status and message (the decode errors are already there: JobAttempt).
+void AddVerification(ResultDoc& result, const VerifyOutcome& outcome);
 
 }  // namespace ffpod

@@ -85,7 +85,7 @@ void RunMode::Publish(ResultDoc result, JobOutcome outcome) {
                   publish_failed_ = true;
                   result.reason = Reason::kOutputInvalid;
                   result.message = verified.message;
-                  AddVerification(result, verified, attempt_->decode_errors());
+                  AddVerification(result, verified);
                   OnFinished(std::move(result), outcome);
                 });
 }
@@ -101,7 +101,7 @@ void RunMode::Rename(ResultDoc result, JobOutcome outcome, VerifyOutcome verifie
                                verified = std::move(verified), published = std::move(published),
                                removed]() mutable {
       result.outputs = std::move(published.files);
-      AddVerification(result, verified, attempt_->decode_errors());
+      AddVerification(result, verified);
       if (!published.status.ok()) {
         publish_failed_ = true;
         result.reason = Reason::kOutputFailed;

@@ -44,7 +44,7 @@ void WorkerSlot::OnVerified(VerifyOutcome outcome) {
   RemoveTemporaries(attempt_->spec().temporaries);
   result_->reason = Reason::kOutputInvalid;
   result_->message = verified_.message;
-  AddVerification(*result_, verified_, attempt_->decode_errors());
+  AddVerification(*result_, verified_);
   ctx_.logger.Warn("output verification failed; nothing was published", [&] {
     boost::json::object f = Fields();
     f["error"] = verified_.message;
@@ -65,7 +65,7 @@ void WorkerSlot::Publish() {
 
 void WorkerSlot::OnHashed(PublishedOutputs hashed) {
   result_->outputs = std::move(hashed.files);
-  if (!verified_.status.empty()) AddVerification(*result_, verified_, attempt_->decode_errors());
+  if (!verified_.status.empty()) AddVerification(*result_, verified_);
   unpublished_ = attempt_->spec().temporaries;
   if (!hashed.status.ok()) {
     RemoveTemporaries(unpublished_);
