@@ -4,11 +4,12 @@
 #include <cmath>
 
 #include "parsers/common/text.h"
+#include "parsers/documents/probe_facts.h"
 
 namespace ffpod {
 
 std::vector<std::string> FfprobeDurationArgs(std::string_view input_url) {
-  return {"-v",  "error", "-hide_banner", "-show_entries",       "format=duration",
+  return {"-v",  "error", "-hide_banner", "-show_entries",       std::string(FfprobeFactsEntries()),
           "-of", "json",  "-i",           std::string(input_url)};
 }
 

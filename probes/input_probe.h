@@ -10,7 +10,8 @@
 
 namespace ffpod {
 
-// The ffprobe arguments that print one input's container duration as JSON.
+// The ffprobe arguments that print one input's container duration as JSON, with the facts
+// the audit trail keeps (parsers/documents/probe_facts.h).
 std::vector<std::string> FfprobeDurationArgs(std::string_view input_url);
 
 // Parses the JSON that FfprobeDurationArgs makes ffprobe print. Returns the duration in

@@ -69,10 +69,20 @@ json::value TextOrNull(const std::string& s) {
   return json::value(s);
 }
 
+void AddProbeJson(const InputRecord& in, json::object& o) {
+  if (in.probe) {
+    o["probe"] = InputProbeJson(*in.probe);
+  } else {
+    o["probe"] = nullptr;
+    o["probe_skipped"] = in.probe_skipped.empty() ? "not probed" : in.probe_skipped;
+  }
+}
+
 json::object InputJson(const InputRecord& in) {
   json::object o;
   o["url"] = Bounded(in.url, kAuditMaxArgBytes);
   o["kind"] = InputKindName(in.kind);
+  if (in.kind == InputKind::kUrl) AddProbeJson(in, o);
   if (in.kind != InputKind::kFile) return o;
   o["bytes"] = in.bytes ? json::value(*in.bytes) : json::value(nullptr);
   o["mtime"] = OptionalText(in.mtime);
@@ -80,6 +90,7 @@ json::object InputJson(const InputRecord& in) {
   if (!in.sha256) {
     o["sha256_skipped"] = in.sha256_skipped.empty() ? "not hashed" : in.sha256_skipped;
   }
+  AddProbeJson(in, o);
   return o;
 }
 

@@ -16,6 +16,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "parsers/documents/probe_facts.h"
 #include "parsers/ffmpeg/ffmpeg_args.h"
 
 namespace ffpod {
@@ -59,6 +60,9 @@ struct InputRecord {
   std::optional<std::string> mtime;   // RFC 3339 UTC
   std::optional<std::string> sha256;  // lowercase hex
   std::string sha256_skipped;         // kFile without sha256: why not (never empty then)
+  // kFile and kUrl: what ffprobe found, else why there is nothing (never empty then).
+  std::optional<InputProbe> probe;
+  std::string probe_skipped;
 };
 
 // Where ffpod ran: --image (FFPOD_IMAGE), its own version, NODE_NAME and POD_NAME (empty:

@@ -1,6 +1,7 @@
 // The duration probes of one ffmpeg: an ffprobe per local input, run alongside the encode, whose
 // exact durations give the progress its total (ffmpeg's own `Duration:` line rounds to 1/100 s
-// and covers network inputs, which are never fetched twice). When ffmpeg exits first the probes
+// and covers network inputs, which are never fetched twice). The same run tells the input's
+// container and streams, for the result's audit trail. When ffmpeg exits first the probes
 // still running are stopped; the job waits for their ends (bounded by the job's own 2 s wait).
 //
 // Threading: the io_context thread of the job. A probe that ends after the object is gone is
@@ -17,11 +18,18 @@
 #include <string>
 #include <vector>
 
+#include "parsers/documents/probe_facts.h"
 #include "parsers/ffmpeg/ffmpeg_args.h"
 #include "probes/os/process.h"
 #include "supervisor/telemetry/logger.h"
 
 namespace ffpod {
+
+// What the probe of one input told, or why it told nothing (`skipped`, never empty then).
+struct InputProbeAnswer {
+  std::optional<InputProbe> facts;
+  std::string skipped;
+};
 
 // One ffprobe run of the duration probes.
 struct ProbeRun {
@@ -61,6 +69,8 @@ class DurationProbes {
   std::optional<int64_t> duration(size_t i) const {
     return i < probed_.size() ? probed_[i] : std::nullopt;
   }
+  // One answer per input of the command, in its order (empty before Start).
+  const std::vector<InputProbeAnswer>& answers() const { return answers_; }
 
  private:
   void OnEnded(size_t input, const std::vector<std::string>& args,
@@ -77,6 +87,7 @@ class DurationProbes {
   bool detached_ = false;
   std::vector<std::function<void()>> stops_;  // kill a probe that still runs
   std::vector<std::optional<int64_t>> probed_;
+  std::vector<InputProbeAnswer> answers_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

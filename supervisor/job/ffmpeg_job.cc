@@ -403,10 +403,11 @@ void FfmpegJob::OnReaped(int wait_status) {
   stop_.Disarm();
   watchdog_.Stop();
   reporter_.Stop();
-  // Whatever ffmpeg left in its process group goes with it, and so do probes still running
-  // (ffmpeg finished before ffprobe could tell the duration; the job waits for their ends).
+  // Whatever ffmpeg left in its process group goes with it. Probes still running (ffmpeg was
+  // quicker than ffprobe) may finish within the wait below for the audit trail, unless ffpod
+  // stopped the job: a drain or a cancel does not wait for them.
   processes_.SignalGroup(pid_, SIGKILL);
-  probes_.StopAll();
+  if (stop_.cause() != StopCause::kNone) probes_.StopAll();
   boost::system::error_code ignored;
   stdin_pipe_.close(ignored);
   // A grandchild could hold the pipes open: wait for EOF, but not forever.
@@ -414,6 +415,7 @@ void FfmpegJob::OnReaped(int wait_status) {
     boost::system::error_code e;
     stderr_pipe_.close(e);
     progress_pipe_.close(e);
+    probes_.StopAll();
     probes_abandoned_ = true;  // a probe that even SIGKILL does not end (a hung mount)
     MaybeFinish();
   });
@@ -468,6 +470,7 @@ JobOutcome FfmpegJob::Outcome() {
   outcome.ffmpeg_path = resolved_ffmpeg_;
   outcome.expected_duration_us = tracker_.expected_duration_us();
   for (const auto& a : RedactArgs(exec_args_)) outcome.args.push_back(secrets_.Redact(a));
+  outcome.input_probes = probes_.answers();
   return outcome;
 }
 

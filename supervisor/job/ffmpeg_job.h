@@ -100,6 +100,9 @@ struct JobOutcome {
   std::string ffmpeg_path;                               // resolved executable
   std::optional<int64_t> expected_duration_us;           // of the output, when it was known
   std::vector<std::string> args;  // as executed (after the rewrite, without the program), redacted
+  // What ffprobe told of each input of the command ffpod analysed (the wrapper's ffmpeg for a
+  // wrapper), in its order.
+  std::vector<InputProbeAnswer> input_probes;
 };
 
 class FfmpegJob final : public StoppableJob {

@@ -9,6 +9,30 @@
 
 namespace ffpod {
 
+namespace {
+
+// ffprobe's facts into the audit's records of the same inputs (both lists follow the
+// arguments' order; a wrapper's are of two different commands, then nothing matches).
+void AddInputProbes(const std::vector<InputProbeAnswer>& answers,
+                    std::vector<InputRecord>& records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    InputRecord& r = records[i];
+    if (r.kind != InputKind::kFile && r.kind != InputKind::kUrl) continue;
+    if (answers.empty()) {
+      r.probe_skipped = "ffmpeg did not start: nothing was probed";
+      continue;
+    }
+    if (answers.size() != records.size()) {
+      r.probe_skipped = "the command ffmpeg ran is not the one ffpod was given (a wrapper)";
+      continue;
+    }
+    r.probe = answers[i].facts;
+    r.probe_skipped = answers[i].facts ? std::string() : answers[i].skipped;
+  }
+}
+
+}  // namespace
+
 Severity ResultSeverity(const ResultDoc& result) {
   return result.status == ResultStatus::kSucceeded ? Severity::kInfo
          : result.status == ResultStatus::kPreempted || result.status == ResultStatus::kSuperseded
@@ -170,6 +194,7 @@ void JobAttempt::Report(const JobOutcome& outcome) {
   r.trace_id = trace_->trace_id();
   r.audit.args = outcome.args;
   r.audit.inputs = inputs_ ? inputs_->Take() : std::vector<InputRecord>{};
+  AddInputProbes(outcome.input_probes, *r.audit.inputs);
   trace_->FfmpegEnded(outcome);
   if (r.reason != Reason::kOk) RemoveTemporaries(spec_.temporaries);
   if (done_) done_(std::move(r), outcome);

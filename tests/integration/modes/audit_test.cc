@@ -81,6 +81,42 @@ void ExpectFfmpegBuild(const json::object& result) {
   EXPECT_TRUE(libs.contains("libavformat"));
 }
 
+// What ffprobe itself says of `path`, asked on its own: the audit's `probe` must agree.
+void ExpectProbeOf(const json::value& input, const std::string& path) {
+  ASSERT_TRUE(input.at("probe").is_object()) << input.at("probe_skipped");
+  CommandResult r = testing::RunCommand(
+      {"ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", path});
+  ASSERT_EQ(r.status, 0) << r.err;
+  json::value truth = json::parse(r.out);
+  const json::object& probe = input.at("probe").as_object();
+  const json::object& format = truth.at("format").as_object();
+  EXPECT_EQ(probe.at("format").as_string(), format.at("format_name").as_string());
+  EXPECT_DOUBLE_EQ(probe.at("duration_s").to_number<double>(),
+                   std::stod(std::string(format.at("duration").as_string())));
+  EXPECT_EQ(probe.at("bit_rate").as_int64(),
+            std::stoll(std::string(format.at("bit_rate").as_string())));
+  const json::array& streams = probe.at("streams").as_array();
+  const json::array& want = truth.at("streams").as_array();
+  ASSERT_EQ(streams.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    const json::object& s = streams[i].as_object();
+    const json::object& w = want[i].as_object();
+    EXPECT_EQ(s.at("type").as_string(), w.at("codec_type").as_string());
+    EXPECT_EQ(s.at("codec").as_string(), w.at("codec_name").as_string());
+    if (w.at("codec_type") == "video") {
+      EXPECT_EQ(s.at("width").as_int64(), w.at("width").as_int64());
+      EXPECT_EQ(s.at("height").as_int64(), w.at("height").as_int64());
+      EXPECT_EQ(s.at("pix_fmt").as_string(), w.at("pix_fmt").as_string());
+      EXPECT_GT(s.at("frame_rate").to_number<double>(), 0);
+    } else if (w.at("codec_type") == "audio") {
+      EXPECT_EQ(s.at("channels").as_int64(), w.at("channels").as_int64());
+      EXPECT_EQ(s.at("sample_rate").as_int64(),
+                std::stoll(std::string(w.at("sample_rate").as_string())));
+      EXPECT_FALSE(s.contains("width"));
+    }
+  }
+}
+
 void ExpectFileInput(const json::value& input, const std::string& path) {
   SCOPED_TRACE(json::serialize(input));
   EXPECT_EQ(input.at("url").as_string(), path);
@@ -90,6 +126,8 @@ void ExpectFileInput(const json::value& input, const std::string& path) {
   ASSERT_TRUE(input.at("sha256").is_string());
   EXPECT_EQ(input.at("sha256").as_string(), FileSha256(path));
   EXPECT_FALSE(input.as_object().contains("sha256_skipped"));
+  ExpectProbeOf(input, path);
+  EXPECT_FALSE(input.as_object().contains("probe_skipped"));
 }
 
 std::string FfpodVersion() {
@@ -104,7 +142,9 @@ const char* kImage = "registry.example/media/ffpod-ffmpeg-cpu@sha256:0123abcd";
 TEST(Run, TheResultCarriesTheAuditTrail) {
   RedisServer redis;
   TempDir dir;
-  std::string in = MakeInput(dir, "in.mp4", {"testsrc2=size=160x120:rate=25:duration=1"});
+  std::string in = MakeInput(dir, "in.mp4",
+                             {"testsrc2=size=160x120:rate=25:duration=1", "-f", "lavfi", "-i",
+                              "sine=frequency=440:duration=1", "-c:v", "libx264", "-c:a", "aac"});
   std::string out = dir / "out.mp4";
   // -re: a second of encoding, while the build probe and the input's hash run alongside.
   CommandResult r = testing::RunCommand(
@@ -163,7 +203,8 @@ TEST(Run, AUrlInputsSecretsAreNowhereInTheResult) {
   const json::value& input = fin->at("result").at("inputs").as_array()[0];
   EXPECT_EQ(json::serialize(input),
             R"({"url":"http://REDACTED@127.0.0.1:1/x.mp4?X-Amz-Signature=REDACTED)"
-            R"(&X-Amz-Date=20261122","kind":"url"})");
+            R"(&X-Amz-Date=20261122","kind":"url","probe":null,)"
+            R"("probe_skipped":"not a local file: ffpod never reads a network input twice"})");
 }
 
 const Args kFast = {"--heartbeat", "1", "--retry-base", "0.2", "--retry-max", "1"};
@@ -237,7 +278,11 @@ TEST(Worker, EveryResultCarriesTheAuditTrail) {
     EXPECT_EQ(doc.find(secret), std::string::npos) << secret << " in " << doc;
     EXPECT_EQ(dead_result.find(secret), std::string::npos) << secret << " in " << dead_result;
   }
-  EXPECT_EQ(url.at("inputs").as_array()[0].at("kind").as_string(), "url");
+  const json::value& url_input = url.at("inputs").as_array()[0];
+  EXPECT_EQ(url_input.at("kind").as_string(), "url");
+  EXPECT_TRUE(url_input.at("probe").is_null());
+  EXPECT_EQ(url_input.at("probe_skipped").as_string(),
+            "not a local file: ffpod never reads a network input twice");
 }
 
 }  // namespace

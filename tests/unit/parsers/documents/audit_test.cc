@@ -87,11 +87,14 @@ TEST(Audit, AFileInputHasItsSizeTimeAndHashAndOtherInputsOnlyUrlAndKind) {
   file.bytes = 1234;
   file.mtime = "2026-11-22T10:00:00.000Z";
   file.sha256 = std::string(64, 'b');
+  file.probe = InputProbe{"mov,mp4,m4a,3gp,3g2,mj2", 6.0, 1000, {}};
   InputRecord big = Input("/media/huge.mxf", InputKind::kFile);
   big.bytes = int64_t{1} << 40;
   big.mtime = "2026-11-22T10:00:00.000Z";
   big.sha256_skipped = "larger than --input-hash-max-mib (65536 MiB)";
+  big.probe_skipped = "ffprobe timed out";
   InputRecord url = Input("https://media.example/x.mp4?X-Amz-Signature=REDACTED", InputKind::kUrl);
+  url.probe_skipped = "not a local file";
   audit.inputs = std::vector<InputRecord>{file, big, url};
   audit.args = std::vector<std::string>{"-i", "/media/in.mp4", "out.mp4"};
   audit.image = ImageAudit{"registry.example/ffpod@sha256:abc", "0.1.0", "node-3", ""};
@@ -102,12 +105,17 @@ TEST(Audit, AFileInputHasItsSizeTimeAndHashAndOtherInputsOnlyUrlAndKind) {
   ASSERT_EQ(inputs.size(), 3u);
   EXPECT_EQ(json::serialize(inputs[0]), R"({"url":"/media/in.mp4","kind":"file","bytes":1234,)"
                                         R"("mtime":"2026-11-22T10:00:00.000Z","sha256":")" +
-                                            std::string(64, 'b') + R"("})");
+                                            std::string(64, 'b') +
+                                            R"(","probe":{"format":"mov,mp4,m4a,3gp,3g2,mj2",)"
+                                            R"("duration_s":6E0,"bit_rate":1000,"streams":[]}})");
   EXPECT_TRUE(inputs[1].at("sha256").is_null());
   EXPECT_EQ(inputs[1].at("sha256_skipped"), "larger than --input-hash-max-mib (65536 MiB)");
   EXPECT_EQ(inputs[1].at("bytes").as_int64(), int64_t{1} << 40);
+  EXPECT_TRUE(inputs[1].at("probe").is_null());
+  EXPECT_EQ(inputs[1].at("probe_skipped"), "ffprobe timed out");
   EXPECT_EQ(json::serialize(inputs[2]),
-            R"({"url":"https://media.example/x.mp4?X-Amz-Signature=REDACTED","kind":"url"})");
+            R"({"url":"https://media.example/x.mp4?X-Amz-Signature=REDACTED","kind":"url",)"
+            R"("probe":null,"probe_skipped":"not a local file"})");
   EXPECT_EQ(json::serialize(o.at("image")),
             R"({"image":"registry.example/ffpod@sha256:abc","ffpod_version":"0.1.0",)"
             R"("node":"node-3","pod":null})");

@@ -248,11 +248,54 @@ TEST_F(FfmpegJobTest, TheProbedDurationGivesTheFractionAndTheEndWaitsForTheProbe
   EXPECT_DOUBLE_EQ(*job_->View().ratio, 0.25);
 }
 
-TEST_F(FfmpegJobTest, AProbeStillRunningAtTheExitIsStoppedAndTheJobEndsWhenItHasEnded) {
+// ffmpeg was quicker than ffprobe: the job waits a moment for the probe, whose facts go in the
+// audit trail.
+TEST_F(FfmpegJobTest, AProbeStillRunningAtTheExitIsAwaitedAndItsFactsReported) {
   FfmpegJobOptions o = Options();
   o.ffprobe = "ffprobe";
   Start(std::move(o));
   Exit(FakeProcesses::ExitedWith(0));
+  EXPECT_FALSE(processes_.commands()[0].stop_requested);
+  EXPECT_FALSE(outcome_) << "the probe's end is still to come";
+  CommandOutput probed;
+  probed.exit = ExitStatus::Exited(0);
+  probed.out = R"({"format": {"duration": "10.000000", "format_name": "matroska,webm"},)"
+               R"( "streams": [{"index": 0, "codec_type": "video", "codec_name": "vp9"}]})";
+  processes_.EndCommand(0, probed);
+  ASSERT_TRUE(outcome_);
+  EXPECT_EQ(outcome_->classification.reason, Reason::kOk);
+  ASSERT_EQ(outcome_->input_probes.size(), 1u);
+  ASSERT_TRUE(outcome_->input_probes[0].facts);
+  EXPECT_EQ(outcome_->input_probes[0].facts->format, "matroska,webm");
+  EXPECT_EQ(outcome_->input_probes[0].facts->streams.at(0).codec, "vp9");
+  EXPECT_EQ(outcome_->input_probes[0].skipped, "");
+}
+
+// ... but not for long: 2 s after the exit the probe is stopped, and the job ends with its end.
+TEST_F(FfmpegJobTest, AProbeThatDoesNotAnswerSoonAfterTheExitIsStopped) {
+  FfmpegJobOptions o = Options();
+  o.ffprobe = "ffprobe";
+  Start(std::move(o));
+  Exit(FakeProcesses::ExitedWith(0));
+  clock_.Advance(1900ms);
+  EXPECT_FALSE(processes_.commands()[0].stop_requested);
+  clock_.Advance(100ms);
+  EXPECT_TRUE(processes_.commands()[0].stop_requested);
+  ASSERT_TRUE(outcome_) << "2 s after the exit the job ends without its probe";
+  EXPECT_EQ(outcome_->classification.reason, Reason::kOk);
+  ASSERT_EQ(outcome_->input_probes.size(), 1u);
+  EXPECT_FALSE(outcome_->input_probes[0].facts);
+  EXPECT_EQ(outcome_->input_probes[0].skipped,
+            "ffprobe had not answered when the result was taken");
+}
+
+// A job ffpod stopped (a drain, a cancel) does not wait for its probes at all.
+TEST_F(FfmpegJobTest, AStoppedJobStopsItsProbesAtTheExit) {
+  FfmpegJobOptions o = Options();
+  o.ffprobe = "ffprobe";
+  Start(std::move(o));
+  job_->Stop(StopCause::kDrain, clock_.Now() + 20s);
+  Exit(FakeProcesses::ExitedWith(255));
   EXPECT_TRUE(processes_.commands()[0].stop_requested);
   EXPECT_FALSE(outcome_) << "the probe's end is still to come";
   CommandOutput cancelled;
@@ -260,7 +303,8 @@ TEST_F(FfmpegJobTest, AProbeStillRunningAtTheExitIsStoppedAndTheJobEndsWhenItHas
   cancelled.cancelled = true;
   processes_.EndCommand(0, cancelled);
   ASSERT_TRUE(outcome_);
-  EXPECT_EQ(outcome_->classification.reason, Reason::kOk);
+  ASSERT_EQ(outcome_->input_probes.size(), 1u);
+  EXPECT_EQ(outcome_->input_probes[0].skipped, "ffmpeg exited before ffprobe answered");
 }
 
 TEST_F(FfmpegJobTest, DestroyingARunningJobKillsItsGroupAndStopsWatchingIt) {
