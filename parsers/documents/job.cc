@@ -302,6 +302,34 @@ json::value OptionalInt(const std::optional<int64_t>& v) {
   return *v;
 }
 
+// A playlist's counts: {"variants"} of a master, {"segments": {"count", "bytes", "duration_s"}}
+// of a media playlist; `missing` only when a listed file does not exist.
+void AddHlsJson(const HlsSummary& h, json::object& out) {
+  if (h.master) {
+    out["variants"] = h.variants;
+  } else {
+    out["segments"] = json::object{
+        {"count", h.segments}, {"bytes", h.bytes}, {"duration_s", OptionalNumber(h.duration_s, 3)}};
+  }
+  if (h.missing > 0) out["missing"] = h.missing;
+}
+
+json::array OutputsJson(const std::vector<OutputFile>& files) {
+  json::array outputs;
+  for (const auto& o : files) {
+    json::object out{{"path", o.path}, {"bytes", o.bytes}, {"sha256", o.sha256}};
+    if (o.duration_s) {
+      out["duration_s"] = OptionalNumber(o.duration_s, 3);
+      json::array streams;
+      for (const auto& kind : o.streams) streams.emplace_back(kind);
+      out["streams"] = std::move(streams);
+    }
+    if (o.hls) AddHlsJson(*o.hls, out);
+    outputs.push_back(std::move(out));
+  }
+  return outputs;
+}
+
 }  // namespace
 
 json::object ResultToJson(const ResultDoc& r) {
@@ -350,18 +378,7 @@ json::object ResultToJson(const ResultDoc& r) {
   } else {
     obj["progress"] = nullptr;
   }
-  json::array outputs;
-  for (const auto& o : r.outputs) {
-    json::object out{{"path", o.path}, {"bytes", o.bytes}, {"sha256", o.sha256}};
-    if (o.duration_s) {
-      out["duration_s"] = OptionalNumber(o.duration_s, 3);
-      json::array streams;
-      for (const auto& kind : o.streams) streams.emplace_back(kind);
-      out["streams"] = std::move(streams);
-    }
-    outputs.push_back(std::move(out));
-  }
-  obj["outputs"] = std::move(outputs);
+  obj["outputs"] = OutputsJson(r.outputs);
   if (r.verification.empty()) {
     obj["verification"] = nullptr;
   } else {

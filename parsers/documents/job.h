@@ -71,6 +71,18 @@ std::string SalvageJobId(std::string_view document);
 // A new job document for `ffpod enqueue`.
 std::string MakeJobDocument(const JobSpec& job);
 
+// What an HLS playlist output lists (docs/queue.md): the result names the playlist and counts
+// its segments, never lists them.
+struct HlsSummary {
+  bool master = false;  // a master playlist: `variants` counts its variant playlists
+  int64_t variants = 0;
+  int64_t segments = 0;       // media segments listed (a media playlist)
+  int64_t bytes = 0;          // of the files listed (each file once), and the init section
+  double duration_s = 0;      // sum of the segments' #EXTINF
+  int64_t missing = 0;        // listed local files that do not exist
+  std::string first_missing;  // the first of them, as listed
+};
+
 struct OutputFile {
   std::string path;
   int64_t bytes = 0;
@@ -78,6 +90,7 @@ struct OutputFile {
   // What verification's ffprobe found (docs/verification.md); absent when it did not run.
   std::optional<double> duration_s;
   std::vector<std::string> streams;  // stream kinds, in order
+  std::optional<HlsSummary> hls;     // the output is an HLS playlist
 };
 
 struct WorkerIdentity {

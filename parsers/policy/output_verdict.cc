@@ -134,4 +134,14 @@ std::optional<std::string> JudgeDecodeErrors(const DecodeErrorCounts& errors,
          kinds + "), more than max_decode_errors " + std::to_string(policy.max_decode_errors);
 }
 
+std::optional<std::string> JudgeHlsOutputs(const std::vector<OutputFile>& files) {
+  for (const auto& f : files) {
+    if (!f.hls || f.hls->missing == 0) continue;
+    return "playlist " + f.path + " lists " + std::to_string(f.hls->missing) +
+           (f.hls->missing == 1 ? " file that does not" : " files that do not") +
+           " exist (first: " + f.hls->first_missing + ")";
+  }
+  return std::nullopt;
+}
+
 }  // namespace ffpod

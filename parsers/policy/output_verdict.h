@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "parsers/common/result.h"
+#include "parsers/documents/job.h"
 #include "parsers/documents/verify_policy.h"
 #include "parsers/ffmpeg/decode_errors.h"
 #include "parsers/ffmpeg/ffmpeg_args.h"
@@ -61,5 +62,10 @@ std::optional<std::string> JudgeOutput(const std::string& path, const ProbedOutp
 // than max_decode_errors 100`.
 std::optional<std::string> JudgeDecodeErrors(const DecodeErrorCounts& errors,
                                              const VerifyPolicy& policy);
+
+// nullopt when every HLS playlist among `files` has all its local files; otherwise the
+// evidence, e.g. `playlist /out/hls/index.m3u8 lists 2 files that do not exist (first:
+// index3.ts)`. A player would stop at the hole.
+std::optional<std::string> JudgeHlsOutputs(const std::vector<OutputFile>& files);
 
 }  // namespace ffpod

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "parsers/common/text.h"
+#include "parsers/ffmpeg/hls_playlist.h"
 
 namespace ffpod {
 
@@ -19,6 +20,51 @@ namespace {
 
 Error NotWritten(const std::string& final_path) {
   return Error{"output " + final_path + " was not written by ffmpeg"};
+}
+
+// A playlist larger than this is not read for its counts (ffmpeg's are a few KiB per hour).
+constexpr int64_t kMaxPlaylistBytes = 16 << 20;
+
+// `text` (the playlist at `playlist`) as counts: its local files are found next to it.
+HlsSummary SummarizeHls(const HlsPlaylist& list, const std::string& playlist) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(playlist).parent_path();
+  HlsSummary h;
+  h.master = list.master;
+  h.variants = static_cast<int64_t>(list.variants.size());
+  h.segments = static_cast<int64_t>(list.segments.size());
+  h.duration_s = HlsDuration(list);
+  std::vector<std::string> files;
+  if (!list.init_uri.empty()) files.push_back(list.init_uri);
+  for (const auto& seg : list.segments) files.push_back(seg.uri);
+  for (const auto& v : list.variants) files.push_back(v);
+  std::vector<std::string> seen;  // byte ranges list one file many times: count it once
+  for (const auto& uri : files) {
+    if (uri.find("://") != std::string::npos) continue;  // not ours to check
+    if (std::find(seen.begin(), seen.end(), uri) != seen.end()) continue;
+    seen.push_back(uri);
+    std::error_code ec;
+    uintmax_t size = fs::file_size(uri.front() == '/' ? fs::path(uri) : dir / uri, ec);
+    if (ec) {
+      if (h.missing++ == 0) h.first_missing = uri;
+      continue;
+    }
+    if (!list.master) h.bytes += static_cast<int64_t>(size);
+  }
+  return h;
+}
+
+std::optional<HlsSummary> ReadHlsSummary(const std::string& path, int64_t bytes) {
+  if (bytes > kMaxPlaylistBytes) return std::nullopt;
+  std::string text;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    text.resize(static_cast<size_t>(bytes));
+    text.resize(std::fread(text.data(), 1, text.size(), f));
+    std::fclose(f);
+  }
+  auto list = ParseHlsPlaylist(text);
+  if (!list) return std::nullopt;
+  return SummarizeHls(*list, path);
 }
 
 }  // namespace
@@ -124,9 +170,10 @@ Result<OutputFile> HashOutput(const std::string& path) {
   if (fd < 0) return Error{"cannot read output " + path + ": " + std::strerror(errno)};
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  std::vector<unsigned char> buf(1 << 20);
+  std::vector<char> buf(1 << 20);
   OutputFile file;
   file.path = path;
+  bool playlist = false;
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
@@ -136,6 +183,7 @@ Result<OutputFile> HashOutput(const std::string& path) {
       return Error{"cannot read output " + path + ": " + std::strerror(err)};
     }
     if (n == 0) break;
+    if (file.bytes == 0) playlist = std::string_view(buf.data(), n).starts_with("#EXTM3U");
     EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
     file.bytes += n;
   }
@@ -144,25 +192,8 @@ Result<OutputFile> HashOutput(const std::string& path) {
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), digest, &len);
   file.sha256 = LowerHex(std::span<const uint8_t>(digest, len));
+  if (playlist) file.hls = ReadHlsSummary(path, file.bytes);
   return file;
-}
-
-PublishedOutputs PublishAndHash(const std::map<std::string, std::string>& temporaries,
-                                const std::vector<std::string>& outputs) {
-  PublishedOutputs p;
-  if (!temporaries.empty()) p.status = PublishOutputs(temporaries);
-  if (p.status.ok()) {
-    for (const auto& path : outputs) {
-      auto h = HashOutput(path);
-      if (!h.ok()) {
-        p.status = h.error();
-        break;
-      }
-      p.files.push_back(std::move(h).value());
-    }
-  }
-  if (!p.status.ok()) RemoveTemporaries(temporaries);
-  return p;
 }
 
 }  // namespace ffpod

@@ -44,7 +44,8 @@ int RemoveOtherTemporaries(const std::vector<std::string>& outputs,
 // the attempt: at a worker's start, those of its previous run, which can never be published.
 int RemoveTemporariesOfWorker(const std::vector<std::string>& outputs, const std::string& worker);
 
-// Size and sha256 (lowercase hex) of `path`.
+// Size and sha256 (lowercase hex) of `path`; for an HLS playlist (a file that starts with
+// #EXTM3U, up to 16 MiB) also what it lists, its files looked up next to it.
 Result<OutputFile> HashOutput(const std::string& path);
 
 // What publishing a successful attempt's outputs gave: the hashed files (up to the first
@@ -53,11 +54,6 @@ struct PublishedOutputs {
   Status status;
   std::vector<OutputFile> files;
 };
-
-// Renames the temporaries into place (when there are any), then hashes each of `outputs`; on
-// failure the temporaries are removed. Reads whole files: run it off the event loop.
-PublishedOutputs PublishAndHash(const std::map<std::string, std::string>& temporaries,
-                                const std::vector<std::string>& outputs);
 
 // Hashes each of `outputs` where ffmpeg wrote it: its temporary when it has one (the files
 // carry the final paths). Nothing is renamed or removed. Reads whole files: off the loop.

@@ -95,14 +95,27 @@ void RunMode::Rename(ResultDoc result, JobOutcome outcome, VerifyOutcome verifie
   asio::post(publish_pool_, [this, result = std::move(result), outcome = std::move(outcome),
                              verified = std::move(verified), temporaries = temporaries_,
                              outputs = config_.outputs]() mutable {
-    PublishedOutputs published = PublishAndHash(temporaries, outputs);
-    int removed = published.status.ok() ? RemoveOtherTemporaries(outputs, temporaries) : 0;
+    // Hashed where ffmpeg wrote them, so that a playlist with a hole is never published.
+    PublishedOutputs published = HashBeforePublishing(temporaries, outputs);
+    std::optional<std::string> hole;
+    if (published.status.ok() && verified.status != "off") hole = JudgeHlsOutputs(published.files);
+    if (published.status.ok() && !hole) published.status = PublishOutputs(temporaries);
+    if (!published.status.ok() || hole) RemoveTemporaries(temporaries);
+    int removed = published.status.ok() && !hole ? RemoveOtherTemporaries(outputs, temporaries) : 0;
     asio::post(service_.io(), [this, result = std::move(result), outcome = std::move(outcome),
                                verified = std::move(verified), published = std::move(published),
-                               removed]() mutable {
+                               hole = std::move(hole), removed]() mutable {
       result.outputs = std::move(published.files);
+      if (hole) {
+        verified.status = "failed";
+        verified.message = *hole;
+      }
       AddVerification(result, verified);
-      if (!published.status.ok()) {
+      if (hole) {
+        publish_failed_ = true;
+        result.reason = Reason::kOutputInvalid;
+        result.message = *hole;
+      } else if (!published.status.ok()) {
         publish_failed_ = true;
         result.reason = Reason::kOutputFailed;
         result.message = published.status.error().message;

@@ -74,6 +74,21 @@ void WorkerSlot::OnHashed(PublishedOutputs hashed) {
     Decide();
     return;
   }
+  // A playlist with a hole is not published (unless verification is off).
+  if (auto hole = JudgeHlsOutputs(result_->outputs); hole && verified_.status != "off") {
+    RemoveTemporaries(unpublished_);
+    result_->reason = Reason::kOutputInvalid;
+    result_->message = *hole;
+    result_->verification = "failed";
+    result_->verification_message = *hole;
+    ctx_.logger.Warn("output verification failed; nothing was published", [&] {
+      boost::json::object f = Fields();
+      f["error"] = *hole;
+      return f;
+    }());
+    Decide();
+    return;
+  }
   if (unpublished_.empty()) {
     Decide();  // outputs written in place: nothing to rename
     return;

@@ -199,6 +199,65 @@ TEST(RunOutputs, AnHlsPlaylistIsPublishedLastWithSegmentsNamedAfterIt) {
   EXPECT_EQ(FilesIn(dir / "hls"),
             (std::set<std::string>{"index.m3u8", "index0.ts", "index1.ts", "index2.ts"}));
   EXPECT_NE(testing::ReadFile(playlist).find("\nindex2.ts\n"), std::string::npos);
+  auto fin = testing::FindRecord(testing::JsonLines(r.err), "job finished");
+  ASSERT_TRUE(fin) << r.err;
+  const auto& output = fin->at("result").at("outputs").at(0);
+  EXPECT_EQ(output.at("path").as_string(), playlist);
+  EXPECT_EQ(output.at("segments").at("count").as_int64(), 3);
+  int64_t bytes = 0;
+  for (int i = 0; i < 3; ++i) {
+    bytes += static_cast<int64_t>(fs::file_size(dir / ("hls/index" + std::to_string(i) + ".ts")));
+  }
+  EXPECT_EQ(output.at("segments").at("bytes").as_int64(), bytes);
+}
+
+// The same playlist with a hole (a stand-in ffmpeg deletes a segment after the real one ran):
+// run exits 33 and publishes nothing.
+TEST(RunOutputs, APlaylistWithAHoleIsOutputInvalidAndNotPublished) {
+  TempDir dir;
+  fs::create_directories(dir / "hls");
+  std::string playlist = dir / "hls/index.m3u8";
+  std::string ffmpeg = dir / "ffmpeg";
+  testing::WriteFile(ffmpeg, "#!/bin/sh\nffmpeg \"$@\"\nrc=$?\nrm -f '" + (dir / "hls/index1.ts") +
+                                 "'\nexit $rc\n");
+  fs::permissions(ffmpeg, fs::perms::owner_all);
+  testing::CommandResult r = testing::RunCommand({FFPOD_BINARY,
+                                                  "run",
+                                                  "--listen",
+                                                  "",
+                                                  "--exit-codes",
+                                                  "classified",
+                                                  "--output",
+                                                  playlist,
+                                                  "--command-kind",
+                                                  "ffmpeg",
+                                                  "--",
+                                                  ffmpeg,
+                                                  "-f",
+                                                  "lavfi",
+                                                  "-i",
+                                                  "testsrc2=size=160x120:rate=25",
+                                                  "-t",
+                                                  "3",
+                                                  "-c:v",
+                                                  "libx264",
+                                                  "-preset",
+                                                  "ultrafast",
+                                                  "-g",
+                                                  "25",
+                                                  "-f",
+                                                  "hls",
+                                                  "-hls_time",
+                                                  "1",
+                                                  "-hls_playlist_type",
+                                                  "vod",
+                                                  playlist},
+                                                 60s);
+  EXPECT_EQ(r.status, 33) << r.err;
+  EXPECT_FALSE(fs::exists(playlist));
+  EXPECT_EQ(FilesIn(dir / "hls"), (std::set<std::string>{"index0.ts", "index2.ts"}));
+  EXPECT_NE(r.err.find("lists 1 file that does not exist (first: index1.ts)"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace

@@ -120,6 +120,51 @@ TEST(WorkerHls, ThePublishedPlaylistListsSegmentsNamedAfterIt) {
     std::string path(outputs[0].at("path").as_string());
     EXPECT_TRUE(path == plain || path == named) << path;
     EXPECT_EQ(outputs[0].at("sha256").as_string().size(), 64u);
+    // ... with its segments counted, never listed one by one.
+    std::vector<std::string> listed = Listed(path);
+    int64_t bytes = 0;
+    for (const auto& name : listed) {
+      bytes += static_cast<int64_t>(fs::file_size(fs::path(path).parent_path() / name));
+    }
+    const auto& segments = outputs[0].at("segments");
+    EXPECT_EQ(segments.at("count").as_int64(), static_cast<int64_t>(listed.size()));
+    EXPECT_EQ(segments.at("bytes").as_int64(), bytes);
+    EXPECT_NEAR(segments.at("duration_s").to_number<double>(), 4.0, 0.1);
+  }
+}
+
+// A segment lost between ffmpeg's end and the publishing (a volume that dropped a write, a
+// clean-up job with the wrong pattern): the playlist would have a hole. A stand-in ffmpeg runs
+// the real one and then deletes a middle segment; the job is output_invalid, retried once, then
+// dead, and no playlist is ever published.
+TEST(WorkerHls, APlaylistWithAHoleIsNeverPublished) {
+  RedisServer redis;
+  TempDir dir;
+  fs::create_directories(dir / "hls");
+  std::string playlist = dir / "hls/out.m3u8";
+  std::string ffmpeg = dir / "ffmpeg";
+  testing::WriteFile(
+      ffmpeg, "#!/bin/sh\nffmpeg \"$@\"\nrc=$?\nrm -f '" + (dir / "hls/out2.ts") + "'\nexit $rc\n");
+  fs::permissions(ffmpeg, fs::perms::owner_all);
+  Produce(redis, JobDocument("hls-holed", HlsArgs(playlist, 5, false), {playlist}));
+  std::vector<std::string> flags = kFast;
+  flags.insert(flags.end(), {"--ffmpeg", ffmpeg});
+  FfpodWorker w(redis.Url(), "w-holed", dir, flags);
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "hls-holed", "state") == "dead"; }, 60s))
+      << JobField(redis, "hls-holed", "state") << "\n"
+      << w.Log().substr(0, 4000);
+  EXPECT_FALSE(fs::exists(playlist));
+  auto results = testing::Results(redis);
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& r : results) {
+    EXPECT_EQ(r.result.at("reason").as_string(), "output_invalid");
+    std::string message(r.result.at("message").as_string());
+    EXPECT_EQ(message,
+              "playlist " + playlist + " lists 1 file that does not exist (first: out2.ts)");
+    EXPECT_EQ(r.result.at("verification").at("status").as_string(), "failed");
+  }
+  for (const auto& e : fs::directory_iterator(dir / "hls")) {
+    EXPECT_FALSE(e.path().filename().string().starts_with(".")) << e.path() << " left behind";
   }
 }
 

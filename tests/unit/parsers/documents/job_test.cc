@@ -143,8 +143,20 @@ TEST(ResultDoc, JsonHasTheContractFields) {
   p.out_time_s = 30.0;
   p.speed = 2.4;
   r.progress = p;
-  r.outputs.push_back({"out.mp4", 123456, std::string(64, 'a'), 30.04, {"video", "audio"}});
-  r.outputs.push_back({"unverified.mp4", 1, std::string(64, 'b'), std::nullopt, {}});
+  r.outputs.push_back(
+      {"out.mp4", 123456, std::string(64, 'a'), 30.04, {"video", "audio"}, std::nullopt});
+  r.outputs.push_back({"unverified.mp4", 1, std::string(64, 'b'), std::nullopt, {}, std::nullopt});
+  HlsSummary media;
+  media.segments = 1800;
+  media.bytes = 734003200;
+  media.duration_s = 3600.0004;
+  r.outputs.push_back({"hls/index.m3u8", 90000, std::string(64, 'c'), 3600.0, {"video"}, media});
+  HlsSummary master;
+  master.master = true;
+  master.variants = 4;
+  master.missing = 1;
+  master.first_missing = "v3.m3u8";
+  r.outputs.push_back({"hls/master.m3u8", 400, std::string(64, 'd'), std::nullopt, {}, master});
   r.verification = "passed";
   r.decode_errors = {{"macroblock", 3}};
   r.worker = {"w-1", "pod-1", ""};
@@ -162,6 +174,17 @@ TEST(ResultDoc, JsonHasTheContractFields) {
   EXPECT_EQ(v.at("outputs").at(0).at("duration_s").as_double(), 30.04);
   EXPECT_EQ(v.at("outputs").at(0).at("streams"), boost::json::parse(R"(["video", "audio"])"));
   EXPECT_FALSE(v.at("outputs").at(1).as_object().contains("duration_s"));
+  EXPECT_FALSE(v.at("outputs").at(1).as_object().contains("segments"));
+  // A playlist is listed with its counts, never its segments one by one.
+  const auto& segments = v.at("outputs").at(2).at("segments");
+  EXPECT_EQ(segments.at("count").as_int64(), 1800);
+  EXPECT_EQ(segments.at("bytes").as_int64(), 734003200);
+  EXPECT_EQ(segments.at("duration_s").to_number<double>(), 3600.0);
+  EXPECT_EQ(segments.as_object().size(), 3u);
+  EXPECT_FALSE(v.at("outputs").at(2).as_object().contains("missing"));
+  EXPECT_EQ(v.at("outputs").at(3).at("variants").as_int64(), 4);
+  EXPECT_EQ(v.at("outputs").at(3).at("missing").as_int64(), 1);
+  EXPECT_FALSE(v.at("outputs").at(3).as_object().contains("segments"));
   EXPECT_EQ(v.at("verification"), boost::json::parse(R"({"status": "passed", "message": ""})"));
   EXPECT_EQ(v.at("decode_errors"), boost::json::parse(R"({"macroblock": 3})"));
   EXPECT_TRUE(v.at("worker").at("node").is_null());

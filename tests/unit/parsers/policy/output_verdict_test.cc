@@ -151,6 +151,30 @@ TEST(JudgeOutput, GivesTheEvidence) {
       "output o has no duration ffprobe can read (expected 2.0 s)");
 }
 
+TEST(JudgeHlsOutputs, APlaylistWithAHoleIsInvalid) {
+  OutputFile mp4{.path = "/out/a.mp4",
+                 .bytes = 10,
+                 .sha256 = "",
+                 .duration_s = 1.0,
+                 .streams = {},
+                 .hls = std::nullopt};
+  OutputFile whole = mp4;
+  whole.path = "/out/hls/index.m3u8";
+  whole.hls = HlsSummary{};
+  whole.hls->segments = 10;
+  whole.hls->bytes = 1000;
+  whole.hls->duration_s = 10;
+  EXPECT_FALSE(JudgeHlsOutputs({mp4, whole}));
+  OutputFile holed = whole;
+  holed.hls->missing = 2;
+  holed.hls->first_missing = "index3.ts";
+  EXPECT_EQ(JudgeHlsOutputs({mp4, whole, holed}).value_or(""),
+            "playlist /out/hls/index.m3u8 lists 2 files that do not exist (first: index3.ts)");
+  holed.hls->missing = 1;
+  EXPECT_EQ(JudgeHlsOutputs({holed}).value_or(""),
+            "playlist /out/hls/index.m3u8 lists 1 file that does not exist (first: index3.ts)");
+}
+
 TEST(RetryPolicy, AnInvalidOutputIsRetriedOnce) {
   RetryPolicy policy;
   policy.max_attempts = 5;
