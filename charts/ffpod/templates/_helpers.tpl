@@ -412,3 +412,42 @@ command:
       protocol: {{ .protocol }}
     {{- end }}
 {{- end }}
+
+{{/*
+The queues the worker pool serves, as a YAML list of {name, weight, trigger}: worker.queues when
+it is set, else worker.queue with weight 1. `trigger` names the queue's KEDA trigger in the
+scalingModifiers formula: "pending" for a single queue, else "pending_" and the queue name with
+each character outside [A-Za-z0-9_] replaced by "_".
+*/}}
+{{- define "ffpod.kedaQueues" -}}
+{{- $w := .Values.worker }}
+{{- $list := $w.queues }}
+{{- if not $list }}{{ $list = list (dict "name" $w.queue) }}{{ end }}
+{{- $seen := dict }}
+{{- $out := list }}
+{{- range $list }}
+{{- $trigger := "pending" }}
+{{- if gt (len $list) 1 }}{{ $trigger = printf "pending_%s" (regexReplaceAll "[^A-Za-z0-9_]" .name "_") }}{{ end }}
+{{- if hasKey $seen $trigger }}
+{{- fail (printf "worker.queues: %q and %q give the same KEDA trigger name %s: rename one" (get $seen $trigger) .name $trigger) }}
+{{- end }}
+{{- $_ := set $seen $trigger .name }}
+{{- $out = append $out (dict "name" .name "weight" (int (default 1 .weight)) "trigger" $trigger) }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/* The worker's FFPOD_QUEUE: the queues of ffpod.kedaQueues as NAME[:WEIGHT],... (weight 1 left out). */}}
+{{- define "ffpod.workerQueue" -}}
+{{- $parts := list }}
+{{- range include "ffpod.kedaQueues" . | fromYamlArray }}
+{{- $parts = append $parts (ternary .name (printf "%s:%d" .name (int .weight)) (eq (int .weight) 1)) }}
+{{- end }}
+{{- join "," $parts }}
+{{- end }}
+
+{{/* An alert's runbook: its section of docs/operations.md under prometheusRule.runbookBaseURL. Arg: (list . ALERT). */}}
+{{- define "ffpod.runbookURL" -}}
+{{- $ctx := index . 0 }}
+{{- printf "%s/operations.md#%s" (trimSuffix "/" $ctx.Values.prometheusRule.runbookBaseURL) (lower (index . 1)) }}
+{{- end }}
