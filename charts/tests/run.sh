@@ -11,6 +11,8 @@
 #   broken    each manifest in broken/ must be rejected by the validator, for its stated reason
 #   keda      keda-test.js: the scalingModifiers checks and formula evaluator of keda.js, and the
 #             rendered ScaledObjects' formulas evaluated on sample queue states
+#   outputs   outputs-test.js: the outputs volume (emptyDir, claim, NFS, hostPath) of the worker and
+#             Job pods, mounted where the values say
 #   schema    each value set in invalid/ must be rejected at render time (values.schema.json or
 #             the templates' own checks), with its stated message
 #   contract  names used by the chart, the dashboard and docs/kubernetes.md exist in the sources;
@@ -211,6 +213,11 @@ step_keda() {
   node "$here/keda-test.js" "$out"
 }
 
+step_outputs() {
+  step_validate_prelude
+  node "$here/outputs-test.js" "$out"
+}
+
 step_schema() {
   built
   local n=0
@@ -401,8 +408,8 @@ if [[ -z "$ffpod" && -x "$root/build/ffpod" ]]; then ffpod="$root/build/ffpod"; 
 
 for s in "${steps[@]}"; do
   case "$s" in
-    all) for t in build renderer render validate broken keda schema contract selftest rules hook readme; do "step_$t"; done ;;
-    build | renderer | render | validate | broken | keda | schema | contract | selftest | rules | hook | readme) "step_$s" ;;
+    all) for t in build renderer render validate broken keda outputs schema contract selftest rules hook readme; do "step_$t"; done ;;
+    build | renderer | render | validate | broken | keda | outputs | schema | contract | selftest | rules | hook | readme) "step_$s" ;;
     *) fail "unknown step $s" ;;
   esac
 done
