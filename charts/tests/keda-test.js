@@ -106,6 +106,13 @@ const SAMPLES = {
   ],
 };
 
+// The pause annotations each value set must render (docs/kubernetes.md, "Fallback and pausing").
+const PAUSE = {
+  'everything-on': { 'autoscaling.keda.sh/paused-replicas': '0' },
+  'keda-queues': {},
+  'keda-one-slot': { 'autoscaling.keda.sh/paused': 'true' },
+};
+
 function renderedCases(dir) {
   for (const [set, samples] of Object.entries(SAMPLES)) {
     const file = path.join(dir, `${set}.yaml`);
@@ -115,6 +122,9 @@ function renderedCases(dir) {
       continue;
     }
     eq(checkScalingModifiers(so.doc), [], `${set}: scalingModifiers`);
+    const annotations = Object.fromEntries(Object.entries(so.doc.metadata.annotations || {})
+      .filter(([k]) => k.startsWith('autoscaling.keda.sh/')));
+    eq(annotations, PAUSE[set], `${set}: pause annotations`);
     for (const s of samples) {
       eq(desiredReplicas(so.doc, s.values), s.replicas,
         `${set}: "${so.doc.spec.advanced.scalingModifiers.formula}" with ${JSON.stringify(s.values)}`);
