@@ -10,6 +10,7 @@
 //   Redis key of the pending list supervisor/queue/job_queue.h (QueueKeys::Pending)
 //   OTEL_* variables              parsers/config/otel_variables.cc (what otel_config.cc reads)
 //   Downward API variables        parsers/**/*.cc, supervisor/**/*.cc
+//   alert runbooks                docs/*.md headings (each alert's runbook_url anchor)
 //
 // It also checks what ties the objects together: the grace period passed to ffpod equals the
 // pod's, probes and scrapes reach the listener's port and the right paths, the KEDA list is the
@@ -503,7 +504,10 @@ function checkManifests(files, src) {
       for (const c of spec.containers.filter(isFfpodContainer)) {
         checkFfpodContainer(o, spec, c, src, problems, runs);
         const q = envMap(c).get('FFPOD_QUEUE');
-        if (q && c.args[0] === 'worker') queues.add(q.value);
+        // A worker serving several queues has NAME[:WEIGHT],...
+        if (q && c.args[0] === 'worker') {
+          for (const part of q.value.split(',')) queues.add(part.replace(/:[0-9]+$/, ''));
+        }
       }
       if (spec.containers.filter(isFfpodContainer).length !== 1) {
         problems.push(`${describe(o)}: expected exactly one ffpod container`);
@@ -546,6 +550,7 @@ function checkManifests(files, src) {
         for (const r of g.rules) {
           const where = `${describe(o)} ${r.alert || r.record}`;
           const labels = checkPromQL(r.expr, where, src.metrics, problems);
+          if (r.alert) checkRunbook(r, where, src, problems);
           const text = JSON.stringify(r.annotations || {});
           for (const m of text.matchAll(/\$labels\.([A-Za-z_]+)/g)) {
             if (!labels.has(m[1])) problems.push(`${where}: annotation uses $labels.${m[1]}, which the expression does not have`);
@@ -555,6 +560,26 @@ function checkManifests(files, src) {
     }
   }
   return { problems, runs, count: objects.length };
+}
+
+// GitHub's anchor of a Markdown heading: lower case, punctuation but - and _ dropped, spaces to -.
+function headingAnchor(text) {
+  return text.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+}
+
+// Every alert links its own runbook: runbook_url ends in docs/FILE.md#<alert in lower case>,
+// and that file of the sources has the heading.
+function checkRunbook(rule, where, src, problems) {
+  const url = (rule.annotations || {}).runbook_url;
+  const want = rule.alert.toLowerCase();
+  const m = typeof url === 'string' && url.match(/\/([A-Za-z0-9_-]+\.md)#([^#/]+)$/);
+  if (!m) return problems.push(`${where}: no runbook_url ending in docs/FILE.md#${want} (got ${url})`);
+  if (m[2] !== want) return problems.push(`${where}: runbook_url points at #${m[2]}, not at its own section #${want}`);
+  const file = path.join(src.root, 'docs', m[1]);
+  const anchors = fs.existsSync(file)
+    ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => /^#{1,6} /.test(l)).map((l) => headingAnchor(l.replace(/^#+/, '')))
+    : [];
+  if (!anchors.includes(want)) problems.push(`${where}: runbook_url ${url}: docs/${m[1]} has no heading #${want}`);
 }
 
 function runParser(ffpod, runs, problems) {
@@ -692,10 +717,12 @@ const MUTATIONS = [
   ['supervisor/queue/job_queue.h', 'return q + ":pending";', 'return q + ":waiting";', 'the workers\' pending list is'],
   ['parsers/config/otel_variables.cc', '"OTEL_SERVICE_NAME"', '"OTEL_SERVICE"', 'OTEL_SERVICE_NAME is not read'],
   ['parsers/**/*.cc', '"NODE_NAME"', '"K8S_NODE_NAME"', 'NODE_NAME is not read anywhere'],
+  ['docs/operations.md', '### FfpodQueueBacklog', '### Queue backlog', 'docs/operations.md has no heading #ffpodqueuebacklog'],
 ];
 
 function copySources(root, dest) {
-  for (const f of ['parsers', 'supervisor'].flatMap((rel) => sourceFiles(root, rel))) {
+  const docs = fs.readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f));
+  for (const f of ['parsers', 'supervisor'].flatMap((rel) => sourceFiles(root, rel)).concat(docs)) {
     fs.mkdirSync(path.dirname(path.join(dest, f)), { recursive: true });
     fs.copyFileSync(path.join(root, f), path.join(dest, f));
   }

@@ -9,13 +9,18 @@
 #   validate  every rendered object against the Kubernetes, KEDA and prometheus-operator
 #             schemas, unknown fields included
 #   broken    each manifest in broken/ must be rejected by the validator, for its stated reason
+#   keda      keda-test.js: the scalingModifiers checks and formula evaluator of keda.js, and the
+#             rendered ScaledObjects' formulas evaluated on sample queue states
+#   outputs   outputs-test.js: the outputs volume (emptyDir, claim, NFS, hostPath) of the worker and
+#             Job pods, mounted where the values say
 #   schema    each value set in invalid/ must be rejected at render time (values.schema.json or
 #             the templates' own checks), with its stated message
 #   contract  names used by the chart, the dashboard and docs/kubernetes.md exist in the sources;
 #             the worker and Job flags and values pass ffpod's own parser (FFPOD_BINARY); the
 #             Dockerfiles of images/ agree with the chart (binary path, user, port, encoders)
 #   selftest  renames in a copy of the sources must each break the contract check
-#   rules     promtool check rules, and promtool test rules on alerts_test.yaml
+#   rules     promtool check rules, and promtool test rules on alerts_test.yaml (a pool without
+#             KEDA) and alerts_keda_test.yaml (KEDA scales it, down to zero replicas)
 #   hook      the `helm test` pod's check, run against a real ffpod worker and redis-server:
 #             it passes on a ready worker, fails on a paused one and with none (FFPOD_BINARY)
 #   readme    the values table of charts/ffpod/README.md is what values-table.js generates from
@@ -203,6 +208,16 @@ step_broken() {
   echo "broken: $n broken manifests rejected for the stated reason"
 }
 
+step_keda() {
+  step_validate_prelude
+  node "$here/keda-test.js" "$out"
+}
+
+step_outputs() {
+  step_validate_prelude
+  node "$here/outputs-test.js" "$out"
+}
+
 step_schema() {
   built
   local n=0
@@ -249,17 +264,21 @@ step_rules() {
   need promtool "apt-get install prometheus"
   local dir="$build/rules"
   rm -rf "$dir" && mkdir -p "$dir"
-  # The PrometheusRule of the cpu value set, as a plain rule file.
-  node -e '
-    const { loadManifests } = require(process.argv[1]);
-    const yaml = require(process.argv[2]);
-    const rule = loadManifests(process.argv[3]).find((o) => o.doc.kind === "PrometheusRule");
-    if (!rule) { console.error("no PrometheusRule in " + process.argv[3]); process.exit(1); }
-    require("fs").writeFileSync(process.argv[4], yaml.dump({ groups: rule.doc.spec.groups }));
-  ' "$here/lib.js" "$here/node_modules/js-yaml" "$out/cpu.yaml" "$dir/rules.yaml"
-  promtool check rules "$dir/rules.yaml"
-  cp "$here/alerts_test.yaml" "$dir/"
-  (cd "$dir" && promtool test rules alerts_test.yaml)
+  # The PrometheusRule of a value set as a plain rule file: cpu (no KEDA) for alerts_test.yaml,
+  # keda-queues (KEDA scales the pool, to zero) for alerts_keda_test.yaml.
+  local set
+  for set in cpu:rules keda-queues:rules-keda; do
+    node -e '
+      const { loadManifests } = require(process.argv[1]);
+      const yaml = require(process.argv[2]);
+      const rule = loadManifests(process.argv[3]).find((o) => o.doc.kind === "PrometheusRule");
+      if (!rule) { console.error("no PrometheusRule in " + process.argv[3]); process.exit(1); }
+      require("fs").writeFileSync(process.argv[4], yaml.dump({ groups: rule.doc.spec.groups }));
+    ' "$here/lib.js" "$here/node_modules/js-yaml" "$out/${set%%:*}.yaml" "$dir/${set#*:}.yaml"
+    promtool check rules "$dir/${set#*:}.yaml"
+  done
+  cp "$here/alerts_test.yaml" "$here/alerts_keda_test.yaml" "$dir/"
+  (cd "$dir" && promtool test rules alerts_test.yaml alerts_keda_test.yaml)
   # Every query of the Grafana dashboard parses: each becomes a recording rule, with Grafana's
   # variables replaced by what they expand to.
   # shellcheck disable=SC2016
@@ -389,8 +408,8 @@ if [[ -z "$ffpod" && -x "$root/build/ffpod" ]]; then ffpod="$root/build/ffpod"; 
 
 for s in "${steps[@]}"; do
   case "$s" in
-    all) for t in build renderer render validate broken schema contract selftest rules hook readme; do "step_$t"; done ;;
-    build | renderer | render | validate | broken | schema | contract | selftest | rules | hook | readme) "step_$s" ;;
+    all) for t in build renderer render validate broken keda outputs schema contract selftest rules hook readme; do "step_$t"; done ;;
+    build | renderer | render | validate | broken | keda | outputs | schema | contract | selftest | rules | hook | readme) "step_$s" ;;
     *) fail "unknown step $s" ;;
   esac
 done

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Validates rendered manifests against the Kubernetes, KEDA and prometheus-operator schemas
-// (the kubernetes-models validators), and finds fields those schemas do not know.
+// (the kubernetes-models validators), and finds fields those schemas do not know; a
+// ScaledObject's scalingModifiers also pass KEDA's own checks (keda.js).
 //
 // The validators check types, enums, required fields and quantities but accept unknown fields,
 // so a misspelled `readinesProbe` or `runAsNonRot` would pass them and be dropped silently by
@@ -14,6 +15,7 @@
 'use strict';
 
 const { loadManifests, describe } = require('./lib');
+const { checkScalingModifiers } = require('./keda');
 
 // apiVersion/kind -> the kubernetes-models class that validates it.
 const MODELS = {
@@ -69,8 +71,9 @@ function track(value, path, visits) {
   });
 }
 
-// Paths (as regular expressions) whose schema is free-form on purpose.
-const FREE_FORM = [];
+// Paths (as regular expressions) whose schema is free-form on purpose, or checked elsewhere:
+// the KEDA models predate scalingModifiers (KEDA 2.12), which keda.js checks field by field.
+const FREE_FORM = [/^\/spec\/advanced\/scalingModifiers$/];
 
 function unknownFields(Model, doc) {
   const visits = [];
@@ -104,6 +107,9 @@ function validateObject(o) {
   }
   for (const p of unknownFields(Model, doc)) {
     problems.push(`${describe(o)}: unknown field ${p}`);
+  }
+  if (key === 'keda.sh/v1alpha1/ScaledObject') {
+    for (const p of checkScalingModifiers(doc)) problems.push(`${describe(o)}: ${p}`);
   }
   return problems;
 }

@@ -336,7 +336,37 @@ command:
   - {{ include "ffpod.binary" . }}
 {{- end }}
 
-{{/* Volumes: the scratch directory, /tmp, the injected binary, extra volumes. Arg: (list root workDir). */}}
+{{/*
+The outputs volume (docs/storage.md) of worker and Job pods, from outputs.type. Fails when the
+chosen type lacks what it needs, or when outputs.mountPath is a directory the chart mounts
+already.
+*/}}
+{{- define "ffpod.outputsVolume" -}}
+{{- $o := .Values.outputs }}
+{{- range $taken := list .Values.worker.workDir.path .Values.job.workDir.path "/tmp" "/ffpod" }}
+{{- if or (eq (clean $o.mountPath) (clean $taken)) (hasPrefix (printf "%s/" (clean $taken)) (clean $o.mountPath)) (hasPrefix (printf "%s/" (clean $o.mountPath)) (clean $taken)) }}
+{{- fail (printf "outputs.mountPath %s overlaps %s, which the chart mounts already: choose another directory" $o.mountPath $taken) }}
+{{- end }}
+{{- end }}
+- name: outputs
+{{- if eq $o.type "emptyDir" }}
+  emptyDir:
+    sizeLimit: {{ $o.emptyDir.sizeLimit }}
+{{- else if eq $o.type "persistentVolumeClaim" }}
+  persistentVolumeClaim:
+    claimName: {{ required "outputs.persistentVolumeClaim.claimName is required with outputs.type persistentVolumeClaim: the name of an existing claim (ReadWriteMany for a pool)" $o.persistentVolumeClaim.claimName }}
+{{- else if eq $o.type "nfs" }}
+  nfs:
+    server: {{ required "outputs.nfs.server is required with outputs.type nfs: the NFS server's host name or address" $o.nfs.server }}
+    path: {{ required "outputs.nfs.path is required with outputs.type nfs: the exported directory" $o.nfs.path }}
+{{- else if eq $o.type "hostPath" }}
+  hostPath:
+    path: {{ required "outputs.hostPath.path is required with outputs.type hostPath: a directory of the node" $o.hostPath.path }}
+    type: {{ $o.hostPath.type }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes: the scratch directory, /tmp, the injected binary, the outputs, extra volumes. Arg: (list root workDir). */}}
 {{- define "ffpod.volumes" -}}
 {{- $root := index . 0 }}
 {{- $wd := index . 1 }}
@@ -354,6 +384,7 @@ command:
   emptyDir:
     sizeLimit: 64Mi
 {{- end }}
+{{ include "ffpod.outputsVolume" $root }}
 {{- with $root.Values.extraVolumes }}
 {{ toYaml . }}
 {{- end }}
@@ -371,6 +402,11 @@ command:
   mountPath: /ffpod
   readOnly: true
 {{- end }}
+- name: outputs
+  mountPath: {{ $root.Values.outputs.mountPath }}
+  {{- with $root.Values.outputs.subPath }}
+  subPath: {{ . }}
+  {{- end }}
 {{- with $root.Values.extraVolumeMounts }}
 {{ toYaml . }}
 {{- end }}
@@ -411,4 +447,43 @@ command:
     - port: {{ int .port }}
       protocol: {{ .protocol }}
     {{- end }}
+{{- end }}
+
+{{/*
+The queues the worker pool serves, as a YAML list of {name, weight, trigger}: worker.queues when
+it is set, else worker.queue with weight 1. `trigger` names the queue's KEDA trigger in the
+scalingModifiers formula: "pending" for a single queue, else "pending_" and the queue name with
+each character outside [A-Za-z0-9_] replaced by "_".
+*/}}
+{{- define "ffpod.kedaQueues" -}}
+{{- $w := .Values.worker }}
+{{- $list := $w.queues }}
+{{- if not $list }}{{ $list = list (dict "name" $w.queue) }}{{ end }}
+{{- $seen := dict }}
+{{- $out := list }}
+{{- range $list }}
+{{- $trigger := "pending" }}
+{{- if gt (len $list) 1 }}{{ $trigger = printf "pending_%s" (regexReplaceAll "[^A-Za-z0-9_]" .name "_") }}{{ end }}
+{{- if hasKey $seen $trigger }}
+{{- fail (printf "worker.queues: %q and %q give the same KEDA trigger name %s: rename one" (get $seen $trigger) .name $trigger) }}
+{{- end }}
+{{- $_ := set $seen $trigger .name }}
+{{- $out = append $out (dict "name" .name "weight" (int (default 1 .weight)) "trigger" $trigger) }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/* The worker's FFPOD_QUEUE: the queues of ffpod.kedaQueues as NAME[:WEIGHT],... (weight 1 left out). */}}
+{{- define "ffpod.workerQueue" -}}
+{{- $parts := list }}
+{{- range include "ffpod.kedaQueues" . | fromYamlArray }}
+{{- $parts = append $parts (ternary .name (printf "%s:%d" .name (int .weight)) (eq (int .weight) 1)) }}
+{{- end }}
+{{- join "," $parts }}
+{{- end }}
+
+{{/* An alert's runbook: its section of docs/operations.md under prometheusRule.runbookBaseURL. Arg: (list . ALERT). */}}
+{{- define "ffpod.runbookURL" -}}
+{{- $ctx := index . 0 }}
+{{- printf "%s/operations.md#%s" (trimSuffix "/" $ctx.Values.prometheusRule.runbookBaseURL) (lower (index . 1)) }}
 {{- end }}
