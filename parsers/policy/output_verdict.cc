@@ -74,7 +74,7 @@ Result<ProbedOutput> ParseProbedOutput(std::string_view text) {
 }
 
 std::vector<std::string> TailDecodeArgs(const std::string& path) {
-  return {"-nostdin", "-v", "error", "-sseof", "-3", "-i", path, "-f", "null", "-"};
+  return {"-nostdin", "-v", "error", "-sseof", "-1", "-i", path, "-f", "null", "-"};
 }
 
 OutputExpectation ExpectationFor(const FfmpegCommand& cmd, const FfmpegOutput& output,
