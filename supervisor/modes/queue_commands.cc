@@ -24,8 +24,8 @@ namespace {
 
 constexpr std::chrono::seconds kConnectDeadline{10};
 
-// Connects, runs `step` once Redis is up, and gives up at the deadline. `step` gets the queue
-// and a `finish(code)` to call when done.
+}  // namespace
+
 int WithQueue(const Config& config, Logger& logger,
               const std::function<void(JobQueue&, std::function<void(int)>)>& step) {
   auto url = ParseRedisUrl(config.redis_url);
@@ -70,6 +70,8 @@ int WithQueue(const Config& config, Logger& logger,
   io.run();
   return code;
 }
+
+namespace {
 
 std::string GenerateJobId() {
   std::random_device rd;
@@ -174,7 +176,7 @@ int RunCancelCommand(const Config& config, Logger& logger) {
         return finish(1);
       }
       const std::string& state = *asked;
-      if (state == "succeeded" || state == "dead") {
+      if (state == "succeeded" || state == "dead" || state == "cancelled") {
         std::cerr << "ffpod: job " << config.status_job_id << " has already ended (" << state
                   << ")\n";
         return finish(1);
