@@ -14,6 +14,7 @@
 #include "parsers/config/redis_url.h"
 #include "parsers/telemetry/log_format.h"
 #include "supervisor/modes/slot_result.h"
+#include "supervisor/queue/dead_letters.h"
 #include "supervisor/queue/job_queue.h"
 #include "tests/harness/ffpod_worker.h"
 #include "tests/harness/harness.h"
@@ -80,6 +81,7 @@ class DeadLetterer {
   }
 
   long long trimmed() const { return trimmed_; }
+  RedisClient& client() { return client_; }
 
  private:
   static JobQueue::Settings Settings(int64_t dead_max) {
@@ -314,6 +316,41 @@ TEST(DeadLetters, ConcurrentRetryAndPurgeOfOneJobLeaveExactlyOneOutcome) {
       EXPECT_EQ(pending, 0) << id;
       EXPECT_FALSE(hash) << id;  // purged, not retried
     }
+    redis.Command({"DEL", "ffpod:pending"});
+  }
+}
+
+// The two scripts sent back to back on one connection (Redis runs them one after the other, in
+// either order): the first wins, the second finds the entry gone and changes nothing.
+TEST(DeadLetters, ARetryAndAPurgeOfOneEntryInEitherOrderDoExactlyOneThing) {
+  RedisServer redis;
+  DeadLetterer d(redis);
+  for (bool retry_first : {true, false}) {
+    std::string id = retry_first ? "first-retry" : "first-purge";
+    d.Dead(id, Reason::kNetwork, std::chrono::system_clock::now());
+    auto entry = ParseDeadEntry(redis.Command({"LINDEX", "ffpod:dead", "0"}).str);
+    ASSERT_TRUE(entry.has_value());
+    DeadLetters dead(d.client(), QueueKeys("ffpod"));
+    std::optional<DeadLetters::Outcome> retried, purged;
+    auto retry = [&] {
+      dead.Retry(*entry, [&](Result<DeadLetters::Outcome> o) { retried = o.value(); });
+    };
+    auto purge = [&] {
+      dead.Purge(*entry, [&](Result<DeadLetters::Outcome> o) { purged = o.value(); });
+    };
+    if (retry_first) {
+      retry();
+      purge();
+    } else {
+      purge();
+      retry();
+    }
+    ASSERT_TRUE(d.RunUntil([&] { return retried && purged; }));
+    EXPECT_EQ(retried->done, retry_first);
+    EXPECT_EQ(purged->done, !retry_first);
+    EXPECT_EQ(ListLength(redis, "ffpod:dead"), 0);
+    EXPECT_EQ(ListLength(redis, "ffpod:pending"), retry_first ? 1 : 0);
+    EXPECT_EQ(JobField(redis, id, "state"), retry_first ? "pending" : "");
     redis.Command({"DEL", "ffpod:pending"});
   }
 }
