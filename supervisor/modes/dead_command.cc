@@ -43,12 +43,10 @@ class DeadRun : public std::enable_shared_from_this<DeadRun> {
  private:
   // Show and retry by id take the newest entry of the job; everything else every match.
   bool Enough() const {
-    if (config_.dead_limit && matched_.size() >= static_cast<size_t>(*config_.dead_limit)) {
-      return true;
-    }
+    if (config_.dead_limit && matches_ >= static_cast<size_t>(*config_.dead_limit)) return true;
     bool newest_only = config_.dead_action == "show" ||
                        (config_.dead_action == "retry" && !config_.dead_job_id.empty());
-    return newest_only && !matched_.empty();
+    return newest_only && matches_ > 0;
   }
 
   void ScanPage() {
@@ -63,8 +61,13 @@ class DeadRun : public std::enable_shared_from_this<DeadRun> {
         }
         // Entries dead-lettered while the scan runs shift the pages: one may be read twice.
         if (!MatchesDeadFilter(*entry, self->filter_, self->now_)) continue;
-        if (!self->seen_.insert(raw).second) continue;
-        self->matched_.push_back(std::move(*entry));
+        if (!self->seen_.insert(std::hash<std::string>()(raw)).second) continue;
+        ++self->matches_;
+        if (self->config_.dead_action == "list") {
+          self->summaries_.push_back(DeadSummary(*entry));  // a list keeps no whole entry
+        } else {
+          self->matched_.push_back(std::move(*entry));
+        }
       }
       self->offset_ += static_cast<long long>(page->size());
       if (self->Enough() || static_cast<long long>(page->size()) < kPage) return self->Act();
@@ -79,8 +82,7 @@ class DeadRun : public std::enable_shared_from_this<DeadRun> {
   }
 
   void PrintList() {
-    json::array entries;
-    for (const auto& e : matched_) entries.push_back(DeadSummary(e));
+    json::array entries = std::move(summaries_);
     json::object doc{{"queue", config_.queue},    {"length", stats_.length},
                      {"trimmed", stats_.trimmed}, {"retried", stats_.retried},
                      {"purged", stats_.purged},   {"unreadable", unreadable_},
@@ -155,7 +157,9 @@ class DeadRun : public std::enable_shared_from_this<DeadRun> {
   long long offset_ = 0;
   long long unreadable_ = 0;
   std::vector<DeadEntry> matched_;
-  std::unordered_set<std::string> seen_;
+  size_t matches_ = 0;
+  json::array summaries_;            // list: the matching entries' summaries
+  std::unordered_set<size_t> seen_;  // hashes of the entries matched so far
   json::array done_;
   json::array skipped_;
 };
