@@ -52,8 +52,10 @@ class DeadRun : public std::enable_shared_from_this<DeadRun> {
   void ScanPage() {
     dead_.Page(offset_, kPage, [self = shared_from_this()](Result<std::vector<std::string>> page) {
       if (!page.ok()) return self->Fail(page.error());
+      long long position = self->offset_;
       for (const std::string& raw : *page) {
         if (self->Enough()) break;
+        ++position;
         auto entry = ParseDeadEntry(raw);
         if (!entry) {
           ++self->unreadable_;
@@ -67,6 +69,11 @@ class DeadRun : public std::enable_shared_from_this<DeadRun> {
           self->summaries_.push_back(DeadSummary(*entry));  // a list keeps no whole entry
         } else {
           self->matched_.push_back(std::move(*entry));
+          // Entries are acted on newest first, each taken out before the next: by then the
+          // entries before this one are those that did not match. Its script looks from
+          // whichever end is nearer.
+          long long from_newest = position - static_cast<long long>(self->matched_.size());
+          self->from_oldest_.push_back(self->stats_.length - position < from_newest);
         }
       }
       self->offset_ += static_cast<long long>(page->size());
@@ -114,9 +121,9 @@ class DeadRun : public std::enable_shared_from_this<DeadRun> {
       self->ActOn(i + 1);
     };
     if (config_.dead_action == "retry") {
-      dead_.Retry(matched_[i], next);
+      dead_.Retry(matched_[i], from_oldest_[i], next);
     } else {
-      dead_.Purge(matched_[i], next);
+      dead_.Purge(matched_[i], from_oldest_[i], next);
     }
   }
 
@@ -157,6 +164,7 @@ class DeadRun : public std::enable_shared_from_this<DeadRun> {
   long long offset_ = 0;
   long long unreadable_ = 0;
   std::vector<DeadEntry> matched_;
+  std::vector<bool> from_oldest_;  // per match: nearer the list's oldest end when acted on
   size_t matches_ = 0;
   json::array summaries_;            // list: the matching entries' summaries
   std::unordered_set<size_t> seen_;  // hashes of the entries matched so far
@@ -167,9 +175,12 @@ class DeadRun : public std::enable_shared_from_this<DeadRun> {
 }  // namespace
 
 int RunDeadCommand(const Config& config, Logger& logger) {
-  return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {
-    std::make_shared<DeadRun>(config, queue, finish)->Start();
-  });
+  return WithQueue(
+      config, logger,
+      [&](JobQueue& queue, const std::function<void(int)>& finish) {
+        std::make_shared<DeadRun>(config, queue, finish)->Start();
+      },
+      StepDeadline::kReplyTimeoutOnly);
 }
 
 }  // namespace ffpod

@@ -27,7 +27,8 @@ constexpr std::chrono::seconds kConnectDeadline{10};
 }  // namespace
 
 int WithQueue(const Config& config, Logger& logger,
-              const std::function<void(JobQueue&, std::function<void(int)>)>& step) {
+              const std::function<void(JobQueue&, std::function<void(int)>)>& step,
+              StepDeadline step_deadline) {
   auto url = ParseRedisUrl(config.redis_url);
   if (!url.ok()) {
     std::cerr << "ffpod: --redis: " << url.error().message << "\n";
@@ -65,6 +66,8 @@ int WithQueue(const Config& config, Logger& logger,
     }
     if (started) return;
     started = true;
+    // A long step (a dead list of 100000) is bounded by the client's reply timeout instead.
+    if (step_deadline == StepDeadline::kReplyTimeoutOnly) deadline.cancel();
     step(queue, finish);
   });
   io.run();

@@ -13,11 +13,17 @@
 
 namespace ffpod {
 
+// What bounds a step once Redis is up: the connect deadline (10 s from the start, for steps of a
+// few commands), or only the client's reply timeout (each command answered within 30 s, or the
+// step fails), for steps of many commands.
+enum class StepDeadline { kConnectDeadline, kReplyTimeoutOnly };
+
 // Connects to --redis, runs `step` once Redis is up, and gives up at the connect deadline
 // (exit 1, the sentence on stderr). `step` gets the queue and a `finish(code)` to call when
 // done; the answer is that code (2 for a bad --redis).
 int WithQueue(const Config& config, Logger& logger,
-              const std::function<void(JobQueue&, std::function<void(int)>)>& step);
+              const std::function<void(JobQueue&, std::function<void(int)>)>& step,
+              StepDeadline step_deadline = StepDeadline::kConnectDeadline);
 
 int RunEnqueueCommand(const Config& config, Logger& logger);
 int RunStatusCommand(const Config& config, Logger& logger);

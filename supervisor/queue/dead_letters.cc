@@ -52,12 +52,13 @@ void DeadLetters::Page(long long start, long long count, Reply<std::vector<std::
                  });
 }
 
-void DeadLetters::Retry(const DeadEntry& entry, Reply<Outcome> done) {
+void DeadLetters::Retry(const DeadEntry& entry, bool from_oldest, Reply<Outcome> done) {
   bool has_id = !entry.id.empty();
   redis_.Eval(
       DeadScripts::Retry(),
       {keys_.Dead(), keys_.Pending(), keys_.Job(has_id ? entry.id : "-"), keys_.DeadStats()},
-      {entry.raw, entry.document, Now(), keys_.Events(), entry.id, has_id ? "1" : "0"},
+      {entry.raw, entry.document, Now(), keys_.Events(), entry.id, has_id ? "1" : "0",
+       from_oldest ? "-1" : "1"},
       [done = std::move(done)](std::error_code ec, RedisReply reply) {
         if (ec) return done(Failed(ec));
         if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
@@ -66,16 +67,16 @@ void DeadLetters::Retry(const DeadEntry& entry, Reply<Outcome> done) {
       });
 }
 
-void DeadLetters::Purge(const DeadEntry& entry, Reply<Outcome> done) {
+void DeadLetters::Purge(const DeadEntry& entry, bool from_oldest, Reply<Outcome> done) {
   bool has_id = !entry.id.empty();
-  redis_.Eval(DeadScripts::Purge(),
-              {keys_.Dead(), keys_.Job(has_id ? entry.id : "-"), keys_.DeadStats()},
-              {entry.raw, Now(), keys_.Events(), entry.id, has_id ? "1" : "0"},
-              [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                if (ec) return done(Failed(ec));
-                if (reply.IsError()) return done(Failed(reply));
-                done(Outcome{.done = reply.integer == 1, .state = ""});
-              });
+  redis_.Eval(
+      DeadScripts::Purge(), {keys_.Dead(), keys_.Job(has_id ? entry.id : "-"), keys_.DeadStats()},
+      {entry.raw, Now(), keys_.Events(), entry.id, has_id ? "1" : "0", from_oldest ? "-1" : "1"},
+      [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
+        if (ec) return done(Failed(ec));
+        if (reply.IsError()) return done(Failed(reply));
+        done(Outcome{.done = reply.integer == 1, .state = ""});
+      });
 }
 
 }  // namespace ffpod

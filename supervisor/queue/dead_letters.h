@@ -39,8 +39,9 @@ class DeadLetters {
     bool done = false;
     std::string state;  // retry refused: the job's state now; "" when the entry was gone
   };
-  void Retry(const DeadEntry& entry, Reply<Outcome> done);
-  void Purge(const DeadEntry& entry, Reply<Outcome> done);
+  // `from_oldest`: the entry was read nearer the list's oldest end (the search starts there).
+  void Retry(const DeadEntry& entry, bool from_oldest, Reply<Outcome> done);
+  void Purge(const DeadEntry& entry, bool from_oldest, Reply<Outcome> done);
 
  private:
   RedisClient& redis_;

@@ -13,7 +13,7 @@ if has_id then
     return {0, state}
   end
 end
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
+if redis.call('LREM', KEYS[1], tonumber(ARGV[#ARGV]), ARGV[1]) == 0 then
   return {0, ''}
 end
 redis.call('RPUSH', KEYS[2], ARGV[2])
@@ -34,7 +34,7 @@ return {1, 'pending'}
 
 const RedisScript& DeadScripts::Purge() {
   static const RedisScript script(R"lua(
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
+if redis.call('LREM', KEYS[1], tonumber(ARGV[#ARGV]), ARGV[1]) == 0 then
   return 0
 end
 if ARGV[5] == '1' and redis.call('HGET', KEYS[2], 'state') == 'dead' then

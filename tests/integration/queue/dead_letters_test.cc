@@ -333,10 +333,11 @@ TEST(DeadLetters, ARetryAndAPurgeOfOneEntryInEitherOrderDoExactlyOneThing) {
     DeadLetters dead(d.client(), QueueKeys("ffpod"));
     std::optional<DeadLetters::Outcome> retried, purged;
     auto retry = [&] {
-      dead.Retry(*entry, [&](Result<DeadLetters::Outcome> o) { retried = o.value(); });
+      dead.Retry(*entry, !retry_first,
+                 [&](Result<DeadLetters::Outcome> o) { retried = o.value(); });
     };
     auto purge = [&] {
-      dead.Purge(*entry, [&](Result<DeadLetters::Outcome> o) { purged = o.value(); });
+      dead.Purge(*entry, retry_first, [&](Result<DeadLetters::Outcome> o) { purged = o.value(); });
     };
     if (retry_first) {
       retry();
