@@ -48,6 +48,31 @@ std::optional<int64_t> ParseInt64(std::string_view s) { return FromCharsWhole<in
 
 std::optional<uint64_t> ParseUint64(std::string_view s) { return FromCharsWhole<uint64_t>(s); }
 
+std::optional<int64_t> ParseDurationSeconds(std::string_view s) {
+  if (s.size() < 2) return std::nullopt;
+  int64_t unit = 0;
+  switch (s.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      return std::nullopt;
+  }
+  auto n = ParseUint64(s.substr(0, s.size() - 1));
+  constexpr uint64_t kMaxSeconds = 100ULL * 366 * 86400;
+  if (!n || *n > kMaxSeconds / static_cast<uint64_t>(unit)) return std::nullopt;
+  return static_cast<int64_t>(*n) * unit;
+}
+
 std::optional<double> ParseDouble(std::string_view s, Infinities infinities) {
   std::optional<double> v = FromCharsWhole<double>(s);
   if (!v || std::isnan(*v)) return std::nullopt;

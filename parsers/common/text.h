@@ -58,6 +58,10 @@ std::string_view LeadingDigits(std::string_view s);
 // value outside the int64 range.
 std::optional<int64_t> ParseInt64(std::string_view s);
 
+// A duration of whole units: "30s", "15m", "2h", "7d" (digits, then s, m, h or d), in seconds.
+// Nullopt for anything else ("", "15", "1.5h", "-1d", "1w", "2 h") and beyond 100 years.
+std::optional<int64_t> ParseDurationSeconds(std::string_view s);
+
 // `digits` as a uint64: no sign at all. Nullopt for "", "-0", "+1", "1 " and for a value above
 // UINT64_MAX. Leading zeros are fine ("007" is 7).
 std::optional<uint64_t> ParseUint64(std::string_view s);

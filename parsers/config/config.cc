@@ -29,6 +29,8 @@ std::string_view CommandName(Command c) {
       return "probe";
     case Command::kCancel:
       return "cancel";
+    case Command::kDead:
+      return "dead";
   }
   return "run";
 }
@@ -53,11 +55,12 @@ namespace {
 using Env = std::map<std::string, std::string>;
 
 constexpr std::string_view kCommandList =
-    "run, worker, enqueue, status, cancel, pause, resume or probe";
+    "run, worker, enqueue, status, cancel, dead, pause, resume or probe";
 
 std::optional<Command> ParseCommand(std::string_view s) {
-  for (Command c : {Command::kRun, Command::kWorker, Command::kEnqueue, Command::kStatus,
-                    Command::kPause, Command::kResume, Command::kProbe, Command::kCancel}) {
+  for (Command c :
+       {Command::kRun, Command::kWorker, Command::kEnqueue, Command::kStatus, Command::kPause,
+        Command::kResume, Command::kProbe, Command::kCancel, Command::kDead}) {
     if (s == CommandName(c)) return c;
   }
   return std::nullopt;
@@ -166,6 +169,38 @@ Result<Arguments> ApplyFlags(const std::vector<std::string>& argv, Config& c) {
   return args;
 }
 
+// `ffpod dead ACTION [<job-id>]`: show takes one id; retry and purge take one id or filters.
+Result<bool> TakeDeadArguments(const Arguments& args, Config& c) {
+  const auto& p = args.positional;
+  if (p.empty() || (p[0] != "list" && p[0] != "show" && p[0] != "retry" && p[0] != "purge")) {
+    return Error{"ffpod dead needs an action: list, show, retry or purge"};
+  }
+  c.dead_action = p[0];
+  if (p.size() > 2 || !args.rest.empty()) {
+    return Error{"ffpod dead " + c.dead_action + " takes at most one job id"};
+  }
+  if (p.size() == 2) {
+    if (!IsValidJobId(p[1])) {
+      return Error{"job id \"" + p[1] + "\" is not 1-128 characters from [A-Za-z0-9._:-]"};
+    }
+    c.dead_job_id = p[1];
+  }
+  bool filtered = !c.dead_reason.empty() || c.dead_older_than_s || c.dead_limit;
+  if (c.dead_action == "list" && !c.dead_job_id.empty()) {
+    return Error{"ffpod dead list takes no job id (ffpod dead show <job-id> prints one entry)"};
+  }
+  if (c.dead_action == "show" && (c.dead_job_id.empty() || filtered)) {
+    return Error{
+        "ffpod dead show takes exactly one job id and no --reason, --older-than or --limit"};
+  }
+  if ((c.dead_action == "retry" || c.dead_action == "purge") &&
+      c.dead_job_id.empty() == !filtered) {
+    return Error{"ffpod dead " + c.dead_action +
+                 " takes either one job id or at least one of --reason, --older-than, --limit"};
+  }
+  return true;
+}
+
 // What each command does with its arguments.
 Result<bool> TakeArguments(Arguments args, Config& c) {
   std::string command(CommandName(c.command));
@@ -203,6 +238,8 @@ Result<bool> TakeArguments(Arguments args, Config& c) {
       }
       c.status_job_id = args.positional[0];
       return true;
+    case Command::kDead:
+      return TakeDeadArguments(args, c);
     default:
       if (!args.positional.empty() || !args.rest.empty()) {
         std::string extra = args.positional.empty() ? args.rest[0] : args.positional[0];

@@ -21,7 +21,7 @@
 
 namespace ffpod {
 
-enum class Command { kRun, kWorker, kEnqueue, kStatus, kPause, kResume, kProbe, kCancel };
+enum class Command { kRun, kWorker, kEnqueue, kStatus, kPause, kResume, kProbe, kCancel, kDead };
 std::string_view CommandName(Command c);
 
 enum class ExitCodePolicy {
@@ -85,7 +85,8 @@ struct Config {
   double retry_max_s = 600;               // retry delay cap
   double result_ttl_s = 7 * 24 * 3600.0;  // Q:job:<id> expiry after a terminal state
   int results_maxlen = 100000;            // Q:results approximate trim length
-  bool pod_deletion_cost = false;         // keep this pod's pod-deletion-cost annotation current
+  int dead_max = 100000;  // Q:dead is trimmed to this length (oldest dropped) when it grows
+  bool pod_deletion_cost = false;  // keep this pod's pod-deletion-cost annotation current
   std::string serviceaccount_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
 
   // --- enqueue ---
@@ -99,6 +100,13 @@ struct Config {
 
   // --- status, cancel ---
   std::string status_job_id;
+
+  // --- dead (docs/queue.md "Operating the dead list") ---
+  std::string dead_action;                   // list | show | retry | purge
+  std::string dead_job_id;                   // show (required), retry and purge (or the filters)
+  std::string dead_reason;                   // --reason: only entries whose result has this reason
+  std::optional<int64_t> dead_older_than_s;  // --older-than: dead-lettered at least this long ago
+  std::optional<int> dead_limit;             // --limit: at most this many entries (newest first)
 
   // --- probe ---
   std::vector<std::string> require;   // exit non-zero unless each is usable

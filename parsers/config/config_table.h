@@ -19,16 +19,17 @@ namespace ffpod {
 using CommandSet = unsigned;
 inline constexpr CommandSet kRunCommand = 1U << 0, kWorkerCommand = 1U << 1,
                             kEnqueueCommand = 1U << 2, kStatusCommand = 1U << 3,
-                            kPauseCommand = 1U << 4, kProbeCommand = 1U << 5;
+                            kPauseCommand = 1U << 4, kProbeCommand = 1U << 5,
+                            kDeadCommand = 1U << 6;
 inline constexpr CommandSet kQueueCommands =
-    kWorkerCommand | kEnqueueCommand | kStatusCommand | kPauseCommand;
+    kWorkerCommand | kEnqueueCommand | kStatusCommand | kPauseCommand | kDeadCommand;
 inline constexpr CommandSet kAllCommands = kRunCommand | kQueueCommands | kProbeCommand;
 // The commands that read OTEL_* (they export spans).
 inline constexpr CommandSet kTracingCommands = kRunCommand | kWorkerCommand;
 
 CommandSet CommandBit(Command c);
-// "run, worker, enqueue, status, cancel, pause/resume, probe", as far as `set` holds them (the
-// commands column of docs/configuration.md).
+// "run, worker, enqueue, status, cancel, pause/resume, probe, dead", as far as `set` holds them
+// (the commands column of docs/configuration.md).
 std::string CommandsText(CommandSet set);
 
 // How a flag or variable reaches its Config field.

@@ -9,8 +9,10 @@
 
 #include "parsers/common/text.h"
 #include "parsers/config/child_env.h"
+#include "parsers/config/choice_kind.h"
 #include "parsers/config/config_table.h"
 #include "parsers/documents/job.h"
+#include "parsers/ffmpeg/reasons.h"
 
 namespace ffpod {
 
@@ -216,36 +218,20 @@ FieldAccess AddedList(std::vector<std::string> Config::*field, bool (*check)(std
           [=](const Config& c) { return Join(c.*field); }};
 }
 
-// One of a few names. A name whose value an earlier name already has is an alias: accepted,
-// but neither listed in the error nor shown.
-template <typename T>
-FieldAccess Choice(T Config::*field, std::vector<std::pair<std::string_view, T>> names) {
-  std::string expected;
-  std::vector<T> seen;
-  std::vector<std::string_view> listed;
-  for (const auto& [name, value] : names) {
-    if (std::find(seen.begin(), seen.end(), value) != seen.end()) continue;
-    seen.push_back(value);
-    listed.push_back(name);
-  }
-  for (size_t i = 0; i < listed.size(); ++i) {
-    expected += (i == 0 ? "" : i + 1 == listed.size() ? " or " : ", ") + std::string(listed[i]);
-  }
+// A duration of whole units (30s, 15m, 2h, 7d), unset unless given.
+FieldAccess Duration(std::optional<int64_t> Config::*field) {
   return {[=](Config& c, std::string_view v) -> Result<bool> {
-            for (const auto& [name, value] : names) {
-              if (v == name) {
-                c.*field = value;
-                return true;
-              }
-            }
-            return Error{expected};
+            auto s = ParseDurationSeconds(v);
+            if (!s) return Error{"a duration like 30s, 15m, 2h or 7d"};
+            c.*field = *s;
+            return true;
           },
-          [=](const Config& c) {
-            for (const auto& [name, value] : names) {
-              if (c.*field == value) return std::string(name);
-            }
-            return std::string();
-          }};
+          [=](const Config& c) { return c.*field ? std::to_string(*(c.*field)) + "s" : ""; }};
+}
+
+Result<bool> ReasonName(std::string_view v) {
+  if (!ReasonFromName(v)) return Error{"a failure reason of docs/failure-reasons.md"};
+  return true;
 }
 
 // The port of the Kubernetes API server.
@@ -262,7 +248,7 @@ FieldAccess Port(int Config::*field) {
 // --- the tables ---
 
 constexpr CommandSet kRun = kRunCommand, kWorker = kWorkerCommand, kEnqueue = kEnqueueCommand,
-                     kProbe = kProbeCommand;
+                     kProbe = kProbeCommand, kDead = kDeadCommand;
 
 const Flag kFlags[] = {
     {"--listen", kRun | kWorker, "HOST:PORT",
@@ -374,6 +360,10 @@ const Flag kFlags[] = {
      Seconds(&Config::result_ttl_s, 60, 365 * 86400)},
     {"--results-maxlen", kWorker, "N", "approximate length Q:results is trimmed to",
      Integer(&Config::results_maxlen, 100, 100000000)},
+    {"--dead-max", kWorker, "N",
+     "length the dead list is trimmed to when a job is dead-lettered; the oldest entries are "
+     "dropped and counted",
+     Integer(&Config::dead_max, 1, 100000000)},
     {"--id", kEnqueue | kRun, "ID", "job id (run: in logs, the result and spans)",
      Text(&Config::job_id, JobId), "enqueue: generated; run: $POD_NAME, else the hostname"},
     {"--output", kEnqueue | kRun, "PATH[,PATH]",
@@ -390,6 +380,13 @@ const Flag kFlags[] = {
     {"--traceparent", kEnqueue, "TRACEPARENT", "W3C traceparent the job's spans belong to",
      Text(&Config::traceparent, Traceparent)},
     {"--label", kEnqueue, "KEY=VALUE[,KEY=VALUE]", "job labels", Labels(&Config::labels)},
+    {"--reason", kDead, "REASON", "only dead entries whose last result has this reason",
+     Text(&Config::dead_reason, ReasonName), "any"},
+    {"--older-than", kDead, "DURATION",
+     "only dead entries dead-lettered at least this long ago (30s, 15m, 2h, 7d)",
+     Duration(&Config::dead_older_than_s), "any age"},
+    {"--limit", kDead, "N", "at most this many dead entries, newest first",
+     OptionalInteger(&Config::dead_limit, 1, 100000000), "all"},
     {"--require", kProbe, "ENC[,ENC]", "exit 1 unless each of these encoders is usable",
      List(&Config::require)},
     {"--format", kProbe, "json|nfd",
@@ -449,6 +446,8 @@ CommandSet CommandBit(Command c) {
       return kPauseCommand;
     case Command::kProbe:
       return kProbeCommand;
+    case Command::kDead:
+      return kDeadCommand;
   }
   return 0;
 }
@@ -457,7 +456,7 @@ std::string CommandsText(CommandSet set) {
   static constexpr std::pair<CommandSet, std::string_view> kNames[] = {
       {kRunCommand, "run"},       {kWorkerCommand, "worker"}, {kEnqueueCommand, "enqueue"},
       {kStatusCommand, "status"}, {kStatusCommand, "cancel"}, {kPauseCommand, "pause/resume"},
-      {kProbeCommand, "probe"}};
+      {kProbeCommand, "probe"},   {kDeadCommand, "dead"}};
   std::string out;
   for (const auto& [bit, name] : kNames) {
     if (set & bit) out += (out.empty() ? "" : ", ") + std::string(name);

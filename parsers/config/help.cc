@@ -16,6 +16,7 @@ constexpr std::string_view kOverview =
     "  ffpod enqueue [flags] -- [ffmpeg args...]            push one job, print its id\n"
     "  ffpod status  [flags] <job-id>                       print the job's state document\n"
     "  ffpod cancel  [flags] <job-id>                       stop a job; it is not retried\n"
+    "  ffpod dead    list|show|retry|purge [flags]          operate the dead-letter list\n"
     "  ffpod pause | resume [flags]                         stop / restart claiming for a queue\n"
     "  ffpod probe   [flags]                                report ffmpeg build, encoders, "
     "devices\n"
@@ -40,6 +41,8 @@ std::string UsageLine(Command command) {
     case Command::kStatus:
     case Command::kCancel:
       return out + " [flags] <job-id>\n";
+    case Command::kDead:
+      return out + " list [flags] | show <job-id> | retry|purge [flags] [<job-id>]\n";
     default:
       return out + " [flags]\n";
   }

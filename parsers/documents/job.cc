@@ -285,6 +285,8 @@ std::string_view ResultStatusName(ResultStatus status) {
       return "dead";
     case ResultStatus::kSuperseded:
       return "superseded";
+    case ResultStatus::kCancelled:
+      return "cancelled";
   }
   return "failed";
 }

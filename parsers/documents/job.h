@@ -101,7 +101,16 @@ struct WorkerIdentity {
 
 // Result statuses of one attempt.
 // kSuperseded: an attempt whose claim was fenced (docs/queue.md): recorded for the audit only.
-enum class ResultStatus { kSucceeded, kFailed, kRetrying, kPreempted, kDead, kSuperseded };
+// kCancelled: stopped (or not started) on request; terminal, outside the dead list.
+enum class ResultStatus {
+  kSucceeded,
+  kFailed,
+  kRetrying,
+  kPreempted,
+  kDead,
+  kSuperseded,
+  kCancelled
+};
 std::string_view ResultStatusName(ResultStatus status);
 
 struct ResultDoc {

@@ -23,6 +23,11 @@ AttemptDisposition DecideAfterAttempt(Reason reason, int attempt, const RetryPol
     d.status = ResultStatus::kPreempted;
     return d;
   }
+  if (reason == Reason::kCancelled) {
+    // A deliberate stop ends the job, but it is no failure: not dead-lettered.
+    d.status = ResultStatus::kCancelled;
+    return d;
+  }
   const ReasonInfo& info = GetReasonInfo(reason);
   // An invalid output is retried once: the next attempt may read a complete input (an upload
   // that was still arriving), but a second one reads what the first did.

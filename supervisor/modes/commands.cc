@@ -1,5 +1,6 @@
 #include "supervisor/modes/commands.h"
 
+#include "supervisor/modes/dead_command.h"
 #include "supervisor/modes/probe_command.h"
 #include "supervisor/modes/queue_commands.h"
 #include "supervisor/modes/run_mode.h"
@@ -29,6 +30,8 @@ int RunCommandLine(const Config& config, Logger& logger) {
       return RunPauseCommand(config, logger, false);
     case Command::kProbe:
       return RunProbeCommand(config, logger);
+    case Command::kDead:
+      return RunDeadCommand(config, logger);
   }
   return 2;
 }

@@ -24,10 +24,11 @@ namespace {
 
 constexpr std::chrono::seconds kConnectDeadline{10};
 
-// Connects, runs `step` once Redis is up, and gives up at the deadline. `step` gets the queue
-// and a `finish(code)` to call when done.
+}  // namespace
+
 int WithQueue(const Config& config, Logger& logger,
-              const std::function<void(JobQueue&, std::function<void(int)>)>& step) {
+              const std::function<void(JobQueue&, std::function<void(int)>)>& step,
+              StepDeadline step_deadline) {
   auto url = ParseRedisUrl(config.redis_url);
   if (!url.ok()) {
     std::cerr << "ffpod: --redis: " << url.error().message << "\n";
@@ -65,11 +66,15 @@ int WithQueue(const Config& config, Logger& logger,
     }
     if (started) return;
     started = true;
+    // A long step (a dead list of 100000) is bounded by the client's reply timeout instead.
+    if (step_deadline == StepDeadline::kReplyTimeoutOnly) deadline.cancel();
     step(queue, finish);
   });
   io.run();
   return code;
 }
+
+namespace {
 
 std::string GenerateJobId() {
   std::random_device rd;
@@ -174,7 +179,7 @@ int RunCancelCommand(const Config& config, Logger& logger) {
         return finish(1);
       }
       const std::string& state = *asked;
-      if (state == "succeeded" || state == "dead") {
+      if (state == "succeeded" || state == "dead" || state == "cancelled") {
         std::cerr << "ffpod: job " << config.status_job_id << " has already ended (" << state
                   << ")\n";
         return finish(1);

@@ -29,7 +29,7 @@ ResultDoc BadJobResult(ResultDoc base, const std::string& id, const std::string&
 }
 
 ResultDoc CancelledBeforeStartResult(ResultDoc base, WallTime now) {
-  return NotRun(std::move(base), ResultStatus::kDead, Reason::kCancelled,
+  return NotRun(std::move(base), ResultStatus::kCancelled, Reason::kCancelled,
                 "cancelled on request before it started", now);
 }
 

@@ -13,7 +13,7 @@ namespace ffpod {
 // A malformed document, dead-lettered at `now`: `base` with the salvaged `id`, attempt 0,
 // dead, bad_job, `why`.
 ResultDoc BadJobResult(ResultDoc base, const std::string& id, const std::string& why, WallTime now);
-// Cancelled before ffmpeg started: dead, cancelled, never retried.
+// Cancelled before ffmpeg started: status and reason cancelled, never retried.
 ResultDoc CancelledBeforeStartResult(ResultDoc base, WallTime now);
 // Claimed just as the drain began: preempted, handed back to pending.
 ResultDoc PreemptedBeforeStartResult(ResultDoc base, WallTime now);

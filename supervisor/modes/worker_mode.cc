@@ -185,7 +185,13 @@ void WorkerMode::ConnectQueue() {
   settings.result_ttl_s = static_cast<int64_t>(config_.result_ttl_s);
   settings.results_maxlen = config_.results_maxlen;
   settings.default_max_attempts = config_.max_attempts;
+  settings.dead_max = config_.dead_max;
   queue_ = std::make_unique<JobQueue>(*redis_, settings);
+  queue_->ObserveDeadTrimmed([this](long long dropped) {
+    service_.metrics().CountDeadTrimmed(static_cast<uint64_t>(dropped));
+    logger_.Warn("dead list full: oldest entries dropped",
+                 {{"dropped", dropped}, {"dead_max", config_.dead_max}});
+  });
   queue_->ObserveWrites(
       [this](const std::optional<std::string>& refused) { OnWritesRefused(refused); });
   claim_queue_ = std::make_unique<ClaimQueue>(*this);

@@ -198,8 +198,9 @@ void WorkerSlot::OnStarted() {
       return;
     case JobQueue::StartOutcome::kEnded:
       // A copy of a job that already succeeded or is dead: its first terminal state is final.
-      ctx_.logger.Warn("job already ended (succeeded or dead); this copy was dropped, not run",
-                       Fields());
+      ctx_.logger.Warn(
+          "job already ended (succeeded, dead or cancelled); this copy was dropped, not run",
+          Fields());
       Done();
       return;
     case JobQueue::StartOutcome::kCancelled:
@@ -377,7 +378,8 @@ void WorkerSlot::Record() {
           }
           if (outcome.ok() && *outcome == FinishOutcome::kRecorded &&
               (result_->status == ResultStatus::kSucceeded ||
-               result_->status == ResultStatus::kDead)) {
+               result_->status == ResultStatus::kDead ||
+               result_->status == ResultStatus::kCancelled)) {
             SweepEndedJob();
           }
           next(outcome.status());

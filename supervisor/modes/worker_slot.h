@@ -11,7 +11,7 @@
 //     malformed ---------------------> dead-lettering (DeadLetterBadJob script) --> idle
 //     valid --> starting (Start script)
 //                 paused, or gone from this worker's active list -----------------> idle
-//                 cancelled before it ran ------------> recording (dead, cancelled)
+//                 cancelled before it ran ------------> recording (cancelled)
 //                 claimed just as the drain began ----> recording (preempted)
 //                 started --> running (ffmpeg)
 //                               failed, stopped or preempted -----> recording

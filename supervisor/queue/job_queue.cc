@@ -40,10 +40,25 @@ std::vector<std::string> ResultsStreamAdd(const QueueKeys& keys, int64_t maxlen,
 JobQueue::JobQueue(RedisClient& commands, Settings settings)
     : redis_(commands),
       write_observer_(std::make_shared<WriteObserver>()),
+      trim_observer_(std::make_shared<TrimObserver>()),
       settings_(std::move(settings)),
       keys_(settings_.queue) {}
 
 void JobQueue::ObserveWrites(WriteObserver observer) { *write_observer_ = std::move(observer); }
+
+void JobQueue::ObserveDeadTrimmed(TrimObserver observer) { *trim_observer_ = std::move(observer); }
+
+namespace {
+
+// The `trimmed` count of a script's reply (its element `index`), told to the observer.
+void ReportTrimmed(const std::shared_ptr<JobQueue::TrimObserver>& observer, const RedisReply& reply,
+                   size_t index) {
+  if (reply.elements.size() <= index) return;
+  long long dropped = reply.elements[index].integer;
+  if (dropped > 0 && *observer) (*observer)(dropped);
+}
+
+}  // namespace
 
 RedisClient::Callback JobQueue::Observed(RedisClient::Callback callback, bool plain_write) const {
   return [observer = write_observer_, callback = std::move(callback), plain_write](
@@ -110,17 +125,20 @@ void JobQueue::Finish(const FinishRequest& r, Reply<FinishOutcome> done) {
   std::string job_key = r.id.empty() ? keys_.Job("-") : keys_.Job(r.id);
   EvalWatched(QueueScripts::Finish(),
               {job_key, keys_.Active(settings_.worker_id), keys_.Pending(), keys_.Delayed(),
-               keys_.Dead(), keys_.Results()},
+               keys_.Dead(), keys_.Results(), keys_.DeadStats()},
               {r.document, r.status, r.result_json, r.id, std::to_string(r.delay_ms),
                std::to_string(settings_.result_ttl_s), std::to_string(settings_.results_maxlen),
                r.token, keys_.Events(), Now(), r.id.empty() ? "0" : "1", r.dead_entry_json,
-               settings_.worker_id, r.start_token},
-              [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
+               settings_.worker_id, r.start_token, std::to_string(settings_.dead_max)},
+              [done = std::move(done), trims = trim_observer_](std::error_code ec,
+                                                               const RedisReply& reply) {
                 if (ec) return done(Failed(ec));
-                if (reply.IsError()) return done(Failed(reply));
-                done(reply.integer == 2    ? FinishOutcome::kSuperseded
-                     : reply.integer == -1 ? FinishOutcome::kRepeated
-                                           : FinishOutcome::kRecorded);
+                if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
+                ReportTrimmed(trims, reply, 1);
+                long long code = reply.elements[0].integer;
+                done(code == 2    ? FinishOutcome::kSuperseded
+                     : code == -1 ? FinishOutcome::kRepeated
+                                  : FinishOutcome::kRecorded);
               });
 }
 
@@ -144,13 +162,16 @@ void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& 
                       ",\"result\":" + result_json + "}";
   EvalWatched(QueueScripts::DeadLetterBadJob(),
               {keys_.Active(settings_.worker_id), keys_.Dead(), keys_.Results(),
-               id.empty() ? keys_.Job("-") : keys_.Job(id)},
+               id.empty() ? keys_.Job("-") : keys_.Job(id), keys_.DeadStats()},
               {document, entry, result_json, id, std::to_string(settings_.results_maxlen),
-               std::to_string(settings_.result_ttl_s), keys_.Events(), Now()},
-              [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
+               std::to_string(settings_.result_ttl_s), keys_.Events(), Now(),
+               std::to_string(settings_.dead_max)},
+              [done = std::move(done), trims = trim_observer_](std::error_code ec,
+                                                               const RedisReply& reply) {
                 if (ec) return done(Failed(ec));
-                if (reply.IsError()) return done(Failed(reply));
-                done(reply.integer == 1);
+                if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
+                ReportTrimmed(trims, reply, 1);
+                done(reply.elements[0].integer == 1);
               });
 }
 
@@ -222,24 +243,27 @@ void JobQueue::Workers(Reply<std::vector<std::string>> done) {
 }
 
 void JobQueue::Recover(const std::string& worker, bool force, Reply<Recovered> done) {
-  EvalWatched(QueueScripts::Recover(),
-              {keys_.Worker(worker), keys_.Active(worker), keys_.Pending(), keys_.Dead(),
-               keys_.Results(), keys_.Workers()},
-              {worker, settings_.queue, std::to_string(settings_.default_max_attempts),
-               settings_.worker_id, Now(), std::to_string(settings_.results_maxlen),
-               std::to_string(settings_.result_ttl_s), keys_.Events(), force ? "1" : "0"},
-              [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                if (ec) return done(Failed(ec));
-                if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
-                Recovered r{.jobs = reply.elements[0].integer, .started = {}};
-                const auto& started = reply.elements[1].elements;
-                for (size_t i = 0; i + 2 < started.size(); i += 3) {
-                  r.started.push_back({.document = started[i].str,
-                                       .attempt = static_cast<int>(started[i + 1].integer),
-                                       .ended = started[i + 2].integer == 1});
-                }
-                done(std::move(r));
-              });
+  EvalWatched(
+      QueueScripts::Recover(),
+      {keys_.Worker(worker), keys_.Active(worker), keys_.Pending(), keys_.Dead(), keys_.Results(),
+       keys_.Workers(), keys_.DeadStats()},
+      {worker, settings_.queue, std::to_string(settings_.default_max_attempts), settings_.worker_id,
+       Now(), std::to_string(settings_.results_maxlen), std::to_string(settings_.result_ttl_s),
+       keys_.Events(), force ? "1" : "0", std::to_string(settings_.dead_max)},
+      [done = std::move(done), trims = trim_observer_](std::error_code ec,
+                                                       const RedisReply& reply) {
+        if (ec) return done(Failed(ec));
+        if (reply.IsError() || reply.elements.size() != 3) return done(Failed(reply));
+        ReportTrimmed(trims, reply, 2);
+        Recovered r{.jobs = reply.elements[0].integer, .started = {}};
+        const auto& started = reply.elements[1].elements;
+        for (size_t i = 0; i + 2 < started.size(); i += 3) {
+          r.started.push_back({.document = started[i].str,
+                               .attempt = static_cast<int>(started[i + 1].integer),
+                               .ended = started[i + 2].integer == 1});
+        }
+        done(std::move(r));
+      });
 }
 
 void JobQueue::ActiveDocuments(const std::string& worker, Reply<std::vector<std::string>> done) {

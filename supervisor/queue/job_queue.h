@@ -38,6 +38,7 @@ struct QueueKeys {
   std::string Workers() const { return q + ":workers"; }
   std::string Delayed() const { return q + ":delayed"; }
   std::string Dead() const { return q + ":dead"; }
+  std::string DeadStats() const { return q + ":dead:stats"; }
   std::string Job(const std::string& id) const { return q + ":job:" + id; }
   std::string Results() const { return q + ":results"; }
   std::string Events() const { return q + ":events"; }
@@ -46,6 +47,8 @@ struct QueueKeys {
 
 // Q:results is trimmed to about this many entries unless --results-maxlen says otherwise.
 constexpr int64_t kDefaultResultsMaxlen = 100000;
+// Q:dead is trimmed to this many entries (the oldest dropped) unless --dead-max says otherwise.
+constexpr int64_t kDefaultDeadMax = 100000;
 
 // The XADD that appends one attempt's result to Q:results with the fields the queue's scripts
 // write (id, status, result), trimmed to about `maxlen` entries. For a result recorded outside
@@ -57,7 +60,7 @@ std::vector<std::string> ResultsStreamAdd(const QueueKeys& keys, int64_t maxlen,
 struct FinishRequest {
   std::string document;  // exactly as claimed
   std::string id;        // empty for a document without a usable id
-  std::string status;    // succeeded | retrying | dead | preempted
+  std::string status;    // succeeded | retrying | dead | preempted | cancelled
   std::string result_json;
   std::string dead_entry_json;  // for dead: {"job": document, "result": result}
   int64_t delay_ms = 0;         // for retrying
@@ -93,6 +96,7 @@ class JobQueue {
     int64_t result_ttl_s = 7 * 24 * 3600;
     int64_t results_maxlen = kDefaultResultsMaxlen;
     int default_max_attempts = 3;
+    int64_t dead_max = kDefaultDeadMax;  // Q:dead's length after each dead-lettering
   };
 
   JobQueue(RedisClient& commands, Settings settings);
@@ -102,7 +106,13 @@ class JobQueue {
   // nullopt when a plain write command was accepted (the claim, the heartbeat, progress).
   using WriteObserver = std::function<void(const std::optional<std::string>& refused)>;
   void ObserveWrites(WriteObserver observer);
+  // Called with the number of Q:dead entries a step dropped to keep the list at `dead_max`
+  // (only when it dropped some).
+  using TrimObserver = std::function<void(long long dropped)>;
+  void ObserveDeadTrimmed(TrimObserver observer);
   const Settings& settings() const { return settings_; }
+  // The client the steps run on, for the queue's other views (supervisor/queue/dead_letters.h).
+  RedisClient& client() { return redis_; }
 
   // A step without an answer of its own.
   using Done = std::function<void(const Status&)>;
@@ -194,6 +204,7 @@ class JobQueue {
 
   RedisClient& redis_;
   std::shared_ptr<WriteObserver> write_observer_;  // shared with callbacks in flight
+  std::shared_ptr<TrimObserver> trim_observer_;    // likewise
   Settings settings_;
   QueueKeys keys_;
 };

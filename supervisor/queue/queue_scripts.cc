@@ -2,6 +2,23 @@
 
 namespace ffpod {
 
+namespace {
+
+// Prepended to the scripts that dead-letter: trims Q:dead to `max` entries after an LPUSH,
+// dropping the oldest (the left end is the newest), and counts the dropped ones in the
+// `trimmed` field of Q:dead:stats. Returns how many were dropped.
+constexpr const char kTrimDeadLua[] = R"lua(
+local function trim_dead(dead, stats, max)
+  local over = redis.call('LLEN', dead) - max
+  if over <= 0 then return 0 end
+  redis.call('LTRIM', dead, 0, max - 1)
+  redis.call('HINCRBY', stats, 'trimmed', over)
+  return over
+end
+)lua";
+
+}  // namespace
+
 const RedisScript& QueueScripts::Start() {
   static const RedisScript script(R"lua(
 if not redis.call('LPOS', KEYS[3], ARGV[1]) then
@@ -16,7 +33,7 @@ if redis.call('HGET', KEYS[1], 'start_token') == ARGV[6] then
 end
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0
 local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'succeeded' or state == 'dead' then
+if state == 'succeeded' or state == 'dead' or state == 'cancelled' then
   -- The job ended: its first terminal state is final. A copy that turns up again is not run.
   redis.call('LREM', KEYS[3], 1, ARGV[1])
   return {4, attempts}
@@ -45,18 +62,18 @@ return {1, attempt}
 }
 
 const RedisScript& QueueScripts::Finish() {
-  static const RedisScript script(R"lua(
+  static const RedisScript script(std::string(kTrimDeadLua) + R"lua(
 local doc, status, result, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local has_id = ARGV[11] == '1'
 if has_id and redis.call('HGET', KEYS[1], 'done_token') == ARGV[8] then
-  return -1
+  return {-1, 0}
 end
 local owned = redis.call('LPOS', KEYS[2], doc) ~= false
 local fenced = status == 'superseded'  -- the worker found out first
 if has_id and not fenced and redis.call('EXISTS', KEYS[1]) == 1 then
   local state = redis.call('HGET', KEYS[1], 'state')
   fenced = redis.call('HGET', KEYS[1], 'start_token') ~= ARGV[14] or not owned or
-           state == 'succeeded' or state == 'dead'
+           state == 'succeeded' or state == 'dead' or state == 'cancelled'
 end
 if fenced then
   -- Fenced: another claim holds the job now (this worker's heartbeat had expired and the job
@@ -66,9 +83,10 @@ if fenced then
              'result', audit)
   redis.call('PUBLISH', ARGV[9], cjson.encode({type = 'state', id = id, state = 'superseded',
     worker = ARGV[13], at = ARGV[10]}))
-  return 2
+  return {2, 0}
 end
 -- This claim holds the job (or Redis lost the job's hash: no other claim can hold it).
+local trimmed = 0
 if owned then
   redis.call('LREM', KEYS[2], 1, doc)
   if status == 'retrying' then
@@ -77,13 +95,14 @@ if owned then
     redis.call('ZADD', KEYS[4], now + tonumber(ARGV[5]), doc)
   elseif status == 'dead' then
     redis.call('LPUSH', KEYS[5], ARGV[12])
+    trimmed = trim_dead(KEYS[5], KEYS[7], tonumber(ARGV[15]))
   elseif status == 'preempted' then
     redis.call('RPUSH', KEYS[3], doc)
   end
 end
 if has_id then
   local state = ({succeeded = 'succeeded', retrying = 'delayed', dead = 'dead',
-                  preempted = 'pending'})[status]
+                  preempted = 'pending', cancelled = 'cancelled'})[status]
   redis.call('HSET', KEYS[1], 'state', state, 'result', result, 'updated_at', ARGV[10],
              'done_token', ARGV[8], 'worker', ARGV[13])
   -- The attempt is over: no claim holds the job until the next Start.
@@ -91,7 +110,7 @@ if has_id then
   if status == 'preempted' and owned then
     redis.call('HINCRBY', KEYS[1], 'attempt', -1)
   end
-  if state == 'succeeded' or state == 'dead' then
+  if state == 'succeeded' or state == 'dead' or state == 'cancelled' then
     redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
   else
     redis.call('PERSIST', KEYS[1])
@@ -101,7 +120,7 @@ redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[7], '*', 'id', id, 'status', sta
            'result', result)
 redis.call('PUBLISH', ARGV[9], cjson.encode({type = 'state', id = id, state = status,
   at = ARGV[10]}))
-return 1
+return {1, trimmed}
 )lua");
   return script;
 }
@@ -122,13 +141,14 @@ return 1
 }
 
 const RedisScript& QueueScripts::DeadLetterBadJob() {
-  static const RedisScript script(R"lua(
+  static const RedisScript script(std::string(kTrimDeadLua) + R"lua(
 -- Only the worker that still holds the document writes anything: a repeat after a lost reply,
 -- or a document another worker recovered meanwhile, must not add a second dead entry.
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
-  return 0
+  return {0, 0}
 end
 redis.call('LPUSH', KEYS[2], ARGV[2])
+local trimmed = trim_dead(KEYS[2], KEYS[5], tonumber(ARGV[9]))
 if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[4], 'state', 'dead', 'result', ARGV[3], 'updated_at', ARGV[8])
   redis.call('EXPIRE', KEYS[4], tonumber(ARGV[6]))
@@ -137,7 +157,7 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'id', ARGV[4], 'status'
            'result', ARGV[3])
 redis.call('PUBLISH', ARGV[7], cjson.encode({type = 'state', id = ARGV[4], state = 'dead',
   reason = 'bad_job', at = ARGV[8]}))
-return 1
+return {1, trimmed}
 )lua");
   return script;
 }
@@ -146,9 +166,10 @@ return 1
 constexpr const char kRecoverLua[] = R"lua(
 local w, queue, default_max = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if ARGV[9] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then
-  return {0, {}}
+  return {0, {}, 0}
 end
 local n = 0
+local trimmed = 0
 local started = {}
 while true do
   local doc = redis.call('RPOP', KEYS[2])
@@ -201,6 +222,7 @@ while true do
     if dead then
       redis.call('LPUSH', KEYS[4], '{"job":' .. cjson.encode(doc) .. ',"result":' .. result_json ..
                  '}')
+      trimmed = trimmed + trim_dead(KEYS[4], KEYS[7], tonumber(ARGV[10]))
       redis.call('HSET', hash, 'state', 'dead', 'result', result_json, 'updated_at', ARGV[5])
       redis.call('HDEL', hash, 'progress')
       redis.call('EXPIRE', hash, tonumber(ARGV[7]))
@@ -217,7 +239,7 @@ while true do
     -- Claimed but never started: no attempt was used. Back to the head of pending (a copy of
     -- a job that ended stays ended: Start drops it).
     redis.call('RPUSH', KEYS[3], doc)
-    if hash and state and state ~= 'succeeded' and state ~= 'dead' then
+    if hash and state and state ~= 'succeeded' and state ~= 'dead' and state ~= 'cancelled' then
       redis.call('HSET', hash, 'state', 'pending', 'updated_at', ARGV[5])
     end
   end
@@ -225,11 +247,11 @@ end
 if ARGV[9] ~= '1' then
   redis.call('SREM', KEYS[6], w)
 end
-return {n, started}
+return {n, started, trimmed}
 )lua";
 
 const RedisScript& QueueScripts::Recover() {
-  static const RedisScript script(kRecoverLua);
+  static const RedisScript script(std::string(kTrimDeadLua) + kRecoverLua);
   return script;
 }
 
@@ -279,7 +301,7 @@ return #docs
 const RedisScript& QueueScripts::Cancel() {
   static const RedisScript script(R"lua(
 local state = redis.call('HGET', KEYS[1], 'state') or ''
-if state == 'succeeded' or state == 'dead' then
+if state == 'succeeded' or state == 'dead' or state == 'cancelled' then
   return state
 end
 redis.call('HSET', KEYS[1], 'cancel_requested', ARGV[1], 'updated_at', ARGV[1])
@@ -296,7 +318,7 @@ return state
 const RedisScript& QueueScripts::Enqueue() {
   static const RedisScript script(R"lua(
 local state = redis.call('HGET', KEYS[1], 'state')
-if state and state ~= 'succeeded' and state ~= 'dead' then
+if state and state ~= 'succeeded' and state ~= 'dead' and state ~= 'cancelled' then
   return {0, state}
 end
 redis.call('DEL', KEYS[1])

@@ -5,14 +5,19 @@
 // Key layout for queue Q: Q:pending (list; producers LPUSH, workers take from the right, so the
 // right end is the head), Q:active:<worker> (list), Q:worker:<worker> (heartbeat string with
 // TTL), Q:workers (set), Q:delayed (sorted set, score = due time in ms), Q:dead (list of
-// {"job": <document as claimed>, "result": {...}}), Q:job:<id> (hash: state, attempt, worker,
-// progress, result, updated_at), Q:results (stream: id, status, result), Q:events (channel),
-// Q:paused (string).
+// {"job": <document as claimed>, "result": {...}}; newest at the left, trimmed to the dead
+// maximum), Q:dead:stats (hash: trimmed, retried, purged counts), Q:job:<id> (hash: state, attempt,
+// worker, progress, result, updated_at), Q:results (stream: id, status, result), Q:events
+// (channel), Q:paused (string).
 //
-// Job hash `state`: pending, running, delayed, succeeded, dead. `attempt` counts attempts that
-// started; a preempted attempt is handed back (it does not count). `start_token` is the fencing
-// token of the claim running the job: only that claim may publish outputs or record an
-// outcome, and the first terminal state (succeeded, dead) is final.
+// Job hash `state`: pending, running, delayed, succeeded, dead, cancelled. `attempt` counts
+// attempts that started; a preempted attempt is handed back (it does not count). `start_token`
+// is the fencing token of the claim running the job: only that claim may publish outputs or
+// record an outcome, and the first terminal state (succeeded, dead, cancelled) is final (until
+// an operator retries a dead job: supervisor/queue/dead_scripts.h).
+//
+// Every script that adds to Q:dead trims it to the dead maximum (the oldest entries go) and
+// adds the number dropped to Q:dead:stats `trimmed`; its reply says how many it dropped.
 //
 // Scripts that need Q:job:<id> for an id taken from a document build the key inside the script
 // (Redis Cluster is therefore not supported; a single primary, with replicas or Sentinel, is).
@@ -31,16 +36,17 @@ struct QueueScripts {
   // back to the head of pending), {2, attempts so far} when a cancel was requested (the caller
   // records it as cancelled, holding the token; nothing runs), {3, 0} when the document is no
   // longer in Q:active:<w> (handed back by an earlier call, or recovered by another worker):
-  // nothing to do; {4, attempts} when the job already ended (succeeded or dead): the copy is
-  // removed from Q:active:<w> and not run.
+  // nothing to do; {4, attempts} when the job already ended (succeeded, dead or cancelled): the
+  // copy is removed from Q:active:<w> and not run.
   static const RedisScript& Start();
-  // KEYS: job hash, Q:active:<w>, Q:pending, Q:delayed, Q:dead, Q:results.
-  // ARGV: document, status (succeeded|retrying|dead|preempted), result JSON, id, delay ms,
-  // ttl s, results maxlen, done token (unique per attempt), events channel, updated_at, has_id
-  // (1|0), dead entry JSON, worker id, start token (the claim's).
-  // Returns 1 when the claim still held the job: it moved where `status` says, the state hash
-  // has the result, the token is released. 2 when it was fenced (another claim holds the job,
-  // or it already ended): only a `superseded` entry is added to Q:results. -1 when this done
+  // KEYS: job hash, Q:active:<w>, Q:pending, Q:delayed, Q:dead, Q:results, Q:dead:stats.
+  // ARGV: document, status (succeeded|retrying|dead|preempted|cancelled), result JSON, id,
+  // delay ms, ttl s, results maxlen, done token (unique per attempt), events channel,
+  // updated_at, has_id (1|0), dead entry JSON, worker id, start token (the claim's), dead max.
+  // Returns {code, dead entries trimmed}. Code 1 when the claim still held the job: it moved
+  // where `status` says (cancelled: out of every list, state `cancelled`), the state hash has
+  // the result, the token is released. 2 when it was fenced (another claim holds the job, or
+  // it already ended): only a `superseded` entry is added to Q:results. -1 when this done
   // token was already recorded (a repeated call after a lost reply: nothing changes).
   static const RedisScript& Finish();
   // KEYS: job hash, Q:active:<w>, Q:worker:<w>, Q:workers.
@@ -49,16 +55,20 @@ struct QueueScripts {
   // take the job before the TTL runs out, so the caller may publish until then (its lease).
   // 0 when the claim was fenced: it must not publish.
   static const RedisScript& Hold();
+  // KEYS: Q:active:<w>, Q:dead, Q:results, job hash, Q:dead:stats.
+  // ARGV: document, dead entry, result JSON, id, results maxlen, ttl s, events channel,
+  // updated_at, dead max. Returns {1, dead entries trimmed}, or {0, 0} when the document was no
+  // longer in Q:active:<w> (nothing written).
   static const RedisScript& DeadLetterBadJob();
 
-  // KEYS: Q:worker:<w>, Q:active:<w>, Q:pending, Q:dead, Q:results, Q:workers.
+  // KEYS: Q:worker:<w>, Q:active:<w>, Q:pending, Q:dead, Q:results, Q:workers, Q:dead:stats.
   // ARGV: worker w, queue name, default max_attempts, recovering worker, updated_at, results
   // maxlen, ttl s, events channel, force (1: recover even though the heartbeat exists; for a
-  // worker restarting under its own id).
+  // worker restarting under its own id), dead max.
   // Moves every job of a worker whose heartbeat expired back to the head of pending (or to dead
   // when its attempts are used up), reason worker_lost, fencing the attempts it had started.
-  // Returns {jobs recovered, {document, attempt, ...}} with each started attempt (whose
-  // temporary outputs the caller removes: they can no longer be published).
+  // Returns {jobs recovered, {document, attempt, ...}, dead entries trimmed} with each started
+  // attempt (whose temporary outputs the caller removes: they can no longer be published).
   static const RedisScript& Recover();
 
   // KEYS: Q:active:<w>, Q:pending. ARGV: the documents this worker's busy slots hold (one

@@ -127,7 +127,10 @@ FfpodMetrics::FfpodMetrics(FfpodMetricsOptions options)
           "ffpod_redis_errors_total", "Redis connection losses and failed queue steps (errors).")),
       otlp_spans_dropped_total_(registry_.AddCounter(
           "ffpod_otlp_spans_dropped_total",
-          "Trace spans dropped because the export queue was full or export failed (spans).")) {
+          "Trace spans dropped because the export queue was full or export failed (spans).")),
+      dead_trimmed_total_(registry_.AddCounter(
+          "ffpod_dead_trimmed_total",
+          "Oldest dead-letter entries dropped to keep the dead list at --dead-max (jobs).")) {
   build_info_.Set({kVersion, "unknown"}, 1);
   jobs_in_flight_.Set(0);
   draining_.Set(0);
@@ -239,6 +242,9 @@ void FfpodMetrics::CountRedisError(uint64_t errors) {
 }
 void FfpodMetrics::CountOtlpSpansDropped(uint64_t spans) {
   otlp_spans_dropped_total_.Inc(static_cast<double>(spans));
+}
+void FfpodMetrics::CountDeadTrimmed(uint64_t jobs) {
+  dead_trimmed_total_.Inc(static_cast<double>(jobs));
 }
 
 }  // namespace ffpod

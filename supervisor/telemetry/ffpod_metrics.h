@@ -75,7 +75,8 @@ class FfpodMetrics {
 
   // A job attempt ended: ffpod_jobs_total{result,reason} += 1 and its wall-clock duration goes
   // into ffpod_job_duration_seconds{result}. `result` is the result document's `status`
-  // (succeeded|failed|retrying|preempted|dead), `reason` a reason name of docs/failure-reasons.md.
+  // (succeeded|failed|retrying|preempted|dead|cancelled), `reason` a reason name of
+  // docs/failure-reasons.md.
   void RecordJobFinished(std::string_view result, std::string_view reason, double duration_seconds);
 
   void SetJobsInFlight(int64_t count);
@@ -106,6 +107,8 @@ class FfpodMetrics {
   void SetRedisUp(bool up);
   void CountRedisError(uint64_t errors = 1);
   void CountOtlpSpansDropped(uint64_t spans = 1);
+  // Dead-letter entries this worker's dead-lettering dropped from the list's old end.
+  void CountDeadTrimmed(uint64_t jobs);
 
   // The body of GET /metrics.
   std::string Render() const { return registry_.Render(); }
@@ -157,6 +160,7 @@ class FfpodMetrics {
   Gauge& redis_up_;
   Counter& redis_errors_total_;
   Counter& otlp_spans_dropped_total_;
+  Counter& dead_trimmed_total_;
 
   std::mutex slots_mu_;  // guards slots_; taken before any family's lock
   std::map<int, SlotState> slots_;

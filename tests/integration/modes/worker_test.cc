@@ -327,21 +327,99 @@ TEST(Worker, CancelStopsARunningJobAndPreventsAPendingOne) {
   auto c = cancel("running");
   EXPECT_EQ(c.status, 0) << c.err;
   EXPECT_EQ(c.out, "cancel requested for running (running)\n");
-  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "running", "state") == "dead"; }, 20s));
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "running", "state") == "cancelled"; }, 20s));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
-  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "waiting", "state") == "dead"; }, 30s));
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "waiting", "state") == "cancelled"; }, 30s));
   auto results = Results(redis);
   ASSERT_EQ(results.size(), 2u);
   for (const auto& r : results) {
+    EXPECT_EQ(r.status, "cancelled") << r.id;
+    EXPECT_EQ(r.result.at("status").as_string(), "cancelled") << r.id;
     EXPECT_EQ(r.result.at("reason").as_string(), "cancelled") << r.id;
     EXPECT_FALSE(r.result.at("retryable").as_bool());
   }
+  // A deliberate cancel is no dead letter: nothing in Q:dead, none counted as dead.
+  EXPECT_EQ(testing::ListLength(redis, "ffpod:dead"), 0);
+  EXPECT_EQ(testing::ListLength(redis, "ffpod:pending"), 0);
+  EXPECT_EQ(testing::ListLength(redis, "ffpod:active:w-1"), 0);
+  EXPECT_GT(redis.Command({"TTL", "ffpod:job:running"}).integer, 0);  // terminal: it expires
+  auto metrics = testing::HttpGet(w.Port(), "/metrics").body;
+  EXPECT_NE(metrics.find("ffpod_jobs_total{result=\"cancelled\",reason=\"cancelled\"} 2"),
+            std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("result=\"dead\""), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(out1));  // its temporary was removed, nothing published
   EXPECT_FALSE(std::filesystem::exists(out2));  // never ran
   EXPECT_EQ(JobField(redis, "waiting", "attempt"), "");  // no attempt was used
   auto again = cancel("running");
   EXPECT_EQ(again.status, 1);
-  EXPECT_NE(again.err.find("has already ended (dead)"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("has already ended (cancelled)"), std::string::npos) << again.err;
+  // The first terminal state is final: a copy of the cancelled job that turns up is not run.
+  Produce(redis, JobDocument("running", EncodeArgs(out1, 1), {out1}));
+  ASSERT_TRUE(WaitFor([&] { return testing::ListLength(redis, "ffpod:pending") == 0; }, 30s));
+  ASSERT_TRUE(WaitFor([&] { return testing::ListLength(redis, "ffpod:active:w-1") == 0; }, 30s));
+  EXPECT_EQ(JobField(redis, "running", "state"), "cancelled");
+  EXPECT_FALSE(std::filesystem::exists(out1));
+}
+
+TEST(Worker, ARetriedDeadJobRunsAgainWithItsAttemptsResetAndSucceeds) {
+  RedisServer redis;
+  TempDir dir;
+  std::string in = dir / "in.mp4";
+  std::string out = dir / "out.mp4";
+  Produce(redis, JobDocument("late-input", {"-i", in, "-c:v", "libx264", "-y", out}, {out},
+                             {{"max_attempts", 2}}));
+  FfpodWorker w(redis.Url(), "w-1", dir, kFast);
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "late-input", "state") == "dead"; }, 60s))
+      << w.Log();
+  EXPECT_EQ(testing::ListLength(redis, "ffpod:dead"), 1);
+  // The input arrives; the operator retries the job.
+  auto made = testing::RunCommand({"/usr/bin/ffmpeg", "-nostdin", "-loglevel", "error", "-f",
+                                   "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1",
+                                   "-c:v", "libx264", "-y", in});
+  ASSERT_EQ(made.status, 0) << made.err;
+  auto retry =
+      testing::RunCommand({FFPOD_BINARY, "dead", "retry", "late-input", "--redis", redis.Url()});
+  ASSERT_EQ(retry.status, 0) << retry.err;
+  auto doc = boost::json::parse(retry.out).as_object();
+  EXPECT_EQ(doc.at("retried").as_array().size(), 1u) << retry.out;
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "late-input", "state") == "succeeded"; }, 60s))
+      << w.Log();
+  EXPECT_EQ(testing::ListLength(redis, "ffpod:dead"), 0);
+  EXPECT_EQ(JobField(redis, "late-input", "dead_retries"), "1");
+  EXPECT_EQ(JobField(redis, "late-input", "attempt"), "1");  // counted again from zero
+  auto results = Results(redis);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].status, "dead");
+  EXPECT_EQ(results[0].result.at("reason").as_string(), "input_missing");
+  EXPECT_EQ(results[1].status, "succeeded");
+  EXPECT_EQ(results[1].result.at("attempt").as_int64(), 1);
+  EXPECT_TRUE(std::filesystem::exists(out));
+}
+
+TEST(Worker, DeadListIsTrimmedAtDeadMaxAndTheDropsAreCounted) {
+  RedisServer redis;
+  TempDir dir;
+  for (int i = 0; i < 5; ++i) {
+    Produce(redis, "{\"id\": \"bad-" + std::to_string(i) + "\", \"args\": 7}");  // bad_job
+  }
+  std::vector<std::string> flags = kFast;
+  flags.insert(flags.end(), {"--dead-max", "2"});
+  FfpodWorker w(redis.Url(), "w-1", dir, flags);
+  ASSERT_TRUE(WaitFor([&] { return testing::ListLength(redis, "ffpod:pending") == 0; }, 30s));
+  ASSERT_TRUE(WaitFor([&] { return Results(redis).size() == 5u; }, 30s)) << w.Log();
+  EXPECT_EQ(testing::ListLength(redis, "ffpod:dead"), 2);
+  EXPECT_EQ(redis.Command({"HGET", "ffpod:dead:stats", "trimmed"}).str, "3");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return testing::HttpGet(w.Port(), "/metrics").body.find("ffpod_dead_trimmed_total 3\n") !=
+               std::string::npos;
+      },
+      10s))
+      << testing::HttpGet(w.Port(), "/metrics").body;
+  auto list = testing::RunCommand({FFPOD_BINARY, "dead", "list", "--redis", redis.Url()});
+  ASSERT_EQ(list.status, 0) << list.err;
+  EXPECT_EQ(boost::json::parse(list.out).at("trimmed").as_int64(), 3);
 }
 
 TEST(Worker, EnqueueAndStatusCommands) {

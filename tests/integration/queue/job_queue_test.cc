@@ -416,9 +416,17 @@ TEST(JobQueueFencing, ACancelFoundAtStartIsRecordedByTheClaimThatFoundIt) {
   redis.Command({"LPUSH", "ffpod:active:w-a", doc});
   EXPECT_EQ(a.Start(doc, "c1", "w-a:0:1").first, JobQueue::StartOutcome::kCancelled);
   EXPECT_EQ(a.Start(doc, "c1", "w-a:0:1").first, JobQueue::StartOutcome::kCancelled);  // repeat
-  EXPECT_EQ(a.Finish(doc, "c1", "dead", "w-a:0:1"), FinishOutcome::kRecorded);
-  EXPECT_EQ(JobField(redis, "c1", "state"), "dead");
-  EXPECT_EQ(ListLength(redis, "ffpod:dead"), 1);
+  EXPECT_EQ(a.Finish(doc, "c1", "cancelled", "w-a:0:1"), FinishOutcome::kRecorded);
+  EXPECT_EQ(JobField(redis, "c1", "state"), "cancelled");
+  EXPECT_EQ(ListLength(redis, "ffpod:dead"), 0);  // a cancel is no dead letter
+  EXPECT_EQ(ListLength(redis, "ffpod:active:w-a"), 0);
+  EXPECT_EQ(ListLength(redis, "ffpod:pending"), 0);
+  EXPECT_GT(redis.Command({"TTL", "ffpod:job:c1"}).integer, 0);  // terminal: it expires
+  // Cancelled is terminal like succeeded and dead: a copy that turns up is not run, and a
+  // second cancel finds the job ended.
+  redis.Command({"LPUSH", "ffpod:active:w-a", doc});
+  EXPECT_EQ(a.Start(doc, "c1", "w-a:0:2").first, JobQueue::StartOutcome::kEnded);
+  EXPECT_EQ(ListLength(redis, "ffpod:active:w-a"), 0);
 }
 
 // A Redis restarted without its data: the claim is the only copy left, and its result is kept.

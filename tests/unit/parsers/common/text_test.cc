@@ -77,6 +77,19 @@ TEST(TextTrim, LeadingDigits) {
   EXPECT_EQ(LeadingDigits("-1"), "");
 }
 
+TEST(TextNumbers, ParseDurationSeconds) {
+  EXPECT_EQ(ParseDurationSeconds("30s"), 30);
+  EXPECT_EQ(ParseDurationSeconds("15m"), 900);
+  EXPECT_EQ(ParseDurationSeconds("2h"), 7200);
+  EXPECT_EQ(ParseDurationSeconds("7d"), 604800);
+  EXPECT_EQ(ParseDurationSeconds("0s"), 0);
+  EXPECT_EQ(ParseDurationSeconds("36500d"), 36500LL * 86400);
+  for (const char* bad : {"", "s", "15", "1.5h", "-1d", "+1d", "1w", "2 h", " 2h", "2H", "1e3s",
+                          "99999999999999999999s", "40000d"}) {
+    EXPECT_FALSE(ParseDurationSeconds(bad).has_value()) << bad;
+  }
+}
+
 TEST(TextNumbers, ParseInt64) {
   EXPECT_EQ(ParseInt64("0"), 0);
   EXPECT_EQ(ParseInt64("-0"), 0);

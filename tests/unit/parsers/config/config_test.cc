@@ -204,6 +204,49 @@ TEST(Config, EnqueueAndStatus) {
   ASSERT_TRUE(cancel.ok());
   EXPECT_EQ(cancel->command, Command::kCancel);
   EXPECT_EQ(cancel->status_job_id, "clip-2");
+  auto dead = ParseConfig({"dead", "retry", "--redis", "redis://x", "--reason", "network",
+                           "--older-than", "2h", "--limit", "5"},
+                          {});
+  ASSERT_TRUE(dead.ok()) << dead.error().message;
+  EXPECT_EQ(dead->command, Command::kDead);
+  EXPECT_EQ(dead->dead_action, "retry");
+  EXPECT_EQ(dead->dead_reason, "network");
+  EXPECT_EQ(dead->dead_older_than_s, 7200);
+  EXPECT_EQ(dead->dead_limit, 5);
+  auto show = ParseConfig({"dead", "show", "clip-3"}, {{"FFPOD_REDIS", "redis://x"}});
+  ASSERT_TRUE(show.ok()) << show.error().message;
+  EXPECT_EQ(show->dead_job_id, "clip-3");
+  auto dead_error = [](std::vector<std::string> argv) {
+    argv.insert(argv.begin() + 2, {"--redis", "redis://x"});
+    auto c = ParseConfig(argv, {});
+    return c.ok() ? std::string("accepted") : c.error().message;
+  };
+  EXPECT_EQ(dead_error({"dead", "list", "--older-than", "90"}),
+            "--older-than expects a duration like 30s, 15m, 2h or 7d, got \"90\"");
+  EXPECT_EQ(dead_error({"dead", "list", "--reason", "nope"}),
+            "--reason expects a failure reason of docs/failure-reasons.md, got \"nope\"");
+  EXPECT_EQ(dead_error({"dead", "list", "--limit", "0"}),
+            "--limit expects a whole number from 1 to 100000000, got \"0\"");
+  EXPECT_EQ(dead_error({"dead", "purge"}),
+            "ffpod dead purge takes either one job id or at least one of --reason, --older-than, "
+            "--limit");
+  EXPECT_EQ(dead_error({"dead", "purge", "clip-1", "--reason", "network"}),
+            "ffpod dead purge takes either one job id or at least one of --reason, --older-than, "
+            "--limit");
+  EXPECT_EQ(dead_error({"dead", "show"}),
+            "ffpod dead show takes exactly one job id and no --reason, --older-than or --limit");
+  EXPECT_EQ(dead_error({"dead", "list", "clip-1"}),
+            "ffpod dead list takes no job id (ffpod dead show <job-id> prints one entry)");
+  EXPECT_EQ(dead_error({"dead", "redo"}), "ffpod dead needs an action: list, show, retry or purge");
+  EXPECT_EQ(dead_error({"dead", "show", "bad id"}),
+            "job id \"bad id\" is not 1-128 characters from [A-Za-z0-9._:-]");
+  auto dead_max = ParseConfig({"worker", "--redis", "redis://x", "--dead-max", "0"}, {});
+  ASSERT_FALSE(dead_max.ok());
+  EXPECT_EQ(dead_max.error().message,
+            "--dead-max expects a whole number from 1 to 100000000, got \"0\"");
+  EXPECT_EQ(ParseConfig({"worker", "--redis", "redis://x"}, {})->dead_max, 100000);
+  EXPECT_EQ(dead_error({"dead", "list", "--dead-max", "5"}),
+            "unknown flag --dead-max for ffpod dead (see ffpod dead --help)");
   auto none = ParseConfig({"cancel", "--redis", "redis://x"}, {});
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().message, "ffpod cancel takes exactly one job id");

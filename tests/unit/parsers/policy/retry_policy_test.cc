@@ -29,6 +29,10 @@ TEST(RetryPolicy, Dispositions) {
   EXPECT_EQ(DecideAfterAttempt(Reason::kWorkerLost, 1, p, 0).status, ResultStatus::kRetrying);
   EXPECT_EQ(DecideAfterAttempt(Reason::kUnknown, 1, p, 0).status, ResultStatus::kRetrying);
   EXPECT_EQ(DecideAfterAttempt(Reason::kTimeout, 1, p, 0).status, ResultStatus::kDead);
+  // A cancel ends the job on the first attempt, and not as a dead letter.
+  EXPECT_EQ(DecideAfterAttempt(Reason::kCancelled, 1, p, 0).status, ResultStatus::kCancelled);
+  EXPECT_EQ(DecideAfterAttempt(Reason::kCancelled, 3, p, 0).status, ResultStatus::kCancelled);
+  EXPECT_EQ(ResultStatusName(ResultStatus::kCancelled), "cancelled");
 }
 
 }  // namespace

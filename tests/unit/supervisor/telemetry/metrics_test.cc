@@ -321,7 +321,11 @@ std::string FreshFfpodMetricsText() {
          "# HELP ffpod_otlp_spans_dropped_total Trace spans dropped because the export queue was "
          "full or export failed (spans).\n"
          "# TYPE ffpod_otlp_spans_dropped_total counter\n"
-         "ffpod_otlp_spans_dropped_total 0\n";
+         "ffpod_otlp_spans_dropped_total 0\n"
+         "# HELP ffpod_dead_trimmed_total Oldest dead-letter entries dropped to keep the dead "
+         "list at --dead-max (jobs).\n"
+         "# TYPE ffpod_dead_trimmed_total counter\n"
+         "ffpod_dead_trimmed_total 0\n";
 }
 
 TEST(FfpodMetricsTest, FreshSetRendersExactly) {
@@ -361,6 +365,7 @@ TEST(FfpodMetricsTest, NamesTypesAndLabelsAreThoseOfTheSpec) {
       {"ffpod_redis_up", MetricType::kGauge, {}},
       {"ffpod_redis_errors_total", MetricType::kCounter, {}},
       {"ffpod_otlp_spans_dropped_total", MetricType::kCounter, {}},
+      {"ffpod_dead_trimmed_total", MetricType::kCounter, {}},
   };
   for (bool job_id_label : {false, true}) {
     FfpodMetrics m(FfpodMetricsOptions{.job_id_label = job_id_label});
@@ -511,6 +516,7 @@ TEST(FfpodMetricsTest, JobsBuildInfoAndStateGauges) {
   m.CountProgressParseErrors(4);
   m.CountStall();
   m.CountOtlpSpansDropped(6);
+  m.CountDeadTrimmed(7);
   std::string text = m.Render();
   const char* expected[] = {
       "ffpod_build_info{version=\"",
@@ -537,6 +543,7 @@ TEST(FfpodMetricsTest, JobsBuildInfoAndStateGauges) {
       "ffpod_progress_parse_errors_total 4\n",
       "ffpod_stalls_total 1\n",
       "ffpod_otlp_spans_dropped_total 6\n",
+      "ffpod_dead_trimmed_total 7\n",
   };
   for (const char* line : expected) EXPECT_NE(text.find(line), std::string::npos) << line;
   EXPECT_EQ(text.find("5.1.6"), std::string::npos);  // the old build_info series is gone
