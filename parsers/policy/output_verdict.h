@@ -30,8 +30,8 @@ std::vector<std::string> OutputProbeArgs(const std::string& path);
 // Parses what OutputProbeArgs prints; the error says what was not there.
 Result<ProbedOutput> ParseProbedOutput(std::string_view text);
 
-// `ffmpeg -nostdin -v error -sseof -1 -i PATH -f null -`: decodes the last second (from the keyframe before it), which is
-// where a file without its end (a lost moov, a cut upload) fails.
+// `ffmpeg -nostdin -v error -sseof -1 -i PATH -f null -`: decodes the last second (from the
+// keyframe before it), which is where a file without its end (a lost moov, a cut upload) fails.
 std::vector<std::string> TailDecodeArgs(const std::string& path);
 
 // What one output must hold.
