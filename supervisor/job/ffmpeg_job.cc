@@ -68,7 +68,8 @@ FfmpegJob::FfmpegJob(asio::io_context& io, Clock& clock, Processes& processes, L
                      }}),
       reporter_(clock, logger, tracker_, options_.progress_log_period, options_.log_fields,
                 [this](std::string_view n, const boost::json::object& a) { Emit(n, a); }),
-      drain_timer_(clock.MakeTimer()) {
+      drain_timer_(clock.MakeTimer()),
+      probe_kill_timer_(clock.MakeTimer()) {
   ClassifierContext ctx;
   for (const auto& in : command_.inputs) ctx.inputs.push_back(in.url);
   for (const auto& out : command_.outputs) {
@@ -415,8 +416,15 @@ void FfmpegJob::OnReaped(int wait_status) {
     boost::system::error_code e;
     stderr_pipe_.close(e);
     progress_pipe_.close(e);
-    probes_.StopAll();
-    probes_abandoned_ = true;  // a probe that even SIGKILL does not end (a hung mount)
+    if (probes_.pending() > 0) {
+      // Killed now, their ends (and spans) arrive at once; a probe that even SIGKILL does not
+      // end (a hung mount) is abandoned after a moment.
+      probes_.StopAll();
+      probe_kill_timer_->ArmAfter(std::chrono::seconds(1), [this] {
+        probes_abandoned_ = true;
+        MaybeFinish();
+      });
+    }
     MaybeFinish();
   });
   MaybeFinish();
@@ -431,6 +439,7 @@ void FfmpegJob::MaybeFinish() {
 void FfmpegJob::Finish() {
   finished_ = true;
   drain_timer_->Cancel();
+  probe_kill_timer_->Cancel();
   watchdog_.Stop();
   reporter_.Stop();
   stop_.Disarm();

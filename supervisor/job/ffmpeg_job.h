@@ -204,7 +204,8 @@ class FfmpegJob final : public StoppableJob {
   StopEscalation stop_;
   JobWatchdog watchdog_;
   ProgressReporter reporter_;
-  std::unique_ptr<Timer> drain_timer_;  // bounded wait for pipe EOF after reaping
+  std::unique_ptr<Timer> drain_timer_;       // bounded wait for pipe EOF after reaping
+  std::unique_ptr<Timer> probe_kill_timer_;  // bounded wait for the end of a killed probe
 
   pid_t pid_ = -1;
   bool started_ = false;
@@ -212,7 +213,7 @@ class FfmpegJob final : public StoppableJob {
   bool reaped_ = false;
   bool stderr_open_ = false;
   bool progress_open_ = false;
-  bool probes_abandoned_ = false;  // 2 s after ffmpeg's exit: finish without them
+  bool probes_abandoned_ = false;  // killed probes that did not end: finish without them
   bool killed_by_us_ = false;
   std::optional<uint64_t> oom_before_;
   ExitStatus exit_;

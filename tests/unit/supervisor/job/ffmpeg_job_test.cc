@@ -281,10 +281,31 @@ TEST_F(FfmpegJobTest, AProbeThatDoesNotAnswerSoonAfterTheExitIsStopped) {
   EXPECT_FALSE(processes_.commands()[0].stop_requested);
   clock_.Advance(100ms);
   EXPECT_TRUE(processes_.commands()[0].stop_requested);
-  ASSERT_TRUE(outcome_) << "2 s after the exit the job ends without its probe";
+  EXPECT_FALSE(outcome_) << "the killed probe's end (and its span) is still to come";
+  CommandOutput cancelled;
+  cancelled.exit = ExitStatus::Signaled(SIGKILL);
+  cancelled.cancelled = true;
+  processes_.EndCommand(0, cancelled);
+  ASSERT_TRUE(outcome_);
   EXPECT_EQ(outcome_->classification.reason, Reason::kOk);
   ASSERT_EQ(outcome_->input_probes.size(), 1u);
   EXPECT_FALSE(outcome_->input_probes[0].facts);
+  EXPECT_EQ(outcome_->input_probes[0].skipped, "ffmpeg exited before ffprobe answered");
+}
+
+// A probe that even SIGKILL does not end (a hung mount) is abandoned a second later.
+TEST_F(FfmpegJobTest, AProbeThatSigkillDoesNotEndIsAbandoned) {
+  FfmpegJobOptions o = Options();
+  o.ffprobe = "ffprobe";
+  Start(std::move(o));
+  Exit(FakeProcesses::ExitedWith(0));
+  clock_.Advance(2s);
+  EXPECT_TRUE(processes_.commands()[0].stop_requested);
+  clock_.Advance(900ms);
+  EXPECT_FALSE(outcome_);
+  clock_.Advance(100ms);
+  ASSERT_TRUE(outcome_);
+  ASSERT_EQ(outcome_->input_probes.size(), 1u);
   EXPECT_EQ(outcome_->input_probes[0].skipped,
             "ffprobe had not answered when the result was taken");
 }
