@@ -153,6 +153,10 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
   void OnRead(const ConnPtr& conn, const boost::system::error_code& ec, size_t n);
   void ArmWatchdog(const ConnPtr& conn);
   void CheckReplies(const ConnPtr& conn);
+  // When `reply` says the node is no longer a usable primary (PrimaryLostCode): drops the
+  // connection, which reconnects (and, with require_primary, verifies the role again). True
+  // when it dropped.
+  bool DropIfPrimaryLost(const ConnPtr& conn, const RedisReply& reply);
 
   void FailLater(Callback callback, RedisErrc code);
   void Report(bool up, const std::string& reason);
