@@ -175,6 +175,7 @@ int WorkerMode::Run() {
 void WorkerMode::ConnectQueue() {
   RedisClientOptions options;
   options.client_name = "ffpod-" + identity_.id;
+  options.require_primary = true;  // a replica (a demoted primary) is not used: it is down
   redis_ = std::make_unique<RedisClient>(service_.io(), *url_, options);
   RedisClientOptions claim_options = options;
   claim_options.client_name = "ffpod-claim-" + identity_.id;
@@ -185,6 +186,8 @@ void WorkerMode::ConnectQueue() {
   settings.result_ttl_s = static_cast<int64_t>(config_.result_ttl_s);
   settings.results_maxlen = config_.results_maxlen;
   settings.default_max_attempts = config_.max_attempts;
+  settings.wait_replicas = config_.redis_wait_replicas;
+  settings.wait_timeout = Ms(config_.redis_wait_timeout_s);
   queue_ = std::make_unique<JobQueue>(*redis_, settings);
   queue_->ObserveWrites(
       [this](const std::optional<std::string>& refused) { OnWritesRefused(refused); });
