@@ -226,6 +226,7 @@ void RedisClient::Impl::Flush() {
   out_queue_.clear();
   conn->write_buffers.clear();
   for (const auto& chunk : conn->writing) conn->write_buffers.push_back(chunk.Buffer());
+  conn->writing_first_seq = next_seq_ - unsent_;
   unsent_ = 0;
   conn->write_in_progress = true;
   conn->Visit([&](auto& stream) {
@@ -243,7 +244,10 @@ void RedisClient::Impl::OnWrite(const ConnPtr& conn, const boost::system::error_
     Drop(conn, "write to " + url_.Address() + ": " + DescribeNetError(ec));
     return;
   }
-  last_progress_ = SteadyClock::now();
+  // The oldest command's reply can come only once its bytes are out: its wait starts then.
+  if (!pending_.empty() && pending_.front().seq >= conn->writing_first_seq) {
+    head_since_ = SteadyClock::now();
+  }
   Flush();
 }
 

@@ -209,6 +209,14 @@ void RedisServer::Kill() {
   if (running()) Signal(SIGKILL);
 }
 
+void RedisServer::Freeze() const {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void RedisServer::Thaw() const {
+  if (running()) ::kill(pid_, SIGCONT);
+}
+
 void RedisServer::Signal(int sig) {
   ::kill(pid_, sig);
   auto deadline = steady_clock::now() + std::chrono::seconds(30);

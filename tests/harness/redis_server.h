@@ -52,6 +52,10 @@ class RedisServer {
   void Stop();
   // SIGKILL, then waits for the exit: like a crash or an OOM kill.
   void Kill();
+  // SIGSTOP / SIGCONT: a server that stops answering without closing its connections (a hung
+  // or partitioned primary). Thaw before Stop (a stopped server handles no SIGTERM).
+  void Freeze() const;
+  void Thaw() const;
   void Restart() {
     Stop();
     Start();

@@ -2,7 +2,8 @@
 // redis-server processes on loopback: a primary and a replica started by the test (REPLICAOF).
 // A worker pointed at a replica is unready and says why once; it recovers when that server is
 // promoted; a job running while its Redis is demoted finishes and its result is delivered once
-// the server is a primary again; with WAIT, a claim is not taken while no replica has it.
+// the server is a primary again; a primary that stops answering is dropped and used again when
+// it is back; with WAIT, a claim is not taken while no replica has it.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -155,6 +156,37 @@ TEST(WorkerFailover, AJobRunningWhileItsRedisIsDemotedFinishesAndIsDeliveredAfte
   ASSERT_EQ(down.size(), 1u) << w.Log();
   EXPECT_NE(Field(down[0], "error").find("READONLY"), std::string::npos) << w.Log();
   // The retries of the result while Redis was away were detail (debug): one warning in all.
+  EXPECT_EQ(Warnings(w).size(), 1u) << w.Log();
+}
+
+// The reply timeout (30 s) is what tells a hung primary from a busy one.
+TEST(WorkerFailover, APrimaryThatStopsAnsweringIsDroppedAtTheReplyTimeoutAndUsedAgainWhenBack) {
+  RedisServer redis;
+  TempDir dir;
+  FfpodWorker w(redis.Url(), "w-hung", dir, kFast);
+  int port = w.Port();
+  ASSERT_TRUE(WaitFor([&] { return testing::HttpGet(port, "/readyz").status == 200; }, 30s))
+      << testing::HttpGet(port, "/readyz").body << w.Log();
+
+  redis.Freeze();
+  const std::string hung = "no reply from 127.0.0.1:" + std::to_string(redis.port()) + " within";
+  ASSERT_TRUE(WaitFor([&] { return RedisCheck(port).find(hung) != std::string::npos; }, 90s))
+      << testing::HttpGet(port, "/readyz").body << w.Log();
+  EXPECT_EQ(testing::HttpGet(port, "/readyz").status, 503);
+  EXPECT_EQ(Metric(port, "ffpod_redis_up"), 0);
+  auto warnings = Warnings(w);
+  ASSERT_EQ(warnings.size(), 1u) << w.Log();
+  EXPECT_NE(Field(warnings[0], "error").find(hung), std::string::npos) << w.Log();
+
+  redis.Thaw();
+  ASSERT_TRUE(WaitFor([&] { return testing::HttpGet(port, "/readyz").status == 200; }, 60s))
+      << testing::HttpGet(port, "/readyz").body << w.Log();
+  std::string out = dir / "after-hang.mp4";
+  testing::Produce(redis, testing::JobDocument("after-hang", testing::EncodeArgs(out, 0.5), {out}));
+  ASSERT_TRUE(
+      WaitFor([&] { return testing::JobField(redis, "after-hang", "state") == "succeeded"; }, 60s))
+      << w.Log();
+  EXPECT_EQ(RecordsOf(w, "Redis connected").size(), 2u) << w.Log();
   EXPECT_EQ(Warnings(w).size(), 1u) << w.Log();
 }
 

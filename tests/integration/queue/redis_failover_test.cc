@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -123,6 +124,36 @@ TEST(RedisClientFailover, AWriteToADemotedPrimaryDropsTheConnectionAndItStaysDow
   a.PromoteToPrimary();
   ASSERT_TRUE(RunUntil(io, [&] { return c.client->up(); }));
   EXPECT_EQ(c.events.size(), 3u);
+}
+
+// Regression: each write the kernel took counted as progress, so a client that kept issuing
+// commands (heartbeats every second) never timed out on a server that had stopped answering.
+TEST(RedisClientFailover, LaterWritesDoNotKeepAStoppedServerLookingAlive) {
+  RedisServer redis;
+  boost::asio::io_context io;
+  RedisClientOptions options = RequirePrimary();
+  options.reply_timeout = milliseconds(1000);
+  options.connect_timeout = milliseconds(500);
+  Client c(io, redis, options);
+  ASSERT_TRUE(RunUntil(io, [&] { return c.client->up(); }));
+
+  redis.Freeze();
+  boost::asio::steady_timer ticker(io);
+  std::function<void()> tick = [&] {
+    if (c.client->up()) c.client->Command({"PING"}, [](std::error_code, const RedisReply&) {});
+    ticker.expires_after(milliseconds(100));
+    ticker.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) tick();
+    });
+  };
+  tick();
+  ASSERT_TRUE(RunUntil(io, [&] { return c.events.size() >= 2; }));
+  ticker.cancel();
+  EXPECT_FALSE(c.events[1].first);
+  EXPECT_EQ(c.events[1].second, "no reply from " + Address(redis) + " within 1000 ms");
+
+  redis.Thaw();
+  ASSERT_TRUE(RunUntil(io, [&] { return c.client->up(); }));
 }
 
 }  // namespace
