@@ -86,6 +86,10 @@ struct Config {
   double result_ttl_s = 7 * 24 * 3600.0;  // Q:job:<id> expiry after a terminal state
   int results_maxlen = 100000;            // Q:results approximate trim length
   int dead_max = 100000;  // Q:dead is trimmed to this length (oldest dropped) when it grows
+  // Durability: the claim, Start and Finish steps wait (WAIT) until this many replicas have
+  // their writes, up to redis_wait_timeout_s; too few in time fails the step, which is retried.
+  int redis_wait_replicas = 0;
+  double redis_wait_timeout_s = 5;
   bool pod_deletion_cost = false;  // keep this pod's pod-deletion-cost annotation current
   std::string serviceaccount_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
 

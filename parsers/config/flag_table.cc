@@ -364,6 +364,13 @@ const Flag kFlags[] = {
      "length the dead list is trimmed to when a job is dead-lettered; the oldest entries are "
      "dropped and counted",
      Integer(&Config::dead_max, 1, 100000000)},
+    {"--redis-wait-replicas", kWorker, "N",
+     "the claim, start and result steps succeed only once N replicas have their writes (WAIT); "
+     "0: no wait",
+     Integer(&Config::redis_wait_replicas, 0, 100)},
+    {"--redis-wait-timeout", kWorker, "SECONDS",
+     "how long a step waits for --redis-wait-replicas replicas before it fails and is retried",
+     Seconds(&Config::redis_wait_timeout_s, 0.01, 600)},
     {"--id", kEnqueue | kRun, "ID", "job id (run: in logs, the result and spans)",
      Text(&Config::job_id, JobId), "enqueue: generated; run: $POD_NAME, else the hostname"},
     {"--output", kEnqueue | kRun, "PATH[,PATH]",

@@ -175,6 +175,7 @@ int WorkerMode::Run() {
 void WorkerMode::ConnectQueue() {
   RedisClientOptions options;
   options.client_name = "ffpod-" + identity_.id;
+  options.require_primary = true;  // a replica (a demoted primary) is not used: it is down
   redis_ = std::make_unique<RedisClient>(service_.io(), *url_, options);
   RedisClientOptions claim_options = options;
   claim_options.client_name = "ffpod-claim-" + identity_.id;
@@ -186,6 +187,8 @@ void WorkerMode::ConnectQueue() {
   settings.results_maxlen = config_.results_maxlen;
   settings.default_max_attempts = config_.max_attempts;
   settings.dead_max = config_.dead_max;
+  settings.wait_replicas = config_.redis_wait_replicas;
+  settings.wait_timeout = Ms(config_.redis_wait_timeout_s);
   queue_ = std::make_unique<JobQueue>(*redis_, settings);
   queue_->ObserveDeadTrimmed([this](long long dropped) {
     service_.metrics().CountDeadTrimmed(static_cast<uint64_t>(dropped));

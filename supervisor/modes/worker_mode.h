@@ -6,9 +6,11 @@
 // events, and the job's next place: done, delayed for a retry, dead, or back at the head of
 // pending after a drain). Heartbeats with a TTL; recovers the jobs of workers whose heartbeat
 // expired; promotes due retries. When Redis goes away nothing crashes: readiness turns 503,
-// running jobs keep running, and their results are delivered once Redis is back. When Redis
-// refuses writes (maxmemory, a read-only replica) readiness is 503 (`redis_writes`) until a
-// write is accepted again, with one log line at each end of the episode.
+// running jobs keep running, and their results are delivered once Redis is back. A failover
+// is such an outage: a node that is no longer a usable primary (READONLY and the like) drops
+// the connection, and the worker uses a node again only once it says it is a primary. When the
+// primary refuses writes (maxmemory, failing snapshots) readiness is 503 (`redis_writes`) until
+// a write is accepted again, with one log line at each end of the episode.
 //
 // Threading: one io_context thread (the Service's); sha256 of outputs runs on a small pool.
 #pragma once

@@ -33,8 +33,9 @@ WorkerSlot::WorkerSlot(const Context& context, Owner& owner, int index)
         boost::json::object f = Fields();
         f["error"] = error.message;
         f["retry_in_ms"] = wait.count();
-        // While Redis refuses writes the worker has said so once; each retry is detail.
-        if (owner_.writes_refused()) {
+        // While Redis is down or refuses writes the worker has said so once; each retry is
+        // detail.
+        if (owner_.writes_refused() || !owner_.redis_up()) {
           ctx_.logger.Debug("queue step failed; retrying", f);
         } else {
           ctx_.logger.Warn("queue step failed; retrying", f);
@@ -376,7 +377,10 @@ void WorkerSlot::Record() {
             fenced_ = true;
             LogFencedLate();
           }
-          if (outcome.ok() && *outcome == FinishOutcome::kRecorded &&
+          // kRepeated: an earlier try of this step recorded it (its reply, or the WAIT after
+          // it, was lost), and did not sweep.
+          if (outcome.ok() &&
+              (*outcome == FinishOutcome::kRecorded || *outcome == FinishOutcome::kRepeated) &&
               (result_->status == ResultStatus::kSucceeded ||
                result_->status == ResultStatus::kDead ||
                result_->status == ResultStatus::kCancelled)) {

@@ -50,7 +50,16 @@ class WorkerMode::ClaimQueue final : public ClaimLoop::Queue {
   }
   void IsPaused(ClaimLoop::Reply<bool> done) override { w_.queue_->IsPaused(std::move(done)); }
   void Claim(ClaimLoop::Reply<std::optional<std::string>> done) override {
-    w_.queue_->Claim(*w_.claim_redis_, std::chrono::seconds(2), std::move(done));
+    w_.queue_->Claim(
+        *w_.claim_redis_, std::chrono::seconds(2),
+        [this, done = std::move(done)](Result<std::optional<std::string>> claimed) {
+          // Counted by the loop; the reason (Redis down, too few replicas in time
+          // with --redis-wait-replicas) for whoever looks closer.
+          if (!claimed.ok()) {
+            w_.logger_.Debug("claim failed; retrying", {{"error", claimed.error().message}});
+          }
+          done(std::move(claimed));
+        });
   }
 
  private:

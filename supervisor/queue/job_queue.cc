@@ -17,11 +17,11 @@ Error Failed(const RedisReply& reply) {
   return Error{"Redis: " + (reply.IsError() ? reply.str : "unexpected reply " + reply.ToString())};
 }
 
-// Redis' refusals of a write it takes no writes for now, also as Redis 6 wraps them inside a
-// script's error ("ERR Error running script ...: -OOM command not allowed ...").
+// A primary's refusals of a write it takes no writes for now, also as Redis 6 wraps them inside
+// a script's error ("ERR Error running script ...: -OOM command not allowed ...").
 bool IsWriteRefusal(const RedisReply& reply) {
   if (!reply.IsError()) return false;
-  for (std::string_view code : {"OOM", "READONLY", "MISCONF", "NOREPLICAS"}) {
+  for (std::string_view code : {"OOM", "MISCONF", "NOREPLICAS"}) {
     if (reply.IsErrorCode(code)) return true;
     if (reply.str.find("-" + std::string(code) + " ") != std::string::npos) return true;
   }
@@ -79,19 +79,43 @@ void JobQueue::EvalWatched(const RedisScript& script, std::vector<std::string> k
   redis_.Eval(script, std::move(keys), std::move(args), Observed(std::move(callback), false));
 }
 
+void JobQueue::Replicated(RedisClient& client, const char* step,
+                          std::function<void(Status)> done) const {
+  if (settings_.wait_replicas <= 0) return done(Status::Ok());
+  int want = settings_.wait_replicas;
+  auto timeout = settings_.wait_timeout;
+  client.Command(
+      {"WAIT", std::to_string(want), std::to_string(timeout.count())},
+      [done = std::move(done), want, timeout, step](std::error_code ec, const RedisReply& reply) {
+        if (ec) return done(Failed(ec));
+        if (reply.IsError()) return done(Failed(reply));
+        if (reply.integer >= want) return done(Status::Ok());
+        done(Error{"Redis: the " + std::string(step) + " reached " + std::to_string(reply.integer) +
+                   " of " + std::to_string(want) + " replicas within " +
+                   std::to_string(timeout.count()) + " ms (--redis-wait-replicas)"});
+      },
+      timeout);
+}
+
 void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait,
                      Reply<std::optional<std::string>> done) {
-  blocking.Command({"BLMOVE", keys_.Pending(), keys_.Active(settings_.worker_id), "RIGHT", "LEFT",
-                    std::to_string(wait.count())},
-                   Observed(
-                       [done = std::move(done)](std::error_code ec, RedisReply reply) {
-                         if (ec) return done(Failed(ec));
-                         if (reply.IsError()) return done(Failed(reply));
-                         if (reply.IsNil()) return done(std::optional<std::string>());
-                         done(std::optional<std::string>(std::move(reply.str)));
-                       },
-                       true),
-                   wait);
+  blocking.Command(
+      {"BLMOVE", keys_.Pending(), keys_.Active(settings_.worker_id), "RIGHT", "LEFT",
+       std::to_string(wait.count())},
+      Observed(
+          [this, &blocking, done = std::move(done)](std::error_code ec, RedisReply reply) mutable {
+            if (ec) return done(Failed(ec));
+            if (reply.IsError()) return done(Failed(reply));
+            if (reply.IsNil()) return done(std::optional<std::string>());
+            Replicated(
+                blocking, "claim",
+                [done = std::move(done), document = std::move(reply.str)](const Status& s) mutable {
+                  if (!s.ok()) return done(s.error());
+                  done(std::optional<std::string>(std::move(document)));
+                });
+          },
+          true),
+      wait);
 }
 
 void JobQueue::Start(const std::string& document, const std::string& id, const std::string& token,
@@ -99,16 +123,20 @@ void JobQueue::Start(const std::string& document, const std::string& id, const s
   EvalWatched(QueueScripts::Start(),
               {keys_.Job(id), keys_.Paused(), keys_.Active(settings_.worker_id), keys_.Pending()},
               {document, settings_.worker_id, Now(), keys_.Events(), id, token},
-              [done = std::move(done)](std::error_code ec, RedisReply reply) {
+              [this, done = std::move(done)](std::error_code ec, RedisReply reply) mutable {
                 if (ec) return done(Failed(ec));
                 if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
                 long long code = reply.elements[0].integer;
-                done(Started{.outcome = code == 1   ? StartOutcome::kStarted
-                                        : code == 2 ? StartOutcome::kCancelled
-                                        : code == 3 ? StartOutcome::kGone
-                                        : code == 4 ? StartOutcome::kEnded
-                                                    : StartOutcome::kPaused,
-                             .attempt = static_cast<int>(reply.elements[1].integer)});
+                Started started{.outcome = code == 1   ? StartOutcome::kStarted
+                                           : code == 2 ? StartOutcome::kCancelled
+                                           : code == 3 ? StartOutcome::kGone
+                                           : code == 4 ? StartOutcome::kEnded
+                                                       : StartOutcome::kPaused,
+                                .attempt = static_cast<int>(reply.elements[1].integer)};
+                Replicated(redis_, "start", [done = std::move(done), started](const Status& s) {
+                  if (!s.ok()) return done(s.error());
+                  done(started);
+                });
               });
 }
 
@@ -130,15 +158,19 @@ void JobQueue::Finish(const FinishRequest& r, Reply<FinishOutcome> done) {
                std::to_string(settings_.result_ttl_s), std::to_string(settings_.results_maxlen),
                r.token, keys_.Events(), Now(), r.id.empty() ? "0" : "1", r.dead_entry_json,
                settings_.worker_id, r.start_token, std::to_string(settings_.dead_max)},
-              [done = std::move(done), trims = trim_observer_](std::error_code ec,
-                                                               const RedisReply& reply) {
+              [this, done = std::move(done), trims = trim_observer_](
+                  std::error_code ec, const RedisReply& reply) mutable {
                 if (ec) return done(Failed(ec));
                 if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
                 ReportTrimmed(trims, reply, 1);
                 long long code = reply.elements[0].integer;
-                done(code == 2    ? FinishOutcome::kSuperseded
-                     : code == -1 ? FinishOutcome::kRepeated
-                                  : FinishOutcome::kRecorded);
+                FinishOutcome outcome = code == 2    ? FinishOutcome::kSuperseded
+                                        : code == -1 ? FinishOutcome::kRepeated
+                                                     : FinishOutcome::kRecorded;
+                Replicated(redis_, "result", [done = std::move(done), outcome](const Status& s) {
+                  if (!s.ok()) return done(s.error());
+                  done(outcome);
+                });
               });
 }
 

@@ -10,9 +10,16 @@
 // a recovery takes the token away.
 //
 // Writes refused: Redis answers a write it will not take now with an error (OOM: maxmemory
-// reached under noeviction; READONLY: a replica; MISCONF: snapshots failing; NOREPLICAS: too
-// few replicas). ObserveWrites() sees each such refusal, from any step, and each plain write
-// command Redis accepted (a script may write nothing, so its success proves nothing).
+// reached under noeviction; MISCONF: snapshots failing; NOREPLICAS: too few replicas).
+// ObserveWrites() sees each such refusal, from any step, and each plain write command Redis
+// accepted (a script may write nothing, so its success proves nothing). A replica's READONLY is
+// not a refusal but a lost primary: the client reconnects (supervisor/queue/redis_failover.h).
+//
+// Durability (Settings::wait_replicas > 0): the claim, Start and Finish steps succeed only once
+// that many replicas have acknowledged the step's writes (WAIT, on the connection that wrote
+// them, up to Settings::wait_timeout); fewer in time fails the step with an error saying so,
+// although the primary has it. A failed claim is handed back by the claim loop's
+// reconciliation, a failed Start or Finish is repeated (both are safe to repeat).
 //
 // Threading: the io_context thread of the clients.
 #pragma once
@@ -97,6 +104,10 @@ class JobQueue {
     int64_t results_maxlen = kDefaultResultsMaxlen;
     int default_max_attempts = 3;
     int64_t dead_max = kDefaultDeadMax;  // Q:dead's length after each dead-lettering
+    // WAIT after the claim, Start and Finish steps: replicas that must have their writes (0:
+    // none, no WAIT) and how long to wait for them.
+    int wait_replicas = 0;
+    std::chrono::milliseconds wait_timeout{5000};
   };
 
   JobQueue(RedisClient& commands, Settings settings);
@@ -199,6 +210,9 @@ class JobQueue {
   RedisClient::Callback Observed(RedisClient::Callback callback, bool plain_write) const;
   void EvalWatched(const RedisScript& script, std::vector<std::string> keys,
                    std::vector<std::string> args, RedisClient::Callback callback);
+  // With wait_replicas: WAIT on `client` (whose writes `step` made), then `done` with OK, or
+  // an error when too few replicas acknowledged in time. Without: `done` at once.
+  void Replicated(RedisClient& client, const char* step, std::function<void(Status)> done) const;
   // A command whose answer is an array of strings (SMEMBERS, LRANGE).
   void Strings(const std::vector<std::string>& command, Reply<std::vector<std::string>> done);
 

@@ -200,6 +200,7 @@ void RedisClient::Impl::Enqueue(const std::vector<std::string>& argv, Pending pe
     out_queue_.push_back(std::move(chunk));
   }
   if (pending_.empty()) head_since_ = SteadyClock::now();
+  pending.seq = next_seq_++;
   pending_.push_back(std::move(pending));
   ++unsent_;
   Flush();

@@ -18,16 +18,25 @@
 //   RedisErrc::kInvalidCommand  empty argv; nothing was sent.
 //
 // Connection lifecycle: Start() connects (resolve, connect, TLS handshake, AUTH, CLIENT
-// SETNAME, SELECT, PING) within `connect_timeout`. On success the client is up. When the
-// connection drops (EOF, reset, a protocol error: a malformed reply or one over the bounds of
-// RedisReplyLimits, or no reply within `reply_timeout`), the state
-// callback reports down, then every command already written fails with kConnectionLost (any not
-// yet written with kNotConnected), and the client reconnects by itself after an exponential
-// backoff with jitter (RedisReconnectDelay), forever, until Close() or destruction. A failed
-// attempt (refused, timed out, TLS verification, WRONGPASS, NOAUTH, LOADING) is retried the same
-// way. Only transitions are reported: down once (also when the very first attempt fails), up
-// once; the latest failure is in last_error(). Host names are resolved by Asio's resolver (its
-// own helper thread runs getaddrinfo; the handlers run on the loop).
+// SETNAME, SELECT, ROLE with `require_primary`, PING) within `connect_timeout`. On success the
+// client is up. When the connection drops (EOF, reset, a protocol error: a malformed reply or one
+// over the bounds of RedisReplyLimits, or no reply within `reply_timeout`), the state callback
+// reports down, then every command already written fails with kConnectionLost (any not yet written
+// with kNotConnected), and the client reconnects by itself after an exponential backoff with jitter
+// (RedisReconnectDelay), forever, until Close() or destruction. A failed attempt (refused, timed
+// out, TLS verification, WRONGPASS, NOAUTH, LOADING) is retried the same way. Only transitions are
+// reported: down once (also when the very first attempt fails), up once; the latest failure is in
+// last_error(). Host names are resolved by Asio's resolver (its own helper thread runs getaddrinfo;
+// the handlers run on the loop).
+//
+// Failover: a reply that says the node is no longer a usable primary (READONLY, MASTERDOWN,
+// LOADING, CLUSTERDOWN, TRYAGAIN: supervisor/queue/redis_failover.h decides) drops the
+// connection like a lost one (down reported, the other commands in flight fail with
+// kConnectionLost), then that reply reaches its callback as Redis' error: the command did not
+// run. The client reconnects with backoff and, with `require_primary`, uses a node only once
+// ROLE says it is a primary, so a demoted primary stays down until it is promoted again (or the
+// address leads to the new primary). Where the primary is looked for is Connect()'s one step:
+// the URL's host today.
 //
 // Blocking commands (BLMOVE, BLPOP, XREAD BLOCK): replies come in order, so a blocking command
 // delays every command issued after it on the same client until it returns. Run them on a
@@ -82,6 +91,10 @@ struct RedisClientOptions {
   // [0.5, 1].
   std::chrono::milliseconds reconnect_initial{200};
   std::chrono::milliseconds reconnect_max{10000};
+  // ROLE in the handshake: a node that is not a primary (a replica, a Sentinel) fails the
+  // attempt (RoleRefusal in supervisor/queue/redis_failover.h), which is retried like any other.
+  // A node that refuses ROLE itself is used. For clients that write (the worker).
+  bool require_primary = false;
   // CLIENT SETNAME after connecting (shown by CLIENT LIST); empty: none. Bytes Redis refuses
   // in a name (spaces, control characters, non-ASCII) are sent as '_'.
   std::string client_name;
@@ -94,6 +107,7 @@ struct RedisClientStats {
   uint64_t disconnects = 0;       // times an up connection dropped
   uint64_t commands_sent = 0;     // user commands written (scripts count once per EVAL/EVALSHA)
   uint64_t commands_failed = 0;   // user commands that got an error_code
+  uint64_t primary_lost = 0;      // replies that said the node is no longer a usable primary
 };
 
 // The delay before reconnect attempt number `failures` (0 for the first retry after a drop or

@@ -94,6 +94,7 @@ struct Connection {
   std::vector<OutChunk> writing;  // the write in progress
   std::vector<asio::const_buffer> write_buffers;
   bool write_in_progress = false;
+  uint64_t writing_first_seq = 0;  // the first command of the write in progress
   Phase phase = Phase::kTransport;
 };
 
@@ -133,6 +134,7 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
     Callback callback;
     milliseconds blocks_for{0};
     bool user = true;  // false for the connection handshake's own commands
+    uint64_t seq = 0;  // order of issue (Enqueue numbers them)
   };
   using Connection = redis_internal::Connection;
   using OutChunk = redis_internal::OutChunk;
@@ -153,6 +155,10 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
   void OnRead(const ConnPtr& conn, const boost::system::error_code& ec, size_t n);
   void ArmWatchdog(const ConnPtr& conn);
   void CheckReplies(const ConnPtr& conn);
+  // When `reply` says the node is no longer a usable primary (PrimaryLostCode): drops the
+  // connection, which reconnects (and, with require_primary, verifies the role again). True
+  // when it dropped.
+  bool DropIfPrimaryLost(const ConnPtr& conn, const RedisReply& reply);
 
   void FailLater(Callback callback, RedisErrc code);
   void Report(bool up, const std::string& reason);
@@ -178,8 +184,13 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
   std::deque<Pending> pending_;  // commands awaiting replies, in order; the last `unsent_`
   size_t unsent_ = 0;            // of them are still in out_queue_, the others were written
   std::vector<OutChunk> out_queue_;
-  SteadyClock::time_point head_since_;     // when pending_.front() became the oldest command
-  SteadyClock::time_point last_progress_;  // last bytes read or last write completed
+  uint64_t next_seq_ = 0;  // Pending::seq of the next command
+  // When pending_.front() became the oldest command, or its bytes were all written if that was
+  // later: the reply timeout runs from there.
+  SteadyClock::time_point head_since_;
+  // Last bytes read (a long reply arriving). Writes of later commands do not count: a server
+  // that stopped answering still lets the kernel take small writes for a long time.
+  SteadyClock::time_point last_progress_;
 };
 
 }  // namespace ffpod

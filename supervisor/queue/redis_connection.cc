@@ -7,6 +7,7 @@
 
 #include "supervisor/net/tls_client.h"
 #include "supervisor/queue/redis_client_impl.h"
+#include "supervisor/queue/redis_failover.h"
 
 namespace ffpod {
 
@@ -68,6 +69,8 @@ std::string ConnectTimedOut(const std::string& address, redis_internal::Connecti
 
 }  // namespace
 
+// Where the primary is looked for: the URL's address. A discovery step (asking Sentinels, a
+// cluster's slot map) belongs here; every reconnection, failovers included, passes through it.
 void RedisClient::Impl::Connect() {
   state_ = State::kConnecting;
   ++stats_.connect_attempts;
@@ -156,8 +159,9 @@ void RedisClient::Impl::OnTransportConnected(const ConnPtr& conn,
   });
 }
 
-// Reads from now on, and pipelines the handshake: AUTH, CLIENT SETNAME, SELECT, PING. Any error
-// reply fails the attempt with that reply's message; PING's reply makes the client ready.
+// Reads from now on, and pipelines the handshake: AUTH, CLIENT SETNAME, SELECT, ROLE (with
+// require_primary), PING. Any error reply fails the attempt with that reply's message (ROLE's
+// only when RoleRefusal says the node is not a primary); PING's reply makes the client ready.
 void RedisClient::Impl::StartSession(const ConnPtr& conn) {
   conn->phase = Connection::Phase::kRedisHandshake;
   Read(conn);
@@ -179,6 +183,7 @@ void RedisClient::Impl::StartSession(const ConnPtr& conn) {
     steps.push_back({"CLIENT", "SETNAME", name});
   }
   if (url_.db != 0) steps.push_back({"SELECT", std::to_string(url_.db)});
+  if (options_.require_primary) steps.push_back({"ROLE"});
   steps.push_back({"PING"});
   for (size_t i = 0; i < steps.size(); ++i) {
     std::string what = steps[i][0] == "CLIENT" ? "CLIENT SETNAME" : steps[i][0];
@@ -187,7 +192,11 @@ void RedisClient::Impl::StartSession(const ConnPtr& conn) {
     Enqueue(steps[i],
             Pending{[this, conn, what, last](std::error_code ec, const RedisReply& reply) {
                       if (ec || !Live(conn)) return;
-                      if (reply.IsError()) {
+                      if (what == "ROLE") {
+                        if (auto refused = RoleRefusal(reply, url_.Address())) {
+                          Drop(conn, *refused);
+                        }
+                      } else if (reply.IsError()) {
                         Drop(conn, what + " failed: " + reply.str);
                       } else if (last) {
                         OnReady(conn);
@@ -217,6 +226,7 @@ void RedisClient::Impl::Flush() {
   out_queue_.clear();
   conn->write_buffers.clear();
   for (const auto& chunk : conn->writing) conn->write_buffers.push_back(chunk.Buffer());
+  conn->writing_first_seq = next_seq_ - unsent_;
   unsent_ = 0;
   conn->write_in_progress = true;
   conn->Visit([&](auto& stream) {
@@ -234,7 +244,10 @@ void RedisClient::Impl::OnWrite(const ConnPtr& conn, const boost::system::error_
     Drop(conn, "write to " + url_.Address() + ": " + DescribeNetError(ec));
     return;
   }
-  last_progress_ = SteadyClock::now();
+  // The oldest command's reply can come only once its bytes are out: its wait starts then.
+  if (!pending_.empty() && pending_.front().seq >= conn->writing_first_seq) {
+    head_since_ = SteadyClock::now();
+  }
   Flush();
 }
 
@@ -272,11 +285,24 @@ void RedisClient::Impl::OnRead(const ConnPtr& conn, const boost::system::error_c
     Pending p = std::move(pending_.front());
     pending_.pop_front();
     head_since_ = now;
+    if (p.user && DropIfPrimaryLost(conn, **next)) {
+      // Down is reported and the other commands failed first: the caller sees Redis' error
+      // while the client already looks for a primary again.
+      p.callback({}, std::move(**next));
+      return;
+    }
     p.callback({}, std::move(**next));
     // The callback may have closed or destroyed the client.
     if (!Live(conn) || state_ == State::kClosed) return;
   }
   Read(conn);
+}
+
+bool RedisClient::Impl::DropIfPrimaryLost(const ConnPtr& conn, const RedisReply& reply) {
+  if (!PrimaryLostCode(reply)) return false;
+  ++stats_.primary_lost;
+  Drop(conn, "Redis at " + url_.Address() + " is not a usable primary: " + reply.str);
+  return true;
 }
 
 void RedisClient::Impl::ArmWatchdog(const ConnPtr& conn) {

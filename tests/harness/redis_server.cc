@@ -128,6 +128,7 @@ void RedisServer::WriteConfig() const {
   conf += "appendonly yes\n";
   conf += "appendfsync always\n";
   conf += "save \"\"\n";
+  conf += "repl-diskless-sync-delay 0\n";  // a replica syncs at once (REPLICAOF in tests)
   if (options_.tls) {
     conf += "port 0\n";
     conf += "tls-port " + std::to_string(port_) + "\n";
@@ -208,6 +209,14 @@ void RedisServer::Kill() {
   if (running()) Signal(SIGKILL);
 }
 
+void RedisServer::Freeze() const {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void RedisServer::Thaw() const {
+  if (running()) ::kill(pid_, SIGCONT);
+}
+
 void RedisServer::Signal(int sig) {
   ::kill(pid_, sig);
   auto deadline = steady_clock::now() + std::chrono::seconds(30);
@@ -268,6 +277,34 @@ RedisReply RedisServer::Command(const std::vector<std::string>& argv, int db) co
     if (select.IsError()) throw std::runtime_error("SELECT: " + select.str);
   }
   return run(argv);
+}
+
+void RedisServer::ReplicaOf(const RedisServer& primary) const {
+  RedisReply set = Command({"REPLICAOF", "127.0.0.1", std::to_string(primary.port())});
+  if (set.IsError()) throw std::runtime_error("REPLICAOF: " + set.str);
+  auto deadline = steady_clock::now() + std::chrono::seconds(30);
+  std::string info;
+  while (steady_clock::now() < deadline) {
+    info = Command({"INFO", "replication"}).str;
+    if (info.find("master_link_status:up") != std::string::npos &&
+        info.find("master_sync_in_progress:0") != std::string::npos) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("replica on port " + std::to_string(port_) +
+                           " did not synchronise with port " + std::to_string(primary.port()) +
+                           " within 30 s:\n" + info + "\nlog:\n" + Log());
+}
+
+void RedisServer::PromoteToPrimary() const {
+  RedisReply promoted = Command({"REPLICAOF", "NO", "ONE"});
+  if (promoted.IsError()) throw std::runtime_error("REPLICAOF NO ONE: " + promoted.str);
+}
+
+std::string RedisServer::Role() const {
+  RedisReply role = Command({"ROLE"});
+  return role.elements.empty() ? role.ToString() : role.elements[0].str;
 }
 
 std::string RedisServer::Log() const { return ReadFile(dir_.path() / "redis.log"); }

@@ -52,6 +52,10 @@ class RedisServer {
   void Stop();
   // SIGKILL, then waits for the exit: like a crash or an OOM kill.
   void Kill();
+  // SIGSTOP / SIGCONT: a server that stops answering without closing its connections (a hung
+  // or partitioned primary). Thaw before Stop (a stopped server handles no SIGTERM).
+  void Freeze() const;
+  void Thaw() const;
   void Restart() {
     Stop();
     Start();
@@ -65,6 +69,14 @@ class RedisServer {
   // ":secret" or "user:secret") and `db` are put in when given.
   std::string Url(const std::string& userinfo = "", int db = 0) const;
   std::string UnixUrl(const std::string& userinfo = "", int db = 0) const;
+
+  // Replication (plain TCP servers of this harness on loopback). ReplicaOf: REPLICAOF the
+  // primary, then waits until the link is up and the first synchronisation is done (30 s limit;
+  // throws). PromoteToPrimary: REPLICAOF NO ONE (what a failover does to the replica it
+  // promotes); the server takes writes at once. Role: ROLE's first element ("master", "slave").
+  void ReplicaOf(const RedisServer& primary) const;
+  void PromoteToPrimary() const;
+  std::string Role() const;
 
   // Runs one command synchronously over the unix socket (hiredis), as the default user, in
   // database `db`. Throws when the server cannot be reached.
