@@ -12,11 +12,6 @@ namespace {
 
 std::string Now() { return FormatTimestamp(std::chrono::system_clock::now()); }
 
-Error Failed(const std::error_code& ec) { return Error{"Redis: " + ec.message()}; }
-Error Failed(const RedisReply& reply) {
-  return Error{"Redis: " + (reply.IsError() ? reply.str : "unexpected reply " + reply.ToString())};
-}
-
 // A primary's refusals of a write it takes no writes for now, also as Redis 6 wraps them inside
 // a script's error ("ERR Error running script ...: -OOM command not allowed ...").
 bool IsWriteRefusal(const RedisReply& reply) {
@@ -87,8 +82,8 @@ void JobQueue::Replicated(RedisClient& client, const char* step,
   client.Command(
       {"WAIT", std::to_string(want), std::to_string(timeout.count())},
       [done = std::move(done), want, timeout, step](std::error_code ec, const RedisReply& reply) {
-        if (ec) return done(Failed(ec));
-        if (reply.IsError()) return done(Failed(reply));
+        if (ec) return done(RedisFailure(ec));
+        if (reply.IsError()) return done(RedisFailure(reply));
         if (reply.integer >= want) return done(Status::Ok());
         done(Error{"Redis: the " + std::string(step) + " reached " + std::to_string(reply.integer) +
                    " of " + std::to_string(want) + " replicas within " +
@@ -104,8 +99,8 @@ void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait,
        std::to_string(wait.count())},
       Observed(
           [this, &blocking, done = std::move(done)](std::error_code ec, RedisReply reply) mutable {
-            if (ec) return done(Failed(ec));
-            if (reply.IsError()) return done(Failed(reply));
+            if (ec) return done(RedisFailure(ec));
+            if (reply.IsError()) return done(RedisFailure(reply));
             if (reply.IsNil()) return done(std::optional<std::string>());
             Replicated(
                 blocking, "claim",
@@ -124,8 +119,8 @@ void JobQueue::Start(const std::string& document, const std::string& id, const s
               {keys_.Job(id), keys_.Paused(), keys_.Active(settings_.worker_id), keys_.Pending()},
               {document, settings_.worker_id, Now(), keys_.Events(), id, token},
               [this, done = std::move(done)](std::error_code ec, RedisReply reply) mutable {
-                if (ec) return done(Failed(ec));
-                if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
+                if (ec) return done(RedisFailure(ec));
+                if (reply.IsError() || reply.elements.size() != 2) return done(RedisFailure(reply));
                 long long code = reply.elements[0].integer;
                 Started started{.outcome = code == 1   ? StartOutcome::kStarted
                                            : code == 2 ? StartOutcome::kCancelled
@@ -143,8 +138,8 @@ void JobQueue::Start(const std::string& document, const std::string& id, const s
 void JobQueue::ReturnUnheld(const std::vector<std::string>& held, Reply<long long> done) {
   EvalWatched(QueueScripts::ReturnUnheld(), {keys_.Active(settings_.worker_id), keys_.Pending()},
               held, [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                if (ec) return done(Failed(ec));
-                if (reply.IsError()) return done(Failed(reply));
+                if (ec) return done(RedisFailure(ec));
+                if (reply.IsError()) return done(RedisFailure(reply));
                 done(reply.integer);
               });
 }
@@ -160,8 +155,8 @@ void JobQueue::Finish(const FinishRequest& r, Reply<FinishOutcome> done) {
                settings_.worker_id, r.start_token, std::to_string(settings_.dead_max)},
               [this, done = std::move(done), trims = trim_observer_](
                   std::error_code ec, const RedisReply& reply) mutable {
-                if (ec) return done(Failed(ec));
-                if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
+                if (ec) return done(RedisFailure(ec));
+                if (reply.IsError() || reply.elements.size() != 2) return done(RedisFailure(reply));
                 ReportTrimmed(trims, reply, 1);
                 long long code = reply.elements[0].integer;
                 FinishOutcome outcome = code == 2    ? FinishOutcome::kSuperseded
@@ -182,8 +177,8 @@ void JobQueue::Hold(const std::string& document, const std::string& id,
                keys_.Workers()},
               {document, start_token, info_json, std::to_string(ttl.count()), settings_.worker_id},
               [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                if (ec) return done(Failed(ec));
-                if (reply.IsError()) return done(Failed(reply));
+                if (ec) return done(RedisFailure(ec));
+                if (reply.IsError()) return done(RedisFailure(reply));
                 done(reply.integer == 1);
               });
 }
@@ -200,8 +195,8 @@ void JobQueue::DeadLetterBadJob(const std::string& document, const std::string& 
                std::to_string(settings_.dead_max)},
               [done = std::move(done), trims = trim_observer_](std::error_code ec,
                                                                const RedisReply& reply) {
-                if (ec) return done(Failed(ec));
-                if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
+                if (ec) return done(RedisFailure(ec));
+                if (reply.IsError() || reply.elements.size() != 2) return done(RedisFailure(reply));
                 ReportTrimmed(trims, reply, 1);
                 done(reply.elements[0].integer == 1);
               });
@@ -222,7 +217,7 @@ void JobQueue::PublishProgress(const std::string& id, const std::string& progres
        "{\"type\":\"progress\",\"id\":" + boost::json::serialize(boost::json::string_view(id)) +
            ",\"progress\":" + progress_json + "}"},
       [done = std::move(done)](std::error_code ec, const RedisReply&) {
-        done(ec ? Status(Failed(ec)) : Status::Ok());
+        done(ec ? Status(RedisFailure(ec)) : Status::Ok());
       });
 }
 
@@ -243,8 +238,8 @@ void JobQueue::Heartbeat(const std::string& info_json, std::chrono::milliseconds
   redis_.Command({"SADD", keys_.Workers(), settings_.worker_id},
                  Observed(
                      [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                       if (ec) return done(Failed(ec));
-                       if (reply.IsError()) return done(Failed(reply));
+                       if (ec) return done(RedisFailure(ec));
+                       if (reply.IsError()) return done(RedisFailure(reply));
                        done(Status::Ok());
                      },
                      true));
@@ -255,15 +250,15 @@ void JobQueue::Leave(Done done) {
                  [](std::error_code, const RedisReply&) {});
   redis_.Command({"SREM", keys_.Workers(), settings_.worker_id},
                  [done = std::move(done)](std::error_code ec, const RedisReply&) {
-                   done(ec ? Status(Failed(ec)) : Status::Ok());
+                   done(ec ? Status(RedisFailure(ec)) : Status::Ok());
                  });
 }
 
 void JobQueue::Strings(const std::vector<std::string>& command,
                        Reply<std::vector<std::string>> done) {
   redis_.Command(command, [done = std::move(done)](std::error_code ec, RedisReply reply) {
-    if (ec) return done(Failed(ec));
-    if (reply.IsError()) return done(Failed(reply));
+    if (ec) return done(RedisFailure(ec));
+    if (reply.IsError()) return done(RedisFailure(reply));
     std::vector<std::string> out;
     for (auto& e : reply.elements) out.push_back(std::move(e.str));
     done(std::move(out));
@@ -284,8 +279,8 @@ void JobQueue::Recover(const std::string& worker, bool force, Reply<Recovered> d
        keys_.Events(), force ? "1" : "0", std::to_string(settings_.dead_max)},
       [done = std::move(done), trims = trim_observer_](std::error_code ec,
                                                        const RedisReply& reply) {
-        if (ec) return done(Failed(ec));
-        if (reply.IsError() || reply.elements.size() != 3) return done(Failed(reply));
+        if (ec) return done(RedisFailure(ec));
+        if (reply.IsError() || reply.elements.size() != 3) return done(RedisFailure(reply));
         ReportTrimmed(trims, reply, 2);
         Recovered r{.jobs = reply.elements[0].integer, .started = {}};
         const auto& started = reply.elements[1].elements;
@@ -306,8 +301,8 @@ void JobQueue::PromoteDelayed(Reply<long long> done) {
   EvalWatched(QueueScripts::PromoteDelayed(), {keys_.Delayed(), keys_.Pending()},
               {settings_.queue, "100", keys_.Events(), Now()},
               [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                if (ec) return done(Failed(ec));
-                if (reply.IsError()) return done(Failed(reply));
+                if (ec) return done(RedisFailure(ec));
+                if (reply.IsError()) return done(RedisFailure(reply));
                 done(reply.integer);
               });
 }
@@ -315,8 +310,8 @@ void JobQueue::PromoteDelayed(Reply<long long> done) {
 void JobQueue::PendingLength(Reply<long long> done) {
   redis_.Command({"LLEN", keys_.Pending()},
                  [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                   if (ec) return done(Failed(ec));
-                   if (reply.IsError()) return done(Failed(reply));
+                   if (ec) return done(RedisFailure(ec));
+                   if (reply.IsError()) return done(RedisFailure(reply));
                    done(reply.integer);
                  });
 }
@@ -324,8 +319,8 @@ void JobQueue::PendingLength(Reply<long long> done) {
 void JobQueue::IsPaused(Reply<bool> done) {
   redis_.Command({"EXISTS", keys_.Paused()},
                  [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                   if (ec) return done(Failed(ec));
-                   if (reply.IsError()) return done(Failed(reply));
+                   if (ec) return done(RedisFailure(ec));
+                   if (reply.IsError()) return done(RedisFailure(reply));
                    done(reply.integer == 1);
                  });
 }
@@ -335,8 +330,8 @@ void JobQueue::SetPaused(bool paused, const std::string& info_json, Done done) {
                                       ? std::vector<std::string>{"SET", keys_.Paused(), info_json}
                                       : std::vector<std::string>{"DEL", keys_.Paused()};
   redis_.Command(argv, [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-    if (ec) return done(Failed(ec));
-    if (reply.IsError()) return done(Failed(reply));
+    if (ec) return done(RedisFailure(ec));
+    if (reply.IsError()) return done(RedisFailure(reply));
     done(Status::Ok());
   });
 }
@@ -345,8 +340,8 @@ void JobQueue::Cancel(const std::string& id, Reply<std::string> done) {
   EvalWatched(QueueScripts::Cancel(), {keys_.Job(id)},
               {Now(), keys_.Events(), id, std::to_string(settings_.result_ttl_s)},
               [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
-                if (ec) return done(Failed(ec));
-                if (reply.IsError()) return done(Failed(reply));
+                if (ec) return done(RedisFailure(ec));
+                if (reply.IsError()) return done(RedisFailure(reply));
                 done(reply.str);
               });
 }
@@ -362,8 +357,8 @@ void JobQueue::Watch(const std::vector<Watched>& jobs,
     redis_.Command({"HMGET", keys_.Job(jobs[i].id), "cancel_requested", "start_token", "state"},
                    [answers, failed, last, done, token = jobs[i].start_token](
                        std::error_code ec, const RedisReply& reply) {
-                     if (ec && !*failed) *failed = Failed(ec);
-                     if (!ec && reply.IsError() && !*failed) *failed = Failed(reply);
+                     if (ec && !*failed) *failed = RedisFailure(ec);
+                     if (!ec && reply.IsError() && !*failed) *failed = RedisFailure(reply);
                      WatchedState w;
                      if (!ec && reply.elements.size() == 3) {
                        w.cancel_requested = !reply.elements[0].IsNil();
@@ -384,8 +379,8 @@ void JobQueue::Enqueue(const std::string& document, const std::string& id, Reply
   EvalWatched(QueueScripts::Enqueue(), {keys_.Job(id), keys_.Pending()},
               {document, Now(), keys_.Events(), id},
               [done = std::move(done)](std::error_code ec, RedisReply reply) {
-                if (ec) return done(Failed(ec));
-                if (reply.IsError() || reply.elements.size() != 2) return done(Failed(reply));
+                if (ec) return done(RedisFailure(ec));
+                if (reply.IsError() || reply.elements.size() != 2) return done(RedisFailure(reply));
                 done(Enqueued{.queued = reply.elements[0].integer == 1,
                               .state = std::move(reply.elements[1].str)});
               });
@@ -395,8 +390,8 @@ void JobQueue::JobHash(const std::string& id,
                        Reply<std::vector<std::pair<std::string, std::string>>> done) {
   redis_.Command({"HGETALL", keys_.Job(id)},
                  [done = std::move(done)](std::error_code ec, RedisReply reply) {
-                   if (ec) return done(Failed(ec));
-                   if (reply.IsError()) return done(Failed(reply));
+                   if (ec) return done(RedisFailure(ec));
+                   if (reply.IsError()) return done(RedisFailure(reply));
                    std::vector<std::pair<std::string, std::string>> fields;
                    for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
                      fields.emplace_back(reply.elements[i].str, reply.elements[i + 1].str);

@@ -259,4 +259,10 @@ RedisReplyReader::Step RedisReplyReader::ParseArray(size_t header, std::string_v
   return Step::kParsed;
 }
 
+Error RedisFailure(const std::error_code& ec) { return Error{"Redis: " + ec.message()}; }
+
+Error RedisFailure(const RedisReply& reply) {
+  return Error{"Redis: " + (reply.IsError() ? reply.str : "unexpected reply " + reply.ToString())};
+}
+
 }  // namespace ffpod

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "parsers/common/result.h"
@@ -44,6 +45,11 @@ struct RedisReply {
 
   bool operator==(const RedisReply&) const = default;
 };
+
+// The error of a queue step whose command failed: it was not delivered (`ec`), or Redis answered
+// with an error or with a reply the step does not expect ("Redis: ...").
+Error RedisFailure(const std::error_code& ec);
+Error RedisFailure(const RedisReply& reply);
 
 // Bounds on one reply, so that a peer that is not Redis (or a corrupted stream) cannot make
 // ffpod allocate without limit. ffpod's own replies are at most a few MiB. A reply over a bound

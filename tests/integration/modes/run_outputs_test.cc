@@ -171,29 +171,34 @@ TEST(RunOutputs, AWrapperCannotHaveOutputsPublished) {
   EXPECT_NE(r.err.find("--output needs ffpod to run ffmpeg itself"), std::string::npos) << r.err;
 }
 
+// Three seconds of video into an HLS playlist of one-second segments.
+Args HlsArgs(const std::string& playlist) {
+  return {"-f",
+          "lavfi",
+          "-i",
+          "testsrc2=size=160x120:rate=25",
+          "-t",
+          "3",
+          "-c:v",
+          "libx264",
+          "-preset",
+          "ultrafast",
+          "-g",
+          "25",
+          "-f",
+          "hls",
+          "-hls_time",
+          "1",
+          "-hls_playlist_type",
+          "vod",
+          playlist};
+}
+
 TEST(RunOutputs, AnHlsPlaylistIsPublishedLastWithSegmentsNamedAfterIt) {
   TempDir dir;
   fs::create_directories(dir / "hls");
   std::string playlist = dir / "hls/index.m3u8";
-  Args args = {"-f",
-               "lavfi",
-               "-i",
-               "testsrc2=size=160x120:rate=25",
-               "-t",
-               "3",
-               "-c:v",
-               "libx264",
-               "-preset",
-               "ultrafast",
-               "-g",
-               "25",
-               "-f",
-               "hls",
-               "-hls_time",
-               "1",
-               "-hls_playlist_type",
-               "vod",
-               playlist};
+  Args args = HlsArgs(playlist);
   testing::CommandResult r = testing::RunCommand(RunArgv({"--output", playlist}, args), 60s);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(FilesIn(dir / "hls"),
@@ -221,38 +226,11 @@ TEST(RunOutputs, APlaylistWithAHoleIsOutputInvalidAndNotPublished) {
   testing::WriteFile(ffmpeg, "#!/bin/sh\nffmpeg \"$@\"\nrc=$?\nrm -f '" + (dir / "hls/index1.ts") +
                                  "'\nexit $rc\n");
   fs::permissions(ffmpeg, fs::perms::owner_all);
-  testing::CommandResult r = testing::RunCommand({FFPOD_BINARY,
-                                                  "run",
-                                                  "--listen",
-                                                  "",
-                                                  "--exit-codes",
-                                                  "classified",
-                                                  "--output",
-                                                  playlist,
-                                                  "--command-kind",
-                                                  "ffmpeg",
-                                                  "--",
-                                                  ffmpeg,
-                                                  "-f",
-                                                  "lavfi",
-                                                  "-i",
-                                                  "testsrc2=size=160x120:rate=25",
-                                                  "-t",
-                                                  "3",
-                                                  "-c:v",
-                                                  "libx264",
-                                                  "-preset",
-                                                  "ultrafast",
-                                                  "-g",
-                                                  "25",
-                                                  "-f",
-                                                  "hls",
-                                                  "-hls_time",
-                                                  "1",
-                                                  "-hls_playlist_type",
-                                                  "vod",
-                                                  playlist},
-                                                 60s);
+  Args argv = {FFPOD_BINARY, "run",    "--listen",       "",       "--exit-codes", "classified",
+               "--output",   playlist, "--command-kind", "ffmpeg", "--",           ffmpeg};
+  Args hls = HlsArgs(playlist);
+  argv.insert(argv.end(), hls.begin(), hls.end());
+  testing::CommandResult r = testing::RunCommand(argv, 60s);
   EXPECT_EQ(r.status, 33) << r.err;
   EXPECT_FALSE(fs::exists(playlist));
   EXPECT_EQ(FilesIn(dir / "hls"), (std::set<std::string>{"index0.ts", "index2.ts"}));

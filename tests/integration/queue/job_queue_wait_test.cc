@@ -91,6 +91,8 @@ TEST(JobQueueWait, StartAndFinishSucceedOnlyOnceAReplicaHasTheirWritesAndRepeatS
             "Redis: the start reached 0 of 1 replicas within 200 ms (--redis-wait-replicas)");
   EXPECT_EQ(JobField(primary, "j1", "state"), "running");
   ASSERT_FALSE(replica.Command({"CLIENT", "UNPAUSE"}).IsError());
+  // The replica applies what it held back (on a loaded machine, longer than a 200 ms WAIT).
+  ASSERT_TRUE(testing::WaitFor([&] { return JobField(replica, "j1", "state") == "running"; }, 30s));
 
   // Repeated with the same claim's token: no second attempt, and now the replica has it.
   auto started = q.Start(doc, "w1:0:1");
@@ -106,6 +108,8 @@ TEST(JobQueueWait, StartAndFinishSucceedOnlyOnceAReplicaHasTheirWritesAndRepeatS
   EXPECT_EQ(unconfirmed.error().message,
             "Redis: the result reached 0 of 1 replicas within 200 ms (--redis-wait-replicas)");
   ASSERT_FALSE(replica.Command({"CLIENT", "UNPAUSE"}).IsError());
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return JobField(replica, "j1", "state") == "succeeded"; }, 30s));
 
   // The repeat finds its own token: nothing written twice, and the replica has the result.
   auto recorded = q.Finish(doc, "w1:0:1");
