@@ -15,7 +15,7 @@ rounds=${1:-2}
 seconds=${2:-60}
 preset=${3:-veryfast}
 ffpod=${FFPOD:-build/ffpod}
-work=$(mktemp -d /tmp/ffpod-verify-XXXXXX)
+work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # The input: 1080p30 video and stereo AAC, a real file so that every check applies (its duration

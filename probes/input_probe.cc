@@ -14,14 +14,12 @@ std::vector<std::string> FfprobeDurationArgs(std::string_view input_url) {
 }
 
 std::optional<int64_t> ParseFfprobeDuration(std::string_view json) {
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(json, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const auto* format = v.as_object().if_contains("format");
-  if (format == nullptr || !format->is_object()) return std::nullopt;
-  const auto* duration = format->as_object().if_contains("duration");
-  if (duration == nullptr || !duration->is_string()) return std::nullopt;
-  std::optional<double> seconds = ParseDouble(std::string_view(duration->as_string()));
+  std::optional<InputProbe> probe = ParseInputProbe(json);
+  return probe ? ProbedDurationUs(*probe) : std::nullopt;
+}
+
+std::optional<int64_t> ProbedDurationUs(const InputProbe& probe) {
+  std::optional<double> seconds = probe.duration_s;
   if (!seconds || *seconds <= 0 || *seconds > 1e9) return std::nullopt;
   return static_cast<int64_t>(std::llround(*seconds * 1e6));
 }

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <optional>
+
 #include <string>
 #include <string_view>
 #include <vector>
+#include "parsers/documents/probe_facts.h"
 
 namespace ffpod {
 
@@ -19,6 +21,8 @@ std::vector<std::string> FfprobeDurationArgs(std::string_view input_url);
 // duration is the decimal string ffprobe writes ("12.345000"), read by ParseDouble
 // (parsers/common/text.h); it must be above 0 and at most 1e9 seconds.
 std::optional<int64_t> ParseFfprobeDuration(std::string_view json);
+// The same duration from facts already parsed (ParseInputProbe of that JSON).
+std::optional<int64_t> ProbedDurationUs(const InputProbe& probe);
 
 // True when probing this input makes sense: not stdin, not a lavfi graph, not a device.
 bool IsProbeableInput(std::string_view url, std::string_view format);

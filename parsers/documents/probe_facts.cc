@@ -40,6 +40,16 @@ std::optional<double> Number(const json::object& o, std::string_view key) {
   return d;
 }
 
+// A decimal ffprobe writes as a string ("12.345000"): never a JSON number, for the duration
+// that sets a job's percent.
+std::optional<double> DecimalText(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string()) return std::nullopt;
+  std::optional<double> d = ParseDouble(std::string_view(v->as_string()));
+  if (!d || *d < 0) return std::nullopt;
+  return d;
+}
+
 std::optional<int64_t> Integer(const json::object& o, std::string_view key) {
   std::optional<double> d = Number(o, key);
   if (!d || *d > 9e15) return std::nullopt;
@@ -116,7 +126,7 @@ std::optional<InputProbe> ParseInputProbe(std::string_view text) {
   InputProbe p;
   const json::object& f = format->as_object();
   p.format = Text(f, "format_name");
-  p.duration_s = Number(f, "duration");
+  p.duration_s = DecimalText(f, "duration");
   p.bit_rate = Integer(f, "bit_rate");
   if (const json::value* streams = root.as_object().if_contains("streams");
       streams != nullptr && streams->is_array()) {

@@ -34,7 +34,7 @@ struct ProbedStream {
 
 struct InputProbe {
   std::string format;                 // format_name ("mov,mp4,m4a,3gp,3g2,mj2")
-  std::optional<double> duration_s;   // the container's duration
+  std::optional<double> duration_s;   // the container's duration (ffprobe's decimal string)
   std::optional<int64_t> bit_rate;    // bits per second
   std::vector<ProbedStream> streams;  // in ffprobe's order
 };

@@ -66,8 +66,8 @@ void DurationProbes::OnEnded(size_t input, const std::vector<std::string>& args,
   }
   InputProbeAnswer& answer = answers_[input];
   if (out.exit.Succeeded()) {
-    probed_[input] = ParseFfprobeDuration(out.out);
     answer.facts = ParseInputProbe(out.out);
+    if (answer.facts) probed_[input] = ProbedDurationUs(*answer.facts);
   }
   if (answer.facts) {
     answer.skipped.clear();

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <set>
 
 #include "parsers/common/text.h"
 #include "parsers/ffmpeg/hls_playlist.h"
@@ -25,7 +26,7 @@ Error NotWritten(const std::string& final_path) {
 // A playlist larger than this is not read for its counts (ffmpeg's are a few KiB per hour).
 constexpr int64_t kMaxPlaylistBytes = 16 << 20;
 
-// `text` (the playlist at `playlist`) as counts: its local files are found next to it.
+// The playlist at `playlist` as counts: its local files are found next to it.
 HlsSummary SummarizeHls(const HlsPlaylist& list, const std::string& playlist) {
   namespace fs = std::filesystem;
   fs::path dir = fs::path(playlist).parent_path();
@@ -38,11 +39,10 @@ HlsSummary SummarizeHls(const HlsPlaylist& list, const std::string& playlist) {
   if (!list.init_uri.empty()) files.push_back(list.init_uri);
   for (const auto& seg : list.segments) files.push_back(seg.uri);
   for (const auto& v : list.variants) files.push_back(v);
-  std::vector<std::string> seen;  // byte ranges list one file many times: count it once
+  std::set<std::string> seen;  // byte ranges list one file many times: count it once
   for (const auto& uri : files) {
     if (uri.find("://") != std::string::npos) continue;  // not ours to check
-    if (std::find(seen.begin(), seen.end(), uri) != seen.end()) continue;
-    seen.push_back(uri);
+    if (!seen.insert(uri).second) continue;
     std::error_code ec;
     uintmax_t size = fs::file_size(uri.front() == '/' ? fs::path(uri) : dir / uri, ec);
     if (ec) {
@@ -52,19 +52,6 @@ HlsSummary SummarizeHls(const HlsPlaylist& list, const std::string& playlist) {
     if (!list.master) h.bytes += static_cast<int64_t>(size);
   }
   return h;
-}
-
-std::optional<HlsSummary> ReadHlsSummary(const std::string& path, int64_t bytes) {
-  if (bytes > kMaxPlaylistBytes) return std::nullopt;
-  std::string text;
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    text.resize(static_cast<size_t>(bytes));
-    text.resize(std::fread(text.data(), 1, text.size(), f));
-    std::fclose(f);
-  }
-  auto list = ParseHlsPlaylist(text);
-  if (!list) return std::nullopt;
-  return SummarizeHls(*list, path);
 }
 
 }  // namespace
@@ -173,7 +160,8 @@ Result<OutputFile> HashOutput(const std::string& path) {
   std::vector<char> buf(1 << 20);
   OutputFile file;
   file.path = path;
-  bool playlist = false;
+  std::string playlist;  // the file's bytes while it may be an HLS playlist
+  bool maybe_playlist = false;
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
@@ -183,16 +171,20 @@ Result<OutputFile> HashOutput(const std::string& path) {
       return Error{"cannot read output " + path + ": " + std::strerror(err)};
     }
     if (n == 0) break;
-    if (file.bytes == 0) playlist = std::string_view(buf.data(), n).starts_with("#EXTM3U");
+    if (file.bytes == 0) maybe_playlist = std::string_view(buf.data(), n).starts_with("#EXTM3U");
     EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
     file.bytes += n;
+    maybe_playlist = maybe_playlist && file.bytes <= kMaxPlaylistBytes;
+    if (maybe_playlist) playlist.append(buf.data(), static_cast<size_t>(n));
   }
   ::close(fd);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), digest, &len);
   file.sha256 = LowerHex(std::span<const uint8_t>(digest, len));
-  if (playlist) file.hls = ReadHlsSummary(path, file.bytes);
+  if (maybe_playlist) {
+    if (auto list = ParseHlsPlaylist(playlist)) file.hls = SummarizeHls(*list, path);
+  }
   return file;
 }
 

@@ -102,12 +102,8 @@ void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait,
             if (ec) return done(RedisFailure(ec));
             if (reply.IsError()) return done(RedisFailure(reply));
             if (reply.IsNil()) return done(std::optional<std::string>());
-            Replicated(
-                blocking, "claim",
-                [done = std::move(done), document = std::move(reply.str)](const Status& s) mutable {
-                  if (!s.ok()) return done(s.error());
-                  done(std::optional<std::string>(std::move(document)));
-                });
+            ReplicatedThen(blocking, "claim", std::optional<std::string>(std::move(reply.str)),
+                           std::move(done));
           },
           true),
       wait);
@@ -128,10 +124,7 @@ void JobQueue::Start(const std::string& document, const std::string& id, const s
                                            : code == 4 ? StartOutcome::kEnded
                                                        : StartOutcome::kPaused,
                                 .attempt = static_cast<int>(reply.elements[1].integer)};
-                Replicated(redis_, "start", [done = std::move(done), started](const Status& s) {
-                  if (!s.ok()) return done(s.error());
-                  done(started);
-                });
+                ReplicatedThen(redis_, "start", started, std::move(done));
               });
 }
 
@@ -162,10 +155,7 @@ void JobQueue::Finish(const FinishRequest& r, Reply<FinishOutcome> done) {
                 FinishOutcome outcome = code == 2    ? FinishOutcome::kSuperseded
                                         : code == -1 ? FinishOutcome::kRepeated
                                                      : FinishOutcome::kRecorded;
-                Replicated(redis_, "result", [done = std::move(done), outcome](const Status& s) {
-                  if (!s.ok()) return done(s.error());
-                  done(outcome);
-                });
+                ReplicatedThen(redis_, "result", outcome, std::move(done));
               });
 }
 

@@ -213,6 +213,15 @@ class JobQueue {
   // With wait_replicas: WAIT on `client` (whose writes `step` made), then `done` with OK, or
   // an error when too few replicas acknowledged in time. Without: `done` at once.
   void Replicated(RedisClient& client, const char* step, std::function<void(Status)> done) const;
+  // Replicated, then `done` with `value` (or with the WAIT's error).
+  template <typename T>
+  void ReplicatedThen(RedisClient& client, const char* step, T value, Reply<T> done) const {
+    Replicated(client, step,
+               [done = std::move(done), value = std::move(value)](const Status& s) mutable {
+                 if (!s.ok()) return done(s.error());
+                 done(std::move(value));
+               });
+  }
   // A command whose answer is an array of strings (SMEMBERS, LRANGE).
   void Strings(const std::vector<std::string>& command, Reply<std::vector<std::string>> done);
 
