@@ -1,5 +1,6 @@
 // SHA-256 (OpenSSL's EVP), for the audit trail: of a whole byte string (`ffmpeg -buildconf`'s
-// output) or fed piece by piece (an input file read in chunks).
+// output) or fed piece by piece (an input file read in chunks); and HMAC-SHA256, for request
+// signing (parsers/storage/sigv4.h takes both as its Hashes).
 //
 // Threading: a Sha256 belongs to one thread at a time.
 #pragma once
@@ -28,5 +29,8 @@ class Sha256 {
 
 // The sha256 of `bytes`, as 64 lowercase hex digits.
 std::string Sha256Hex(std::string_view bytes);
+
+// HMAC-SHA256 of `data` under `key`: the 32 raw bytes.
+std::string HmacSha256(std::string_view key, std::string_view data);
 
 }  // namespace ffpod
