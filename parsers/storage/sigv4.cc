@@ -1,6 +1,8 @@
 #include "parsers/storage/sigv4.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 
 #include "parsers/common/text.h"
 
@@ -102,6 +104,16 @@ std::string UriEncode(std::string_view s, bool keep_slash) {
     out += kHex[byte & 0xf];
   }
   return out;
+}
+
+std::string AmzDate(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
 }
 
 std::string CredentialScope(const Scope& scope) {

@@ -14,6 +14,7 @@
 // runs of blanks folded to one space.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -58,6 +59,9 @@ struct Request {
 // Percent-encoding of `s` as SigV4 wants it: unreserved bytes (A-Z a-z 0-9 - _ . ~) as they are,
 // '/' too when `keep_slash`, every other byte as %XX with upper-case hex.
 std::string UriEncode(std::string_view s, bool keep_slash);
+
+// `t` as an amz_date: "20261207T231559Z".
+std::string AmzDate(std::chrono::system_clock::time_point t);
 
 // "YYYYMMDD/region/service/aws4_request".
 std::string CredentialScope(const Scope& scope);

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "parsers/telemetry/log_format.h"
 #include "supervisor/job/sha256.h"
 
 namespace ffpod::sigv4 {
@@ -67,6 +68,11 @@ TEST(SigV4, PresignsTheDocumentedExample) {
             "2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-"
             "Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature="
             "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+}
+
+TEST(SigV4, DatesAreUtcSecondsWithoutSeparators) {
+  EXPECT_EQ(AmzDate(*ParseTimestamp("2026-12-07T23:15:59.750Z")), "20261207T231559Z");
+  EXPECT_EQ(AmzDate(*ParseTimestamp("2013-05-24T00:00:00Z")), "20130524T000000Z");
 }
 
 TEST(SigV4, EncodesAllButTheUnreservedBytes) {
