@@ -14,7 +14,7 @@
 
 #include "supervisor/job/input_audit.h"
 #include "supervisor/job/outputs.h"
-#include "supervisor/job/sha256.h"
+#include "supervisor/storage/sha256.h"
 
 namespace ffpod {
 namespace {

@@ -120,4 +120,25 @@ S3Address Address(const S3Endpoint& endpoint, bool force_path_style, const S3Obj
   return a;
 }
 
+Result<PresignedTarget> ParsePresignedUrl(std::string_view what, std::string_view url) {
+  size_t scheme_end = url.find("://");
+  size_t path = scheme_end == std::string_view::npos ? url.npos : url.find('/', scheme_end + 3);
+  if (path == std::string_view::npos || url.find('?', path) == std::string_view::npos) {
+    return Error{std::string(what) +
+                 " must be an http(s) URL with a path and a query (a presigned URL)"};
+  }
+  Result<S3Endpoint> origin = ParseS3Endpoint(what, url.substr(0, path));
+  if (!origin) {
+    // The endpoint parser's sentence without the URL it quotes: "<what>: <why>".
+    return Error{std::string(what) + origin.error().message.substr(what.size() + 1 + path)};
+  }
+  PresignedTarget t;
+  t.tls = origin->tls;
+  t.host = origin->host;
+  t.port = origin->port;
+  t.host_header = HostHeader(t.host, t.host.find(':') != std::string::npos, t.port, t.tls);
+  t.target = std::string(url.substr(path));
+  return t;
+}
+
 }  // namespace ffpod

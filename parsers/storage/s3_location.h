@@ -55,4 +55,17 @@ struct S3Address {
 // How a request for `object` reaches the store (the rules above).
 S3Address Address(const S3Endpoint& endpoint, bool force_path_style, const S3Object& object);
 
+// A presigned URL (an output's `put_url`): `http[s]://host[:port]/path?query`, split into where
+// to connect and the request target (path and query exactly as given: they are what was signed).
+struct PresignedTarget {
+  bool tls = true;
+  std::string host;
+  uint16_t port = 443;
+  std::string host_header;
+  std::string target;
+};
+// The error names `what` ("put_url of output out.mp4") but never quotes the URL's query, which
+// holds the signature.
+Result<PresignedTarget> ParsePresignedUrl(std::string_view what, std::string_view url);
+
 }  // namespace ffpod

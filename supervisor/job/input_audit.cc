@@ -11,7 +11,7 @@
 #include <mutex>
 
 #include "parsers/telemetry/log_format.h"
-#include "supervisor/job/sha256.h"
+#include "supervisor/storage/sha256.h"
 
 namespace ffpod {
 

@@ -14,7 +14,7 @@
 #include "parsers/ffmpeg/encoders.h"
 #include "parsers/telemetry/redact.h"
 #include "probes/os/fd_limit.h"
-#include "supervisor/job/sha256.h"
+#include "supervisor/storage/sha256.h"
 
 namespace ffpod {
 

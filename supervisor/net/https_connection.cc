@@ -151,6 +151,9 @@ asio::awaitable<HttpsConnection::Exchanged> HttpsConnection::Exchange(S& stream,
   if (auto it = res.find(http::field::retry_after); it != res.end()) {
     answer.retry_after = std::string(it->value().data(), it->value().size());
   }
+  if (auto it = res.find(http::field::etag); it != res.end()) {
+    answer.etag = std::string(it->value().data(), it->value().size());
+  }
   answer.body = std::move(res.body());
   x.close = !res.keep_alive();
   x.answer = std::move(answer);

@@ -80,6 +80,7 @@ struct HttpAnswer {
   std::string reason;  // the status line's reason phrase
   std::string body;
   std::optional<std::string> retry_after;  // the Retry-After header, when the server sent one
+  std::optional<std::string> etag;         // the ETag header (an S3 part's), when sent
 };
 
 // What the delegate makes of one attempt.

@@ -12,7 +12,7 @@
 
 #include "parsers/common/text.h"
 #include "parsers/storage/sigv4.h"
-#include "supervisor/job/sha256.h"
+#include "supervisor/storage/sha256.h"
 #include "tests/harness/harness.h"
 
 namespace ffpod::sigv4 {

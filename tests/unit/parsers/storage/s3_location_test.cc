@@ -102,5 +102,34 @@ TEST(S3Address, ACustomEndpointIsPathStyleWithItsPort) {
   EXPECT_EQ(Address(plain80, false, S3Object{"media", "k"}).host_header, "minio");
 }
 
+TEST(PresignedUrl, SplitsOriginAndTargetAsSigned) {
+  Result<PresignedTarget> t = ParsePresignedUrl(
+      "put_url of output out.mp4",
+      "https://media.s3.amazonaws.com/out/a%20b.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-"
+      "Signature=abc");
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_TRUE(t->tls);
+  EXPECT_EQ(t->host, "media.s3.amazonaws.com");
+  EXPECT_EQ(t->port, 443);
+  EXPECT_EQ(t->host_header, "media.s3.amazonaws.com");
+  EXPECT_EQ(t->target, "/out/a%20b.mp4?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abc");
+  Result<PresignedTarget> local =
+      ParsePresignedUrl("put_url", "http://127.0.0.1:9000/media/k?X-Amz-Signature=1");
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->host_header, "127.0.0.1:9000");
+}
+
+TEST(PresignedUrl, ErrorsNeverQuoteTheSignature) {
+  for (const char* url : {"https://h/k", "ftp://h/k?X-Amz-Signature=secret",
+                          "https://u:secret@h/k?X-Amz-Signature=secret"}) {
+    Result<PresignedTarget> t = ParsePresignedUrl("put_url of output out.mp4", url);
+    ASSERT_FALSE(t) << url;
+    EXPECT_EQ(t.error().message.find("secret"), std::string::npos) << t.error().message;
+    EXPECT_EQ(t.error().message.rfind("put_url of output out.mp4", 0), 0u) << t.error().message;
+  }
+  EXPECT_EQ(ParsePresignedUrl("put_url", "ftp://h/k?s=1").error().message,
+            "put_url: must begin with http:// or https://");
+}
+
 }  // namespace
 }  // namespace ffpod

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "parsers/telemetry/log_format.h"
-#include "supervisor/job/sha256.h"
+#include "supervisor/storage/sha256.h"
 
 namespace ffpod::sigv4 {
 namespace {

@@ -1,4 +1,4 @@
-#include "supervisor/job/sha256.h"
+#include "supervisor/storage/sha256.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -35,6 +35,13 @@ std::string Sha256Hex(std::string_view bytes) {
   Sha256 sha;
   sha.Update(bytes);
   return sha.HexDigest();
+}
+
+std::string Md5(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_md5(), nullptr);
+  return std::string(reinterpret_cast<const char*>(digest), len);
 }
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
