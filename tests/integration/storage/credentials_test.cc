@@ -53,7 +53,7 @@ struct Sts {
                                           testing::S3Server::kSecretKey, now + minutes(60)));
   }};
 
-  S3Settings Settings() {
+  S3Settings Settings() const {
     S3Settings s;
     s.auth = S3Settings::Auth::kWebIdentity;
     s.web_identity_token_file = dir / "token";
