@@ -3,8 +3,8 @@
 // It serves PUT, multipart, GET and presigned URLs, and checks the key id and a presigned URL's
 // expiry, but no Signature V4 (its code says so), so signatures are proven against botocore's
 // signer instead (tests/integration/storage/sigv4_reference_test.cc). It implements no
-// AbortMultipartUpload: tests see the abort through tests/harness/fault_proxy.h. Objects are read back, and
-// presigned URLs made, with Debian's python3-boto3 (tests/s3/objects.py). Test-only code;
+// AbortMultipartUpload: tests see the abort through tests/harness/fault_proxy.h. Objects are read
+// back, and presigned URLs made, with Debian's python3-boto3 (tests/s3/objects.py). Test-only code;
 // throws std::runtime_error when the server cannot be started.
 #pragma once
 
