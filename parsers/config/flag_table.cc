@@ -289,7 +289,8 @@ const Flag kFlags[] = {
      "a progress log record this often while ffmpeg encodes",
      Seconds(&Config::progress_log_interval_s, 0.1, 86400)},
     {"--redis", kQueueCommands, "URL",
-     "redis://[user:password@]host:port[/db], rediss://... (TLS) or unix:///path",
+     "redis://[user:password@]host:port[/db], rediss://... (TLS), unix:///path or "
+     "redis+sentinel://host:26379[,host:26379...]/master[/db]",
      Text(&Config::redis_url, NonEmpty)},
     {"--queue", kRun | kQueueCommands, "NAME", "queue name: the prefix of every Redis key",
      Text(&Config::queue, QueueName)},

@@ -123,8 +123,14 @@ Result<bool> ParseHostPort(std::string_view hp, RedisUrl& url) {
 // Boost.URL's parse_query, which refuses the whole query for one bad escape: the error names
 // the parameter.
 Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) {
-  static constexpr std::array<std::string_view, 6> kKnown = {
-      "db", "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"};
+  static constexpr std::array<std::string_view, 8> kKnown = {"db",
+                                                             "ca_file",
+                                                             "cert_file",
+                                                             "key_file",
+                                                             "server_name",
+                                                             "insecure_skip_verify",
+                                                             "sentinel_user",
+                                                             "sentinel_password"};
   std::array<bool, kKnown.size()> seen{};
   while (!query.empty()) {
     size_t amp = query.find('&');
@@ -142,7 +148,7 @@ Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) 
     if (it == kKnown.end()) {
       return Fail("has unknown parameter " + QuotedIfName(key) +
                   "(known: db, ca_file, cert_file, key_file, server_name, "
-                  "insecure_skip_verify)");
+                  "insecure_skip_verify, sentinel_user, sentinel_password)");
     }
     size_t index = static_cast<size_t>(it - kKnown.begin());
     if (seen[index]) return Fail("gives parameter '" + std::string(key) + "' twice");
@@ -152,6 +158,13 @@ Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) 
       auto db = ParseNumber(value, 0, 2147483647);
       if (!db) return Fail("database " + QuotedIfNumber(value) + "is not a non-negative number");
       url.db = *db;
+      continue;
+    }
+    if (key == "sentinel_user" || key == "sentinel_password") {
+      if (!url.sentinel()) {
+        return Fail("parameter '" + std::string(key) + "' needs a redis+sentinel:// URL");
+      }
+      (key == "sentinel_user" ? url.sentinel_user : url.sentinel_password) = value;
       continue;
     }
     if (url.transport != RedisTransport::kTls) {
@@ -178,6 +191,9 @@ Result<bool> ParseQuery(std::string_view query, bool db_in_path, RedisUrl& url) 
   }
   if (url.tls.cert_file.empty() != url.tls.key_file.empty()) {
     return Fail("needs cert_file and key_file together");
+  }
+  if (!url.sentinel_user.empty() && url.sentinel_password.empty()) {
+    return Fail("names a sentinel_user without a sentinel_password");
   }
   return true;
 }
@@ -214,26 +230,65 @@ Result<bool> ParseServer(std::string_view authority, std::string_view path, Redi
   return true;
 }
 
+// redis+sentinel://: Sentinels `host[:port],host[:port]...` (port default 26379), the primary's
+// name as the path's first segment, and the database as its second (`/mymaster/3`).
+Result<bool> ParseSentinels(std::string_view authority, std::string_view path, RedisUrl& url,
+                            bool& db_in_path) {
+  while (true) {
+    size_t comma = authority.find(',');
+    RedisUrl one;
+    one.port = kSentinelDefaultPort;
+    auto hp = ParseHostPort(authority.substr(0, comma), one);
+    if (!hp) return Error{"redis URL sentinel " + hp.error().message.substr(kPrefix.size())};
+    url.sentinels.push_back({one.host, one.port});
+    if (comma == std::string_view::npos) break;
+    authority.remove_prefix(comma + 1);
+  }
+  std::string_view segments = path.empty() ? path : path.substr(1);
+  size_t slash = segments.find('/');
+  std::string_view name = segments.substr(0, slash);
+  if (name.empty()) {
+    return Fail("names no primary: write redis+sentinel://host:26379/MASTER-NAME");
+  }
+  auto decoded = PercentDecode(name);
+  if (!decoded || decoded->empty()) return Fail("primary name has a malformed percent-escape");
+  url.master_name = *decoded;
+  url.host.clear();
+  url.port = 0;
+  if (slash == std::string_view::npos || slash + 1 == segments.size()) return true;
+  auto db = ParseNumber(segments.substr(slash + 1), 0, 2147483647);
+  if (!db) {
+    return Fail("database " + QuotedIfNumber(segments.substr(slash + 1)) +
+                "is not a non-negative number");
+  }
+  url.db = *db;
+  db_in_path = true;
+  return true;
+}
+
 }  // namespace
 
 Result<RedisUrl> ParseRedisUrl(std::string_view text) {
   RedisUrl url;
   size_t sep = text.find("://");
-  if (sep == std::string_view::npos) {
-    return Fail("must start with redis://, rediss:// or unix://");
-  }
+  constexpr std::string_view kSchemes =
+      "redis://, rediss://, unix://, redis+sentinel:// or rediss+sentinel://";
+  if (sep == std::string_view::npos) return Fail("must start with " + std::string(kSchemes));
   std::string scheme = Lower(text.substr(0, sep));
-  if (scheme == "redis") {
+  bool sentinel = false;
+  if (scheme == "redis" || scheme == "redis+sentinel") {
     url.transport = RedisTransport::kTcp;
-  } else if (scheme == "rediss") {
+    sentinel = scheme == "redis+sentinel";
+  } else if (scheme == "rediss" || scheme == "rediss+sentinel") {
     url.transport = RedisTransport::kTls;
+    sentinel = scheme == "rediss+sentinel";
   } else if (scheme == "unix") {
     url.transport = RedisTransport::kUnix;
   } else {
     // Quoted only when it is a scheme: what precedes "://" may be anything (a pasted password).
     return Fail(IsSchemeName(scheme)
-                    ? "scheme '" + scheme + "' is not one of redis://, rediss://, unix://"
-                    : std::string("must start with redis://, rediss:// or unix://"));
+                    ? "scheme '" + scheme + "' is not one of " + std::string(kSchemes)
+                    : "must start with " + std::string(kSchemes));
   }
   std::string_view rest = text.substr(sep + 3);
   // The user-info ends at the last '@', so a password may hold raw '/', '?', ':' or '#'. That is
@@ -265,29 +320,38 @@ Result<RedisUrl> ParseRedisUrl(std::string_view text) {
   std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
 
   bool db_in_path = false;
-  auto where = url.transport == RedisTransport::kUnix
-                   ? ParseSocketPath(authority, path, url)
-                   : ParseServer(authority, path, url, db_in_path);
+  auto where = url.transport == RedisTransport::kUnix ? ParseSocketPath(authority, path, url)
+               : sentinel ? ParseSentinels(authority, path, url, db_in_path)
+                          : ParseServer(authority, path, url, db_in_path);
   if (!where) return where.error();
   auto q = ParseQuery(query, db_in_path, url);
   if (!q) return q.error();
   return url;
 }
 
+std::string RedisHostPortText(const RedisHostPort& hp) {
+  std::string h = hp.host.find(':') != std::string::npos ? "[" + hp.host + "]" : hp.host;
+  return h + ":" + std::to_string(hp.port);
+}
+
 std::string RedisUrl::Address() const {
   if (transport == RedisTransport::kUnix) return path;
-  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return h + ":" + std::to_string(port);
+  if (!sentinel()) return RedisHostPortText({host, port});
+  std::string out = master_name + " via sentinel ";
+  for (size_t i = 0; i < sentinels.size(); ++i) {
+    out += (i ? "," : "") + RedisHostPortText(sentinels[i]);
+  }
+  return out;
 }
 
 std::string RedisUrl::Redacted() const {
   std::string out;
   switch (transport) {
     case RedisTransport::kTcp:
-      out = "redis://";
+      out = sentinel() ? "redis+sentinel://" : "redis://";
       break;
     case RedisTransport::kTls:
-      out = "rediss://";
+      out = sentinel() ? "rediss+sentinel://" : "rediss://";
       break;
     case RedisTransport::kUnix:
       out = "unix://";
@@ -307,6 +371,12 @@ std::string RedisUrl::Redacted() const {
       out += c == '/' ? std::string("/") : PercentEncode(std::string_view(&c, 1));
     }
     if (db != 0) add("db", std::to_string(db));
+  } else if (sentinel()) {
+    for (size_t i = 0; i < sentinels.size(); ++i) {
+      out += (i ? "," : "") + RedisHostPortText(sentinels[i]);
+    }
+    out += "/" + PercentEncode(master_name);
+    if (db != 0) out += "/" + std::to_string(db);
   } else {
     out += Address();
     if (db != 0) out += "/" + std::to_string(db);
@@ -316,6 +386,8 @@ std::string RedisUrl::Redacted() const {
   if (!tls.key_file.empty()) add("key_file", tls.key_file);
   if (!tls.server_name.empty()) add("server_name", tls.server_name);
   if (tls.insecure_skip_verify) add("insecure_skip_verify", "true");
+  if (!sentinel_user.empty()) add("sentinel_user", sentinel_user);
+  if (!sentinel_password.empty()) add("sentinel_password", kRedacted);
   return out + query;
 }
 

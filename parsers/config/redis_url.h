@@ -7,6 +7,14 @@
 //   redis://[[user]:password@]host[:port][/db][?db=N]            plain TCP
 //   rediss://[[user]:password@]host[:port][/db][?db=N&<tls>...]  TCP with TLS
 //   unix://[[user]:password@]/path/to/socket[?db=N]              unix domain socket
+//   redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master[/db][?...]
+//   rediss+sentinel://...                                          the same over TLS
+//
+// - Sentinel (docs/queue.md "Sentinel"): the hosts are Sentinels (port default 26379), asked in
+//   turn for the address of the primary named `master` (SENTINEL get-master-addr-by-name); the
+//   user and password are the primary's. `sentinel_user`/`sentinel_password` in the query
+//   authenticate to the Sentinels when they require it. With TLS, the Sentinels and the data
+//   nodes are verified by the same TLS parameters.
 //
 // - host: a name (`redis`, `redis.queue.svc`), an IPv4 address, or an IPv6 address in brackets
 //   (`[::1]`). The port defaults to 6379.
@@ -35,6 +43,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "parsers/common/result.h"
 
@@ -53,6 +62,18 @@ struct RedisTlsOptions {
   bool operator==(const RedisTlsOptions&) const = default;
 };
 
+struct RedisHostPort {
+  std::string host;  // name or address, IPv6 without brackets
+  int port = 0;
+
+  bool operator==(const RedisHostPort&) const = default;
+};
+
+inline constexpr int kSentinelDefaultPort = 26379;
+
+// `host:port`, `[v6]:port`.
+std::string RedisHostPortText(const RedisHostPort& hp);
+
 struct RedisUrl {
   RedisTransport transport = RedisTransport::kTcp;
   std::string host;      // kTcp/kTls: name or address, IPv6 without brackets
@@ -62,14 +83,22 @@ struct RedisUrl {
   std::string password;  // empty: no AUTH
   int db = 0;            // SELECTed after connecting when non-zero
   RedisTlsOptions tls;   // kTls only
+  // redis+sentinel:// and rediss+sentinel:// (kTcp or kTls): the Sentinels to ask, in the
+  // URL's order, for the primary named `master_name`. host and port are then empty and 0.
+  std::vector<RedisHostPort> sentinels;
+  std::string master_name;
+  std::string sentinel_user;      // empty: the default user
+  std::string sentinel_password;  // empty: no AUTH to the Sentinels
 
   bool operator==(const RedisUrl&) const = default;
+  bool sentinel() const { return !sentinels.empty(); }
 
   // The URL in canonical form with the password replaced by REDACTED, for logs and errors:
   // `rediss://worker:REDACTED@[::1]:6380/2?ca_file=%2Fetc%2Fca.pem`.
   std::string Redacted() const;
 
-  // Where it connects, for messages: `host:port`, `[v6]:port` or the socket path.
+  // Where it connects, for messages: `host:port`, `[v6]:port` or the socket path; with
+  // Sentinels, `master via sentinel h1:26379,h2:26379`.
   std::string Address() const;
 };
 

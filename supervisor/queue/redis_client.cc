@@ -88,6 +88,11 @@ void RedisClient::Impl::Start(StateCallback on_state) {
 // fails every pending command, and schedules the next attempt.
 void RedisClient::Impl::Drop(const ConnPtr& conn, const std::string& reason) {
   if (!Live(conn)) return;
+  if (asking_sentinel_) {
+    SentinelFailed(conn, reason);
+    return;
+  }
+  primary_named_ = false;  // the next attempt asks the Sentinels again
   bool was_up = state_ == State::kUp;
   conn->Close();
   conn_.reset();

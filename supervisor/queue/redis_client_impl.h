@@ -20,6 +20,8 @@
 #include <variant>
 #include <vector>
 
+#include "parsers/config/redis_url.h"
+
 #include "supervisor/queue/redis_client.h"
 #include "supervisor/queue/redis_reply.h"
 
@@ -142,6 +144,21 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
   using SteadyClock = std::chrono::steady_clock;
 
   void Connect();
+  // Where the attempt connects (sets target_): the URL's host, the Sentinel to ask, or the
+  // primary a Sentinel named.
+  void ChooseTarget();
+  // The Sentinel handshake: AUTH with the sentinel credentials, SENTINEL get-master-addr-by-name.
+  std::vector<std::vector<std::string>> SentinelSteps() const;
+  // A Sentinel's answer: the primary's address (then connects to it), or why not.
+  void OnSentinelAnswer(const ConnPtr& conn, const RedisReply& reply);
+  // This Sentinel failed (`why`): asks the next one now, or, when every one of this attempt
+  // failed, fails the attempt naming them all.
+  void SentinelFailed(const ConnPtr& conn, const std::string& why);
+  // Closes `conn` without reporting anything: the attempt goes on elsewhere.
+  void Discard(const ConnPtr& conn);
+  // target_ for messages: "127.0.0.1:6379", "sentinel 10.0.0.8:26379", "primary mymaster at
+  // 10.0.0.9:6379".
+  std::string TargetAddress() const;
   void OnTransportConnected(const ConnPtr& conn, const boost::system::error_code& ec);
   void StartSession(const ConnPtr& conn);
   void OnReady(const ConnPtr& conn);
@@ -179,6 +196,16 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
   std::string last_error_;
   RedisClientStats stats_;
   int failures_ = 0;  // consecutive failed attempts since the last "up"
+
+  // Where the current attempt connects, and with Sentinels how far it got: asking the Sentinel
+  // at sentinel_index_ (asking_sentinel_), then connecting to the primary it named
+  // (primary_named_; cleared by Drop, so that every new attempt asks again).
+  RedisHostPort target_;
+  bool asking_sentinel_ = false;
+  bool primary_named_ = false;
+  size_t sentinel_index_ = 0;   // the Sentinel to ask next (the last one that answered first)
+  size_t sentinels_asked_ = 0;  // in this attempt
+  std::string sentinel_errors_;
 
   ConnPtr conn_;                 // the current attempt or live connection
   std::deque<Pending> pending_;  // commands awaiting replies, in order; the last `unsent_`

@@ -69,11 +69,13 @@ std::string ConnectTimedOut(const std::string& address, redis_internal::Connecti
 
 }  // namespace
 
-// Where the primary is looked for: the URL's address. A discovery step (asking Sentinels, a
-// cluster's slot map) belongs here; every reconnection, failovers included, passes through it.
+// Where the primary is looked for: the URL's address, or the address a Sentinel names
+// (ChooseTarget, supervisor/queue/redis_sentinel.cc). Every reconnection, failovers included,
+// passes through here.
 void RedisClient::Impl::Connect() {
   state_ = State::kConnecting;
   ++stats_.connect_attempts;
+  ChooseTarget();
   auto conn = std::make_shared<Connection>(io_);
   conn_ = conn;
   auto self = shared_from_this();
@@ -82,7 +84,7 @@ void RedisClient::Impl::Connect() {
   connect_timer_.async_wait([self, conn](const boost::system::error_code& ec) {
     if (ec || !self->Live(conn) || self->state_ != State::kConnecting) return;
     self->Drop(conn,
-               ConnectTimedOut(self->url_.Address(), conn->phase, self->options_.connect_timeout));
+               ConnectTimedOut(self->TargetAddress(), conn->phase, self->options_.connect_timeout));
   });
 
   if (url_.transport == RedisTransport::kUnix) {
@@ -109,12 +111,12 @@ void RedisClient::Impl::Connect() {
     socket = &conn->stream.emplace<tcp::socket>(io_);
   }
   conn->resolver.async_resolve(
-      url_.host, std::to_string(url_.port),
+      target_.host, std::to_string(target_.port),
       [self, conn, socket](const boost::system::error_code& ec,
                            const tcp::resolver::results_type& r) {
         if (!self->Live(conn)) return;
         if (ec) {
-          self->Drop(conn, "resolve " + self->url_.host + ": " + DescribeNetError(ec));
+          self->Drop(conn, "resolve " + self->target_.host + ": " + DescribeNetError(ec));
           return;
         }
         asio::async_connect(
@@ -128,7 +130,7 @@ void RedisClient::Impl::OnTransportConnected(const ConnPtr& conn,
                                              const boost::system::error_code& ec) {
   if (!Live(conn)) return;
   if (ec) {
-    Drop(conn, "connect to " + url_.Address() + ": " + DescribeNetError(ec));
+    Drop(conn, "connect to " + TargetAddress() + ": " + DescribeNetError(ec));
     return;
   }
   if (auto* socket = conn->Tcp()) TuneTcp(*socket);
@@ -139,7 +141,7 @@ void RedisClient::Impl::OnTransportConnected(const ConnPtr& conn,
   }
   conn->phase = Connection::Phase::kTlsHandshake;
   SetServerIdentity(tls->native_handle(),
-                    url_.tls.server_name.empty() ? url_.host : url_.tls.server_name,
+                    url_.tls.server_name.empty() ? target_.host : url_.tls.server_name,
                     !url_.tls.insecure_skip_verify);
   tls->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this(),
                                                         conn](const boost::system::error_code& ec) {
@@ -152,7 +154,7 @@ void RedisClient::Impl::OnTransportConnected(const ConnPtr& conn,
           why.find("packet length too long") != std::string::npos) {
         why += ": is it a TLS port?";
       }
-      self->Drop(conn, "TLS handshake with " + self->url_.Address() + ": " + why);
+      self->Drop(conn, "TLS handshake with " + self->TargetAddress() + ": " + why);
       return;
     }
     self->StartSession(conn);
@@ -165,6 +167,22 @@ void RedisClient::Impl::OnTransportConnected(const ConnPtr& conn,
 void RedisClient::Impl::StartSession(const ConnPtr& conn) {
   conn->phase = Connection::Phase::kRedisHandshake;
   Read(conn);
+  if (asking_sentinel_) {
+    std::vector<std::vector<std::string>> steps = SentinelSteps();
+    for (size_t i = 0; i < steps.size(); ++i) {
+      bool last = i + 1 == steps.size();
+      Enqueue(steps[i], Pending{[this, conn, last](std::error_code ec, const RedisReply& reply) {
+                                  if (ec || !Live(conn)) return;
+                                  if (last) {
+                                    OnSentinelAnswer(conn, reply);
+                                  } else if (reply.IsError()) {
+                                    SentinelFailed(conn, "AUTH failed: " + reply.str);
+                                  }
+                                },
+                                milliseconds(0), false});
+    }
+    return;
+  }
   std::vector<std::vector<std::string>> steps;
   if (!url_.password.empty()) {
     if (url_.user.empty()) {
@@ -183,7 +201,8 @@ void RedisClient::Impl::StartSession(const ConnPtr& conn) {
     steps.push_back({"CLIENT", "SETNAME", name});
   }
   if (url_.db != 0) steps.push_back({"SELECT", std::to_string(url_.db)});
-  if (options_.require_primary) steps.push_back({"ROLE"});
+  // A primary a Sentinel named is verified too: the Sentinel may not know of a failover yet.
+  if (options_.require_primary || url_.sentinel()) steps.push_back({"ROLE"});
   steps.push_back({"PING"});
   for (size_t i = 0; i < steps.size(); ++i) {
     std::string what = steps[i][0] == "CLIENT" ? "CLIENT SETNAME" : steps[i][0];
@@ -193,7 +212,7 @@ void RedisClient::Impl::StartSession(const ConnPtr& conn) {
             Pending{[this, conn, what, last](std::error_code ec, const RedisReply& reply) {
                       if (ec || !Live(conn)) return;
                       if (what == "ROLE") {
-                        if (auto refused = RoleRefusal(reply, url_.Address())) {
+                        if (auto refused = RoleRefusal(reply, TargetAddress())) {
                           Drop(conn, *refused);
                         }
                       } else if (reply.IsError()) {
@@ -241,7 +260,7 @@ void RedisClient::Impl::OnWrite(const ConnPtr& conn, const boost::system::error_
   conn->writing.clear();
   if (!Live(conn)) return;
   if (ec) {
-    Drop(conn, "write to " + url_.Address() + ": " + DescribeNetError(ec));
+    Drop(conn, "write to " + TargetAddress() + ": " + DescribeNetError(ec));
     return;
   }
   // The oldest command's reply can come only once its bytes are out: its wait starts then.
@@ -264,7 +283,7 @@ void RedisClient::Impl::Read(const ConnPtr& conn) {
 void RedisClient::Impl::OnRead(const ConnPtr& conn, const boost::system::error_code& ec, size_t n) {
   if (!Live(conn)) return;
   if (ec) {
-    Drop(conn, "read from " + url_.Address() + ": " + DescribeNetError(ec));
+    Drop(conn, "read from " + TargetAddress() + ": " + DescribeNetError(ec));
     return;
   }
   SteadyClock::time_point now = SteadyClock::now();
@@ -274,7 +293,7 @@ void RedisClient::Impl::OnRead(const ConnPtr& conn, const boost::system::error_c
     auto next = conn->reader.Next();
     if (!next.ok()) {
       // Reconnects: the stream cannot be trusted past this point.
-      Drop(conn, "Redis at " + url_.Address() + ": " + next.error().message);
+      Drop(conn, "Redis at " + TargetAddress() + ": " + next.error().message);
       return;
     }
     if (!next->has_value()) break;
@@ -301,7 +320,7 @@ void RedisClient::Impl::OnRead(const ConnPtr& conn, const boost::system::error_c
 bool RedisClient::Impl::DropIfPrimaryLost(const ConnPtr& conn, const RedisReply& reply) {
   if (!PrimaryLostCode(reply)) return false;
   ++stats_.primary_lost;
-  Drop(conn, "Redis at " + url_.Address() + " is not a usable primary: " + reply.str);
+  Drop(conn, "Redis at " + TargetAddress() + " is not a usable primary: " + reply.str);
   return true;
 }
 
@@ -325,7 +344,7 @@ void RedisClient::Impl::CheckReplies(const ConnPtr& conn) {
       auto waited = std::chrono::duration_cast<milliseconds>(SteadyClock::now() -
                                                              std::max(head_since_, last_progress_));
       if (waited > allowed) {
-        Drop(conn, "no reply from " + url_.Address() + " within " +
+        Drop(conn, "no reply from " + TargetAddress() + " within " +
                        std::to_string(allowed.count()) + " ms");
         return;
       }

@@ -210,5 +210,54 @@ TEST(RedisUrl, ErrorsNeverShowThePasswordEvenWhenMalformed) {
   }
 }
 
+TEST(RedisUrl, SentinelsMasterAndDb) {
+  RedisUrl u = Parse("redis+sentinel://:s3cret@s1.queue.svc,10.0.0.8:26380,[::1]/mymaster/2");
+  EXPECT_EQ(u.transport, RedisTransport::kTcp);
+  EXPECT_TRUE(u.sentinel());
+  ASSERT_EQ(u.sentinels.size(), 3u);
+  EXPECT_EQ(u.sentinels[0], (RedisHostPort{"s1.queue.svc", 26379}));
+  EXPECT_EQ(u.sentinels[1], (RedisHostPort{"10.0.0.8", 26380}));
+  EXPECT_EQ(u.sentinels[2], (RedisHostPort{"::1", 26379}));
+  EXPECT_EQ(u.master_name, "mymaster");
+  EXPECT_EQ(u.db, 2);
+  EXPECT_EQ(u.password, "s3cret");
+  EXPECT_EQ(u.host, "");
+  EXPECT_EQ(u.Address(), "mymaster via sentinel s1.queue.svc:26379,10.0.0.8:26380,[::1]:26379");
+  EXPECT_EQ(u.Redacted(),
+            "redis+sentinel://:REDACTED@s1.queue.svc:26379,10.0.0.8:26380,[::1]:26379/mymaster/2");
+  RedisUrl tls = Parse(
+      "rediss+sentinel://s1:26379/queue%20primary?ca_file=/ca.pem&sentinel_user=watch&"
+      "sentinel_password=hunter2&db=4");
+  EXPECT_EQ(tls.transport, RedisTransport::kTls);
+  EXPECT_EQ(tls.master_name, "queue primary");
+  EXPECT_EQ(tls.db, 4);
+  EXPECT_EQ(tls.tls.ca_file, "/ca.pem");
+  EXPECT_EQ(tls.sentinel_user, "watch");
+  EXPECT_EQ(tls.sentinel_password, "hunter2");
+  EXPECT_EQ(tls.Redacted().find("hunter2"), std::string::npos) << tls.Redacted();
+  EXPECT_FALSE(Parse("redis://h").sentinel());
+}
+
+TEST(RedisUrl, SentinelMistakesNameTheProblem) {
+  const BadCase kCases[] = {
+      {"redis+sentinel://s1", "names no primary"},
+      {"redis+sentinel://s1/", "names no primary"},
+      {"redis+sentinel://s1,/m", "sentinel has no host"},
+      {"redis+sentinel://s1:0/m", "sentinel port is not a number"},
+      {"redis+sentinel://s1/m/x", "database is not"},
+      {"redis+sentinel://s1/m/1?db=1", "both as the path and as ?db="},
+      {"redis+sentinel://s1/m?sentinel_user=u", "sentinel_user without a sentinel_password"},
+      {"redis://h?sentinel_password=p", "needs a redis+sentinel:// URL"},
+      {"redis+sentinel://s1/m?ca_file=/c", "needs the rediss:// scheme"},
+      {"sentinel://s1/m", "scheme 'sentinel' is not one of"},
+  };
+  for (const auto& c : kCases) {
+    std::string message = ParseError(c.url);
+    EXPECT_NE(message.find(c.expect), std::string::npos)
+        << "url: " << c.url << "\nerror: " << message;
+    EXPECT_EQ(message.rfind("redis URL ", 0), 0u) << message;
+  }
+}
+
 }  // namespace
 }  // namespace ffpod
