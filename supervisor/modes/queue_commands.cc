@@ -185,6 +185,12 @@ int RunCancelCommand(const Config& config, Logger& logger) {
                   << ")\n";
         return finish(1);
       }
+      if (state == "rerouted") {
+        std::cerr << "ffpod: job " << config.status_job_id << " moved to another queue; cancel "
+                  << "it there (ffpod status --queue " << config.queue << " "
+                  << config.status_job_id << " names it in rerouted_to)\n";
+        return finish(1);
+      }
       std::cout << "cancel requested for " << config.status_job_id
                 << (state.empty() ? " (not claimed yet)" : " (" + state + ")") << "\n";
       finish(0);
