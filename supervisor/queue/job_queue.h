@@ -67,7 +67,7 @@ std::vector<std::string> ResultsStreamAdd(const QueueKeys& keys, int64_t maxlen,
 struct FinishRequest {
   std::string document;  // exactly as claimed
   std::string id;        // empty for a document without a usable id
-  std::string status;    // succeeded | retrying | dead | preempted | cancelled
+  std::string status;    // succeeded | retrying | dead | preempted | cancelled | rerouted
   std::string result_json;
   std::string dead_entry_json;  // for dead: {"job": document, "result": result}
   int64_t delay_ms = 0;         // for retrying

@@ -10,7 +10,8 @@
 // worker, progress, result, updated_at), Q:results (stream: id, status, result), Q:events
 // (channel), Q:paused (string).
 //
-// Job hash `state`: pending, running, delayed, succeeded, dead, cancelled. `attempt` counts
+// Job hash `state`: pending, running, delayed, succeeded, dead, cancelled, rerouted (moved to
+// the queue named in `rerouted_to`; ended in this queue). `attempt` counts
 // attempts that started; a preempted attempt is handed back (it does not count). `start_token`
 // is the fencing token of the claim running the job: only that claim may publish outputs or
 // record an outcome, and the first terminal state (succeeded, dead, cancelled) is final (until
