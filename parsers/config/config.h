@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "parsers/common/result.h"
+#include "parsers/documents/job_routes.h"
 #include "parsers/telemetry/log_format.h"
 
 namespace ffpod {
@@ -91,6 +92,10 @@ struct Config {
   int redis_wait_replicas = 0;
   double redis_wait_timeout_s = 5;
   bool pod_deletion_cost = false;  // keep this pod's pod-deletion-cost annotation current
+  // --reroute (worker and enqueue): failure reason -> the queue whose pool can fix it. Worker:
+  // the route of a job that has none of its own for the reason; enqueue: the job's `reroute`.
+  // Empty by default: a route to a queue nobody serves would leave jobs waiting there.
+  Routes reroute;
   std::string serviceaccount_dir = "/var/run/secrets/kubernetes.io/serviceaccount";
 
   // --- enqueue ---

@@ -11,6 +11,7 @@
 #include "parsers/config/child_env.h"
 #include "parsers/config/choice_kind.h"
 #include "parsers/config/config_table.h"
+#include "parsers/config/route_kind.h"
 #include "parsers/documents/job.h"
 #include "parsers/ffmpeg/reasons.h"
 
@@ -365,6 +366,11 @@ const Flag kFlags[] = {
      "length the dead list is trimmed to when a job is dead-lettered; the oldest entries are "
      "dropped and counted",
      Integer(&Config::dead_max, 1, 100000000)},
+    {"--reroute", kWorker | kEnqueue, "REASON=QUEUE[,REASON=QUEUE]",
+     "an attempt that ends with REASON moves the job to QUEUE's pending list instead of retrying "
+     "it here, once per reason (worker: for jobs without a route of their own for REASON; "
+     "enqueue: the job field reroute); repeatable",
+     RouteList(&Config::reroute), "none"},
     {"--redis-wait-replicas", kWorker, "N",
      "the claim, start and result steps succeed only once N replicas have their writes (WAIT); "
      "0: no wait",

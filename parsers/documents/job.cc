@@ -212,6 +212,9 @@ Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits) {
   auto verify = ParseVerifyField(obj);
   if (!verify) return verify.error();
   job.verify = std::move(verify).value();
+  auto routing = ParseJobRouting(obj, limits.max_args, limits.max_arg_bytes);
+  if (!routing) return routing.error();
+  job.routing = std::move(routing).value();
   return job;
 }
 
@@ -268,6 +271,7 @@ std::string MakeJobDocument(const JobSpec& job) {
     for (const auto& [k, v] : job.labels) labels[k] = v;
     obj["labels"] = std::move(labels);
   }
+  if (!job.routing.reroute.empty()) obj["reroute"] = RoutesToJson(job.routing.reroute);
   return JsonText(obj);
 }
 
@@ -287,6 +291,8 @@ std::string_view ResultStatusName(ResultStatus status) {
       return "superseded";
     case ResultStatus::kCancelled:
       return "cancelled";
+    case ResultStatus::kRerouted:
+      return "rerouted";
   }
   return "failed";
 }
@@ -402,6 +408,7 @@ json::object ResultToJson(const ResultDoc& r) {
   obj["stderr_tail"] = std::move(tail);
   obj["trace_id"] = r.trace_id.empty() ? json::value(nullptr) : json::value(r.trace_id);
   if (r.next_attempt_in_s) obj["next_attempt_in_s"] = OptionalNumber(r.next_attempt_in_s, 3);
+  if (!r.rerouted_to.empty()) obj["rerouted_to"] = r.rerouted_to;
   return obj;
 }
 

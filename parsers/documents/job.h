@@ -18,6 +18,7 @@
 
 #include "parsers/common/result.h"
 #include "parsers/documents/audit.h"
+#include "parsers/documents/job_routes.h"
 #include "parsers/documents/verify_policy.h"
 #include "parsers/ffmpeg/exit_status.h"
 #include "parsers/ffmpeg/progress_tracker.h"
@@ -48,6 +49,8 @@ struct JobSpec {
   std::optional<std::chrono::system_clock::time_point> enqueued_at;
   bool traceparent_ignored = false;    // one was given but was not valid W3C (ignored)
   std::optional<VerifyPolicy> verify;  // the field verify; nullopt: the worker's default
+  // reroute, reroutes, args_by_queue (parsers/documents/job_routes.h).
+  JobRouting routing;
 };
 
 // True when `id` is 1-128 characters of [A-Za-z0-9._:-].
@@ -102,6 +105,7 @@ struct WorkerIdentity {
 // Result statuses of one attempt.
 // kSuperseded: an attempt whose claim was fenced (docs/queue.md): recorded for the audit only.
 // kCancelled: stopped (or not started) on request; terminal, outside the dead list.
+// kRerouted: the attempt's reason has a route: the job moved to another queue's pending list.
 enum class ResultStatus {
   kSucceeded,
   kFailed,
@@ -109,7 +113,8 @@ enum class ResultStatus {
   kPreempted,
   kDead,
   kSuperseded,
-  kCancelled
+  kCancelled,
+  kRerouted
 };
 std::string_view ResultStatusName(ResultStatus status);
 
@@ -133,6 +138,7 @@ struct ResultDoc {
   std::vector<std::string> stderr_tail;  // redacted
   std::string trace_id;
   std::optional<double> next_attempt_in_s;  // for retrying: when it will run again
+  std::string rerouted_to;                  // for rerouted: the queue the job moved to
   // Output verification: "passed", "failed", "skipped" or "off"; empty when it did not come to
   // it (ffmpeg failed, no declared outputs).
   std::string verification;

@@ -35,14 +35,17 @@ void AddInputProbes(const std::vector<InputProbeAnswer>& answers,
 
 Severity ResultSeverity(const ResultDoc& result) {
   return result.status == ResultStatus::kSucceeded ? Severity::kInfo
-         : result.status == ResultStatus::kPreempted || result.status == ResultStatus::kSuperseded
+         : result.status == ResultStatus::kPreempted ||
+                 result.status == ResultStatus::kSuperseded ||
+                 result.status == ResultStatus::kRerouted
              ? Severity::kWarning
              : Severity::kError;
 }
 
 std::string JobFinishedMessage(const ResultDoc& result) {
   return "job finished: " + std::string(ReasonName(result.reason)) +
-         (result.message.empty() ? "" : " (" + result.message + ")");
+         (result.message.empty() ? "" : " (" + result.message + ")") +
+         (result.rerouted_to.empty() ? "" : "; rerouted to queue " + result.rerouted_to);
 }
 
 JobAttempt::JobAttempt(AttemptEnv env, AttemptSpec spec)

@@ -42,9 +42,10 @@
 namespace ffpod {
 
 // The level of the "job finished" record of a result: info when it succeeded, warning when it
-// was preempted, error otherwise.
+// was preempted, superseded or rerouted, error otherwise.
 Severity ResultSeverity(const ResultDoc& result);
-// That record's message: "job finished: <reason>" and the result's message in parentheses.
+// That record's message: "job finished: <reason>" and the result's message in parentheses;
+// "; rerouted to queue <q>" when the job moved to another queue.
 std::string JobFinishedMessage(const ResultDoc& result);
 
 // How long a result waits, after ffmpeg's end, for input hashes still being read (never during

@@ -104,6 +104,7 @@ int RunEnqueueCommand(const Config& config, Logger& logger) {
   spec.stall_timeout_s = config.job_stall_timeout_s;
   spec.traceparent = config.traceparent;
   spec.labels = config.labels;
+  spec.routing.reroute = config.reroute;
   spec.enqueued_at =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   std::string document = MakeJobDocument(spec);
@@ -152,7 +153,7 @@ int RunStatusCommand(const Config& config, Logger& logger) {
           doc["id"] = config.status_job_id;
           for (const auto& [k, v] : fields) {
             if (k == "done_token" || k == "start_token") continue;  // the worker's bookkeeping
-            if (k == "progress" || k == "result") {
+            if (k == "progress" || k == "result" || k == "rerouted") {
               boost::system::error_code ec;
               auto parsed = boost::json::parse(v, ec);
               doc[k] = ec ? boost::json::value(v) : parsed;
@@ -182,6 +183,12 @@ int RunCancelCommand(const Config& config, Logger& logger) {
       if (state == "succeeded" || state == "dead" || state == "cancelled") {
         std::cerr << "ffpod: job " << config.status_job_id << " has already ended (" << state
                   << ")\n";
+        return finish(1);
+      }
+      if (state == "rerouted") {
+        std::cerr << "ffpod: job " << config.status_job_id << " moved to another queue; cancel "
+                  << "it there (ffpod status --queue " << config.queue << " "
+                  << config.status_job_id << " names it in rerouted_to)\n";
         return finish(1);
       }
       std::cout << "cancel requested for " << config.status_job_id

@@ -54,4 +54,25 @@ FinishRequest MakeFinishRequest(const ResultDoc& result, const std::string& docu
   return req;
 }
 
+FinishRequest MakeRerouteRequest(const ResultDoc& result, const AttemptDisposition& fallback,
+                                 const std::string& document, const std::string& from,
+                                 std::string token) {
+  ResultDoc stay = result;
+  stay.status = fallback.status;
+  stay.next_attempt_in_s = fallback.delay_s;
+  stay.rerouted_to.clear();
+  // The fallback's delay and dead entry, under the rerouted status and result.
+  FinishRequest req = MakeFinishRequest(stay, document, std::move(token));
+  req.fallback_status = req.status;
+  req.fallback_result_json = req.result_json;
+  req.status = std::string(ResultStatusName(result.status));
+  req.result_json = SerializeResult(result);
+  RerouteRecord move{
+      .reason = result.reason, .from = from, .to = result.rerouted_to, .at = result.finished_at};
+  req.reroute_queue = result.rerouted_to;
+  req.reroute_document = AppendReroute(document, move);
+  req.reroute_record_json = JsonText(RerouteRecordToJson(move));
+  return req;
+}
+
 }  // namespace ffpod

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "parsers/documents/job.h"
+#include "parsers/policy/retry_policy.h"
 #include "probes/os/clock.h"
 #include "supervisor/queue/job_queue.h"
 
@@ -22,5 +23,13 @@ ResultDoc PreemptedBeforeStartResult(ResultDoc base, WallTime now);
 // attempt (a repeated Finish is harmless). A dead result carries its dead-letter entry.
 FinishRequest MakeFinishRequest(const ResultDoc& result, const std::string& document,
                                 std::string token);
+
+// A rerouted result's Finish request (result.status kRerouted, result.rerouted_to the
+// destination) for a job claimed from queue `from`: the move of docs/queue.md "Routing by
+// failure reason", and `fallback` (retrying or dead), what is recorded instead when the
+// destination holds a live job with this id.
+FinishRequest MakeRerouteRequest(const ResultDoc& result, const AttemptDisposition& fallback,
+                                 const std::string& document, const std::string& from,
+                                 std::string token);
 
 }  // namespace ffpod

@@ -60,6 +60,11 @@ void WorkerSlot::Begin(std::string document) {
     return;
   }
   spec_ = std::move(parsed).value();
+  // The job's arguments for this queue's pool, when it has some (docs/queue.md).
+  if (auto own = spec_.routing.args_by_queue.find(owner_.queue().keys().q);
+      own != spec_.routing.args_by_queue.end()) {
+    spec_.args = own->second;
+  }
   if (Status outputs = CheckJobOutputs(spec_); !outputs.ok()) {
     DeadLetter(outputs.error().message);
     return;
@@ -341,7 +346,30 @@ void WorkerSlot::Decide() {
       DecideAfterAttempt(result_->reason, attempt_number_, policy, owner_.Jitter());
   result_->status = d.status;
   result_->next_attempt_in_s = d.delay_s;
+  // A route for the reason sends the job to another pool instead (the failed attempt counts).
+  std::optional<std::string> route =
+      ChooseRoute(spec_.routing, ctx_.config.reroute, result_->reason, owner_.queue().keys().q,
+                  attempt_number_, policy.max_attempts);
+  if (route && (d.status == ResultStatus::kRetrying || d.status == ResultStatus::kDead)) {
+    fallback_ = d;
+    result_->status = ResultStatus::kRerouted;
+    result_->next_attempt_in_s.reset();
+    result_->rerouted_to = *route;
+  }
   Record();
+}
+
+void WorkerSlot::LogNotRerouted() {
+  boost::json::object f = Fields();
+  f["queue"] = result_->rerouted_to;
+  f["status"] = ResultStatusName(fallback_.status);
+  ctx_.logger.Warn(
+      "the job's route names a queue that holds a live job with the same id: not "
+      "rerouted, recorded as " +
+          std::string(ResultStatusName(fallback_.status)) + " here",
+      f);
+  result_->status = fallback_.status;
+  result_->rerouted_to.clear();
 }
 
 void WorkerSlot::Record() {
@@ -358,7 +386,10 @@ void WorkerSlot::Record() {
     result_->next_attempt_in_s.reset();
   }
   const ResultDoc& r = *result_;
-  FinishRequest req = MakeFinishRequest(r, document_, Token());
+  FinishRequest req =
+      r.status == ResultStatus::kRerouted
+          ? MakeRerouteRequest(r, fallback_, document_, owner_.queue().keys().q, Token())
+          : MakeFinishRequest(r, document_, Token());
   req.start_token = start_token_;
   boost::json::object f = Fields();
   f["status"] = ResultStatusName(r.status);
@@ -377,10 +408,10 @@ void WorkerSlot::Record() {
             fenced_ = true;
             LogFencedLate();
           }
+          if (outcome.ok() && *outcome == FinishOutcome::kRecordedWithoutRoute) LogNotRerouted();
           // kRepeated: an earlier try of this step recorded it (its reply, or the WAIT after
           // it, was lost), and did not sweep.
-          if (outcome.ok() &&
-              (*outcome == FinishOutcome::kRecorded || *outcome == FinishOutcome::kRepeated) &&
+          if (outcome.ok() && *outcome != FinishOutcome::kSuperseded &&
               (result_->status == ResultStatus::kSucceeded ||
                result_->status == ResultStatus::kDead ||
                result_->status == ResultStatus::kCancelled)) {

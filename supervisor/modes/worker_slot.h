@@ -38,6 +38,7 @@
 #include "parsers/config/config.h"
 #include "parsers/documents/job.h"
 #include "parsers/policy/drain.h"
+#include "parsers/policy/retry_policy.h"
 #include "probes/os/clock.h"
 #include "supervisor/job/job_attempt.h"
 #include "supervisor/job/output_verifier.h"
@@ -151,6 +152,8 @@ class WorkerSlot {
   void LogFencedLate();
   void Decide();
   void Record();
+  // Finish's answer for a rerouted result that could not move (kRecordedWithoutRoute).
+  void LogNotRerouted();
   void OnRecorded();
   void Done();
 
@@ -178,6 +181,8 @@ class WorkerSlot {
   SteadyTime exited_at_;
   SteadyTime last_published_;
   std::optional<ResultDoc> result_;
+  // For a rerouted result: what the attempt gets when the destination cannot take the job.
+  AttemptDisposition fallback_;
   std::unique_ptr<JobAttempt> attempt_;
 };
 

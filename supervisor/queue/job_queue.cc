@@ -139,24 +139,34 @@ void JobQueue::ReturnUnheld(const std::vector<std::string>& held, Reply<long lon
 
 void JobQueue::Finish(const FinishRequest& r, Reply<FinishOutcome> done) {
   std::string job_key = r.id.empty() ? keys_.Job("-") : keys_.Job(r.id);
-  EvalWatched(QueueScripts::Finish(),
-              {job_key, keys_.Active(settings_.worker_id), keys_.Pending(), keys_.Delayed(),
-               keys_.Dead(), keys_.Results(), keys_.DeadStats()},
-              {r.document, r.status, r.result_json, r.id, std::to_string(r.delay_ms),
-               std::to_string(settings_.result_ttl_s), std::to_string(settings_.results_maxlen),
-               r.token, keys_.Events(), Now(), r.id.empty() ? "0" : "1", r.dead_entry_json,
-               settings_.worker_id, r.start_token, std::to_string(settings_.dead_max)},
-              [this, done = std::move(done), trims = trim_observer_](
-                  std::error_code ec, const RedisReply& reply) mutable {
-                if (ec) return done(RedisFailure(ec));
-                if (reply.IsError() || reply.elements.size() != 2) return done(RedisFailure(reply));
-                ReportTrimmed(trims, reply, 1);
-                long long code = reply.elements[0].integer;
-                FinishOutcome outcome = code == 2    ? FinishOutcome::kSuperseded
-                                        : code == -1 ? FinishOutcome::kRepeated
-                                                     : FinishOutcome::kRecorded;
-                ReplicatedThen(redis_, "result", outcome, std::move(done));
-              });
+  std::vector<std::string> args(
+      {r.document, r.status, r.result_json, r.id, std::to_string(r.delay_ms),
+       std::to_string(settings_.result_ttl_s), std::to_string(settings_.results_maxlen), r.token,
+       keys_.Events(), Now(), r.id.empty() ? "0" : "1", r.dead_entry_json, settings_.worker_id,
+       r.start_token, std::to_string(settings_.dead_max)});
+  // A rerouted job's destination: its keys are the script's KEYS (this queue's own when the
+  // result is not rerouted), so the script never builds another queue's key.
+  QueueKeys to(r.reroute_queue.empty() ? keys_.q : r.reroute_queue);
+  args.insert(args.end(), {r.reroute_queue, r.reroute_document, r.reroute_record_json,
+                           r.fallback_status, r.fallback_result_json, to.Events(), keys_.q});
+  EvalWatched(
+      QueueScripts::Finish(),
+      {job_key, keys_.Active(settings_.worker_id), keys_.Pending(), keys_.Delayed(), keys_.Dead(),
+       keys_.Results(), keys_.DeadStats(), to.Pending(), r.id.empty() ? to.Job("-") : to.Job(r.id)},
+      std::move(args),
+      [this, done = std::move(done), trims = trim_observer_](std::error_code ec,
+                                                             const RedisReply& reply) mutable {
+        if (ec) return done(RedisFailure(ec));
+        if (reply.IsError() || reply.elements.size() != 3) return done(RedisFailure(reply));
+        ReportTrimmed(trims, reply, 1);
+        long long code = reply.elements[0].integer;
+        bool fell_back = reply.elements[2].integer == 1;
+        FinishOutcome outcome = code == 2    ? FinishOutcome::kSuperseded
+                                : code == -1 ? FinishOutcome::kRepeated
+                                : fell_back  ? FinishOutcome::kRecordedWithoutRoute
+                                             : FinishOutcome::kRecorded;
+        ReplicatedThen(redis_, "result", outcome, std::move(done));
+      });
 }
 
 void JobQueue::Hold(const std::string& document, const std::string& id,

@@ -67,12 +67,21 @@ std::vector<std::string> ResultsStreamAdd(const QueueKeys& keys, int64_t maxlen,
 struct FinishRequest {
   std::string document;  // exactly as claimed
   std::string id;        // empty for a document without a usable id
-  std::string status;    // succeeded | retrying | dead | preempted | cancelled
+  std::string status;    // succeeded | retrying | dead | preempted | cancelled | rerouted
   std::string result_json;
   std::string dead_entry_json;  // for dead: {"job": document, "result": result}
   int64_t delay_ms = 0;         // for retrying
   std::string token;            // unique per attempt: makes a repeated Finish harmless
   std::string start_token;      // the claim's fencing token (the Start script's)
+  // For rerouted (docs/queue.md "Routing by failure reason"): the destination queue, the
+  // document that goes to the head of its pending list (with the move in `reroutes`), the move
+  // as JSON, and what is recorded instead (retrying with delay_ms, or dead with
+  // dead_entry_json) when the destination holds a live job with this id.
+  std::string reroute_queue;
+  std::string reroute_document;
+  std::string reroute_record_json;
+  std::string fallback_status;
+  std::string fallback_result_json;
 };
 
 // What Finish did with a result.
@@ -80,6 +89,9 @@ enum class FinishOutcome {
   kRecorded,    // the claim held the job: the job moved where the status says
   kSuperseded,  // fenced (another claim holds the job, or it had ended): audit entry only
   kRepeated,    // a call with the same token had recorded it already: nothing changed
+  // rerouted, but the destination queue holds a live job with this id: the fallback (retrying
+  // or dead) was recorded here instead
+  kRecordedWithoutRoute,
 };
 
 // A started attempt that a recovery fenced: its temporaries can no longer be published.

@@ -17,6 +17,27 @@ local function trim_dead(dead, stats, max)
 end
 )lua";
 
+// Prepended to Finish: a rerouted job's state moves to the destination queue's hash (the
+// attempts carried, the moves so far), the source's hash keeps `rerouted_to` and the moves, and
+// the destination's events channel (ARGV[21]) hears that the job is pending there.
+constexpr const char kMoveJobHashLua[] = R"lua(
+local function move_job_hash(from, to, id, result)
+  local moves = redis.call('HGET', from, 'rerouted')
+  if moves and moves ~= '[]' then
+    moves = string.sub(moves, 1, -2) .. ',' .. ARGV[18] .. ']'
+  else
+    moves = '[' .. ARGV[18] .. ']'
+  end
+  redis.call('HSET', from, 'rerouted', moves, 'rerouted_to', ARGV[16])
+  local attempt = redis.call('HGET', from, 'attempt') or '0'
+  redis.call('DEL', to)
+  redis.call('HSET', to, 'state', 'pending', 'attempt', attempt, 'result', result,
+             'updated_at', ARGV[10], 'rerouted', moves, 'rerouted_from', ARGV[22])
+  redis.call('PUBLISH', ARGV[21], cjson.encode({type = 'state', id = id, state = 'pending',
+    reason = cjson.decode(ARGV[18]).reason, from = ARGV[22], at = ARGV[10]}))
+end
+)lua";
+
 }  // namespace
 
 const RedisScript& QueueScripts::Start() {
@@ -62,18 +83,18 @@ return {1, attempt}
 }
 
 const RedisScript& QueueScripts::Finish() {
-  static const RedisScript script(std::string(kTrimDeadLua) + R"lua(
+  static const RedisScript script(std::string(kTrimDeadLua) + kMoveJobHashLua + R"lua(
 local doc, status, result, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local has_id = ARGV[11] == '1'
 if has_id and redis.call('HGET', KEYS[1], 'done_token') == ARGV[8] then
-  return {-1, 0}
+  return {-1, 0, 0}
 end
 local owned = redis.call('LPOS', KEYS[2], doc) ~= false
 local fenced = status == 'superseded'  -- the worker found out first
 if has_id and not fenced and redis.call('EXISTS', KEYS[1]) == 1 then
   local state = redis.call('HGET', KEYS[1], 'state')
   fenced = redis.call('HGET', KEYS[1], 'start_token') ~= ARGV[14] or not owned or
-           state == 'succeeded' or state == 'dead' or state == 'cancelled'
+           state == 'succeeded' or state == 'dead' or state == 'cancelled' or state == 'rerouted'
 end
 if fenced then
   -- Fenced: another claim holds the job now (this worker's heartbeat had expired and the job
@@ -83,7 +104,17 @@ if fenced then
              'result', audit)
   redis.call('PUBLISH', ARGV[9], cjson.encode({type = 'state', id = id, state = 'superseded',
     worker = ARGV[13], at = ARGV[10]}))
-  return {2, 0}
+  return {2, 0, 0}
+end
+-- Rerouted: unless the destination queue holds a live job with this id; then the attempt
+-- takes its path here (the fallback status and result).
+local fell_back = 0
+if status == 'rerouted' then
+  local there = redis.call('HGET', KEYS[9], 'state')
+  if there and there ~= 'succeeded' and there ~= 'dead' and there ~= 'cancelled' and
+     there ~= 'rerouted' then
+    status, result, fell_back = ARGV[19], ARGV[20], 1
+  end
 end
 -- This claim holds the job (or Redis lost the job's hash: no other claim can hold it).
 local trimmed = 0
@@ -98,11 +129,13 @@ if owned then
     trimmed = trim_dead(KEYS[5], KEYS[7], tonumber(ARGV[15]))
   elseif status == 'preempted' then
     redis.call('RPUSH', KEYS[3], doc)
+  elseif status == 'rerouted' then
+    redis.call('RPUSH', KEYS[8], ARGV[17])
   end
 end
 if has_id then
   local state = ({succeeded = 'succeeded', retrying = 'delayed', dead = 'dead',
-                  preempted = 'pending', cancelled = 'cancelled'})[status]
+                  preempted = 'pending', cancelled = 'cancelled', rerouted = 'rerouted'})[status]
   redis.call('HSET', KEYS[1], 'state', state, 'result', result, 'updated_at', ARGV[10],
              'done_token', ARGV[8], 'worker', ARGV[13])
   -- The attempt is over: no claim holds the job until the next Start.
@@ -110,17 +143,20 @@ if has_id then
   if status == 'preempted' and owned then
     redis.call('HINCRBY', KEYS[1], 'attempt', -1)
   end
-  if state == 'succeeded' or state == 'dead' or state == 'cancelled' then
+  if state == 'succeeded' or state == 'dead' or state == 'cancelled' or state == 'rerouted' then
     redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
   else
     redis.call('PERSIST', KEYS[1])
+  end
+  if status == 'rerouted' and owned then
+    move_job_hash(KEYS[1], KEYS[9], id, result)
   end
 end
 redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[7], '*', 'id', id, 'status', status,
            'result', result)
 redis.call('PUBLISH', ARGV[9], cjson.encode({type = 'state', id = id, state = status,
-  at = ARGV[10]}))
-return {1, trimmed}
+  to = status == 'rerouted' and ARGV[16] or nil, at = ARGV[10]}))
+return {1, trimmed, fell_back}
 )lua");
   return script;
 }

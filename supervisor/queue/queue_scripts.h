@@ -10,7 +10,8 @@
 // worker, progress, result, updated_at), Q:results (stream: id, status, result), Q:events
 // (channel), Q:paused (string).
 //
-// Job hash `state`: pending, running, delayed, succeeded, dead, cancelled. `attempt` counts
+// Job hash `state`: pending, running, delayed, succeeded, dead, cancelled, rerouted (moved to
+// the queue named in `rerouted_to`; ended in this queue). `attempt` counts
 // attempts that started; a preempted attempt is handed back (it does not count). `start_token`
 // is the fencing token of the claim running the job: only that claim may publish outputs or
 // record an outcome, and the first terminal state (succeeded, dead, cancelled) is final (until
@@ -21,6 +22,8 @@
 //
 // Scripts that need Q:job:<id> for an id taken from a document build the key inside the script
 // (Redis Cluster is therefore not supported; a single primary, with replicas or Sentinel, is).
+// Finish takes a rerouted job's destination keys as KEYS, never builds them: on Redis Cluster
+// the move becomes two idempotent steps, one per queue's slot (docs/queue.md).
 #pragma once
 
 #include "supervisor/queue/redis_client.h"
@@ -39,15 +42,22 @@ struct QueueScripts {
   // nothing to do; {4, attempts} when the job already ended (succeeded, dead or cancelled): the
   // copy is removed from Q:active:<w> and not run.
   static const RedisScript& Start();
-  // KEYS: job hash, Q:active:<w>, Q:pending, Q:delayed, Q:dead, Q:results, Q:dead:stats.
-  // ARGV: document, status (succeeded|retrying|dead|preempted|cancelled), result JSON, id,
-  // delay ms, ttl s, results maxlen, done token (unique per attempt), events channel,
-  // updated_at, has_id (1|0), dead entry JSON, worker id, start token (the claim's), dead max.
-  // Returns {code, dead entries trimmed}. Code 1 when the claim still held the job: it moved
-  // where `status` says (cancelled: out of every list, state `cancelled`), the state hash has
-  // the result, the token is released. 2 when it was fenced (another claim holds the job, or
-  // it already ended): only a `superseded` entry is added to Q:results. -1 when this done
-  // token was already recorded (a repeated call after a lost reply: nothing changes).
+  // KEYS: job hash, Q:active:<w>, Q:pending, Q:delayed, Q:dead, Q:results, Q:dead:stats,
+  // D:pending, D:job:<id> (D: the destination queue of a rerouted job, else Q itself).
+  // ARGV: document, status (succeeded|retrying|dead|preempted|cancelled|rerouted), result JSON,
+  // id, delay ms, ttl s, results maxlen, done token (unique per attempt), events channel,
+  // updated_at, has_id (1|0), dead entry JSON, worker id, start token (the claim's), dead max,
+  // then for rerouted: D, the document for D:pending, the move JSON, the fallback status
+  // (retrying|dead) and result JSON, D's events channel, Q.
+  // Returns {code, dead entries trimmed, fell back}. Code 1 when the claim still held the job:
+  // it moved where `status` says (cancelled: out of every list, state `cancelled`; rerouted:
+  // the new document to the head of D:pending, the state to D:job:<id> with the attempts and
+  // the moves, Q's hash `rerouted` with `rerouted_to`), the state hash has the result, the
+  // token is released. `fell back` is 1 when a rerouted job stayed, because D holds a live job
+  // with its id: the fallback status and result were recorded instead. 2 when it was fenced
+  // (another claim holds the job, or it already ended): only a `superseded` entry is added to
+  // Q:results. -1 when this done token was already recorded (a repeated call after a lost
+  // reply: nothing changes).
   static const RedisScript& Finish();
   // KEYS: job hash, Q:active:<w>, Q:worker:<w>, Q:workers.
   // ARGV: document, start token, heartbeat JSON, heartbeat TTL ms, worker id.

@@ -112,6 +112,19 @@ class Queue {
     return out;
   }
 
+  // Finish of `r` to completion.
+  FinishOutcome Finish(const FinishRequest& r) {
+    bool done = false;
+    FinishOutcome out = FinishOutcome::kSuperseded;
+    queue_.Finish(r, [&](const Result<FinishOutcome>& outcome) {
+      EXPECT_TRUE(outcome.ok()) << outcome.error().message;
+      if (outcome.ok()) out = *outcome;
+      done = true;
+    });
+    EXPECT_TRUE(RunUntil([&] { return done; })) << "no reply";
+    return out;
+  }
+
   // Hold to completion: whether the claim still holds the job (heartbeat TTL 60 s).
   bool Hold(const std::string& document, const std::string& id, const std::string& start_token) {
     bool done = false;
@@ -440,6 +453,77 @@ TEST(JobQueueFencing, AResultWhoseJobHashRedisLostIsStillRecorded) {
   EXPECT_TRUE(a.Hold(doc, "l1", "w-a:0:1"));
   EXPECT_EQ(a.Finish(doc, "l1", "succeeded", "w-a:0:1"), FinishOutcome::kRecorded);
   EXPECT_EQ(JobField(redis, "l1", "state"), "succeeded");
+}
+
+}  // namespace
+}  // namespace ffpod
+
+namespace ffpod {
+namespace {
+
+// A started attempt of `id` in queue ffpod that ended oom_killed, asking to move to highmem.
+FinishRequest RerouteToHighmem(Queue& q, const RedisServer& redis, const std::string& id) {
+  const std::string doc = R"({"id":")" + id + R"(","args":["-i","a","b"]})";
+  redis.Command({"LPUSH", "ffpod:active:w-1", doc});
+  EXPECT_EQ(q.Start(doc, id, "w-1:0:1").first, JobQueue::StartOutcome::kStarted);
+  FinishRequest r;
+  r.document = doc;
+  r.id = id;
+  r.status = "rerouted";
+  r.result_json =
+      R"({"id":")" + id + R"(","attempt":1,"status":"rerouted","rerouted_to":"highmem"})";
+  r.fallback_status = "retrying";
+  r.fallback_result_json = R"({"id":")" + id + R"(","attempt":1,"status":"retrying"})";
+  r.delay_ms = 100;
+  r.token = "w-1:0:1:done";
+  r.start_token = "w-1:0:1";
+  r.reroute_queue = "highmem";
+  r.reroute_document = R"({"id":")" + id + R"(","args":["-i","a","b"],"reroutes":[]})";
+  r.reroute_record_json = R"({"reason":"oom_killed","from":"ffpod","to":"highmem","at":"t"})";
+  return r;
+}
+
+TEST(JobQueueReroute, FinishMovesTheJobOnceEvenWhenRepeatedAfterALostReply) {
+  RedisServer redis;
+  Queue q(redis, "w-1");
+  FinishRequest r = RerouteToHighmem(q, redis, "big-1");
+  EXPECT_EQ(q.Finish(r), FinishOutcome::kRecorded);
+  EXPECT_EQ(q.Finish(r), FinishOutcome::kRepeated);  // the reply was lost: asked again
+  EXPECT_EQ(ListLength(redis, "highmem:pending"), 1);
+  EXPECT_EQ(redis.Command({"LINDEX", "highmem:pending", "0"}).str, r.reroute_document);
+  EXPECT_EQ(ListLength(redis, "ffpod:active:w-1"), 0);
+  EXPECT_EQ(ListLength(redis, "ffpod:pending"), 0);
+  EXPECT_EQ(redis.Command({"ZCARD", "ffpod:delayed"}).integer, 0);
+  // The state moved with its attempts; the source says where it went.
+  EXPECT_EQ(JobField(redis, "big-1", "state", "highmem"), "pending");
+  EXPECT_EQ(JobField(redis, "big-1", "attempt", "highmem"), "1");
+  EXPECT_EQ(JobField(redis, "big-1", "rerouted_from", "highmem"), "ffpod");
+  EXPECT_EQ(JobField(redis, "big-1", "state"), "rerouted");
+  EXPECT_EQ(JobField(redis, "big-1", "rerouted_to"), "highmem");
+  auto moves = boost::json::parse(JobField(redis, "big-1", "rerouted", "highmem")).as_array();
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].at("reason"), "oom_killed");
+  EXPECT_EQ(JobField(redis, "big-1", "rerouted"), JobField(redis, "big-1", "rerouted", "highmem"));
+  EXPECT_GT(redis.Command({"TTL", "ffpod:job:big-1"}).integer, 0);
+  EXPECT_EQ(redis.Command({"TTL", "highmem:job:big-1"}).integer, -1);
+  auto results = Results(redis);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, "rerouted");
+}
+
+TEST(JobQueueReroute, ADestinationHoldingALiveJobWithTheIdGetsNothing) {
+  RedisServer redis;
+  Queue q(redis, "w-1");
+  redis.Command({"HSET", "highmem:job:big-2", "state", "running", "attempt", "1"});
+  FinishRequest r = RerouteToHighmem(q, redis, "big-2");
+  EXPECT_EQ(q.Finish(r), FinishOutcome::kRecordedWithoutRoute);
+  EXPECT_EQ(ListLength(redis, "highmem:pending"), 0);
+  EXPECT_EQ(JobField(redis, "big-2", "state", "highmem"), "running");
+  EXPECT_EQ(JobField(redis, "big-2", "state"), "delayed");  // the fallback: retried here
+  EXPECT_EQ(redis.Command({"ZCARD", "ffpod:delayed"}).integer, 1);
+  auto results = Results(redis);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, "retrying");
 }
 
 }  // namespace
