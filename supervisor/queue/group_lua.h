@@ -29,7 +29,7 @@ namespace ffpod {
 inline constexpr char kGroupStepLua[] = R"lua(
 local function group_of(job_hash, doc)
   local g = redis.call('HGET', job_hash, 'group')
-  if not g and doc then
+  if not g and doc and string.find(doc, '"group"', 1, true) then  -- decode only a member's
     local ok, job = pcall(cjson.decode, doc)
     if ok and type(job) == 'table' then g = job.group end
   end
