@@ -7,7 +7,7 @@
 // the largest `group_size` a member's document gave (the group does not end before it);
 // once every member ended also outcome, result, finished_at) and `Q:group:G:members` (hash:
 // member id -> JSON {state, reason, attempt, message, finished_at}). Both start with the queue
-// name, which Redis Cluster takes as the hash tag, so they live in the queue's slot.
+// name, the hash tag of a queue under Redis Cluster, so they live in the queue's slot.
 //
 // group_step(job_hash, id, doc, state, result, at, ttl, maxlen) records that the job moved to
 // `state` (pending|running|delayed|succeeded|dead|cancelled). The group comes from the job
@@ -48,7 +48,15 @@ local function group_member(state, result, at)
     if ok and type(r) == 'table' then
       if type(r.reason) == 'string' then m.reason = r.reason end
       if type(r.attempt) == 'number' then m.attempt = r.attempt end
-      if type(r.message) == 'string' then m.message = string.sub(r.message, 1, 300) end
+      if type(r.message) == 'string' then
+        -- At most 300 bytes, cut before a character (a UTF-8 continuation byte is 128-191).
+        local n = math.min(#r.message, 300)
+        while n < #r.message and n > 0 and string.byte(r.message, n + 1) >= 128 and
+              string.byte(r.message, n + 1) < 192 do
+          n = n - 1
+        end
+        m.message = string.sub(r.message, 1, n)
+      end
     end
   end
   return m
