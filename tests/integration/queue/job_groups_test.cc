@@ -161,6 +161,20 @@ TEST(JobGroups, RepeatedStepsCountOnceAndTheLastEndWritesOneEntry) {
   EXPECT_EQ(Counts(redis), "0/0/0/1/1/0 of 2");
 }
 
+TEST(JobGroups, AnEndedMemberEnqueuedAgainWhileTheGroupIsOpenCountsBackToPending) {
+  RedisServer redis;
+  Steps w(redis, "w-1");
+  ASSERT_TRUE(w.Enqueue(Doc("a"), "a", "g-1").queued);
+  ASSERT_TRUE(w.Enqueue(Doc("b"), "b", "g-1").queued);
+  Claim(redis, "w-1");
+  ASSERT_EQ(w.Start(Doc("a"), "a", "t-a"), JobQueue::StartOutcome::kStarted);
+  ASSERT_EQ(w.Finish(Doc("a"), "a", "dead", "input_missing", "t-a"), FinishOutcome::kRecorded);
+  EXPECT_EQ(Counts(redis), "1/0/0/0/1/0 of 2");
+  ASSERT_TRUE(w.Enqueue(Doc("a"), "a", "g-1").queued);  // b is still pending: the group is open
+  EXPECT_EQ(Counts(redis), "2/0/0/0/0/0 of 2");
+  EXPECT_EQ(GroupEntries(redis), 0);
+}
+
 TEST(JobGroups, RecoveryDrainAndCancelMoveTheCounts) {
   RedisServer redis;
   Steps lost(redis, "w-lost");
