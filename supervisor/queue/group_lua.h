@@ -10,7 +10,8 @@
 // name, the hash tag of a queue under Redis Cluster, so they live in the queue's slot.
 //
 // group_step(job_hash, id, doc, state, result, at, ttl, maxlen) records that the job moved to
-// `state` (pending|running|delayed|succeeded|dead|cancelled). The group comes from the job
+// `state` (pending|running|delayed|succeeded|dead|cancelled; any other counts as pending, so
+// the group does not end while the member is elsewhere). The group comes from the job
 // hash's `group` field, else from the document's `group` field (a producer's plain LPUSH; the
 // member joins at its first step); its keys are in the queue the hash's `group_queue` names,
 // else in the job's own queue (both fields are set when the member joins, so a member moved to
@@ -117,9 +118,14 @@ local function group_finish(prefix, gid, at, ttl, maxlen)
     id = gid, state = status, total = total, succeeded = ok, failed = total - ok, at = at}))
 end
 
+local kGroupStates = {pending = true, running = true, delayed = true, succeeded = true,
+                     dead = true, cancelled = true}
+
 local function group_step(job_hash, id, doc, state, result, at, ttl, maxlen)
   local gid = group_of(job_hash, doc)
   if not gid then return end
+  -- A state of no count (a move to another queue, say) waits like pending: the group stays open.
+  if not kGroupStates[state] then state = 'pending' end
   -- The group's queue: where the member joined (a member moved to another queue stays in it).
   local prefix = redis.call('HGET', job_hash, 'group_queue') or
                  string.sub(job_hash, 1, #job_hash - #id - 5)  -- Q, from Q:job:<id>
