@@ -229,6 +229,15 @@ Result<bool> TakeArguments(Arguments args, Config& c) {
       return true;
     case Command::kStatus:
     case Command::kCancel:
+      if (!c.group.empty()) {
+        if (c.command == Command::kCancel) {
+          return Error{"--group is not a flag of ffpod cancel (cancel each member by its id)"};
+        }
+        if (!args.positional.empty() || !args.rest.empty()) {
+          return Error{"ffpod status --group takes no job id"};
+        }
+        return true;
+      }
       if (args.positional.size() != 1 || !args.rest.empty()) {
         return Error{"ffpod " + command + " takes exactly one job id"};
       }
@@ -255,6 +264,7 @@ Result<bool> CheckTogether(Config& c) {
   if ((CommandBit(c.command) & kQueueCommands) && c.redis_url.empty()) {
     return Error{"--redis is required for ffpod " + command + " (or set FFPOD_REDIS)"};
   }
+  if (c.group_size && c.group.empty()) return Error{"--group-size needs --group"};
   if ((c.command == Command::kRun || c.command == Command::kWorker) &&
       c.drain_margin_s >= c.grace_period_s) {
     return Error{"--drain-margin (" + std::to_string(static_cast<long long>(c.drain_margin_s)) +

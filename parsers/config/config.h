@@ -106,6 +106,10 @@ struct Config {
   std::optional<double> job_stall_timeout_s;
   std::string traceparent;
   std::map<std::string, std::string> labels;
+  // --group: enqueue: the job field `group`; status: print this group's document instead of a
+  // job's (docs/queue.md "Job groups").
+  std::string group;
+  std::optional<int> group_size;  // --group-size: the job field group_size
 
   // --- status, cancel ---
   std::string status_job_id;

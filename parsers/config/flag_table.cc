@@ -394,6 +394,14 @@ const Flag kFlags[] = {
     {"--traceparent", kEnqueue, "TRACEPARENT", "W3C traceparent the job's spans belong to",
      Text(&Config::traceparent, Traceparent)},
     {"--label", kEnqueue, "KEY=VALUE[,KEY=VALUE]", "job labels", Labels(&Config::labels)},
+    {"--group", kEnqueue | kStatusCommand, "ID",
+     "job group (enqueue: the job field group; status: print the group's document instead of a "
+     "job's; cancel takes no group)",
+     Text(&Config::group, JobId), "none"},
+    {"--group-size", kEnqueue, "N",
+     "members the --group will have (the job field group_size): it does not end before that "
+     "many joined",
+     OptionalInteger(&Config::group_size, 1, 100000), "the members that joined so far"},
     {"--reason", kDead, "REASON", "only dead entries whose last result has this reason",
      Text(&Config::dead_reason, ReasonName), "any"},
     {"--older-than", kDead, "DURATION",

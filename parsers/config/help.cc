@@ -39,6 +39,7 @@ std::string UsageLine(Command command) {
     case Command::kEnqueue:
       return out + " [flags] -- [ffmpeg args...]\n";
     case Command::kStatus:
+      return out + " [flags] <job-id> | --group <group-id>\n";
     case Command::kCancel:
       return out + " [flags] <job-id>\n";
     case Command::kDead:

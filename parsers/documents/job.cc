@@ -167,6 +167,19 @@ Result<JobSpec> ParseJob(std::string_view document, const JobLimits& limits) {
   if (!id) return id.error();
   job.id = std::move(id).value();
 
+  if (const json::value* v = obj.if_contains("group"); v && !v->is_null()) {
+    if (!v->is_string() || !IsValidJobId(v->as_string())) {
+      return FieldError("group", "must be a string of 1-128 characters from [A-Za-z0-9._:-]");
+    }
+    job.group = std::string(v->as_string());
+  }
+  if (const json::value* v = obj.if_contains("group_size"); v && !v->is_null()) {
+    auto n = PositiveNumber(*v, "group_size", true, 100000);
+    if (!n) return n.error();
+    job.group_size = static_cast<int>(*n);
+    if (job.group.empty()) return FieldError("group_size", "needs the field \"group\"");
+  }
+
   auto args = ParseJobArgs(obj, limits);
   if (!args) return args.error();
   job.args = std::move(args).value();
@@ -259,6 +272,8 @@ std::string MakeJobDocument(const JobSpec& job) {
     for (const auto& o : job.outputs) outs.emplace_back(o);
     obj["outputs"] = std::move(outs);
   }
+  if (!job.group.empty()) obj["group"] = job.group;
+  if (job.group_size) obj["group_size"] = *job.group_size;
   if (job.max_attempts) obj["max_attempts"] = *job.max_attempts;
   if (job.timeout_s) obj["timeout_s"] = *job.timeout_s;
   if (job.stall_timeout_s) obj["stall_timeout_s"] = *job.stall_timeout_s;

@@ -44,6 +44,11 @@ struct JobSpec {
   std::string traceparent;                // valid W3C traceparent, or empty
   std::string tracestate;
   std::map<std::string, std::string> labels;
+  // The job group it belongs to (docs/queue.md "Job groups"), same grammar as `id`; empty: none.
+  std::string group;
+  // How many members the group will have (the field group_size): it does not end before that
+  // many have joined. Nullopt: it ends when the members that joined so far have all ended.
+  std::optional<int> group_size;
   // When the job was submitted (RFC 3339, set by `ffpod enqueue`): the start of the trace's
   // queue-wait span. Optional; an unparsable value is ignored.
   std::optional<std::chrono::system_clock::time_point> enqueued_at;

@@ -11,6 +11,7 @@
 #include "parsers/common/json_text.h"
 #include "parsers/common/text.h"
 #include "parsers/config/redis_url.h"
+#include "parsers/documents/group_status.h"
 #include "parsers/documents/job.h"
 #include "parsers/telemetry/log_format.h"
 #include "supervisor/queue/job_queue.h"
@@ -105,6 +106,8 @@ int RunEnqueueCommand(const Config& config, Logger& logger) {
   spec.traceparent = config.traceparent;
   spec.labels = config.labels;
   spec.routing.reroute = config.reroute;
+  spec.group = config.group;
+  spec.group_size = config.group_size;
   spec.enqueued_at =
       std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   std::string document = MakeJobDocument(spec);
@@ -118,57 +121,86 @@ int RunEnqueueCommand(const Config& config, Logger& logger) {
     return 2;
   }
   return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {
-    queue.Enqueue(document, spec.id, [&, finish](const Result<JobQueue::Enqueued>& enqueued) {
-      if (!enqueued.ok()) {
-        std::cerr << "ffpod: enqueue failed: " << enqueued.error().message << "\n";
+    queue.Enqueue(
+        document, spec.id, spec.group, [&, finish](const Result<JobQueue::Enqueued>& enqueued) {
+          if (!enqueued.ok()) {
+            std::cerr << "ffpod: enqueue failed: " << enqueued.error().message << "\n";
+            return finish(1);
+          }
+          if (!enqueued->group_outcome.empty()) {
+            std::cerr << "ffpod: --group " << spec.group << " has already ended ("
+                      << enqueued->group_outcome
+                      << "); use a new group id, or put a dead member back with ffpod dead retry\n";
+            return finish(2);
+          }
+          if (!enqueued->queued) {
+            std::cerr << "ffpod: job " << spec.id << " already exists and is " << enqueued->state
+                      << "\n";
+            return finish(1);
+          }
+          std::cout << spec.id << "\n";
+          finish(0);
+        });
+  });
+}
+
+namespace {
+
+int RunGroupStatusCommand(const Config& config, Logger& logger) {
+  return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {
+    queue.GroupHash(config.group, [&, finish](const Result<JobQueue::GroupHashes>& hashes) {
+      if (!hashes.ok()) {
+        std::cerr << "ffpod: status failed: " << hashes.error().message << "\n";
         return finish(1);
       }
-      if (!enqueued->queued) {
-        std::cerr << "ffpod: job " << spec.id << " already exists and is " << enqueued->state
-                  << "\n";
+      if (hashes->group.empty()) {
+        std::cerr << "ffpod: no group " << config.group << " in queue " << config.queue << "\n";
         return finish(1);
       }
-      std::cout << spec.id << "\n";
+      std::cout << JsonText(GroupStatusDocument(config.group, config.queue, hashes->group,
+                                                hashes->members))
+                << "\n";
       finish(0);
     });
   });
 }
 
+}  // namespace
+
 int RunStatusCommand(const Config& config, Logger& logger) {
+  if (!config.group.empty()) return RunGroupStatusCommand(config, logger);
   return WithQueue(config, logger, [&](JobQueue& queue, const std::function<void(int)>& finish) {
-    queue.JobHash(
-        config.status_job_id,
-        [&, finish](const Result<std::vector<std::pair<std::string, std::string>>>& hash) {
-          if (!hash.ok()) {
-            std::cerr << "ffpod: status failed: " << hash.error().message << "\n";
-            return finish(1);
-          }
-          const std::vector<std::pair<std::string, std::string>>& fields = *hash;
-          if (fields.empty()) {
-            std::cerr << "ffpod: no job " << config.status_job_id << " in queue " << config.queue
-                      << "\n";
-            return finish(1);
-          }
-          boost::json::object doc;
-          doc["id"] = config.status_job_id;
-          for (const auto& [k, v] : fields) {
-            if (k == "done_token" || k == "start_token") continue;  // the worker's bookkeeping
-            if (k == "progress" || k == "result" || k == "rerouted") {
-              boost::system::error_code ec;
-              auto parsed = boost::json::parse(v, ec);
-              doc[k] = ec ? boost::json::value(v) : parsed;
-            } else if (k == "attempt") {
-              doc[k] = std::atoll(v.c_str());
-            } else {
-              doc[k] = v;
-            }
-          }
-          for (const char* k : {"state", "attempt", "worker", "progress", "result", "updated_at"}) {
-            if (!doc.contains(k)) doc[k] = nullptr;
-          }
-          std::cout << JsonText(doc) << "\n";
-          finish(0);
-        });
+    queue.JobHash(config.status_job_id, [&, finish](const Result<JobQueue::Fields>& hash) {
+      if (!hash.ok()) {
+        std::cerr << "ffpod: status failed: " << hash.error().message << "\n";
+        return finish(1);
+      }
+      const std::vector<std::pair<std::string, std::string>>& fields = *hash;
+      if (fields.empty()) {
+        std::cerr << "ffpod: no job " << config.status_job_id << " in queue " << config.queue
+                  << "\n";
+        return finish(1);
+      }
+      boost::json::object doc;
+      doc["id"] = config.status_job_id;
+      for (const auto& [k, v] : fields) {
+        if (k == "done_token" || k == "start_token") continue;  // the worker's bookkeeping
+        if (k == "progress" || k == "result" || k == "rerouted") {
+          boost::system::error_code ec;
+          auto parsed = boost::json::parse(v, ec);
+          doc[k] = ec ? boost::json::value(v) : parsed;
+        } else if (k == "attempt") {
+          doc[k] = std::atoll(v.c_str());
+        } else {
+          doc[k] = v;
+        }
+      }
+      for (const char* k : {"state", "attempt", "worker", "progress", "result", "updated_at"}) {
+        if (!doc.contains(k)) doc[k] = nullptr;
+      }
+      std::cout << JsonText(doc) << "\n";
+      finish(0);
+    });
   });
 }
 

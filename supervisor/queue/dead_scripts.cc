@@ -1,9 +1,11 @@
 #include "supervisor/queue/dead_scripts.h"
 
+#include "supervisor/queue/group_lua.h"
+
 namespace ffpod {
 
 const RedisScript& DeadScripts::Retry() {
-  static const RedisScript script(R"lua(
+  static const RedisScript script(std::string(kGroupStepLua) + R"lua(
 local has_id = ARGV[6] == '1'
 if has_id then
   local state = redis.call('HGET', KEYS[3], 'state')
@@ -23,6 +25,8 @@ if has_id then
   redis.call('HINCRBY', KEYS[3], 'dead_retries', 1)
   redis.call('HDEL', KEYS[3], 'progress', 'start_token', 'cancel_requested')
   redis.call('PERSIST', KEYS[3])
+  -- A member of a group that had ended reopens it (docs/queue.md "Job groups").
+  group_step(KEYS[3], ARGV[5], ARGV[2], 'pending', nil, ARGV[3])
 end
 redis.call('HINCRBY', KEYS[4], 'retried', 1)
 redis.call('PUBLISH', ARGV[4], cjson.encode({type = 'state', id = ARGV[5], state = 'pending',

@@ -16,7 +16,8 @@ struct DeadScripts {
   // end it is nearer to).
   // Puts the job back at the head of pending (the right end, claimed next) with its attempts
   // reset: state `pending`, `attempt` 0, `dead_retried_at` and `dead_retries` (+1) recorded, no
-  // expiry; Q:dead:stats `retried` +1. Returns {1, "pending"}; {0, state} when the job's hash
+  // expiry; Q:dead:stats `retried` +1; a group member counts pending again (reopening its
+  // group when it had ended). Returns {1, "pending"}; {0, state} when the job's hash
   // says it is no longer dead (enqueued again meanwhile, or retried already): nothing changes;
   // {0, ""} when the entry is no longer in Q:dead (retried, purged or trimmed meanwhile).
   static const RedisScript& Retry();

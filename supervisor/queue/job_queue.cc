@@ -375,29 +375,64 @@ void JobQueue::Watch(const std::vector<Watched>& jobs,
   }
 }
 
-void JobQueue::Enqueue(const std::string& document, const std::string& id, Reply<Enqueued> done) {
+void JobQueue::Enqueue(const std::string& document, const std::string& id, const std::string& group,
+                       Reply<Enqueued> done) {
   EvalWatched(QueueScripts::Enqueue(), {keys_.Job(id), keys_.Pending()},
-              {document, Now(), keys_.Events(), id},
+              {document, Now(), keys_.Events(), id, group},
               [done = std::move(done)](std::error_code ec, RedisReply reply) {
                 if (ec) return done(RedisFailure(ec));
                 if (reply.IsError() || reply.elements.size() != 2) return done(RedisFailure(reply));
-                done(Enqueued{.queued = reply.elements[0].integer == 1,
-                              .state = std::move(reply.elements[1].str)});
+                long long code = reply.elements[0].integer;
+                Enqueued e{.queued = code == 1, .state = {}, .group_outcome = {}};
+                (code == 2 ? e.group_outcome : e.state) = std::move(reply.elements[1].str);
+                done(std::move(e));
               });
 }
 
-void JobQueue::JobHash(const std::string& id,
-                       Reply<std::vector<std::pair<std::string, std::string>>> done) {
+namespace {
+
+JobQueue::Fields HashFields(const RedisReply& reply) {
+  JobQueue::Fields fields;
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    fields.emplace_back(reply.elements[i].str, reply.elements[i + 1].str);
+  }
+  return fields;
+}
+
+}  // namespace
+
+void JobQueue::JobHash(const std::string& id, Reply<Fields> done) {
   redis_.Command({"HGETALL", keys_.Job(id)},
-                 [done = std::move(done)](std::error_code ec, RedisReply reply) {
+                 [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
                    if (ec) return done(RedisFailure(ec));
                    if (reply.IsError()) return done(RedisFailure(reply));
-                   std::vector<std::pair<std::string, std::string>> fields;
-                   for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-                     fields.emplace_back(reply.elements[i].str, reply.elements[i + 1].str);
-                   }
-                   done(std::move(fields));
+                   done(HashFields(reply));
                  });
+}
+
+void JobQueue::GroupHash(const std::string& group, Reply<GroupHashes> done) {
+  // Two reads in order on one connection: a step that runs between them shows in the members
+  // but not yet in the counts (the next read agrees again).
+  auto hashes = std::make_shared<GroupHashes>();
+  auto failed = std::make_shared<std::optional<Error>>();
+  redis_.Command({"HGETALL", keys_.Group(group)},
+                 [hashes, failed](std::error_code ec, const RedisReply& reply) {
+                   if (ec)
+                     *failed = RedisFailure(ec);
+                   else if (reply.IsError())
+                     *failed = RedisFailure(reply);
+                   else
+                     hashes->group = HashFields(reply);
+                 });
+  redis_.Command(
+      {"HGETALL", keys_.GroupMembers(group)},
+      [hashes, failed, done = std::move(done)](std::error_code ec, const RedisReply& reply) {
+        if (*failed) return done(**failed);
+        if (ec) return done(RedisFailure(ec));
+        if (reply.IsError()) return done(RedisFailure(reply));
+        hashes->members = HashFields(reply);
+        done(std::move(*hashes));
+      });
 }
 
 }  // namespace ffpod

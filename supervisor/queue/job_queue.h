@@ -50,6 +50,8 @@ struct QueueKeys {
   std::string Results() const { return q + ":results"; }
   std::string Events() const { return q + ":events"; }
   std::string Paused() const { return q + ":paused"; }
+  std::string Group(const std::string& id) const { return q + ":group:" + id; }
+  std::string GroupMembers(const std::string& id) const { return Group(id) + ":members"; }
 };
 
 // Q:results is trimmed to about this many entries unless --results-maxlen says otherwise.
@@ -209,13 +211,23 @@ class JobQueue {
   void PendingLength(Reply<long long> done);
   void IsPaused(Reply<bool> done);
   void SetPaused(bool paused, const std::string& info_json, Done done);
-  // Enqueues a document unless a job with its id exists.
+  // Enqueues a document unless a job with its id exists, or `group` (the document's group; ""
+  // for none) has already ended. A member is counted pending in its group in the same step.
   struct Enqueued {
     bool queued = false;
-    std::string state;  // of the existing job when not queued
+    std::string state;          // of the existing job when not queued
+    std::string group_outcome;  // when not queued because the group ended: its outcome
   };
-  void Enqueue(const std::string& document, const std::string& id, Reply<Enqueued> done);
-  void JobHash(const std::string& id, Reply<std::vector<std::pair<std::string, std::string>>> done);
+  void Enqueue(const std::string& document, const std::string& id, const std::string& group,
+               Reply<Enqueued> done);
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  void JobHash(const std::string& id, Reply<Fields> done);
+  // A job group's hash and its members hash (member id -> record), read in one round trip.
+  struct GroupHashes {
+    Fields group;
+    Fields members;
+  };
+  void GroupHash(const std::string& group, Reply<GroupHashes> done);
 
  private:
   // `callback`, telling the write observer what the reply says about writes first.

@@ -1,5 +1,7 @@
 #include "supervisor/queue/queue_scripts.h"
 
+#include "supervisor/queue/group_lua.h"
+
 namespace ffpod {
 
 namespace {
@@ -33,6 +35,12 @@ local function move_job_hash(from, to, id, result)
   redis.call('DEL', to)
   redis.call('HSET', to, 'state', 'pending', 'attempt', attempt, 'result', result,
              'updated_at', ARGV[10], 'rerouted', moves, 'rerouted_from', ARGV[22])
+  -- A group member stays in its group, whose keys are in the queue it joined in.
+  local group = redis.call('HGET', from, 'group')
+  if group then
+    redis.call('HSET', to, 'group', group, 'group_queue',
+               redis.call('HGET', from, 'group_queue') or ARGV[22])
+  end
   redis.call('PUBLISH', ARGV[21], cjson.encode({type = 'state', id = id, state = 'pending',
     reason = cjson.decode(ARGV[18]).reason, from = ARGV[22], at = ARGV[10]}))
 end
@@ -41,7 +49,7 @@ end
 }  // namespace
 
 const RedisScript& QueueScripts::Start() {
-  static const RedisScript script(R"lua(
+  static const RedisScript script(std::string(kGroupStepLua) + R"lua(
 if not redis.call('LPOS', KEYS[3], ARGV[1]) then
   -- No longer this worker's: an earlier call handed it back, or another worker recovered it
   -- (even one this claim had started: it runs elsewhere now).
@@ -75,6 +83,7 @@ redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[2], 'updated_at',
            'start_token', ARGV[6])
 redis.call('HDEL', KEYS[1], 'progress')
 redis.call('PERSIST', KEYS[1])
+group_step(KEYS[1], ARGV[5], ARGV[1], 'running', nil, ARGV[3])
 redis.call('PUBLISH', ARGV[4], cjson.encode({type = 'state', id = ARGV[5], state = 'running',
   attempt = attempt, worker = ARGV[2], at = ARGV[3]}))
 return {1, attempt}
@@ -83,7 +92,8 @@ return {1, attempt}
 }
 
 const RedisScript& QueueScripts::Finish() {
-  static const RedisScript script(std::string(kTrimDeadLua) + kMoveJobHashLua + R"lua(
+  static const RedisScript script(std::string(kTrimDeadLua) + kMoveJobHashLua + kGroupStepLua +
+                                  R"lua(
 local doc, status, result, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local has_id = ARGV[11] == '1'
 if has_id and redis.call('HGET', KEYS[1], 'done_token') == ARGV[8] then
@@ -156,6 +166,12 @@ redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[7], '*', 'id', id, 'status', sta
            'result', result)
 redis.call('PUBLISH', ARGV[9], cjson.encode({type = 'state', id = id, state = status,
   to = status == 'rerouted' and ARGV[16] or nil, at = ARGV[10]}))
+if has_id then
+  -- A rerouted member's source hash says `rerouted`: it counts as pending until it ends in the
+  -- queue it moved to (its group and group_queue moved with its hash).
+  group_step(KEYS[1], id, doc, redis.call('HGET', KEYS[1], 'state'), result, ARGV[10], ARGV[6],
+             ARGV[7])
+end
 return {1, trimmed, fell_back}
 )lua");
   return script;
@@ -177,7 +193,7 @@ return 1
 }
 
 const RedisScript& QueueScripts::DeadLetterBadJob() {
-  static const RedisScript script(std::string(kTrimDeadLua) + R"lua(
+  static const RedisScript script(std::string(kTrimDeadLua) + kGroupStepLua + R"lua(
 -- Only the worker that still holds the document writes anything: a repeat after a lost reply,
 -- or a document another worker recovered meanwhile, must not add a second dead entry.
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
@@ -193,6 +209,9 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'id', ARGV[4], 'status'
            'result', ARGV[3])
 redis.call('PUBLISH', ARGV[7], cjson.encode({type = 'state', id = ARGV[4], state = 'dead',
   reason = 'bad_job', at = ARGV[8]}))
+if ARGV[4] ~= '' then
+  group_step(KEYS[4], ARGV[4], ARGV[1], 'dead', ARGV[3], ARGV[8], ARGV[6], ARGV[5])
+end
 return {1, trimmed}
 )lua");
   return script;
@@ -271,12 +290,15 @@ while true do
                'result', result_json)
     redis.call('PUBLISH', ARGV[8], cjson.encode({type = 'state', id = id,
       state = dead and 'dead' or 'pending', reason = 'worker_lost', at = ARGV[5]}))
+    group_step(hash, id, doc, dead and 'dead' or 'pending', result_json, ARGV[5], ARGV[7],
+               ARGV[6])
   else
     -- Claimed but never started: no attempt was used. Back to the head of pending (a copy of
     -- a job that ended stays ended: Start drops it).
     redis.call('RPUSH', KEYS[3], doc)
     if hash and state and state ~= 'succeeded' and state ~= 'dead' and state ~= 'cancelled' then
       redis.call('HSET', hash, 'state', 'pending', 'updated_at', ARGV[5])
+      group_step(hash, id, doc, 'pending', nil, ARGV[5])
     end
   end
 end
@@ -287,7 +309,7 @@ return {n, started, trimmed}
 )lua";
 
 const RedisScript& QueueScripts::Recover() {
-  static const RedisScript script(std::string(kTrimDeadLua) + kRecoverLua);
+  static const RedisScript script(std::string(kTrimDeadLua) + kGroupStepLua + kRecoverLua);
   return script;
 }
 
@@ -311,7 +333,7 @@ return n
 }
 
 const RedisScript& QueueScripts::PromoteDelayed() {
-  static const RedisScript script(R"lua(
+  static const RedisScript script(std::string(kGroupStepLua) + R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local docs = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
@@ -324,6 +346,7 @@ for _, doc in ipairs(docs) do
     local hash = ARGV[1] .. ':job:' .. job.id
     if redis.call('HGET', hash, 'state') == 'delayed' then
       redis.call('HSET', hash, 'state', 'pending', 'updated_at', ARGV[4])
+      group_step(hash, job.id, doc, 'pending', nil, ARGV[4])
     end
     redis.call('PUBLISH', ARGV[3], cjson.encode({type = 'state', id = job.id, state = 'pending',
       at = ARGV[4]}))
@@ -352,13 +375,23 @@ return state
 }
 
 const RedisScript& QueueScripts::Enqueue() {
-  static const RedisScript script(R"lua(
+  static const RedisScript script(std::string(kGroupStepLua) + R"lua(
 local state = redis.call('HGET', KEYS[1], 'state')
 if state and state ~= 'succeeded' and state ~= 'dead' and state ~= 'cancelled' then
   return {0, state}
 end
+local group = ARGV[5]
+if group ~= '' then
+  local outcome = redis.call('HGET', string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[4] - 5) ..
+                             ':group:' .. group, 'outcome')
+  if outcome then return {2, outcome} end  -- the group has ended (docs/queue.md "Job groups")
+end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'state', 'pending', 'attempt', 0, 'updated_at', ARGV[2])
+if group ~= '' then
+  redis.call('HSET', KEYS[1], 'group', group)
+  group_step(KEYS[1], ARGV[4], ARGV[1], 'pending', nil, ARGV[2])
+end
 redis.call('LPUSH', KEYS[2], ARGV[1])
 redis.call('PUBLISH', ARGV[3], cjson.encode({type = 'state', id = ARGV[4], state = 'pending',
   at = ARGV[2]}))

@@ -8,7 +8,9 @@
 // {"job": <document as claimed>, "result": {...}}; newest at the left, trimmed to the dead
 // maximum), Q:dead:stats (hash: trimmed, retried, purged counts), Q:job:<id> (hash: state, attempt,
 // worker, progress, result, updated_at), Q:results (stream: id, status, result), Q:events
-// (channel), Q:paused (string).
+// (channel), Q:paused (string), Q:group:<g> and Q:group:<g>:members (hashes: a job group's
+// counts and members, kept by the helper of supervisor/queue/group_lua.h in every script below
+// that changes a job's state).
 //
 // Job hash `state`: pending, running, delayed, succeeded, dead, cancelled, rerouted (moved to
 // the queue named in `rerouted_to`; ended in this queue). `attempt` counts
@@ -98,9 +100,10 @@ struct QueueScripts {
   // pushed with a plain LPUSH and not claimed).
   static const RedisScript& Cancel();
 
-  // KEYS: job hash, Q:pending. ARGV: document, updated_at, events channel, id.
-  // Returns {1, "pending"} when queued, {0, state} when a job with this id is still pending,
-  // running or delayed.
+  // KEYS: job hash, Q:pending. ARGV: document, updated_at, events channel, id, group ("" for
+  // none). Returns {1, "pending"} when queued (a member of the group, counted pending), {0,
+  // state} when a job with this id is still pending, running or delayed, {2, outcome} when the
+  // group has already ended (its outcome: succeeded, partial or failed): nothing is queued.
   static const RedisScript& Enqueue();
 };
 

@@ -68,6 +68,7 @@ std::vector<ResultEntry> Results(const RedisServer& redis, const std::string& qu
     for (size_t i = 0; i + 1 < fields.size(); i += 2) {
       if (fields[i].str == "id") e.id = fields[i + 1].str;
       if (fields[i].str == "status") e.status = fields[i + 1].str;
+      if (fields[i].str == "kind") e.kind = fields[i + 1].str;
       if (fields[i].str == "result") {
         e.result = boost::json::parse(fields[i + 1].str).as_object();
       }

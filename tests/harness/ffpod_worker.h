@@ -48,10 +48,11 @@ void Produce(const RedisServer& redis, const std::string& document,
 std::string JobField(const RedisServer& redis, const std::string& id, const std::string& field,
                      const std::string& queue = "ffpod");
 
-// Every entry of <queue>:results as (id, status, result JSON object).
+// Every entry of <queue>:results as (id, status, kind, result JSON object).
 struct ResultEntry {
   std::string id;
   std::string status;
+  std::string kind;  // "group" for a job group's entry; empty for an attempt's result
   boost::json::object result;
 };
 std::vector<ResultEntry> Results(const RedisServer& redis, const std::string& queue = "ffpod");

@@ -3,7 +3,8 @@
 // keeps encoding) and thawed, drained (some with a second SIGTERM), their ffmpeg children
 // killed, and Redis restarted. Then every job must be in exactly one terminal state (or still
 // queued), with no contradictory result, the winning attempt's output at each final path, no
-// temporary left and no worker crashed.
+// temporary left and no worker crashed; and the jobs' groups must count their members' final
+// states and have ended exactly once.
 //
 // Seeded and bounded in time; it prints its seed and figures. To replay or to run it bigger:
 //   FFPOD_CHAOS_SEED=N    FFPOD_CHAOS_FAULTS=N (default 200)    FFPOD_CHAOS_JOBS=N (default 240)
@@ -299,8 +300,35 @@ std::map<std::string, JobView> Survey(const RedisServer& redis,
     auto entry = boost::json::parse(e.str).as_object();
     ++jobs[id_of(std::string(entry.at("job").as_string()))].in_dead;
   }
-  for (auto& r : testing::Results(redis)) jobs[r.id].results.push_back(std::move(r));
+  for (auto& r : testing::Results(redis)) {
+    if (r.kind.empty()) jobs[r.id].results.push_back(std::move(r));  // not a group's entry
+  }
   return jobs;
+}
+
+// The jobs are in kGroups job groups (job i in group "g<i % kGroups>"): each group's counts
+// must agree with its members' final states, and the group must have ended exactly once.
+constexpr int kGroups = 8;
+
+std::string CheckGroup(const RedisServer& redis, int g, const std::vector<std::string>& ids,
+                       std::map<std::string, JobView>& jobs) {
+  std::string name = "g" + std::to_string(g);
+  std::map<std::string, long long> want{{"pending", 0},   {"running", 0}, {"delayed", 0},
+                                        {"succeeded", 0}, {"dead", 0},    {"total", 0}};
+  for (size_t i = g; i < ids.size(); i += kGroups) {
+    ++want[jobs[ids[i]].state];
+    ++want["total"];
+  }
+  std::string wrong;
+  for (const auto& [field, n] : want) {
+    auto v = redis.Command({"HGET", "ffpod:group:" + name, field});
+    long long got = v.IsNil() ? 0 : std::stoll(v.str);
+    if (got != n) wrong += field + " " + std::to_string(got) + " (want " + std::to_string(n) + ") ";
+  }
+  int entries = 0;
+  for (const auto& r : testing::Results(redis)) entries += r.kind == "group" && r.id == name;
+  if (entries != 1) wrong += std::to_string(entries) + " group entries (want 1)";
+  return wrong;
 }
 
 std::string Sha256(const std::string& path) {
@@ -392,8 +420,11 @@ TEST(Chaos, SeededFaultsLeaveEveryJobInOneTerminalStateAndNothingBehind) {
     std::string id = "c" + std::to_string(i);
     std::string out = dir / (id + ".mp4");
     double seconds = std::uniform_int_distribution<int>(5, 25)(job_rng) / 10.0;
+    int members = kJobs / kGroups + (i % kGroups < kJobs % kGroups ? 1 : 0);
     testing::Produce(redis, JobDocument(id, testing::EncodeArgs(out, seconds, true), {out},
-                                        {{"max_attempts", 4}}));
+                                        {{"max_attempts", 4},
+                                         {"group", "g" + std::to_string(i % kGroups)},
+                                         {"group_size", members}}));
     ids.push_back(id);
   }
 
@@ -441,6 +472,9 @@ TEST(Chaos, SeededFaultsLeaveEveryJobInOneTerminalStateAndNothingBehind) {
     }
   }
   EXPECT_EQ(jobs.size(), ids.size()) << "documents of jobs never produced";
+  for (int g = 0; g < kGroups && g < kJobs; ++g) {
+    EXPECT_EQ(CheckGroup(redis, g, ids, jobs), "") << "group g" << g;
+  }
   std::vector<std::string> left;
   for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
     std::string name = e.path().filename().string();

@@ -200,6 +200,25 @@ TEST(Config, EnqueueAndStatus) {
   auto s = ParseConfig({"status", "--redis", "redis://x", "clip-1"}, {});
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->status_job_id, "clip-1");
+  auto grouped = ParseConfig(
+      {"enqueue", "--redis", "redis://x", "--group", "ladder-42", "--", "-i", "a", "o.mp4"}, {});
+  ASSERT_TRUE(grouped.ok()) << grouped.error().message;
+  EXPECT_EQ(grouped->group, "ladder-42");
+  auto group_status = ParseConfig({"status", "--redis", "redis://x", "--group", "ladder-42"}, {});
+  ASSERT_TRUE(group_status.ok()) << group_status.error().message;
+  EXPECT_EQ(group_status->group, "ladder-42");
+  auto rejected = [](const std::vector<std::string>& argv) {
+    auto c = ParseConfig(argv, {});
+    return c.ok() ? std::string("accepted") : c.error().message;
+  };
+  EXPECT_EQ(rejected({"enqueue", "--redis", "redis://x", "--group", "ladder 4", "--", "o.mp4"}),
+            "--group expects 1-128 characters from [A-Za-z0-9._:-], got \"ladder 4\"");
+  EXPECT_EQ(rejected({"status", "--redis", "redis://x", "--group", "g", "clip-1"}),
+            "ffpod status --group takes no job id");
+  EXPECT_EQ(rejected({"enqueue", "--redis", "redis://x", "--group-size", "4", "--", "o.mp4"}),
+            "--group-size needs --group");
+  EXPECT_EQ(rejected({"cancel", "--redis", "redis://x", "--group", "g"}),
+            "--group is not a flag of ffpod cancel (cancel each member by its id)");
   auto cancel = ParseConfig({"cancel", "--redis", "redis://x", "clip-2"}, {});
   ASSERT_TRUE(cancel.ok());
   EXPECT_EQ(cancel->command, Command::kCancel);

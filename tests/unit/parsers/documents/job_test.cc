@@ -74,6 +74,13 @@ TEST(ParseJob, EveryDefectIsNamed) {
        "field \"stall_timeout_s\" must be greater"},
       {R"({"id":"j","args":["x"],"traceparent":7})", "field \"traceparent\" must be a string"},
       {R"({"id":"j","args":["x"],"labels":{"a":1}})", "field \"labels.a\" must be a string"},
+      {R"({"id":"j","args":["x"],"group":"ladder 4"})", "field \"group\" must be a string of"},
+      {R"({"id":"j","args":["x"],"group":""})", "field \"group\" must be a string of"},
+      {R"({"id":"j","args":["x"],"group":42})", "field \"group\" must be a string of"},
+      {R"({"id":"j","args":["x"],"group":"g","group_size":0})",
+       "field \"group_size\" must be greater"},
+      {R"({"id":"j","args":["x"],"group_size":4})",
+       "field \"group_size\" needs the field \"group\""},
   };
   for (const auto& c : cases) {
     auto job = ParseJob(c.doc);
@@ -118,6 +125,8 @@ TEST(MakeJobDocument, RoundTrips) {
   spec.outputs = {"o.mp4"};
   spec.max_attempts = 2;
   spec.labels["tenant"] = "acme";
+  spec.group = "ladder-42";
+  spec.group_size = 6;
   auto parsed = ParseJob(MakeJobDocument(spec));
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->id, spec.id);
@@ -125,6 +134,8 @@ TEST(MakeJobDocument, RoundTrips) {
   EXPECT_EQ(parsed->outputs, spec.outputs);
   EXPECT_EQ(parsed->max_attempts, 2);
   EXPECT_EQ(parsed->labels, spec.labels);
+  EXPECT_EQ(parsed->group, "ladder-42");
+  EXPECT_EQ(parsed->group_size, 6);
 }
 
 TEST(ResultDoc, JsonHasTheContractFields) {
