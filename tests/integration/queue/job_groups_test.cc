@@ -65,15 +65,15 @@ class Steps {
 
   FinishOutcome Finish(const std::string& doc, const std::string& id, const std::string& status,
                        const std::string& reason, const std::string& start_token) {
-    FinishRequest r{.document = doc,
-                    .id = id,
-                    .status = status,
-                    .result_json = R"({"id":")" + id + R"(","attempt":1,"status":")" + status +
-                                   R"(","reason":")" + reason + R"(","message":"m"})",
-                    .dead_entry_json = "{}",
-                    .delay_ms = 0,
-                    .token = start_token + ":done",
-                    .start_token = start_token};
+    FinishRequest r;
+    r.document = doc;
+    r.id = id;
+    r.status = status;
+    r.result_json = R"({"id":")" + id + R"(","attempt":1,"status":")" + status +
+                    R"(","reason":")" + reason + R"(","message":"m"})";
+    r.dead_entry_json = "{}";
+    r.token = start_token + ":done";
+    r.start_token = start_token;
     bool done = false;
     FinishOutcome out = FinishOutcome::kSuperseded;
     queue_.Finish(r, [&](const Result<FinishOutcome>& f) {
