@@ -98,7 +98,7 @@ void JobQueue::Claim(RedisClient& blocking, std::chrono::milliseconds wait,
                                       "RIGHT", "LEFT"};
   if (wait.count() > 0) {
     command[0] = "BLMOVE";
-    // Whole seconds as Redis 6.0 reads them; fractions since Redis 6.0 too ("0.5").
+    // In seconds; a fraction ("0.5") when the wait is not whole seconds.
     std::string seconds = std::to_string(wait.count() / 1000);
     if (wait.count() % 1000 != 0) {
       std::string millis = std::to_string(1000 + wait.count() % 1000).substr(1);
@@ -319,10 +319,11 @@ void JobQueue::PendingLength(Reply<long long> done) {
 
 namespace {
 
-// KEYS: Q:pending. Read-only (it may run on a replica). Returns {length, enqueued_at of the
-// head document (the right end, claimed next), or "" when it has none or is not JSON}.
+// KEYS: Q:pending. Reads only (no shebang flags: Redis 6.2 has none). Returns {length,
+// enqueued_at of the head document (the right end, claimed next), or "" when it has none or is
+// not JSON}.
 const RedisScript& PendingHeadScript() {
-  static const RedisScript script(R"lua(#!lua flags=no-writes
+  static const RedisScript script(R"lua(
 local n = redis.call('LLEN', KEYS[1])
 if n == 0 then return {0, ''} end
 local head = redis.call('LINDEX', KEYS[1], -1)

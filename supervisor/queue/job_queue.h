@@ -197,7 +197,7 @@ class JobQueue {
   void PromoteDelayed(Reply<long long> done);
   void PendingLength(Reply<long long> done);
   // Q:pending's length and its head's `enqueued_at` (the job claimed next, the one that has
-  // waited longest), in one read-only step.
+  // waited longest), in one step that only reads.
   struct Pending {
     long long jobs = 0;
     // nullopt when the list is empty, or its head has no (valid) enqueued_at.
