@@ -1,8 +1,11 @@
 // `ffpod worker --queue A,B:3` against a real redis-server: fair claiming across queues (a
 // backlog in one does not hold back another's jobs; weights share the claims), pause per
-// queue, the per-queue pending gauges and /status, and bad --queue values. The jobs run a
+// queue, the per-queue pending gauges and /status, recovery and the drain's hand-back through
+// each job's own queue, and bad --queue values. The jobs run a
 // stand-in ffmpeg that records which job it ran and exits at once (the probes at start run the
 // real one), so the order of the record is the order of the claims (one slot).
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -273,6 +276,80 @@ TEST(WorkerQueues, StatusSaysWhichQueueEachSlotServes) {
   EXPECT_EQ(job.at("id"), "B-0");
   std::filesystem::remove(dir / "hold");
   ASSERT_TRUE(WaitFor([&] { return JobField(redis, "B-0", "state", "B") == "succeeded"; }, 30s));
+}
+
+// A worker of A and B dies while it runs B's job: a worker of B alone recovers it from B's keys
+// (worker_lost, recorded in B) and runs it; A's job is left to A's workers.
+TEST(WorkerQueues, ALostWorkersJobIsRecoveredThroughItsOwnQueue) {
+  RedisServer redis;
+  TempDir dir;
+  std::string ffmpeg = dir / "ffmpeg";
+  // While <dir>/armed exists, each job's run waits for ever.
+  testing::WriteFile(ffmpeg,
+                     "#!/bin/sh\n"
+                     "for a in \"$@\"; do\n"
+                     "  case \"$a\" in\n"
+                     "    -version|-buildconf) exec /usr/bin/ffmpeg \"$@\";;\n"
+                     "  esac\n"
+                     "done\n"
+                     "while [ -e '" +
+                         (dir / "armed") + "' ]; do sleep 0.1; done\nexit 0\n");
+  std::filesystem::permissions(ffmpeg, std::filesystem::perms::owner_all);
+  testing::WriteFile(dir / "armed", "");
+  testing::Produce(redis, QuickJob("B-0"), "B");
+  auto first = std::make_unique<FfpodWorker>(redis.Url(), "w-1", dir, WorkerFlags(ffmpeg, "A,B"));
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "B-0", "state", "B") == "running"; }, 30s))
+      << first->Log().substr(0, 4000);
+  testing::Produce(redis, QuickJob("A-0"), "A");
+  first->process().Signal(SIGKILL);
+  first->process().Wait(10s);
+  std::filesystem::remove(dir / "armed");
+  FfpodWorker second(redis.Url(), "w-2", dir, WorkerFlags(ffmpeg, "B"));
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "B-0", "state", "B") == "succeeded"; }, 60s))
+      << second.Log().substr(0, 4000);
+  auto results = testing::Results(redis, "B");
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].result.at("reason").as_string(), "worker_lost");
+  EXPECT_EQ(results[0].result.at("worker").at("id").as_string(), "w-1");
+  EXPECT_EQ(results[1].status, "succeeded");
+  EXPECT_EQ(results[1].result.at("worker").at("id").as_string(), "w-2");
+  EXPECT_EQ(testing::ListLength(redis, "B:active:w-1"), 0);
+  EXPECT_TRUE(testing::Results(redis, "A").empty());
+  EXPECT_EQ(testing::ListLength(redis, "A:pending"), 1);
+  EXPECT_EQ(JobField(redis, "B-0", "state"), "");  // nothing under the default queue's keys
+}
+
+// The drain hands a job back to the head of its own queue's pending list, and the worker leaves
+// every queue (heartbeat and membership gone from each).
+TEST(WorkerQueues, TheDrainHandsEachJobBackToItsOwnQueue) {
+  RedisServer redis;
+  TempDir dir;
+  std::string ffmpeg = dir / "ffmpeg";
+  // Runs until killed: the drain's graceful stop is not enough, so the job is preempted.
+  testing::WriteFile(ffmpeg,
+                     "#!/bin/sh\n"
+                     "for a in \"$@\"; do\n"
+                     "  case \"$a\" in\n"
+                     "    -version|-buildconf) exec /usr/bin/ffmpeg \"$@\";;\n"
+                     "  esac\n"
+                     "done\n"
+                     "trap '' INT TERM\nwhile true; do sleep 0.1; done\n");
+  std::filesystem::permissions(ffmpeg, std::filesystem::perms::owner_all);
+  testing::Produce(redis, QuickJob("B-0"), "B");
+  std::vector<std::string> flags = WorkerFlags(ffmpeg, "A,B");
+  flags.insert(flags.end(), {"--grace-period", "4", "--drain-margin", "1"});
+  FfpodWorker w(redis.Url(), "w-1", dir, flags);
+  ASSERT_TRUE(WaitFor([&] { return JobField(redis, "B-0", "state", "B") == "running"; }, 30s))
+      << w.Log().substr(0, 4000);
+  w.process().Signal(SIGTERM);
+  EXPECT_EQ(w.process().Wait(20s), 0) << w.Log().substr(0, 4000);
+  EXPECT_EQ(testing::ListLength(redis, "B:pending"), 1);
+  EXPECT_EQ(testing::ListLength(redis, "B:active:w-1"), 0);
+  EXPECT_EQ(JobField(redis, "B-0", "state", "B"), "pending");
+  for (const char* q : {"A", "B"}) {
+    EXPECT_EQ(redis.Command({"EXISTS", std::string(q) + ":worker:w-1"}).integer, 0) << q;
+    EXPECT_EQ(redis.Command({"SISMEMBER", std::string(q) + ":workers", "w-1"}).integer, 0) << q;
+  }
 }
 
 TEST(WorkerQueues, BadQueueListsExitTwoNamingTheFlagAndTheElement) {
