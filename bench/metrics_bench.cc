@@ -71,7 +71,7 @@ void Populate(FfpodMetrics* m) {
   }
   m->CountProgressParseErrors(3);
   m->CountStall();
-  m->SetQueuePendingJobs(42);
+  m->SetQueuePending("ffpod", 42, 1.5);
   m->SetRedisUp(true);
   m->CountRedisError(2);
   m->CountOtlpSpansDropped(1);

@@ -114,9 +114,10 @@ function parseMetrics(root) {
     if (!name) continue;
     const labels = new Set();
     if (/SlotLabels\(/.test(chunk)) {
-      const slot = text.match(/SlotLabels[\s\S]*?\{[\s\S]*?return \{([^}]*)\};[\s\S]*?return \{([^}]*)\};/);
-      if (!slot) throw new Error('ffpod_metrics.cc: SlotLabels changed shape');
-      for (const l of (slot[1] + ',' + slot[2]).match(/"([a-z_]+)"/g) || []) labels.add(l.slice(1, -1));
+      // Every label SlotLabels may add (slot; queue and job_id when their options are on).
+      const slot = text.match(/std::vector<std::string> SlotLabels\([^)]*\) \{([\s\S]*?)\n\}/);
+      if (!slot || !/"slot"/.test(slot[1])) throw new Error('ffpod_metrics.cc: SlotLabels changed shape');
+      for (const l of slot[1].match(/"([a-z_]+)"/g) || []) labels.add(l.slice(1, -1));
     } else {
       const end = chunk.search(/\)\)[,\s]/);
       const call = end >= 0 ? chunk.slice(0, end) : chunk;

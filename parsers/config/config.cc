@@ -271,6 +271,10 @@ Result<bool> CheckTogether(Config& c) {
                  ") must be smaller than --grace-period (" +
                  std::to_string(static_cast<long long>(c.grace_period_s)) + ")"};
   }
+  if (c.command != Command::kWorker && (c.queues.size() != 1 || c.queues.front().weight_given)) {
+    return Error{"--queue takes one queue name for ffpod " + command + ", got \"" +
+                 QueueListText(c.queues) + "\" (several, with weights, are for ffpod worker)"};
+  }
   if (c.retry_max_s < c.retry_base_s) c.retry_max_s = c.retry_base_s;
   return true;
 }

@@ -18,6 +18,7 @@
 
 #include "parsers/common/result.h"
 #include "parsers/documents/job_routes.h"
+#include "parsers/policy/fair_share.h"
 #include "parsers/telemetry/log_format.h"
 
 namespace ffpod {
@@ -55,7 +56,10 @@ struct Config {
   double stop_timeout_s = 30;    // after a graceful stop (stall/timeout), SIGKILL after this
   double progress_log_interval_s = 10;  // a "progress" log record this often while encoding
   std::string redis_url;                // redis://, rediss://, unix://
-  std::string queue = "ffpod";          // key prefix Q of docs/queue.md
+  std::string queue = "ffpod";          // key prefix Q of docs/queue.md (the first of `queues`)
+  // --queue: the queues the worker claims from, with their weights (docs/queue.md "Several
+  // queues"); every other command takes exactly one.
+  std::vector<WeightedQueue> queues = {WeightedQueue{.name = "ffpod"}};
   std::string termination_log = "/dev/termination-log";  // written only if it exists
   bool subreaper = false;                                // reap orphans even when not PID 1
   bool metrics_job_label = false;  // add job_id to per-slot gauges (small fleets only)

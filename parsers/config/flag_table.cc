@@ -14,6 +14,7 @@
 #include "parsers/config/route_kind.h"
 #include "parsers/documents/job.h"
 #include "parsers/ffmpeg/reasons.h"
+#include "parsers/policy/fair_share.h"
 
 namespace ffpod {
 
@@ -137,11 +138,17 @@ Result<bool> JobId(std::string_view v) {
   return true;
 }
 
-Result<bool> QueueName(std::string_view v) {
-  if (v.empty() || v.size() > 200 || v.find_first_of(" \t\r\n") != std::string_view::npos) {
-    return Error{"a name of 1-200 characters without spaces"};
-  }
-  return true;
+// --queue: one name, or for the worker a weighted list (parsers/policy/fair_share.h). Config::queue
+// is the first name; commands other than the worker take one name (CheckTogether).
+FieldAccess QueueList() {
+  return {[](Config& c, std::string_view v) -> Result<bool> {
+            auto queues = ParseQueueList(v);
+            if (!queues.ok()) return queues.error();
+            c.queues = std::move(*queues);
+            c.queue = c.queues.front().name;
+            return true;
+          },
+          [](const Config& c) { return QueueListText(c.queues); }};
 }
 
 Result<bool> Traceparent(std::string_view v) {
@@ -293,8 +300,10 @@ const Flag kFlags[] = {
      "redis://[user:password@]host:port[/db], rediss://... (TLS), unix:///path or "
      "redis+sentinel://host:26379[,host:26379...]/master[/db]",
      Text(&Config::redis_url, NonEmpty)},
-    {"--queue", kRun | kQueueCommands, "NAME", "queue name: the prefix of every Redis key",
-     Text(&Config::queue, QueueName)},
+    {"--queue", kRun | kQueueCommands, "NAME[:WEIGHT][,...]",
+     "queue name: the prefix of every Redis key (worker: several, claimed in proportion to their "
+     "weights, 1 to 1000, default 1)",
+     QueueList()},
     {"--termination-log", kRun | kWorker, "PATH",
      "where the one-line exit summary goes when the file exists (Kubernetes mounts it)",
      Text(&Config::termination_log, nullptr)},

@@ -106,6 +106,7 @@ FfmpegJob::Callbacks JobAttempt::JobCallbacks() {
 RunningJobStatus JobAttempt::Status() const {
   RunningJobStatus status;
   status.slot = spec_.slot;
+  status.queue = spec_.span.queue;
   status.id = spec_.job_id;
   status.attempt = spec_.attempt;
   return status;
@@ -130,7 +131,7 @@ void JobAttempt::Start(OnProgress on_progress, OnResult done) {
 
 void JobAttempt::OnProgressBlock() {
   ProgressView v = job_->View();
-  env_.metrics.SetSlotProgress(spec_.slot, spec_.job_id, SlotProgressFrom(v));
+  env_.metrics.SetSlotProgress(spec_.slot, spec_.job_id, SlotProgressFrom(v), spec_.span.queue);
   RunningJobStatus status = Status();
   status.progress = v;
   SteadyTime since = spec_.running_since.value_or(job_->started_steady());

@@ -100,12 +100,12 @@ void ClaimLoop::OnPaused(const Result<bool>& paused) {
     return;
   }
   std::weak_ptr<bool> alive = alive_;
-  queue_.Claim([this, alive](Result<std::optional<std::string>> document) {
+  queue_.Claim([this, alive](Result<std::optional<Claimed>> document) {
     if (!alive.expired()) OnClaim(std::move(document));
   });
 }
 
-void ClaimLoop::OnClaim(Result<std::optional<std::string>> document) {
+void ClaimLoop::OnClaim(Result<std::optional<Claimed>> document) {
   in_flight_ = false;
   // The drain closed the blocking connection (or nothing arrived before it did).
   if (stopped_ && (!document.ok() || !document->has_value())) return;

@@ -5,7 +5,9 @@
 // nothing while the queue is paused, while Redis is down, while the owner says a readiness check
 // forbids it (ffmpeg cannot run, a required encoder is unusable) and after Stop() (the drain).
 // Every failure waits 1 s and tries again; nothing is lost meanwhile, since a claimed document
-// stays in the active list until its result is recorded.
+// stays in the active list until its result is recorded. With several queues (--queue a,b:3)
+// the Queue stands for all of them: it is paused when each is, its steps cover each queue's
+// keys, and its claim picks the queue (supervisor/modes/fair_claim.h).
 //
 // States (one step in flight at most):
 //   stopped --Enable--> idle --Kick, slot free, ready--> [recovering own | returning unheld]
@@ -33,27 +35,34 @@ class ClaimLoop {
   template <typename T>
   using Reply = std::function<void(Result<T>)>;
 
+  // A claimed document and the queue it came from (an index into the worker's --queue list).
+  struct Claimed {
+    size_t queue = 0;
+    std::string document;
+  };
+
   // The queue steps the loop takes (JobQueue in production). Each calls its reply once, later.
   struct Queue {
     virtual ~Queue() = default;
     virtual bool up() const = 0;  // both connections (commands, blocking claims) are up
     virtual void RecoverOwn(Reply<long long> done) = 0;
-    virtual void ReturnUnheld(const std::vector<std::string>& held, Reply<long long> done) = 0;
+    virtual void ReturnUnheld(const std::vector<Claimed>& held, Reply<long long> done) = 0;
+    // True when no queue may be claimed from (each of the worker's queues is paused).
     virtual void IsPaused(Reply<bool> done) = 0;
     // Blocks up to a few seconds; no document means nothing arrived (an empty one is a
     // document: malformed, the slot dead-letters it).
-    virtual void Claim(Reply<std::optional<std::string>> done) = 0;
+    virtual void Claim(Reply<std::optional<Claimed>> done) = 0;
   };
 
   // What the loop needs of the worker.
   struct Owner {
     virtual ~Owner() = default;
     virtual bool HasIdleSlot() const = 0;
-    // The documents the busy slots hold (the active list may hold no others).
-    virtual std::vector<std::string> HeldDocuments() const = 0;
+    // The documents the busy slots hold (the active lists may hold no others).
+    virtual std::vector<Claimed> HeldDocuments() const = 0;
     // True when no job may be claimed now (a readiness check that a job would fail on).
     virtual bool ClaimsBlocked() const = 0;
-    virtual void OnClaimed(std::string document) = 0;
+    virtual void OnClaimed(Claimed claimed) = 0;
     virtual void OnPausedChanged(bool paused) = 0;
     virtual void OnQueueError() = 0;  // counted (ffpod_redis_errors_total)
     virtual void OnRecovered(long long own_jobs, long long unheld_returned) = 0;  // for the log
@@ -84,7 +93,7 @@ class ClaimLoop {
   void AfterPrelude(const Status& status);
   void CheckPaused();
   void OnPaused(const Result<bool>& paused);
-  void OnClaim(Result<std::optional<std::string>> document);
+  void OnClaim(Result<std::optional<Claimed>> document);
   void RetryLater();
 
   Clock& clock_;

@@ -92,7 +92,9 @@ Service::Service(const Config& config, Logger& logger, std::string mode)
       logger_(logger),
       reaper_(io_, ReapsOrphans(config)),
       processes_(io_, reaper_, config.ffmpeg_env),
-      metrics_(FfpodMetricsOptions{config.metrics_job_label}),
+      metrics_(FfpodMetricsOptions{
+          .job_id_label = config.metrics_job_label,
+          .queue_label = config.command == Command::kWorker && config.queues.size() > 1}),
       board_(std::move(mode)),
       beat_timer_(io_),
       signals_(io_, SIGTERM, SIGINT, SIGHUP) {

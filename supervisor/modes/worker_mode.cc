@@ -155,7 +155,7 @@ int WorkerMode::Run() {
 
   ConnectQueue();
   logger_.Info("worker starting", {{"worker_id", identity_.id},
-                                   {"queue", config_.queue},
+                                   {"queue", QueueListText(config_.queues)},
                                    {"slots", config_.slots},
                                    {"redis", url_->Redacted()}});
   redis_->Start([this](bool up, const std::string& reason) { OnRedisState(up, reason); });
@@ -180,25 +180,34 @@ void WorkerMode::ConnectQueue() {
   RedisClientOptions claim_options = options;
   claim_options.client_name = "ffpod-claim-" + identity_.id;
   claim_redis_ = std::make_unique<RedisClient>(service_.io(), *url_, claim_options);
-  JobQueue::Settings settings;
-  settings.queue = config_.queue;
-  settings.worker_id = identity_.id;
-  settings.result_ttl_s = static_cast<int64_t>(config_.result_ttl_s);
-  settings.results_maxlen = config_.results_maxlen;
-  settings.default_max_attempts = config_.max_attempts;
-  settings.dead_max = config_.dead_max;
-  settings.wait_replicas = config_.redis_wait_replicas;
-  settings.wait_timeout = Ms(config_.redis_wait_timeout_s);
-  queue_ = std::make_unique<JobQueue>(*redis_, settings);
-  queue_->ObserveDeadTrimmed([this](long long dropped) {
-    service_.metrics().CountDeadTrimmed(static_cast<uint64_t>(dropped));
-    logger_.Warn("dead list full: oldest entries dropped",
-                 {{"dropped", dropped}, {"dead_max", config_.dead_max}});
-  });
-  queue_->ObserveWrites(
-      [this](const std::optional<std::string>& refused) { OnWritesRefused(refused); });
+  std::vector<int> weights;
+  for (const WeightedQueue& q : config_.queues) {
+    JobQueue::Settings settings;
+    settings.queue = q.name;
+    settings.worker_id = identity_.id;
+    settings.result_ttl_s = static_cast<int64_t>(config_.result_ttl_s);
+    settings.results_maxlen = config_.results_maxlen;
+    settings.default_max_attempts = config_.max_attempts;
+    settings.dead_max = config_.dead_max;
+    settings.wait_replicas = config_.redis_wait_replicas;
+    settings.wait_timeout = Ms(config_.redis_wait_timeout_s);
+    auto queue = std::make_unique<JobQueue>(*redis_, settings);
+    queue->ObserveDeadTrimmed([this, name = q.name](long long dropped) {
+      service_.metrics().CountDeadTrimmed(static_cast<uint64_t>(dropped));
+      boost::json::object f{{"dropped", dropped}, {"dead_max", config_.dead_max}};
+      if (config_.queues.size() > 1) f["queue"] = name;
+      logger_.Warn("dead list full: oldest entries dropped", f);
+    });
+    queue->ObserveWrites(
+        [this](const std::optional<std::string>& refused) { OnWritesRefused(refused); });
+    queues_.push_back(std::move(queue));
+    weights.push_back(q.weight);
+  }
+  paused_.assign(queues_.size(), false);
   claim_queue_ = std::make_unique<ClaimQueue>(*this);
   claim_owner_ = std::make_unique<ClaimOwner>(*this);
+  claim_lanes_ = std::make_unique<ClaimLanes>(*this);
+  fair_claim_ = std::make_unique<FairClaim>(weights, *claim_lanes_);
   claims_ = std::make_unique<ClaimLoop>(clock_, *claim_queue_, *claim_owner_);
 }
 
@@ -258,111 +267,6 @@ std::string WorkerMode::HeartbeatInfo() const {
 }
 
 std::chrono::milliseconds WorkerMode::HeartbeatTtl() const { return Ms(config_.heartbeat_s * 3); }
-
-void WorkerMode::Heartbeat() {
-  heartbeat_timer_.cancel();
-  if (!redis_ || exiting_) return;
-  queue_->Heartbeat(HeartbeatInfo(), HeartbeatTtl(), [this](const Status& sent) {
-    if (!sent.ok()) CountRedisError();
-  });
-  heartbeat_timer_.expires_after(Ms(config_.heartbeat_s));
-  heartbeat_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) Heartbeat();
-  });
-}
-
-void WorkerMode::RecoverScan() {
-  recover_timer_.expires_after(Ms(config_.heartbeat_s));
-  recover_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec && !exiting_) RecoverScan();
-  });
-  if (!redis_->up()) return;
-  queue_->Workers([this](const Result<std::vector<std::string>>& workers) {
-    if (!workers.ok()) {
-      CountRedisError();
-      return;
-    }
-    for (const auto& other : *workers) {
-      if (other == identity_.id) continue;
-      RecoverAndSweep(other, false, [this, other](const Result<Recovered>& n) {
-        if (!n.ok()) {
-          CountRedisError();
-        } else if (n->jobs > 0) {
-          logger_.Warn("recovered the jobs of a worker whose heartbeat expired",
-                       {{"lost_worker", other}, {"jobs", n->jobs}});
-        }
-      });
-    }
-  });
-}
-
-void WorkerMode::Promote() {
-  promote_timer_.expires_after(seconds(1));
-  promote_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec && !exiting_) Promote();
-  });
-  if (!redis_->up()) return;
-  queue_->PromoteDelayed([this](const Result<long long>& moved) {
-    if (!moved.ok()) {
-      CountRedisError();
-    } else if (*moved > 0) {
-      logger_.Debug("due retries moved to pending", {{"jobs", *moved}});
-      MaybeClaim();
-    }
-  });
-}
-
-// Every second: a cancel requested for a running job, or its claim fenced (a recovery took the
-// job while this worker's heartbeat had expired, e.g. the worker was frozen or Redis away).
-void WorkerMode::PollCancels() {
-  cancel_timer_.expires_after(seconds(1));
-  cancel_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec && !exiting_) PollCancels();
-  });
-  if (!redis_->up()) return;
-  std::vector<JobQueue::Watched> jobs;
-  std::vector<int> slots;
-  for (const auto& s : slots_) {
-    if (s->running_ffmpeg()) {
-      jobs.push_back({.id = s->job_id(), .start_token = s->start_token()});
-      slots.push_back(s->index());
-    }
-  }
-  queue_->Watch(jobs, [this, jobs, slots](const Result<std::vector<JobQueue::WatchedState>>& st) {
-    if (!st.ok()) {
-      CountRedisError();
-      return;
-    }
-    for (size_t i = 0; i < st->size() && i < slots.size(); ++i) {
-      auto& slot = slots_[static_cast<size_t>(slots[i])];
-      if (!slot->running_ffmpeg() || slot->start_token() != jobs[i].start_token) continue;
-      if ((*st)[i].fenced) {
-        slot->Fenced();
-      } else if ((*st)[i].cancel_requested) {
-        slot->Cancel();
-      }
-    }
-  });
-}
-
-void WorkerMode::PollQueueLength() {
-  length_timer_.expires_after(seconds(5));
-  length_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec && !exiting_) PollQueueLength();
-  });
-  if (!redis_->up()) {
-    service_.metrics().ClearQueuePendingJobs();
-    return;
-  }
-  queue_->PendingLength([this](const Result<long long>& n) {
-    if (n.ok()) {
-      service_.metrics().SetQueuePendingJobs(*n);
-    } else {
-      service_.metrics().ClearQueuePendingJobs();
-      CountRedisError();
-    }
-  });
-}
 
 void WorkerMode::OnSlotIdle() {
   if (drain_) {
@@ -441,22 +345,33 @@ void WorkerMode::MaybeExit() {
     finish();
     return;
   }
-  // Started ones are a previous run's (a worker drained before its start-up recovery); the hash
-  // pool finishes removing their temporaries before the worker exits.
-  RecoverAndSweep(identity_.id, true, [this, finish](const Result<Recovered>& n) {
-    if (!n.ok()) {
-      // Keep the heartbeat and the membership: they are how the other workers find this
-      // active list and recover it once the heartbeat expires.
-      logger_.Warn(
-          "claimed jobs not handed back; other workers recover them when this "
-          "worker's heartbeat expires",
-          {{"error", n.error().message}});
-      finish();
-      return;
-    }
-    if (n->jobs > 0) logger_.Info("handed claimed jobs back to pending", {{"jobs", n->jobs}});
-    queue_->Leave([finish](const Status&) { finish(); });
-  });
+  LeaveFrom(0, 0, finish);
+}
+
+// Started ones are a previous run's (a worker drained before its start-up recovery); the hash
+// pool finishes removing their temporaries before the worker exits.
+void WorkerMode::LeaveFrom(size_t queue, long long jobs, const std::function<void()>& finish) {
+  if (queue == queues_.size()) {
+    if (jobs > 0) logger_.Info("handed claimed jobs back to pending", {{"jobs", jobs}});
+    finish();
+    return;
+  }
+  RecoverAndSweep(queue, identity_.id, true,
+                  [this, queue, jobs, finish](const Result<Recovered>& n) {
+                    if (!n.ok()) {
+                      // Keep the heartbeat and the membership: they are how the other workers
+                      // find this active list and recover it once the heartbeat expires.
+                      logger_.Warn(
+                          "claimed jobs not handed back; other workers recover them when this "
+                          "worker's heartbeat expires",
+                          {{"error", n.error().message}});
+                      finish();
+                      return;
+                    }
+                    queues_[queue]->Leave([this, queue, jobs, n = n->jobs, finish](const Status&) {
+                      LeaveFrom(queue + 1, jobs + n, finish);
+                    });
+                  });
 }
 
 void WorkerMode::DumpState() {

@@ -31,6 +31,7 @@
 #include "probes/os/clock.h"
 #include "supervisor/modes/claim_loop.h"
 #include "supervisor/modes/encoder_watch.h"
+#include "supervisor/modes/fair_claim.h"
 #include "supervisor/modes/pod_cost_updater.h"
 #include "supervisor/modes/service.h"
 #include "supervisor/queue/job_queue.h"
@@ -65,15 +66,29 @@ class WorkerMode {
   void OnWritesRefused(const std::optional<std::string>& refused);
   class ClaimQueue;
   class ClaimOwner;
+  class ClaimLanes;
   void MaybeClaim();  // kicks the claim loop
+  // The periodic steps, each on every queue of the --queue list (worker_queues.cc).
   void Heartbeat();
   void RecoverScan();
   void Promote();
   void PollQueueLength();
   void PollCancels();
-  // queue_->Recover, then the fenced attempts' temporaries removed (RemoveFencedTemporaries).
-  void RecoverAndSweep(const std::string& worker, bool force,
+  // The running jobs PollCancels watches on one queue: their claims and their slots.
+  struct WatchedSlots {
+    std::vector<JobQueue::Watched> jobs;
+    std::vector<int> slots;
+  };
+  void OnWatched(const WatchedSlots& watched, const std::vector<JobQueue::WatchedState>& states);
+  // queues_[queue]->Recover, then the fenced attempts' temporaries removed
+  // (RemoveFencedTemporaries).
+  void RecoverAndSweep(size_t queue, const std::string& worker, bool force,
                        std::function<void(const Result<Recovered>&)> done);
+  // RecoverAndSweep of this worker's own active list on queues_[queue] and the ones after it,
+  // one after the other (`done` with the jobs handed back, or the first error).
+  void RecoverOwnFrom(size_t queue, long long jobs, std::function<void(Result<long long>)> done);
+  // At exit: this worker's active lists handed back and its heartbeats removed, queue by queue.
+  void LeaveFrom(size_t queue, long long jobs, const std::function<void()>& finish);
   // Off the loop (it lists directories): the temporaries of this worker id's previous run.
   void RemovePreviousRunTemporaries(const std::vector<std::string>& documents);
   void RemoveFencedTemporaries(const std::string& worker,
@@ -93,10 +108,13 @@ class WorkerMode {
   std::optional<RedisUrl> url_;
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<RedisClient> claim_redis_;
-  std::unique_ptr<JobQueue> queue_;
+  std::vector<std::unique_ptr<JobQueue>> queues_;  // the --queue list, in order
+  std::vector<bool> paused_;                       // Q:paused of each, as last read
   AsioClock clock_;
   std::unique_ptr<ClaimQueue> claim_queue_;  // the claim loop's views of the queue and of
   std::unique_ptr<ClaimOwner> claim_owner_;  // this worker
+  std::unique_ptr<ClaimLanes> claim_lanes_;  // the queues' claims, for fair_claim_
+  std::unique_ptr<FairClaim> fair_claim_;    // which queue the next claim comes from
   std::unique_ptr<ClaimLoop> claims_;
   std::unique_ptr<SlotOwner> slot_owner_;        // the slots' view of this worker
   std::unique_ptr<EncoderWatch> encoder_watch_;  // --require-encoders

@@ -42,8 +42,9 @@ WorkerSlot::WorkerSlot(const Context& context, Owner& owner, int index)
         }
       }) {}
 
-void WorkerSlot::Begin(std::string document) {
+void WorkerSlot::Begin(size_t queue, std::string document) {
   state_ = State::kStarting;
+  queue_ = queue;
   document_ = std::move(document);
   claimed_at_ = ctx_.clock.Now();
   claimed_wall_ = ctx_.clock.WallNow();
@@ -116,6 +117,7 @@ void WorkerSlot::LogFencedLate() {
 boost::json::object WorkerSlot::Describe() const {
   boost::json::object o{{"slot", index_}, {"busy", !idle()}};
   if (!idle()) {
+    o["queue"] = owner_.queue(queue_).settings().queue;
     o["job_id"] = spec_.id;
     o["attempt"] = attempt_number_;
     const FfmpegJob* job = attempt_ ? attempt_->job() : nullptr;
@@ -127,6 +129,7 @@ boost::json::object WorkerSlot::Describe() const {
 boost::json::object WorkerSlot::Fields() const {
   boost::json::object f = attempt_ ? attempt_->trace().LogFields() : boost::json::object{};
   f["slot"] = index_;
+  if (owner_.several_queues()) f["queue"] = owner_.queue(queue_).settings().queue;
   if (!spec_.id.empty()) f["job_id"] = spec_.id;
   if (attempt_number_ > 0) f["attempt"] = attempt_number_;
   return f;
@@ -159,11 +162,11 @@ void WorkerSlot::DeadLetter(const std::string& why) {
       SerializeResult(BadJobResult(BaseResult(), id, why, ctx_.clock.WallNow()));
   retry_.Run(
       [this, id, result_json](const StepRetry::Next& next) {
-        owner_.queue().DeadLetterBadJob(document_, id, result_json,
-                                        JobQueue::Reply<bool>([this, next](Result<bool> moved) {
-                                          if (moved.ok()) dead_lettered_ = *moved;
-                                          next(moved.status());
-                                        }));
+        queue().DeadLetterBadJob(document_, id, result_json,
+                                 JobQueue::Reply<bool>([this, next](Result<bool> moved) {
+                                   if (moved.ok()) dead_lettered_ = *moved;
+                                   next(moved.status());
+                                 }));
       },
       [this] {
         // Counted by whoever's script moved it: never twice (an earlier try whose reply was lost
@@ -177,14 +180,14 @@ void WorkerSlot::StartAttempt() {
   retry_.Run(
       [this](const StepRetry::Next& next) {
         start_sent_ = ctx_.clock.Now();
-        owner_.queue().Start(document_, spec_.id, start_token_,
-                             [this, next](Result<JobQueue::Started> started) {
-                               if (started.ok()) {
-                                 start_outcome_ = started->outcome;
-                                 attempt_number_ = started->attempt;
-                               }
-                               next(started.status());
-                             });
+        queue().Start(document_, spec_.id, start_token_,
+                      [this, next](Result<JobQueue::Started> started) {
+                        if (started.ok()) {
+                          start_outcome_ = started->outcome;
+                          attempt_number_ = started->attempt;
+                        }
+                        next(started.status());
+                      });
       },
       [this] { OnStarted(); });
 }
@@ -222,11 +225,11 @@ void WorkerSlot::OnStarted() {
     // a recovery may have fenced the claim meanwhile. Spawn only under a fresh lease.
     retry_.Run(
         [this](const StepRetry::Next& next) {
-          owner_.queue().Hold(document_, spec_.id, start_token_, owner_.HeartbeatInfo(),
-                              owner_.HeartbeatTtl(), [this, next](Result<bool> held) {
-                                if (held.ok()) held_ = *held;
-                                next(held.status());
-                              });
+          queue().Hold(document_, spec_.id, start_token_, owner_.HeartbeatInfo(),
+                       owner_.HeartbeatTtl(), [this, next](Result<bool> held) {
+                         if (held.ok()) held_ = *held;
+                         next(held.status());
+                       });
         },
         [this] {
           if (held_) return BeginAttempt();
@@ -290,7 +293,7 @@ AttemptSpec WorkerSlot::MakeAttemptSpec() const {
   a.span.attempt = attempt_number_;
   a.span.traceparent = spec_.traceparent;
   a.span.tracestate = spec_.tracestate;
-  a.span.queue = c.queue;
+  a.span.queue = owner_.queue(queue_).settings().queue;
   a.span.worker_id = ctx_.identity.id;
   a.enqueued_at = spec_.enqueued_at;
   a.claimed_at = claimed_wall_;
@@ -316,7 +319,7 @@ void WorkerSlot::OnProgress(const ProgressView& v) {
   SteadyTime now = ctx_.clock.Now();
   if (now - last_published_ >= seconds(2) && owner_.redis_up()) {
     last_published_ = now;
-    owner_.queue().PublishProgress(spec_.id, JsonText(ProgressFields(v)), [](const Status&) {});
+    queue().PublishProgress(spec_.id, JsonText(ProgressFields(v)), [](const Status&) {});
   }
 }
 
@@ -403,7 +406,7 @@ void WorkerSlot::Record() {
   ctx_.service.board().ClearJob(index_);
   retry_.Run(
       [this, req](const StepRetry::Next& next) {
-        owner_.queue().Finish(req, [this, next](Result<FinishOutcome> outcome) {
+        queue().Finish(req, [this, next](Result<FinishOutcome> outcome) {
           if (outcome.ok() && *outcome == FinishOutcome::kSuperseded && !fenced_) {
             fenced_ = true;
             LogFencedLate();

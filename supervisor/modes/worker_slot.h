@@ -64,7 +64,10 @@ class WorkerSlot {
   class Owner {
    public:
     virtual ~Owner() = default;
-    virtual JobQueue& queue() = 0;
+    // The queue of the worker's --queue list at `index` (the one a job was claimed from).
+    virtual JobQueue& queue(size_t index) = 0;
+    // True when the worker serves several queues: the slot's logs and gauges then name its queue.
+    virtual bool several_queues() const = 0;
     virtual bool redis_up() const = 0;
     // Redis refuses writes (an episode the worker logs once): a slot's retries go to debug.
     virtual bool writes_refused() const = 0;
@@ -110,8 +113,10 @@ class WorkerSlot {
   int index() const { return index_; }
   const std::string& job_id() const { return spec_.id; }
 
-  // Takes a claimed document (the slot must be idle).
-  void Begin(std::string document);
+  // Takes a document claimed from the worker's queue at `queue` (the slot must be idle).
+  void Begin(size_t queue, std::string document);
+  // The index of the queue the slot's job came from (meaningful while busy).
+  size_t queue_index() const { return queue_; }
   // The drain's decision for the running job after the `signals`-th signal.
   void OnDrain(const DrainClock& drain, int signals);
   // A cancel was requested for the running job: the graceful stop, SIGKILL after
@@ -129,6 +134,7 @@ class WorkerSlot {
 
  private:
   boost::json::object Fields() const;
+  JobQueue& queue() { return owner_.queue(queue_); }
   ResultDoc BaseResult() const;
   std::string Token() const;
 
@@ -160,6 +166,7 @@ class WorkerSlot {
   Context ctx_;
   Owner& owner_;
   int index_;
+  size_t queue_ = 0;  // Owner::queue index of the job's queue
   State state_ = State::kIdle;
   StepRetry retry_;
   std::optional<double> progress_ratio_;

@@ -103,11 +103,11 @@ void WorkerSlot::HoldAndRename() {
   retry_.Run(
       [this](const StepRetry::Next& next) {
         hold_sent_ = ctx_.clock.Now();
-        owner_.queue().Hold(document_, spec_.id, start_token_, owner_.HeartbeatInfo(),
-                            owner_.HeartbeatTtl(), [this, next](Result<bool> held) {
-                              if (held.ok()) held_ = *held;
-                              next(held.status());
-                            });
+        queue().Hold(document_, spec_.id, start_token_, owner_.HeartbeatInfo(),
+                     owner_.HeartbeatTtl(), [this, next](Result<bool> held) {
+                       if (held.ok()) held_ = *held;
+                       next(held.status());
+                     });
       },
       [this] {
         if (!held_) {

@@ -11,13 +11,37 @@ namespace ffpod {
 
 // Every recovery fences the attempts it took over: their temporaries go with it, whichever of
 // the worker's recoveries (a lost peer's, its own at start, its hand-back at exit) it was.
-void WorkerMode::RecoverAndSweep(const std::string& worker, bool force,
+void WorkerMode::RecoverAndSweep(size_t queue, const std::string& worker, bool force,
                                  std::function<void(const Result<Recovered>&)> done) {
-  queue_->Recover(worker, force,
-                  [this, worker, done = std::move(done)](const Result<Recovered>& n) {
-                    if (n.ok()) RemoveFencedTemporaries(worker, n->started);
-                    done(n);
-                  });
+  queues_[queue]->Recover(worker, force,
+                          [this, worker, done = std::move(done)](const Result<Recovered>& n) {
+                            if (n.ok()) RemoveFencedTemporaries(worker, n->started);
+                            done(n);
+                          });
+}
+
+// This run has started nothing yet: every temporary this worker id wrote for the jobs in its
+// active lists is its previous run's and can never be published. Removed before the recovery,
+// so that a worker stopped in between finds them again at its next start.
+void WorkerMode::RecoverOwnFrom(size_t queue, long long jobs,
+                                std::function<void(Result<long long>)> done) {
+  if (queue == queues_.size()) return done(jobs);
+  queues_[queue]->ActiveDocuments(identity_.id, [this, queue, jobs, done = std::move(done)](
+                                                    Result<std::vector<std::string>> docs) mutable {
+    if (!docs.ok()) return done(docs.error());
+    boost::asio::post(
+        hash_pool_, [this, queue, jobs, docs = std::move(*docs), done = std::move(done)]() mutable {
+          RemovePreviousRunTemporaries(docs);
+          boost::asio::post(service_.io(), [this, queue, jobs, done = std::move(done)]() mutable {
+            RecoverAndSweep(
+                queue, identity_.id, true,
+                [this, queue, jobs, done = std::move(done)](const Result<Recovered>& n) mutable {
+                  if (!n.ok()) return done(n.error());
+                  RecoverOwnFrom(queue + 1, jobs + n->jobs, std::move(done));
+                });
+          });
+        });
+  });
 }
 
 void WorkerMode::RemovePreviousRunTemporaries(const std::vector<std::string>& documents) {

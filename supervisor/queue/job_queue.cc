@@ -92,11 +92,22 @@ void JobQueue::Replicated(RedisClient& client, const char* step,
       timeout);
 }
 
-void JobQueue::Claim(RedisClient& blocking, std::chrono::seconds wait,
+void JobQueue::Claim(RedisClient& blocking, std::chrono::milliseconds wait,
                      Reply<std::optional<std::string>> done) {
+  std::vector<std::string> command = {"LMOVE", keys_.Pending(), keys_.Active(settings_.worker_id),
+                                      "RIGHT", "LEFT"};
+  if (wait.count() > 0) {
+    command[0] = "BLMOVE";
+    // In seconds; a fraction ("0.5") when the wait is not whole seconds.
+    std::string seconds = std::to_string(wait.count() / 1000);
+    if (wait.count() % 1000 != 0) {
+      std::string millis = std::to_string(1000 + wait.count() % 1000).substr(1);
+      seconds += "." + millis;
+    }
+    command.push_back(seconds);
+  }
   blocking.Command(
-      {"BLMOVE", keys_.Pending(), keys_.Active(settings_.worker_id), "RIGHT", "LEFT",
-       std::to_string(wait.count())},
+      command,
       Observed(
           [this, &blocking, done = std::move(done)](std::error_code ec, RedisReply reply) mutable {
             if (ec) return done(RedisFailure(ec));
@@ -314,6 +325,43 @@ void JobQueue::PendingLength(Reply<long long> done) {
                    if (reply.IsError()) return done(RedisFailure(reply));
                    done(reply.integer);
                  });
+}
+
+namespace {
+
+// KEYS: Q:pending. Reads only (no shebang flags: Redis 6.2 has none). Returns {length,
+// enqueued_at of the head document (the right end, claimed next), or "" when it has none or is
+// not JSON}.
+const RedisScript& PendingHeadScript() {
+  static const RedisScript script(R"lua(
+local n = redis.call('LLEN', KEYS[1])
+if n == 0 then return {0, ''} end
+local head = redis.call('LINDEX', KEYS[1], -1)
+local ok, doc = pcall(cjson.decode, head)
+if ok and type(doc) == 'table' and type(doc['enqueued_at']) == 'string' then
+  return {n, doc['enqueued_at']}
+end
+return {n, ''}
+)lua");
+  return script;
+}
+
+}  // namespace
+
+void JobQueue::PendingHead(Reply<Pending> done) {
+  redis_.Eval(PendingHeadScript(), {keys_.Pending()}, {},
+              [done = std::move(done)](std::error_code ec, const RedisReply& reply) {
+                if (ec) return done(RedisFailure(ec));
+                if (reply.IsError() || reply.elements.size() != 2) {
+                  return done(RedisFailure(reply));
+                }
+                Pending p;
+                p.jobs = reply.elements[0].integer;
+                if (!reply.elements[1].str.empty()) {
+                  p.oldest_enqueued_at = ParseTimestamp(reply.elements[1].str);
+                }
+                done(p);
+              });
 }
 
 void JobQueue::IsPaused(Reply<bool> done) {

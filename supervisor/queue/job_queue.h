@@ -145,9 +145,10 @@ class JobQueue {
   template <typename T>
   using Reply = std::function<void(Result<T>)>;
 
-  // BLMOVE pending -> active:<worker> on `blocking` (a client of its own). No document when
-  // nothing arrived within `wait` (an empty string is a document, however malformed).
-  void Claim(RedisClient& blocking, std::chrono::seconds wait,
+  // BLMOVE pending -> active:<worker> on `blocking` (a client of its own), or with a `wait` of 0
+  // LMOVE, which answers at once. No document when nothing arrived within `wait` (an empty
+  // string is a document, however malformed).
+  void Claim(RedisClient& blocking, std::chrono::milliseconds wait,
              Reply<std::optional<std::string>> done);
   // Starts an attempt.
   enum class StartOutcome { kStarted, kPaused, kCancelled, kGone, kEnded };
@@ -209,6 +210,14 @@ class JobQueue {
   // Moves the due retries to pending; the answer: how many.
   void PromoteDelayed(Reply<long long> done);
   void PendingLength(Reply<long long> done);
+  // Q:pending's length and its head's `enqueued_at` (the job claimed next, the one that has
+  // waited longest), in one step that only reads.
+  struct Pending {
+    long long jobs = 0;
+    // nullopt when the list is empty, or its head has no (valid) enqueued_at.
+    std::optional<std::chrono::system_clock::time_point> oldest_enqueued_at;
+  };
+  void PendingHead(Reply<Pending> done);
   void IsPaused(Reply<bool> done);
   void SetPaused(bool paused, const std::string& info_json, Done done);
   // Enqueues a document unless a job with its id exists, or `group` (the document's group; ""

@@ -24,8 +24,10 @@ SlotProgress SlotProgressFrom(const ProgressView& v) {
 namespace {
 
 std::vector<std::string> SlotLabels(const FfpodMetricsOptions& options) {
-  if (options.job_id_label) return {"slot", "job_id"};
-  return {"slot"};
+  std::vector<std::string> labels = {"slot"};
+  if (options.queue_label) labels.emplace_back("queue");
+  if (options.job_id_label) labels.emplace_back("job_id");
+  return labels;
 }
 
 // Adds the increase of a per-process total to `counter` and moves the baseline. A total that
@@ -120,7 +122,14 @@ FfpodMetrics::FfpodMetrics(FfpodMetricsOptions options)
           {"encoder"})),
       queue_pending_jobs_(registry_.AddGauge(
           "ffpod_queue_pending_jobs",
-          "Jobs waiting in the queue's pending list when last read (jobs); absent when unknown.")),
+          "Jobs waiting in the queue's pending list when last read, by queue (jobs); absent when "
+          "unknown.",
+          {"queue"})),
+      queue_oldest_pending_seconds_(registry_.AddGauge(
+          "ffpod_queue_oldest_pending_seconds",
+          "Age of the oldest pending job (the next claimed) from its enqueued_at, by queue "
+          "(seconds); 0 when none waits, absent when unknown.",
+          {"queue"})),
       redis_up_(registry_.AddGauge(
           "ffpod_redis_up", "1 while the Redis command connection is up, else 0 (boolean).")),
       redis_errors_total_(registry_.AddCounter(
@@ -154,53 +163,54 @@ void FfpodMetrics::SetJobsInFlight(int64_t count) {
 void FfpodMetrics::SetDraining(bool draining) { draining_.Set(draining ? 1 : 0); }
 void FfpodMetrics::SetReady(bool ready) { ready_.Set(ready ? 1 : 0); }
 
-void FfpodMetrics::SetSlotGauge(Gauge& gauge, const std::string& slot, const std::string& job_id,
+void FfpodMetrics::SetSlotGauge(Gauge& gauge, const std::string& slot, const SlotState& state,
                                 std::optional<double> value) const {
-  if (options_.job_id_label) {
-    if (value) {
-      gauge.Set({slot, job_id}, *value);
-    } else {
-      gauge.Remove({slot, job_id});
-    }
-  } else {
-    if (value) {
-      gauge.Set({slot}, *value);
-    } else {
-      gauge.Remove({slot});
-    }
+  const std::string& q = state.queue;
+  const std::string& id = state.job_id;
+  const bool queue = options_.queue_label, job = options_.job_id_label;
+  if (!value) {
+    if (queue && job) return gauge.Remove({slot, q, id});
+    if (queue) return gauge.Remove({slot, q});
+    if (job) return gauge.Remove({slot, id});
+    return gauge.Remove({slot});
   }
+  if (queue && job) return gauge.Set({slot, q, id}, *value);
+  if (queue) return gauge.Set({slot, q}, *value);
+  if (job) return gauge.Set({slot, id}, *value);
+  gauge.Set({slot}, *value);
 }
 
-void FfpodMetrics::RemoveSlotGauges(const std::string& slot, const std::string& job_id) {
+void FfpodMetrics::RemoveSlotGauges(const std::string& slot, const SlotState& state) {
   for (Gauge* g : {&progress_ratio_, &eta_seconds_, &encode_speed_ratio_, &encode_fps_,
                    &out_time_seconds_, &output_bitrate_}) {
-    SetSlotGauge(*g, slot, job_id, std::nullopt);
+    SetSlotGauge(*g, slot, state, std::nullopt);
   }
 }
 
-void FfpodMetrics::SetSlotProgress(int slot, std::string_view job_id,
-                                   const SlotProgress& progress) {
+void FfpodMetrics::SetSlotProgress(int slot, std::string_view job_id, const SlotProgress& progress,
+                                   std::string_view queue) {
   const std::string slot_label = std::to_string(slot);
   std::lock_guard lock(slots_mu_);
   auto [it, inserted] = slots_.try_emplace(slot);
   SlotState& state = it->second;
-  if (!inserted && state.job_id != job_id) {
+  if (!inserted && (state.job_id != job_id || state.queue != queue)) {
     // Another job on this slot: its ffmpeg counts from 0, and its old series must go.
-    if (options_.job_id_label) RemoveSlotGauges(slot_label, state.job_id);
+    if (options_.job_id_label || options_.queue_label) RemoveSlotGauges(slot_label, state);
     state = SlotState{};
   }
   state.job_id = std::string(job_id);
+  state.queue = std::string(queue);
 
   std::optional<double> ratio = progress.ratio;
   if (ratio) ratio = std::clamp(*ratio, 0.0, 1.0);
   std::optional<double> eta = progress.eta_seconds;
   if (eta) eta = std::max(*eta, 0.0);
-  SetSlotGauge(progress_ratio_, slot_label, state.job_id, ratio);
-  SetSlotGauge(eta_seconds_, slot_label, state.job_id, eta);
-  SetSlotGauge(encode_speed_ratio_, slot_label, state.job_id, progress.speed_ratio);
-  SetSlotGauge(encode_fps_, slot_label, state.job_id, progress.fps);
-  SetSlotGauge(out_time_seconds_, slot_label, state.job_id, progress.out_time_seconds);
-  SetSlotGauge(output_bitrate_, slot_label, state.job_id, progress.bitrate_bytes_per_second);
+  SetSlotGauge(progress_ratio_, slot_label, state, ratio);
+  SetSlotGauge(eta_seconds_, slot_label, state, eta);
+  SetSlotGauge(encode_speed_ratio_, slot_label, state, progress.speed_ratio);
+  SetSlotGauge(encode_fps_, slot_label, state, progress.fps);
+  SetSlotGauge(out_time_seconds_, slot_label, state, progress.out_time_seconds);
+  SetSlotGauge(output_bitrate_, slot_label, state, progress.bitrate_bytes_per_second);
 
   AddIncrease(progress.frames, &state.frames, frames_total_);
   AddIncrease(progress.total_size_bytes, &state.bytes, output_bytes_total_);
@@ -213,10 +223,10 @@ void FfpodMetrics::ClearSlot(int slot) {
   std::lock_guard lock(slots_mu_);
   auto it = slots_.find(slot);
   if (it != slots_.end()) {
-    RemoveSlotGauges(slot_label, it->second.job_id);
+    RemoveSlotGauges(slot_label, it->second);
     slots_.erase(it);
-  } else if (!options_.job_id_label) {
-    RemoveSlotGauges(slot_label, std::string());
+  } else if (!options_.job_id_label && !options_.queue_label) {
+    RemoveSlotGauges(slot_label, SlotState{});
   }
 }
 
@@ -232,10 +242,19 @@ void FfpodMetrics::CountStall() { stalls_total_.Inc(); }
 void FfpodMetrics::SetEncoderUsable(std::string_view encoder, bool usable) {
   encoder_usable_.Set({encoder}, usable ? 1 : 0);
 }
-void FfpodMetrics::SetQueuePendingJobs(int64_t jobs) {
-  queue_pending_jobs_.Set(static_cast<double>(jobs));
+void FfpodMetrics::SetQueuePending(std::string_view queue, int64_t jobs,
+                                   std::optional<double> oldest_age_seconds) {
+  queue_pending_jobs_.Set({queue}, static_cast<double>(jobs));
+  if (oldest_age_seconds) {
+    queue_oldest_pending_seconds_.Set({queue}, std::max(0.0, *oldest_age_seconds));
+  } else {
+    queue_oldest_pending_seconds_.Remove({queue});
+  }
 }
-void FfpodMetrics::ClearQueuePendingJobs() { queue_pending_jobs_.Remove(); }
+void FfpodMetrics::ClearQueuePending(std::string_view queue) {
+  queue_pending_jobs_.Remove({queue});
+  queue_oldest_pending_seconds_.Remove({queue});
+}
 void FfpodMetrics::SetRedisUp(bool up) { redis_up_.Set(up ? 1 : 0); }
 void FfpodMetrics::CountRedisError(uint64_t errors) {
   redis_errors_total_.Inc(static_cast<double>(errors));

@@ -37,6 +37,9 @@ struct FfpodMetricsOptions {
   // Adds a `job_id` label to the per-slot gauges: Config::metrics_job_label, the flag
   // `--metrics-job-label` (env FFPOD_METRICS_JOB_LABEL). Off by default (cardinality, above).
   bool job_id_label = false;
+  // Adds a `queue` label (the queue the slot's job came from) to the per-slot gauges: on for a
+  // worker that serves several queues (--queue a,b), off otherwise (one queue, run mode).
+  bool queue_label = false;
 };
 
 // One progress report of the job running on a slot. Absent fields are unknown (ffmpeg printed
@@ -88,7 +91,9 @@ class FfpodMetrics {
   // job on the slot: when it differs from the previous call's, the totals start again from 0
   // (a new ffmpeg process) and, with the job_id label on, the old job's series are removed.
   // Feed the final report (`progress=end`) before `ClearSlot` so that the counters are whole.
-  void SetSlotProgress(int slot, std::string_view job_id, const SlotProgress& progress);
+  // `queue`: the queue the job came from (the `queue` label, when on; ignored otherwise).
+  void SetSlotProgress(int slot, std::string_view job_id, const SlotProgress& progress,
+                       std::string_view queue = {});
   // The slot went idle: removes all its per-slot series and forgets its totals.
   void ClearSlot(int slot);
 
@@ -101,9 +106,12 @@ class FfpodMetrics {
 
   // ffpod_encoder_usable{encoder} = 1 or 0, from the capability probe.
   void SetEncoderUsable(std::string_view encoder, bool usable);
-  // Length of `<queue>:pending` as last read; Clear when it cannot be read (absent = unknown).
-  void SetQueuePendingJobs(int64_t jobs);
-  void ClearQueuePendingJobs();
+  // `<queue>:pending` as last read: ffpod_queue_pending_jobs{queue} = `jobs` and
+  // ffpod_queue_oldest_pending_seconds{queue} = the age of its head (0 for an empty list; the
+  // series is removed when the age is unknown). Clear when it cannot be read (absent = unknown).
+  void SetQueuePending(std::string_view queue, int64_t jobs,
+                       std::optional<double> oldest_age_seconds);
+  void ClearQueuePending(std::string_view queue);
   void SetRedisUp(bool up);
   void CountRedisError(uint64_t errors = 1);
   void CountOtlpSpansDropped(uint64_t spans = 1);
@@ -121,6 +129,7 @@ class FfpodMetrics {
  private:
   struct SlotState {
     std::string job_id;
+    std::string queue;
     // Last reported process totals, the baseline of the next increase.
     int64_t frames = 0;
     int64_t bytes = 0;
@@ -128,9 +137,9 @@ class FfpodMetrics {
     int64_t duplicated = 0;
   };
 
-  void SetSlotGauge(Gauge& gauge, const std::string& slot, const std::string& job_id,
+  void SetSlotGauge(Gauge& gauge, const std::string& slot, const SlotState& state,
                     std::optional<double> value) const;
-  void RemoveSlotGauges(const std::string& slot, const std::string& job_id);
+  void RemoveSlotGauges(const std::string& slot, const SlotState& state);
 
   const FfpodMetricsOptions options_;
   MetricsRegistry registry_;
@@ -157,6 +166,7 @@ class FfpodMetrics {
   Counter& stalls_total_;
   Gauge& encoder_usable_;
   Gauge& queue_pending_jobs_;
+  Gauge& queue_oldest_pending_seconds_;
   Gauge& redis_up_;
   Counter& redis_errors_total_;
   Counter& otlp_spans_dropped_total_;

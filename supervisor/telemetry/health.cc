@@ -103,6 +103,7 @@ boost::json::object StatusBoard::StatusValue() const {
     const ProgressView& p = job.progress;
     boost::json::object j;
     j["slot"] = slot;
+    if (!job.queue.empty()) j["queue"] = job.queue;
     j["id"] = job.id.empty() ? boost::json::value(nullptr) : boost::json::value(job.id);
     j["attempt"] = job.attempt;
     j["percent"] =

@@ -55,6 +55,7 @@ std::string_view ServiceStateName(ServiceState s);
 
 struct RunningJobStatus {
   int slot = 0;
+  std::string queue;  // worker: the queue the job was claimed from (empty in run mode)
   std::string id;
   int attempt = 0;
   ProgressView progress;
@@ -71,9 +72,9 @@ class StatusBoard {
   void ClearJob(int slot);
   void SetCheck(const std::string& name, std::optional<std::string> failure);
 
-  // GET /status body: {"mode","state","jobs":[{slot,id,attempt,percent,eta_s,fps,speed,
-  // out_time_s,frames}]}; absent figures are null. StatusValue is the same document unserialised
-  // (for the state dump's log record).
+  // GET /status body: {"mode","state","jobs":[{slot,queue (worker),id,attempt,percent,eta_s,
+  // fps,speed,out_time_s,frames}]}; absent figures are null. StatusValue is the same document
+  // unserialised (for the state dump's log record).
   std::string StatusJson() const;
   boost::json::object StatusValue() const;
   ReadinessChecks Readiness() const;

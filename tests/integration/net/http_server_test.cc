@@ -226,7 +226,7 @@ void Populate(FfpodMetrics* m, bool with_bitrate) {
   m->CountStall();
   m->SetEncoderUsable("libx264", true);
   m->SetEncoderUsable("h264_nvenc", false);
-  m->SetQueuePendingJobs(12);
+  m->SetQueuePending("ffpod", 12, 3.5);
   m->SetRedisUp(true);
   m->CountRedisError(1);
   m->CountOtlpSpansDropped(4);

@@ -188,6 +188,54 @@ TEST(Config, DefaultsShownAreTheConfigsInitialValues) {
             std::string::npos);
 }
 
+TEST(Config, WorkerQueuesWithWeights) {
+  auto c = ParseConfig({"worker", "--redis", "redis://x", "--queue", "acme,globex:3,shared"}, {});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->queues.size(), 3u);
+  EXPECT_EQ(c->queue, "acme");
+  EXPECT_EQ(c->queues[1].name, "globex");
+  EXPECT_EQ(c->queues[1].weight, 3);
+  EXPECT_EQ(c->queues[2].weight, 1);
+  auto env = ParseConfig({"worker", "--redis", "redis://x"}, {{"FFPOD_QUEUE", "a,b:3"}});
+  ASSERT_TRUE(env.ok()) << env.error().message;
+  EXPECT_EQ(QueueListText(env->queues), "a,b:3");
+  auto one = ParseConfig({"worker", "--redis", "redis://x"}, {});
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(QueueListText(one->queues), "ffpod");
+  EXPECT_EQ(one->queue, "ffpod");
+}
+
+TEST(Config, BadQueueListsNameTheFlagAndTheElement) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a,globex:0",
+       "--queue expects queue names with an optional :WEIGHT from 1 to 1000 (\"globex:0\" has "
+       "weight \"0\"), got \"a,globex:0\""},
+      {"a,,b",
+       "--queue expects a comma-separated list of queue names (element 2 is empty), got "
+       "\"a,,b\""},
+      {"a,b,a", "--queue expects each queue once (\"a\" is listed twice), got \"a,b,a\""},
+  };
+  for (const auto& [value, message] : cases) {
+    auto c = ParseConfig({"worker", "--redis", "redis://x", "--queue", value}, {});
+    ASSERT_FALSE(c.ok()) << value;
+    EXPECT_EQ(c.error().message, message);
+  }
+  auto env = ParseConfig({"worker", "--redis", "redis://x"}, {{"FFPOD_QUEUE", "a:1001"}});
+  ASSERT_FALSE(env.ok());
+  EXPECT_EQ(env.error().message.rfind("FFPOD_QUEUE (for --queue) expects", 0), 0u)
+      << env.error().message;
+  auto pause = ParseConfig({"pause", "--redis", "redis://x", "--queue", "a,b"}, {});
+  ASSERT_FALSE(pause.ok());
+  EXPECT_EQ(pause.error().message,
+            "--queue takes one queue name for ffpod pause, got \"a,b\" (several, with weights, "
+            "are for ffpod worker)");
+  EXPECT_FALSE(
+      ParseConfig({"enqueue", "--redis", "redis://x", "--queue", "a:2", "--", "x"}, {}).ok());
+  auto named = ParseConfig({"pause", "--redis", "redis://x", "--queue", "globex"}, {});
+  ASSERT_TRUE(named.ok()) << named.error().message;
+  EXPECT_EQ(named->queue, "globex");
+}
+
 TEST(Config, EnqueueAndStatus) {
   auto c = ParseConfig({"enqueue", "--redis", "redis://x", "--id", "clip-1", "--output", "o.mp4",
                         "--label", "tenant=acme,tier=gold", "--", "-i", "a", "o.mp4"},

@@ -18,7 +18,10 @@ namespace {
 using namespace std::chrono_literals;
 
 // A claimed document; none when the BLMOVE timed out.
-using Doc = std::optional<std::string>;
+using Doc = std::optional<ClaimLoop::Claimed>;
+Doc D(std::string document) {
+  return ClaimLoop::Claimed{.queue = 0, .document = std::move(document)};
+}
 
 class ScriptedQueue : public ClaimLoop::Queue {
  public:
@@ -27,7 +30,7 @@ class ScriptedQueue : public ClaimLoop::Queue {
     calls.push_back("recover");
     recover.push_back(std::move(done));
   }
-  void ReturnUnheld(const std::vector<std::string>& held,
+  void ReturnUnheld(const std::vector<ClaimLoop::Claimed>& held,
                     ClaimLoop::Reply<long long> done) override {
     calls.push_back("return_unheld:" + std::to_string(held.size()));
     unheld.push_back(std::move(done));
@@ -60,10 +63,10 @@ class ScriptedQueue : public ClaimLoop::Queue {
 class FakeWorker : public ClaimLoop::Owner {
  public:
   bool HasIdleSlot() const override { return idle_slots > 0; }
-  std::vector<std::string> HeldDocuments() const override { return held; }
+  std::vector<ClaimLoop::Claimed> HeldDocuments() const override { return held; }
   bool ClaimsBlocked() const override { return blocked; }
-  void OnClaimed(std::string document) override {
-    claimed.push_back(std::move(document));
+  void OnClaimed(ClaimLoop::Claimed c) override {
+    claimed.push_back(std::move(c.document));
     --idle_slots;
   }
   void OnPausedChanged(bool p) override { pause_changes.push_back(p); }
@@ -75,7 +78,7 @@ class FakeWorker : public ClaimLoop::Owner {
 
   int idle_slots = 1;
   bool blocked = false;
-  std::vector<std::string> held;
+  std::vector<ClaimLoop::Claimed> held;
   std::vector<std::string> claimed;
   std::vector<bool> pause_changes;
   int errors = 0;
@@ -126,11 +129,11 @@ TEST_F(ClaimLoopTest, ClaimsWhileSlotsAreFreeAndHandsEachDocumentOver) {
   worker_.idle_slots = 2;
   Started();
   ScriptedQueue::Answer(queue_.paused, "", false);
-  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc("{\"id\":\"a\"}"));
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", D("{\"id\":\"a\"}"));
   ScriptedQueue::Answer(queue_.paused, "", false);
   ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc());  // the BLMOVE timed out: again
   ScriptedQueue::Answer(queue_.paused, "", false);
-  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc("{\"id\":\"b\"}"));
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", D("{\"id\":\"b\"}"));
   EXPECT_EQ(worker_.claimed, (std::vector<std::string>{"{\"id\":\"a\"}", "{\"id\":\"b\"}"}));
   // Both slots busy: the loop rests until a slot frees.
   EXPECT_FALSE(loop_.claiming());
@@ -148,12 +151,12 @@ TEST_F(ClaimLoopTest, AnEmptyDocumentIsHandedOverNotTakenForATimeout) {
   worker_.idle_slots = 2;
   Started();
   ScriptedQueue::Answer(queue_.paused, "", false);
-  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc(""));
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", D(""));
   EXPECT_EQ(worker_.claimed, (std::vector<std::string>{""}));
 }
 
 TEST_F(ClaimLoopTest, AFailedClaimIsReconciledBeforeTheNextOne) {
-  worker_.held = {"{\"id\":\"running\"}"};
+  worker_.held = {{.queue = 0, .document = "{\"id\":\"running\"}"}};
   Started();
   ScriptedQueue::Answer(queue_.paused, "", false);
   ScriptedQueue::Answer<Doc>(queue_.claim, "connection reset", Doc());
@@ -194,7 +197,7 @@ TEST_F(ClaimLoopTest, PausedQueueIsPolledEverySecondAndTheChangesReported) {
 TEST_F(ClaimLoopTest, BlockedReadinessWaitsAndRechecksEverySecond) {
   Started();
   ScriptedQueue::Answer(queue_.paused, "", false);
-  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc("{\"id\":\"a\"}"));
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", D("{\"id\":\"a\"}"));
   worker_.idle_slots = 1;
   worker_.blocked = true;
   size_t before = queue_.calls.size();
@@ -221,7 +224,7 @@ TEST_F(ClaimLoopTest, StopEndsClaimingButADocumentAlreadyMovedStillReachesTheWor
   ScriptedQueue::Answer(queue_.paused, "", false);
   ASSERT_EQ(queue_.claim.size(), 1u);
   loop_.Stop();
-  ScriptedQueue::Answer<Doc>(queue_.claim, "", Doc("{\"id\":\"late\"}"));
+  ScriptedQueue::Answer<Doc>(queue_.claim, "", D("{\"id\":\"late\"}"));
   EXPECT_EQ(worker_.claimed, (std::vector<std::string>{"{\"id\":\"late\"}"}));
   worker_.idle_slots = 1;
   loop_.Kick();

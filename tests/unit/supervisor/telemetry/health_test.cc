@@ -56,8 +56,24 @@ TEST(StatusBoard, JobsWithUnknownFiguresAreNull) {
   EXPECT_DOUBLE_EQ(j.at("fps").as_double(), 71.23);
   EXPECT_TRUE(j.at("eta_s").is_null());
   EXPECT_TRUE(j.at("frames").is_null());
+  EXPECT_FALSE(j.contains("queue"));  // run mode: no queue
   board.ClearJob(1);
   EXPECT_TRUE(boost::json::parse(board.StatusJson()).at("jobs").as_array().empty());
+}
+
+TEST(StatusBoard, AWorkersJobsNameTheirQueue) {
+  StatusBoard board("worker");
+  for (int slot : {0, 1}) {
+    RunningJobStatus job;
+    job.slot = slot;
+    job.queue = slot == 0 ? "acme" : "globex";
+    job.id = "clip-" + std::to_string(slot);
+    board.SetJob(job);
+  }
+  auto jobs = boost::json::parse(board.StatusJson()).at("jobs").as_array();
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].at("queue").as_string(), "acme");
+  EXPECT_EQ(jobs[1].at("queue").as_string(), "globex");
 }
 
 }  // namespace

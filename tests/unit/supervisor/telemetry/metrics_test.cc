@@ -237,7 +237,7 @@ TEST(MetricsRegistryTest, ConcurrentUpdatesAndScrapes) {
 // --- FfpodMetrics ---
 
 // The full text of a fresh metric set: every name in docs/metrics.md, type, label set and HELP.
-std::string FreshFfpodMetricsText() {
+std::string FreshFfpodMetricsText() {  // NOLINT(readability-function-size): the expected text
   return std::string() +
          "# HELP ffpod_build_info Version of this ffpod build and of the ffmpeg it runs (labels; "
          "the value is always 1).\n"
@@ -310,8 +310,12 @@ std::string FreshFfpodMetricsText() {
          "encoder (boolean).\n"
          "# TYPE ffpod_encoder_usable gauge\n"
          "# HELP ffpod_queue_pending_jobs Jobs waiting in the queue's pending list when last "
-         "read (jobs); absent when unknown.\n"
+         "read, by queue (jobs); absent when unknown.\n"
          "# TYPE ffpod_queue_pending_jobs gauge\n"
+         "# HELP ffpod_queue_oldest_pending_seconds Age of the oldest pending job (the next "
+         "claimed) from its enqueued_at, by queue (seconds); 0 when none waits, absent when "
+         "unknown.\n"
+         "# TYPE ffpod_queue_oldest_pending_seconds gauge\n"
          "# HELP ffpod_redis_up 1 while the Redis command connection is up, else 0 (boolean).\n"
          "# TYPE ffpod_redis_up gauge\n"
          "# HELP ffpod_redis_errors_total Redis connection losses and failed queue steps "
@@ -361,7 +365,8 @@ TEST(FfpodMetricsTest, NamesTypesAndLabelsAreThoseOfTheSpec) {
       {"ffpod_progress_parse_errors_total", MetricType::kCounter, {}},
       {"ffpod_stalls_total", MetricType::kCounter, {}},
       {"ffpod_encoder_usable", MetricType::kGauge, {"encoder"}},
-      {"ffpod_queue_pending_jobs", MetricType::kGauge, {}},
+      {"ffpod_queue_pending_jobs", MetricType::kGauge, {"queue"}},
+      {"ffpod_queue_oldest_pending_seconds", MetricType::kGauge, {"queue"}},
       {"ffpod_redis_up", MetricType::kGauge, {}},
       {"ffpod_redis_errors_total", MetricType::kCounter, {}},
       {"ffpod_otlp_spans_dropped_total", MetricType::kCounter, {}},
@@ -477,6 +482,32 @@ TEST(FfpodMetricsTest, ProcessTotalsBecomeCumulativeCounters) {
   EXPECT_EQ(CounterValue(m, "ffpod_frames_total"), 305);
 }
 
+// A worker that serves several queues names the queue of each slot's job on its gauges.
+TEST(FfpodMetricsTest, QueueLabelWithSeveralQueues) {
+  FfpodMetrics m(FfpodMetricsOptions{.queue_label = true});
+  m.SetSlotProgress(0, "clip-1", {.ratio = 0.5}, "acme");
+  m.SetSlotProgress(1, "clip-2", {.fps = 30}, "globex");
+  std::string text = m.Render();
+  EXPECT_NE(text.find("ffpod_progress_ratio{slot=\"0\",queue=\"acme\"} 0.5\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("ffpod_encode_fps{slot=\"1\",queue=\"globex\"} 30\n"), std::string::npos);
+  // The slot's next job comes from another queue: the old series goes.
+  m.SetSlotProgress(0, "clip-3", {.ratio = 0.25}, "globex");
+  text = m.Render();
+  EXPECT_EQ(text.find("queue=\"acme\""), std::string::npos) << text;
+  EXPECT_NE(text.find("ffpod_progress_ratio{slot=\"0\",queue=\"globex\"} 0.25\n"),
+            std::string::npos);
+  m.ClearSlot(0);
+  m.ClearSlot(1);
+  EXPECT_EQ(m.Render().find("queue=\"globex\""), std::string::npos);
+
+  FfpodMetrics both(FfpodMetricsOptions{.job_id_label = true, .queue_label = true});
+  both.SetSlotProgress(0, "clip-1", {.ratio = 0.5}, "acme");
+  EXPECT_NE(both.Render().find("ffpod_progress_ratio{slot=\"0\",queue=\"acme\",job_id=\"clip-1\"} "
+                               "0.5\n"),
+            std::string::npos);
+}
+
 TEST(FfpodMetricsTest, JobIdLabelOptIn) {
   FfpodMetrics m(FfpodMetricsOptions{.job_id_label = true});
   EXPECT_TRUE(m.job_id_label());
@@ -508,7 +539,9 @@ TEST(FfpodMetricsTest, JobsBuildInfoAndStateGauges) {
   m.SetReady(true);
   m.SetEncoderUsable("libx264", true);
   m.SetEncoderUsable("h264_nvenc", false);
-  m.SetQueuePendingJobs(17);
+  m.SetQueuePending("acme", 17, 42.5);
+  m.SetQueuePending("globex", 0, 0.0);
+  m.SetQueuePending("legacy", 3, std::nullopt);
   m.SetRedisUp(true);
   m.CountRedisError(2);
   m.CountStderrLine("error");
@@ -535,7 +568,11 @@ TEST(FfpodMetricsTest, JobsBuildInfoAndStateGauges) {
       "ffpod_ready 1\n",
       "ffpod_encoder_usable{encoder=\"h264_nvenc\"} 0\n",
       "ffpod_encoder_usable{encoder=\"libx264\"} 1\n",
-      "ffpod_queue_pending_jobs 17\n",
+      "ffpod_queue_pending_jobs{queue=\"acme\"} 17\n",
+      "ffpod_queue_pending_jobs{queue=\"globex\"} 0\n",
+      "ffpod_queue_pending_jobs{queue=\"legacy\"} 3\n",
+      "ffpod_queue_oldest_pending_seconds{queue=\"acme\"} 42.5\n",
+      "ffpod_queue_oldest_pending_seconds{queue=\"globex\"} 0\n",
       "ffpod_redis_up 1\n",
       "ffpod_redis_errors_total 2\n",
       "ffpod_stderr_lines_total{level=\"error\"} 1\n",
@@ -548,10 +585,13 @@ TEST(FfpodMetricsTest, JobsBuildInfoAndStateGauges) {
   for (const char* line : expected) EXPECT_NE(text.find(line), std::string::npos) << line;
   EXPECT_EQ(text.find("5.1.6"), std::string::npos);  // the old build_info series is gone
 
-  m.ClearQueuePendingJobs();
+  EXPECT_EQ(text.find("ffpod_queue_oldest_pending_seconds{queue=\"legacy\"}"), std::string::npos);
+
+  m.ClearQueuePending("acme");
   m.SetDraining(false);
   text = m.Render();
-  EXPECT_EQ(text.find("\nffpod_queue_pending_jobs "), std::string::npos);
+  EXPECT_EQ(text.find("{queue=\"acme\"}"), std::string::npos);
+  EXPECT_NE(text.find("ffpod_queue_pending_jobs{queue=\"globex\"} 0\n"), std::string::npos);
   EXPECT_NE(text.find("ffpod_draining 0\n"), std::string::npos);
 }
 
