@@ -62,7 +62,7 @@ void WorkerSlot::Begin(size_t queue, std::string document) {
   }
   spec_ = std::move(parsed).value();
   // The job's arguments for this queue's pool, when it has some (docs/queue.md).
-  if (auto own = spec_.routing.args_by_queue.find(owner_.queue().keys().q);
+  if (auto own = spec_.routing.args_by_queue.find(this->queue().keys().q);
       own != spec_.routing.args_by_queue.end()) {
     spec_.args = own->second;
   }
@@ -351,7 +351,7 @@ void WorkerSlot::Decide() {
   result_->next_attempt_in_s = d.delay_s;
   // A route for the reason sends the job to another pool instead (the failed attempt counts).
   std::optional<std::string> route =
-      ChooseRoute(spec_.routing, ctx_.config.reroute, result_->reason, owner_.queue().keys().q,
+      ChooseRoute(spec_.routing, ctx_.config.reroute, result_->reason, queue().keys().q,
                   attempt_number_, policy.max_attempts);
   if (route && (d.status == ResultStatus::kRetrying || d.status == ResultStatus::kDead)) {
     fallback_ = d;
@@ -389,10 +389,9 @@ void WorkerSlot::Record() {
     result_->next_attempt_in_s.reset();
   }
   const ResultDoc& r = *result_;
-  FinishRequest req =
-      r.status == ResultStatus::kRerouted
-          ? MakeRerouteRequest(r, fallback_, document_, owner_.queue().keys().q, Token())
-          : MakeFinishRequest(r, document_, Token());
+  FinishRequest req = r.status == ResultStatus::kRerouted
+                          ? MakeRerouteRequest(r, fallback_, document_, queue().keys().q, Token())
+                          : MakeFinishRequest(r, document_, Token());
   req.start_token = start_token_;
   boost::json::object f = Fields();
   f["status"] = ResultStatusName(r.status);

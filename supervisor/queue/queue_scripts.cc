@@ -62,8 +62,9 @@ if redis.call('HGET', KEYS[1], 'start_token') == ARGV[6] then
 end
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') or 0
 local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'succeeded' or state == 'dead' or state == 'cancelled' then
-  -- The job ended: its first terminal state is final. A copy that turns up again is not run.
+if state == 'succeeded' or state == 'dead' or state == 'cancelled' or state == 'rerouted' then
+  -- The job ended (here: a rerouted job runs in the queue it moved to): its first terminal
+  -- state is final. A copy that turns up again is not run.
   redis.call('LREM', KEYS[3], 1, ARGV[1])
   return {4, attempts}
 end

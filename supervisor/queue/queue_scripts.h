@@ -41,8 +41,8 @@ struct QueueScripts {
   // back to the head of pending), {2, attempts so far} when a cancel was requested (the caller
   // records it as cancelled, holding the token; nothing runs), {3, 0} when the document is no
   // longer in Q:active:<w> (handed back by an earlier call, or recovered by another worker):
-  // nothing to do; {4, attempts} when the job already ended (succeeded, dead or cancelled): the
-  // copy is removed from Q:active:<w> and not run.
+  // nothing to do; {4, attempts} when the job already ended (succeeded, dead, cancelled, or
+  // rerouted away): the copy is removed from Q:active:<w> and not run.
   static const RedisScript& Start();
   // KEYS: job hash, Q:active:<w>, Q:pending, Q:delayed, Q:dead, Q:results, Q:dead:stats,
   // D:pending, D:job:<id> (D: the destination queue of a rerouted job, else Q itself).

@@ -69,8 +69,8 @@ class Steps {
     r.document = doc;
     r.id = id;
     r.status = status;
-    r.result_json = R"({"id":")" + id + R"(","attempt":1,"status":")" + status +
-                    R"(","reason":")" + reason + R"(","message":"m"})";
+    r.result_json = R"({"id":")" + id + R"(","attempt":1,"status":")" + status + R"(","reason":")" +
+                    reason + R"(","message":"m"})";
     r.dead_entry_json = "{}";
     r.token = start_token + ":done";
     r.start_token = start_token;
