@@ -100,6 +100,12 @@ struct Connection {
   Phase phase = Phase::kTransport;
 };
 
+// AUTH with a password alone (the default user) or as an ACL user.
+inline std::vector<std::string> AuthCommand(const std::string& user, const std::string& password) {
+  if (user.empty()) return {"AUTH", password};
+  return {"AUTH", user, password};
+}
+
 }  // namespace redis_internal
 
 class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl> {

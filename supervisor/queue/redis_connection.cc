@@ -184,13 +184,8 @@ void RedisClient::Impl::StartSession(const ConnPtr& conn) {
     return;
   }
   std::vector<std::vector<std::string>> steps;
-  if (!url_.password.empty()) {
-    if (url_.user.empty()) {
-      steps.push_back({"AUTH", url_.password});
-    } else {
-      steps.push_back({"AUTH", url_.user, url_.password});
-    }
-  }
+  if (!url_.password.empty())
+    steps.push_back(redis_internal::AuthCommand(url_.user, url_.password));
   if (!options_.client_name.empty()) {
     // Redis refuses names with spaces, newlines or non-ASCII bytes; such a name must not keep
     // the client from connecting.

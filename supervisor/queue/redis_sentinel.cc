@@ -31,11 +31,7 @@ void RedisClient::Impl::ChooseTarget() {
 std::vector<std::vector<std::string>> RedisClient::Impl::SentinelSteps() const {
   std::vector<std::vector<std::string>> steps;
   if (!url_.sentinel_password.empty()) {
-    if (url_.sentinel_user.empty()) {
-      steps.push_back({"AUTH", url_.sentinel_password});
-    } else {
-      steps.push_back({"AUTH", url_.sentinel_user, url_.sentinel_password});
-    }
+    steps.push_back(redis_internal::AuthCommand(url_.sentinel_user, url_.sentinel_password));
   }
   steps.push_back({"SENTINEL", "get-master-addr-by-name", url_.master_name});
   return steps;

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,6 +78,32 @@ const FfmpegVersion& TestFfmpeg() {
 
 std::string FixturePath(const std::string& relative) {
   return std::string(FFPOD_FIXTURES_DIR) + "/" + relative;
+}
+
+std::string EnsureNpmPackages(const std::string& dir) {
+  if (RunCommand({"node", "--version"}, std::chrono::seconds(20)).status == 127) {
+    return "node is not installed";
+  }
+  const std::string marker = dir + "/node_modules/.package-lock.json";
+  if (std::filesystem::exists(marker)) return {};
+  if (RunCommand({"npm", "--version"}, std::chrono::seconds(30)).status == 127) {
+    return "npm is not installed";
+  }
+  int fd = ::open((dir + "/package.json").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    ADD_FAILURE() << "cannot open " << dir << "/package.json";
+    return "no package.json";
+  }
+  ::flock(fd, LOCK_EX);
+  if (!std::filesystem::exists(marker)) {
+    auto r =
+        RunCommand({"npm", "ci", "--prefix", dir, "--prefer-offline", "--no-audit", "--no-fund"},
+                   std::chrono::seconds(240));
+    EXPECT_EQ(r.status, 0) << "npm ci in " << dir << " failed:\n" << r.err << r.out;
+  }
+  ::flock(fd, LOCK_UN);
+  ::close(fd);
+  return {};
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,

@@ -43,6 +43,12 @@ std::string ReadFile(const std::filesystem::path& path);
 void WriteFile(const std::filesystem::path& path, std::string_view content);
 std::string FixturePath(const std::string& relative);  // tests/fixtures/<relative>
 
+// Installs the npm packages of `dir` (a folder of the source tree with package.json and its
+// lockfile) once, with `npm ci`, under a lock on its package.json (tests run in parallel).
+// Returns why they cannot be had ("node is not installed", "npm is not installed"; empty when
+// they are there); a failed install fails the calling test.
+std::string EnsureNpmPackages(const std::string& dir);
+
 struct CommandResult {
   int status = -1;  // shell-style: exit code, or 128+signal
   std::string out;  // stdout

@@ -32,25 +32,7 @@ bool Accepts(int port) {
 
 }  // namespace
 
-std::string EnsureS3ServerPackages() {
-  const std::string marker = S3Dir() + "/node_modules/.package-lock.json";
-  if (fs::exists(marker)) return {};
-  if (RunCommand({"npm", "--version"}, std::chrono::seconds(30)).status == 127) {
-    return "npm is not installed";
-  }
-  int fd = ::open((S3Dir() + "/package.json").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot open tests/s3/package.json");
-  ::flock(fd, LOCK_EX);
-  if (!fs::exists(marker)) {
-    auto r = RunCommand(
-        {"npm", "ci", "--prefix", S3Dir(), "--prefer-offline", "--no-audit", "--no-fund"},
-        std::chrono::seconds(240));
-    EXPECT_EQ(r.status, 0) << "npm ci in tests/s3 failed:\n" << r.err << r.out;
-  }
-  ::flock(fd, LOCK_UN);
-  ::close(fd);
-  return {};
-}
+std::string EnsureS3ServerPackages() { return EnsureNpmPackages(S3Dir()); }
 
 S3Server::S3Server(std::string bucket) : bucket_(std::move(bucket)) {
   std::string why = EnsureS3ServerPackages();

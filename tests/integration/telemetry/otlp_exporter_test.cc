@@ -66,34 +66,9 @@ using testing::Reply;
 
 std::string OtlpDir() { return std::string(FFPOD_SOURCE_DIR) + "/tests/otlp"; }
 
-// Installs tests/otlp's packages from its lockfile once (under a lock, as tests may run in
-// parallel). Returns why the node checks cannot run (empty when they can); a failed install
-// fails the test.
-std::string EnsureNodePackages() {
-  if (RunCommand({"node", "--version"}, std::chrono::seconds(20)).status == 127) {
-    return "node is not installed";
-  }
-  const std::string marker = OtlpDir() + "/node_modules/.package-lock.json";
-  if (std::filesystem::exists(marker)) return {};
-  if (RunCommand({"npm", "--version"}, std::chrono::seconds(30)).status == 127) {
-    return "npm is not installed";
-  }
-  int fd = ::open((OtlpDir() + "/package.json").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    ADD_FAILURE() << "cannot open tests/otlp/package.json";
-    return "no package.json";
-  }
-  ::flock(fd, LOCK_EX);
-  if (!std::filesystem::exists(marker)) {
-    auto r = RunCommand(
-        {"npm", "ci", "--prefix", OtlpDir(), "--prefer-offline", "--no-audit", "--no-fund"},
-        std::chrono::seconds(240));
-    EXPECT_EQ(r.status, 0) << "npm ci in tests/otlp failed:\n" << r.err << r.out;
-  }
-  ::flock(fd, LOCK_UN);
-  ::close(fd);
-  return {};
-}
+// Installs tests/otlp's packages from its lockfile once; why the node checks cannot run (empty
+// when they can).
+std::string EnsureNodePackages() { return testing::EnsureNpmPackages(OtlpDir()); }
 
 #define REQUIRE_NODE()                                                          \
   do {                                                                          \
