@@ -256,8 +256,10 @@ class Fleet {
   }
 
   void Problem(const Seat& s, const std::string& what) {
+    // The end of the log says why a worker went: that is what is kept.
+    std::string log = testing::ReadFile(s.log);
     problems_.push_back(s.id + " (" + s.log + "): " + what + "\n" +
-                        testing::ReadFile(s.log).substr(0, 3000));
+                        log.substr(log.size() > 4000 ? log.size() - 4000 : 0));
   }
 
   RedisServer& redis_;
