@@ -155,9 +155,9 @@ class JobQueue {
   // kStarted: `token` is the job's fencing token until Finish (or a recovery) releases it.
   // kPaused: the job went back to the head of pending. kCancelled: a cancel was requested;
   // nothing started (`attempt` is the attempts used so far). kGone: the document is no longer
-  // in this worker's active list; nothing to do. kEnded: the job already succeeded or is dead;
-  // this copy was dropped. `token` is unique per claim: a repeated call with it (after a lost
-  // reply) answers kStarted again without counting a second attempt.
+  // in this worker's active list; nothing to do. kEnded: the job already ended (succeeded, dead,
+  // cancelled, or rerouted away); this copy was dropped. `token` is unique per claim: a repeated
+  // call with it (after a lost reply) answers kStarted again without counting a second attempt.
   struct Started {
     StartOutcome outcome = StartOutcome::kPaused;
     int attempt = 0;

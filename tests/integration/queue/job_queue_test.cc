@@ -511,6 +511,19 @@ TEST(JobQueueReroute, FinishMovesTheJobOnceEvenWhenRepeatedAfterALostReply) {
   EXPECT_EQ(results[0].status, "rerouted");
 }
 
+TEST(JobQueueReroute, ACopyPushedAgainToTheQueueItLeftIsNotRun) {
+  RedisServer redis;
+  Queue q(redis, "w-1");
+  FinishRequest r = RerouteToHighmem(q, redis, "big-3");
+  ASSERT_EQ(q.Finish(r), FinishOutcome::kRecorded);
+  // A producer's retry pushes the same document to the source queue again: it is not run there.
+  redis.Command({"LPUSH", "ffpod:active:w-1", r.document});
+  EXPECT_EQ(q.Start(r.document, "big-3", "w-1:0:2").first, JobQueue::StartOutcome::kEnded);
+  EXPECT_EQ(ListLength(redis, "ffpod:active:w-1"), 0);
+  EXPECT_EQ(JobField(redis, "big-3", "state"), "rerouted");
+  EXPECT_EQ(ListLength(redis, "highmem:pending"), 1);
+}
+
 TEST(JobQueueReroute, ADestinationHoldingALiveJobWithTheIdGetsNothing) {
   RedisServer redis;
   Queue q(redis, "w-1");
