@@ -522,7 +522,7 @@ function checkManifests(files, src) {
     const d = o.doc;
     if (d.kind === 'ScaledObject') {
       for (const t of d.spec.triggers) {
-        if (t.type === 'redis') {
+        if (t.type === 'redis' || t.type === 'redis-sentinel') {
           const want = [...queues].map((q) => q + src.pendingSuffix);
           if (!want.includes(t.metadata.listName)) {
             problems.push(`${describe(o)}: redis trigger reads ${t.metadata.listName}, the workers' pending list is ${want.join(' or ') || '(no worker)'}`);

@@ -105,6 +105,28 @@ no images: rendering fails until image.repository names the one built from image
 {{- end }}
 {{- end }}
 
+{{/* Redis behind Sentinel: the primary's name ("" for a plain Redis), from a redis+sentinel://
+URL's path or redis.sentinelMaster. */}}
+{{- define "ffpod.redisSentinelMaster" -}}
+{{- $url := .Values.redis.url }}
+{{- if and (not .Values.redis.existingSecret) (regexMatch "^(?i)rediss?\\+sentinel://" $url) }}
+{{- regexReplaceAll "^[^:]+://[^/?]*/([^/?]*).*$" $url "${1}" }}
+{{- else }}
+{{- .Values.redis.sentinelMaster }}
+{{- end }}
+{{- end }}
+
+{{/* A redis+sentinel:// URL's Sentinels as KEDA's addresses: host:port,host:port (26379 when
+the port is left out). */}}
+{{- define "ffpod.redisSentinelAddresses" -}}
+{{- $hosts := regexReplaceAll "^[^:]+://([^@/]*@)?([^/?]*).*$" . "${2}" }}
+{{- $out := list }}
+{{- range splitList "," $hosts }}
+{{- $out = append $out (ternary . (printf "%s:26379" .) (regexMatch ":[0-9]+$" .)) }}
+{{- end }}
+{{- join "," $out }}
+{{- end }}
+
 {{/* The Secret key of each KEDA parameter ("" when absent). */}}
 {{- define "ffpod.redisKey" -}}
 {{- $root := index . 0 }}
@@ -113,7 +135,17 @@ no images: rendering fails until image.repository names the one built from image
 {{- if eq $what "address" }}{{ $root.Values.redis.addressKey }}
 {{- else if eq $what "username" }}{{ $root.Values.redis.usernameKey }}
 {{- else if eq $what "password" }}{{ $root.Values.redis.passwordKey }}
+{{- else if eq $what "sentinelPassword" }}{{ $root.Values.redis.sentinelPasswordKey }}
 {{- else }}{{ $root.Values.redis.urlKey }}{{ end }}
+{{- else if regexMatch "^(?i)rediss?\\+sentinel://" $root.Values.redis.url }}
+{{- $url := $root.Values.redis.url }}
+{{- $info := regexReplaceAll "^[^:]+://(([^@/]*)@)?.*$" $url "${2}" }}
+{{- if eq $what "url" }}url
+{{- else if eq $what "address" }}address
+{{- else if eq $what "username" }}{{ if regexMatch "^[^:]+:" $info }}username{{ end }}
+{{- else if eq $what "password" }}{{ if contains ":" $info }}password{{ end }}
+{{- else if eq $what "sentinelPassword" }}{{ if regexMatch "[?&]sentinel_password=" $url }}sentinelPassword{{ end }}
+{{- end }}
 {{- else }}
 {{- $u := urlParse $root.Values.redis.url }}
 {{- if eq $what "url" }}url
