@@ -46,6 +46,19 @@ local function move_job_hash(from, to, id, result)
 end
 )lua";
 
+// Finish's answer to a fenced attempt: another claim holds the job now (this worker's heartbeat
+// had expired and the job was recovered), or it already ended. Recorded for the audit only;
+// nothing else changes.
+constexpr const char kRecordSupersededLua[] = R"lua(
+local function record_superseded(id, result)
+  local audit = string.gsub(result, '"status":"[a-z]+"', '"status":"superseded"', 1)
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[7], '*', 'id', id, 'status', 'superseded',
+             'result', audit)
+  redis.call('PUBLISH', ARGV[9], cjson.encode({type = 'state', id = id, state = 'superseded',
+    worker = ARGV[13], at = ARGV[10]}))
+end
+)lua";
+
 }  // namespace
 
 const RedisScript& QueueScripts::Start() {
@@ -94,7 +107,7 @@ return {1, attempt}
 
 const RedisScript& QueueScripts::Finish() {
   static const RedisScript script(std::string(kTrimDeadLua) + kMoveJobHashLua + kGroupStepLua +
-                                  R"lua(
+                                  kRecordSupersededLua + R"lua(
 local doc, status, result, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local has_id = ARGV[11] == '1'
 if has_id and redis.call('HGET', KEYS[1], 'done_token') == ARGV[8] then
@@ -108,13 +121,7 @@ if has_id and not fenced and redis.call('EXISTS', KEYS[1]) == 1 then
            state == 'succeeded' or state == 'dead' or state == 'cancelled' or state == 'rerouted'
 end
 if fenced then
-  -- Fenced: another claim holds the job now (this worker's heartbeat had expired and the job
-  -- was recovered), or it already ended. Recorded for the audit only; nothing else changes.
-  local audit = string.gsub(result, '"status":"[a-z]+"', '"status":"superseded"', 1)
-  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[7], '*', 'id', id, 'status', 'superseded',
-             'result', audit)
-  redis.call('PUBLISH', ARGV[9], cjson.encode({type = 'state', id = id, state = 'superseded',
-    worker = ARGV[13], at = ARGV[10]}))
+  record_superseded(id, result)
   return {2, 0, 0}
 end
 -- Rerouted: unless the destination queue holds a live job with this id; then the attempt
