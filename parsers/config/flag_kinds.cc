@@ -18,10 +18,6 @@
 namespace ffpod::flag_kinds {
 namespace {
 
-std::optional<double> ToDouble(std::string_view s) { return ParseDouble(s); }
-
-std::optional<long long> ToInt(std::string_view s) { return ParseInt64(s); }
-
 std::optional<bool> ToBool(std::string_view s) {
   std::string l;
   for (char c : s) l += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
@@ -63,7 +59,7 @@ std::string Join(const std::vector<std::string>& items) {
 
 FieldAccess Seconds(double Config::*field, double min, double max) {
   return {[=](Config& c, std::string_view v) -> Result<bool> {
-            auto d = ToDouble(v);
+            auto d = ParseDouble(v);
             if (!d || *d < min || *d > max) {
               return Error{"a number of seconds from " + Number(min) + " to " + Number(max)};
             }
@@ -76,7 +72,7 @@ FieldAccess Seconds(double Config::*field, double min, double max) {
 // An optional limit of the job's own: unset unless given.
 FieldAccess PositiveSeconds(std::optional<double> Config::*field) {
   return {[=](Config& c, std::string_view v) -> Result<bool> {
-            auto d = ToDouble(v);
+            auto d = ParseDouble(v);
             if (!d || *d <= 0) return Error{"a positive number of seconds"};
             c.*field = *d;
             return true;
@@ -85,7 +81,7 @@ FieldAccess PositiveSeconds(std::optional<double> Config::*field) {
 }
 
 static std::optional<int> WholeNumber(std::string_view v, int min, int max) {
-  auto n = ToInt(v);
+  auto n = ParseInt64(v);
   if (!n || *n < min || *n > max) return std::nullopt;
   return static_cast<int>(*n);
 }
@@ -158,7 +154,7 @@ Result<bool> ListenAddress(std::string_view v) {
   if (v.empty()) return true;
   size_t colon = v.rfind(':');
   if (colon == std::string_view::npos) return Error{"HOST:PORT (or an empty value to disable it)"};
-  auto port = ToInt(v.substr(colon + 1));
+  auto port = ParseInt64(v.substr(colon + 1));
   if (!port || *port < 0 || *port > 65535) return Error{"HOST:PORT with a port from 0 to 65535"};
   std::string_view host = v.substr(0, colon);
   if (host.starts_with('[') != host.ends_with(']')) {

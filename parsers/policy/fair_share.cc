@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "parsers/common/text.h"
+#include "parsers/documents/job_routes.h"
 
 namespace ffpod {
 
@@ -22,9 +23,9 @@ Result<WeightedQueue> ParseElement(std::string_view element) {
   size_t colon = element.rfind(':');
   if (colon != std::string_view::npos && LooksLikeWeight(element.substr(colon + 1))) {
     std::string_view weight = element.substr(colon + 1);
-    auto n = ParseInt64(weight);
-    if (weight.empty() || weight.find_first_not_of("0123456789") != std::string_view::npos || !n ||
-        *n < kMinQueueWeight || *n > kMaxQueueWeight) {
+    std::optional<uint64_t> n = ParseUint64(weight);  // digits only: no sign, not empty
+    if (!n || *n < static_cast<uint64_t>(kMinQueueWeight) ||
+        *n > static_cast<uint64_t>(kMaxQueueWeight)) {
       return Error{"queue names with an optional :WEIGHT from 1 to 1000 (" + Quoted(element) +
                    " has weight " + Quoted(weight) + ")"};
     }
@@ -32,7 +33,7 @@ Result<WeightedQueue> ParseElement(std::string_view element) {
     q.weight_given = true;
     name = element.substr(0, colon);
   }
-  if (name.empty() || name.size() > 200 || name.find_first_of(" \t\r\n") != std::string::npos) {
+  if (!IsValidQueueName(name)) {
     return Error{"queue names of 1-200 characters without spaces (" + Quoted(element) +
                  " is not one)"};
   }

@@ -74,7 +74,7 @@ TEST(WebIdentityCredentials, TradesTheTokenAndTradesAgainBeforeExpiry) {
   Result<sigv4::Credentials> keys = source.Current();
   ASSERT_TRUE(keys) << keys.error().message;
   EXPECT_EQ(keys->access_key_id, testing::S3Server::kAccessKey);
-  EXPECT_EQ(keys->session_token, "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE&more");
+  EXPECT_EQ(keys->session_token, "AQoDYXdzEE0a8ANQ2xpZW50NO1ewxE5TijQyp+IEXAMPLE&more");
   ASSERT_EQ(sts.receiver.requests().size(), 1u);
   const ReceivedRequest r = sts.receiver.requests()[0];
   EXPECT_EQ(r.method, "POST");

@@ -28,7 +28,7 @@ TEST(WebIdentity, ReadsTheTemporaryKeys) {
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->keys.access_key_id, "ASgeIAIOSFODNN7EXAMPLE");
   EXPECT_EQ(c->keys.secret_access_key, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY");
-  EXPECT_EQ(c->keys.session_token, "AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE&more");
+  EXPECT_EQ(c->keys.session_token, "AQoDYXdzEE0a8ANQ2xpZW50NO1ewxE5TijQyp+IEXAMPLE&more");
   EXPECT_EQ(FormatTimestamp(c->expiration), "2026-12-08T00:15:59.000Z");
 }
 
